@@ -1,0 +1,171 @@
+/* scorefield: exact Gaussian-mixture score fields of diffusion models, on the CPU and on CUDA.
+ * The whole public C API. Every fallible function returns an sf_status; on failure
+ * sf_last_error() gives a one-line message naming the input and the problem.
+ * The library never exits or aborts, and keeps no global state besides that message. */
+#ifndef SCOREFIELD_H
+#define SCOREFIELD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SF_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum {
+    SF_OK = 0,
+    SF_ERR_INVALID = 1,   /* bad argument or bad input data (the message says which) */
+    SF_ERR_IO = 2,        /* a file could not be opened, read or written */
+    SF_ERR_FORMAT = 3,    /* a file was read but its contents are malformed */
+    SF_ERR_NOMEM = 4,     /* host allocation failed */
+    SF_ERR_NO_CUDA = 5,   /* CUDA backend asked for, but not built in or no device present */
+    SF_ERR_CUDA = 6,      /* a CUDA, cuBLAS or cuFFT call failed (message names call, file, line) */
+    SF_ERR_NUMERIC = 7    /* a result is not finite where it must be */
+} sf_status;
+
+/* Message of the last failure on this thread ("" if none). */
+const char *sf_last_error(void);
+/* Short name of a status code, e.g. "invalid input". */
+const char *sf_status_name(sf_status status);
+
+/* ---------------------------------------------------------------- context */
+
+typedef enum { SF_BACKEND_CPU = 0, SF_BACKEND_CUDA = 1, SF_BACKEND_AUTO = 2 } sf_backend;
+typedef enum { SF_PRECISION_F64 = 0, SF_PRECISION_F32 = 1 } sf_precision;
+
+typedef struct sf_context sf_context;
+
+/* AUTO picks CUDA when a device is present, the CPU otherwise. precision applies to the GPU;
+ * the CPU path is always float64. device is the CUDA ordinal (ignored on the CPU). */
+sf_status sf_context_create(sf_context **ctx, sf_backend backend, sf_precision precision, int device);
+void sf_context_destroy(sf_context *ctx);
+sf_backend sf_context_backend(const sf_context *ctx);     /* the resolved backend (never AUTO) */
+sf_precision sf_context_precision(const sf_context *ctx);
+/* Caps the particles per GPU batch (0: derive from free device memory, the default). */
+void sf_context_set_max_batch(sf_context *ctx, size_t max_batch);
+
+/* 1 if this library was built with CUDA. */
+int sf_cuda_built(void);
+/* Number of usable CUDA devices; 0 with a reason in *why (static string) when none. */
+int sf_cuda_device_count(const char **why);
+/* One-line description of CUDA device `device` into buf (name, memory, compute capability). */
+sf_status sf_cuda_device_describe(int device, char *buf, size_t len);
+
+/* ---------------------------------------------------------------- schedules (SPEC.md A) */
+
+typedef enum {
+    SF_SCHEDULE_VE = 0,        /* sigma = sigma_min (sigma_max/sigma_min)^t, alpha = 1 */
+    SF_SCHEDULE_VP_LINEAR = 1, /* beta from beta_min to beta_max over t in [0, 1] */
+    SF_SCHEDULE_VP_COSINE = 2, /* Nichol-Dhariwal, offset s; t in [0, 1) */
+    SF_SCHEDULE_OU = 3,        /* dx = -x dt + sqrt(2) dW (reference only) */
+    SF_SCHEDULE_DIRECT = 4     /* a given (alpha, sigma) pair; no time derivatives */
+} sf_schedule_kind;
+
+typedef struct {
+    sf_schedule_kind kind;
+    double sigma_min, sigma_max; /* ve: defaults 0.01, 50 */
+    double beta_min, beta_max;   /* vp-linear: defaults 0.1, 20 */
+    double cosine_s;             /* vp-cosine: default 0.008 */
+    double alpha, sigma;         /* direct */
+} sf_schedule;
+
+/* A schedule of the given kind with the default parameters of DESIGN.md. */
+sf_schedule sf_schedule_default(sf_schedule_kind kind);
+/* Parses "ve", "vp-linear", "vp-cosine", "ou". */
+sf_status sf_schedule_kind_parse(const char *name, sf_schedule_kind *kind);
+const char *sf_schedule_kind_name(sf_schedule_kind kind);
+
+/* Everything a time t gives, in the stable forms of SPEC.md A. */
+typedef struct {
+    double t;
+    double alpha, sigma, sigma2; /* sigma2 = sigma^2 computed without cancellation */
+    double tau;                  /* heat time sigma^2 / alpha^2 */
+    int has_time_derivatives;    /* 0 for a direct (alpha, sigma) pair */
+    double dalpha, dsigma2;      /* d alpha/dt, d sigma^2/dt */
+    double f, g2;                /* drift coefficient alpha'/alpha and g^2 = d sigma^2/dt - 2 f sigma^2 */
+    double dtau;                 /* d tau/dt = g^2/alpha^2 */
+} sf_time;
+
+/* Fills *out for time t. Refuses t outside the schedule's range, alpha <= 0, sigma < 0. */
+sf_status sf_schedule_at(const sf_schedule *schedule, double t, sf_time *out);
+/* Inverse of the heat time: the t with tau(t) = tau (SPEC.md A, log-SNR inverse). */
+sf_status sf_schedule_t_of_tau(const sf_schedule *schedule, double tau, double *t);
+
+/* ---------------------------------------------------------------- mixtures (SPEC.md B) */
+
+typedef enum { SF_COV_ISOTROPIC = 0, SF_COV_DIAGONAL = 1, SF_COV_LOWRANK = 2 } sf_cov_kind;
+
+typedef struct sf_mixture sf_mixture;
+
+/* An empty mixture in R^dim; add components, each validated as it is added. Weights are
+ * normalised to sum 1 when the mixture is used. */
+sf_status sf_mixture_create(sf_mixture **mix, int dim);
+void sf_mixture_destroy(sf_mixture *mix);
+/* Covariance var * I (var >= 0). */
+sf_status sf_mixture_add_isotropic(sf_mixture *mix, double weight, const double *mean, double var);
+/* Covariance diag(var[0..dim-1]) (each >= 0). */
+sf_status sf_mixture_add_diagonal(sf_mixture *mix, double weight, const double *mean, const double *var);
+/* Covariance U diag(eig) U^T + var * I, U given as `rank` orthonormal rows of length dim
+ * (row-major rank x dim), eig > 0, var >= 0 (var = 0: data on an affine subspace). */
+sf_status sf_mixture_add_lowrank(sf_mixture *mix, double weight, const double *mean, double var,
+                                 int rank, const double *basis, const double *eig);
+/* K isotropic components at once: weights[K], means[K x dim], vars[K]. */
+sf_status sf_mixture_create_isotropic(sf_mixture **mix, int dim, int K, const double *weights,
+                                      const double *means, const double *vars);
+
+/* Reads the JSON formats of DESIGN.md (components form, or the compact form naming .npy files
+ * relative to the JSON file). */
+sf_status sf_mixture_read_json(sf_mixture **mix, const char *path);
+
+int sf_mixture_dim(const sf_mixture *mix);
+int sf_mixture_count(const sf_mixture *mix);
+sf_cov_kind sf_mixture_kind(const sf_mixture *mix, int k);
+int sf_mixture_rank(const sf_mixture *mix, int k);          /* 0 unless low-rank */
+double sf_mixture_weight(const sf_mixture *mix, int k);     /* normalised */
+const double *sf_mixture_mean(const sf_mixture *mix, int k);
+
+/* ---------------------------------------------------------------- score evaluation */
+
+/* Caller-owned host arrays, row-major; a NULL pointer means "not wanted". */
+typedef struct {
+    double *score;   /* N x d: grad log p_t */
+    double *logp;    /* N: log p_t */
+    double *resp;    /* N x K: responsibilities r_k (posterior component probabilities) */
+    double *div;     /* N: divergence of the score (trace of the Hessian of log p_t) */
+    double *denoise; /* N x d: E[x_0 | x_t = x] */
+} sf_outputs;
+
+/* Evaluates the requested fields of the mixture diffused to time `time` at the n particles x
+ * (n x d, row-major). Work shared by several outputs is done once. The particle range is the
+ * caller's: evaluate x + i*d for a sub-range to split work across calls or processes. */
+sf_status sf_evaluate(sf_context *ctx, const sf_mixture *mix, const sf_time *time,
+                      const double *x, size_t n, const sf_outputs *out);
+
+/* ---------------------------------------------------------------- .npy arrays */
+
+typedef enum { SF_DTYPE_F64 = 0, SF_DTYPE_F32 = 1 } sf_dtype;
+
+#define SF_NPY_MAX_DIMS 8
+
+typedef struct {
+    int ndim;
+    size_t shape[SF_NPY_MAX_DIMS];
+    double *data; /* converted to float64, C order; free with sf_array_free */
+} sf_array;
+
+size_t sf_array_size(const sf_array *a);
+void sf_array_free(sf_array *a);
+/* Reads a little-endian float64 or float32 .npy (v1, v2 or v3 header), C order. */
+sf_status sf_npy_read(const char *path, sf_array *out);
+/* Writes float64 (or float32) .npy atomically: to a temporary name, then renamed. */
+sf_status sf_npy_write(const char *path, const double *data, int ndim, const size_t *shape,
+                       sf_dtype dtype);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

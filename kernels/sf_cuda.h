@@ -1,0 +1,33 @@
+/* The one internal header between the host library (src/) and the CUDA kernels (kernels/).
+ * Plain C: nothing here needs CUDA headers, so src/ builds without CUDA. In a build without CUDA,
+ * src/no_cuda.c provides these functions and they report SF_ERR_NO_CUDA. */
+#ifndef SF_CUDA_H
+#define SF_CUDA_H
+
+#include "../src/field.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sf_cuda_state sf_cuda_state;
+
+/* 1 when the library was compiled with the CUDA backend. */
+int sf_cuda_compiled(void);
+/* Usable devices; 0 with a static reason in *why when there are none. */
+int sf_cuda_count(const char **why);
+sf_status sf_cuda_describe(int device, char *buf, size_t len);
+
+/* Per-context device state: the device, a stream, the cuBLAS handle and a reusable workspace. */
+sf_status sf_cuda_state_create(sf_cuda_state **state, int device);
+void sf_cuda_state_destroy(sf_cuda_state *state);
+
+/* Score evaluation on the device in the given precision, in batches of at most max_batch particles
+ * (0: as many as free device memory allows). Host arrays in and out, float64. */
+sf_status sf_cuda_score(sf_cuda_state *state, const sf_field *field, sf_precision precision,
+                        size_t max_batch, const double *x, size_t n, const sf_outputs *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,39 @@
+/* scorefield info: what this build can do and which CUDA devices it sees. */
+#include "commands.h"
+#include "options.h"
+
+#include <stdio.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+int cmd_info(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            puts("usage: scorefield info\nPrints the version, the build configuration and the CUDA devices found.");
+            return SF_EXIT_OK;
+        }
+        return cli_bad_input("info: unknown option '%s'", argv[i]);
+    }
+    printf("scorefield %s\n", SF_VERSION);
+    printf("  CPU path     float64 reference");
+#ifdef _OPENMP
+    printf(", OpenMP, %d threads\n", omp_get_max_threads());
+#else
+    printf(", no OpenMP\n");
+#endif
+    printf("  CUDA backend %s\n", sf_cuda_built() ? "built in" : "not built");
+    const char *why = NULL;
+    int n = sf_cuda_device_count(&why);
+    if (n == 0) {
+        printf("  CUDA devices none: %s\n", why ? why : "unknown reason");
+        return SF_EXIT_OK;
+    }
+    for (int dev = 0; dev < n; dev++) {
+        char desc[256];
+        if (sf_cuda_device_describe(dev, desc, sizeof desc) == SF_OK) printf("  device %d     %s\n", dev, desc);
+        else printf("  device %d     (could not query: %s)\n", dev, sf_last_error());
+    }
+    return SF_EXIT_OK;
+}

@@ -1,0 +1,9 @@
+/* The scorefield commands; each takes the arguments after its name and returns an exit status. */
+#ifndef SF_CLI_COMMANDS_H
+#define SF_CLI_COMMANDS_H
+
+int cmd_score(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+#endif

@@ -1,0 +1,31 @@
+/* scorefield: the command-line front end. */
+#include "commands.h"
+#include "options.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: scorefield <command> [options]     (scorefield <command> --help for each)\n"
+    "commands:\n"
+    "  score    evaluate score, log p, divergence, responsibilities, denoiser at particles\n"
+    "  info     build configuration and the CUDA devices found (or why none)\n"
+    "  check    run one random workload on the CPU and the GPU and compare them\n"
+    "exit status: 0 success, 1 failure, 2 bad input (one-line message on stderr), 3 no CUDA device\n";
+
+int main(int argc, char **argv)
+{
+    static const struct { const char *name; int (*run)(int, char **); } commands[] = {
+        {"score", cmd_score}, {"info", cmd_info}, {"check", cmd_check}};
+    if (argc < 2 || cli_is_help(argv[1])) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? SF_EXIT_BAD_INPUT : SF_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("scorefield %s\n", SF_VERSION);
+        return SF_EXIT_OK;
+    }
+    for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
+        if (strcmp(argv[1], commands[c].name) == 0) return commands[c].run(argc - 2, argv + 2);
+    return cli_bad_input("unknown command '%s' (see scorefield --help)", argv[1]);
+}

@@ -1,0 +1,17 @@
+/* Internal layout of sf_context. */
+#ifndef SF_CONTEXT_H
+#define SF_CONTEXT_H
+
+#include "scorefield.h"
+
+struct sf_cuda_state;
+
+struct sf_context {
+    sf_backend backend;     /* resolved: CPU or CUDA */
+    sf_precision precision; /* GPU arithmetic; the CPU path is always float64 */
+    int device;
+    size_t max_batch;       /* 0: from free device memory */
+    struct sf_cuda_state *cuda;
+};
+
+#endif

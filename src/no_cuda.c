@@ -1,0 +1,36 @@
+/* The CUDA entry points of a build without CUDA (SF_CUDA=OFF or no nvcc): each says so. */
+#include "../kernels/sf_cuda.h"
+#include "status.h"
+
+#include <stdio.h>
+
+static const char no_cuda_reason[] = "this build of scorefield has no CUDA backend (configured with SF_CUDA=OFF or without nvcc)";
+
+int sf_cuda_compiled(void) { return 0; }
+
+int sf_cuda_count(const char **why)
+{
+    if (why) *why = no_cuda_reason;
+    return 0;
+}
+
+sf_status sf_cuda_describe(int device, char *buf, size_t len)
+{
+    if (len) buf[0] = '\0';
+    return sf_fail(SF_ERR_NO_CUDA, "CUDA device %d: %s", device, no_cuda_reason);
+}
+
+sf_status sf_cuda_state_create(sf_cuda_state **state, int device)
+{
+    *state = NULL;
+    return sf_fail(SF_ERR_NO_CUDA, "CUDA device %d: %s", device, no_cuda_reason);
+}
+
+void sf_cuda_state_destroy(sf_cuda_state *state) { (void)state; }
+
+sf_status sf_cuda_score(sf_cuda_state *state, const sf_field *field, sf_precision precision,
+                        size_t max_batch, const double *x, size_t n, const sf_outputs *out)
+{
+    (void)state, (void)field, (void)precision, (void)max_batch, (void)x, (void)n, (void)out;
+    return sf_fail(SF_ERR_NO_CUDA, "%s", no_cuda_reason);
+}

@@ -1,0 +1,183 @@
+/* Noise schedules (SPEC.md A): alpha, sigma, their derivatives, f, g^2 and the heat time
+ * tau = sigma^2/alpha^2, each in a form that does not cancel at small t. */
+#include "status.h"
+
+#include <math.h>
+#include <string.h>
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+sf_schedule sf_schedule_default(sf_schedule_kind kind)
+{
+    sf_schedule s;
+    memset(&s, 0, sizeof s);
+    s.kind = kind;
+    s.sigma_min = 0.01;
+    s.sigma_max = 50.0;
+    s.beta_min = 0.1;
+    s.beta_max = 20.0;
+    s.cosine_s = 0.008;
+    s.alpha = 1.0;
+    s.sigma = 1.0;
+    return s;
+}
+
+static const char *const kind_names[] = {"ve", "vp-linear", "vp-cosine", "ou", "direct"};
+
+const char *sf_schedule_kind_name(sf_schedule_kind kind)
+{
+    return (unsigned)kind < sizeof kind_names / sizeof kind_names[0] ? kind_names[kind] : "?";
+}
+
+sf_status sf_schedule_kind_parse(const char *name, sf_schedule_kind *kind)
+{
+    for (int k = 0; k < SF_SCHEDULE_DIRECT; k++)
+        if (strcmp(name, kind_names[k]) == 0) {
+            *kind = (sf_schedule_kind)k;
+            return SF_OK;
+        }
+    return sf_fail(SF_ERR_INVALID, "unknown schedule '%s' (ve, vp-linear, vp-cosine or ou)", name);
+}
+
+static sf_status check_parameters(const sf_schedule *s)
+{
+    switch (s->kind) {
+    case SF_SCHEDULE_VE:
+        if (!(s->sigma_min > 0) || !(s->sigma_max > s->sigma_min) || !isfinite(s->sigma_max))
+            return sf_fail(SF_ERR_INVALID, "ve schedule needs 0 < sigma-min < sigma-max (got %g, %g)",
+                           s->sigma_min, s->sigma_max);
+        return SF_OK;
+    case SF_SCHEDULE_VP_LINEAR:
+        if (!(s->beta_min >= 0) || !(s->beta_max >= s->beta_min) || !(s->beta_max > 0) ||
+            !isfinite(s->beta_max))
+            return sf_fail(SF_ERR_INVALID, "vp-linear schedule needs 0 <= beta-min <= beta-max, beta-max > 0 (got %g, %g)",
+                           s->beta_min, s->beta_max);
+        return SF_OK;
+    case SF_SCHEDULE_VP_COSINE:
+        if (!(s->cosine_s >= 0) || !isfinite(s->cosine_s))
+            return sf_fail(SF_ERR_INVALID, "vp-cosine schedule needs offset s >= 0 (got %g)", s->cosine_s);
+        return SF_OK;
+    case SF_SCHEDULE_OU:
+        return SF_OK;
+    case SF_SCHEDULE_DIRECT:
+        if (!(s->alpha > 0) || !isfinite(s->alpha))
+            return sf_fail(SF_ERR_INVALID, "alpha must be positive and finite (got %g)", s->alpha);
+        if (!(s->sigma >= 0) || !isfinite(s->sigma))
+            return sf_fail(SF_ERR_INVALID, "sigma must be >= 0 and finite (got %g)", s->sigma);
+        return SF_OK;
+    }
+    return sf_fail(SF_ERR_INVALID, "unknown schedule kind %d", (int)s->kind);
+}
+
+/* Fills the derivative fields from alpha', (sigma^2)' using g^2 = (sigma^2)' - 2 f sigma^2. */
+static void set_rates(sf_time *o, double dalpha, double f, double g2)
+{
+    o->has_time_derivatives = 1;
+    o->dalpha = dalpha;
+    o->f = f;
+    o->g2 = g2;
+    o->dsigma2 = g2 + 2.0 * f * o->sigma2;
+    o->dtau = g2 / (o->alpha * o->alpha);
+}
+
+sf_status sf_schedule_at(const sf_schedule *s, double t, sf_time *o)
+{
+    sf_status st = check_parameters(s);
+    if (st != SF_OK) return st;
+    memset(o, 0, sizeof *o);
+    o->t = t;
+    if (s->kind != SF_SCHEDULE_DIRECT) {
+        int open_end = s->kind == SF_SCHEDULE_VP_COSINE;
+        if (!isfinite(t) || t < 0 || (open_end ? t >= 1 : t > 1))
+            return sf_fail(SF_ERR_INVALID, "time t = %g is outside %s for the %s schedule", t,
+                           open_end ? "[0, 1)" : "[0, 1]", sf_schedule_kind_name(s->kind));
+    }
+    switch (s->kind) {
+    case SF_SCHEDULE_VE: {
+        double log_ratio = log(s->sigma_max / s->sigma_min);
+        o->alpha = 1.0;
+        o->sigma = s->sigma_min * exp(t * log_ratio);
+        o->sigma2 = o->sigma * o->sigma;
+        o->tau = o->sigma2;
+        set_rates(o, 0.0, 0.0, 2.0 * o->sigma2 * log_ratio);
+        break;
+    }
+    case SF_SCHEDULE_VP_LINEAR: {
+        double db = s->beta_max - s->beta_min;
+        double B = s->beta_min * t + 0.5 * db * t * t; /* integral of beta */
+        double beta = s->beta_min + db * t;
+        o->alpha = exp(-0.5 * B);
+        o->sigma2 = -expm1(-B);
+        o->sigma = sqrt(o->sigma2);
+        o->tau = expm1(B);
+        set_rates(o, -0.5 * beta * o->alpha, -0.5 * beta, beta);
+        break;
+    }
+    case SF_SCHEDULE_VP_COSINE: {
+        double c = s->cosine_s, rate = 0.5 * M_PI / (1.0 + c); /* d theta / dt */
+        double theta = rate * (t + c), theta0 = rate * c;
+        double cos0 = cos(theta0);
+        double beta = 2.0 * rate * tan(theta);
+        /* sin(theta - theta0) sin(theta + theta0) = cos^2 theta0 - cos^2 theta, without cancellation;
+         * theta - theta0 = rate t exactly (forming it as a difference loses digits at small t) */
+        double sinprod = sin(rate * t) * sin(theta + theta0);
+        o->alpha = cos(theta) / cos0;
+        o->sigma2 = sinprod / (cos0 * cos0);
+        o->sigma = sqrt(o->sigma2);
+        o->tau = sinprod / (cos(theta) * cos(theta));
+        set_rates(o, -0.5 * beta * o->alpha, -0.5 * beta, beta);
+        break;
+    }
+    case SF_SCHEDULE_OU:
+        o->alpha = exp(-t);
+        o->sigma2 = -expm1(-2.0 * t);
+        o->sigma = sqrt(o->sigma2);
+        o->tau = expm1(2.0 * t);
+        set_rates(o, -o->alpha, -1.0, 2.0);
+        break;
+    case SF_SCHEDULE_DIRECT:
+        o->alpha = s->alpha;
+        o->sigma = s->sigma;
+        o->sigma2 = s->sigma * s->sigma;
+        o->tau = o->sigma2 / (o->alpha * o->alpha);
+        o->has_time_derivatives = 0;
+        break;
+    }
+    if (!(o->alpha > 0) || !isfinite(o->tau))
+        return sf_fail(SF_ERR_INVALID, "time t = %g gives alpha = %g, sigma^2 = %g: not usable", t,
+                       o->alpha, o->sigma2);
+    return SF_OK;
+}
+
+sf_status sf_schedule_t_of_tau(const sf_schedule *s, double tau, double *t)
+{
+    sf_status st = check_parameters(s);
+    if (st != SF_OK) return st;
+    if (!(tau >= 0) || !isfinite(tau))
+        return sf_fail(SF_ERR_INVALID, "heat time tau = %g must be finite and >= 0", tau);
+    switch (s->kind) {
+    case SF_SCHEDULE_VE:
+        *t = log(sqrt(tau) / s->sigma_min) / log(s->sigma_max / s->sigma_min);
+        break;
+    case SF_SCHEDULE_VP_LINEAR: {
+        double db = s->beta_max - s->beta_min, B = log1p(tau);
+        /* solve beta_min t + db t^2 / 2 = B; the rationalised root is stable for db -> 0 */
+        *t = 2.0 * B / (s->beta_min + sqrt(s->beta_min * s->beta_min + 2.0 * db * B));
+        break;
+    }
+    case SF_SCHEDULE_VP_COSINE: {
+        double c = s->cosine_s, rate = 0.5 * M_PI / (1.0 + c);
+        double theta = acos(cos(rate * c) / sqrt(1.0 + tau));
+        *t = theta / rate - c;
+        break;
+    }
+    case SF_SCHEDULE_OU:
+        *t = 0.5 * log1p(tau);
+        break;
+    case SF_SCHEDULE_DIRECT:
+        return sf_fail(SF_ERR_INVALID, "a direct (alpha, sigma) pair has no time axis to invert");
+    }
+    return SF_OK;
+}

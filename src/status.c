@@ -1,0 +1,53 @@
+/* The thread-local last-error message behind sf_last_error(). */
+#include "status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SF_MESSAGE_LEN 1024
+
+static _Thread_local char last_message[SF_MESSAGE_LEN];
+
+sf_status sf_fail(sf_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_message, sizeof last_message, fmt, ap);
+    va_end(ap);
+    /* Keep it one line: a message is printed as "scorefield: <message>". */
+    for (char *c = last_message; *c; c++)
+        if (*c == '\n' || *c == '\r') *c = ' ';
+    return status;
+}
+
+void sf_error_prefix(const char *prefix)
+{
+    char copy[SF_MESSAGE_LEN];
+    memcpy(copy, last_message, sizeof copy);
+    size_t n = strlen(prefix);
+    if (n + 2 >= sizeof last_message) return;
+    memcpy(last_message, prefix, n);
+    memcpy(last_message + n, ": ", 2);
+    memcpy(last_message + n + 2, copy, sizeof last_message - n - 2);
+    last_message[sizeof last_message - 1] = '\0';
+}
+
+void sf_error_clear(void) { last_message[0] = '\0'; }
+
+const char *sf_last_error(void) { return last_message; }
+
+const char *sf_status_name(sf_status status)
+{
+    switch (status) {
+    case SF_OK: return "ok";
+    case SF_ERR_INVALID: return "invalid input";
+    case SF_ERR_IO: return "i/o error";
+    case SF_ERR_FORMAT: return "malformed file";
+    case SF_ERR_NOMEM: return "out of memory";
+    case SF_ERR_NO_CUDA: return "no CUDA";
+    case SF_ERR_CUDA: return "CUDA error";
+    case SF_ERR_NUMERIC: return "non-finite result";
+    }
+    return "unknown status";
+}

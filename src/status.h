@@ -1,0 +1,21 @@
+/* Internal: recording failures for sf_last_error(). */
+#ifndef SF_STATUS_H
+#define SF_STATUS_H
+
+#include "scorefield.h"
+
+/* Records a one-line message for sf_last_error() and returns `status`, so callers write
+ * `return sf_fail(SF_ERR_INVALID, "%s: weight %g is not positive", path, w);` */
+sf_status sf_fail(sf_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Prefixes the current message with "prefix: " (used to add a file name to an inner error). */
+void sf_error_prefix(const char *prefix);
+
+/* Clears the message (at the start of a public call that may later fail). */
+void sf_error_clear(void);
+
+#endif

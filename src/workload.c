@@ -1,0 +1,143 @@
+/* Random mixtures and particles for checks, tests and benchmarks. */
+#include "workload.h"
+#include "mixture.h"
+#include "status.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void sf_rng_seed(sf_rng *rng, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++) rng->s[i] = splitmix64(&seed);
+}
+
+static uint64_t next_u64(sf_rng *r)
+{
+    uint64_t *s = r->s, result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+double sf_rng_uniform(sf_rng *rng) { return (double)(next_u64(rng) >> 11) * 0x1.0p-53; }
+
+double sf_rng_normal(sf_rng *rng)
+{
+    double u = 1.0 - sf_rng_uniform(rng), v = sf_rng_uniform(rng);
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+/* `rank` orthonormal rows of length d (Gram-Schmidt, twice for orthogonality to rounding). */
+static void random_basis(sf_rng *rng, int d, int rank, double *U)
+{
+    for (int j = 0; j < rank; j++) {
+        double *u = U + (size_t)j * d;
+        for (int i = 0; i < d; i++) u[i] = sf_rng_normal(rng);
+        for (int pass = 0; pass < 2; pass++) {
+            for (int l = 0; l < j; l++) {
+                const double *v = U + (size_t)l * d;
+                double dot = 0;
+                for (int i = 0; i < d; i++) dot += u[i] * v[i];
+                for (int i = 0; i < d; i++) u[i] -= dot * v[i];
+            }
+            double norm = 0;
+            for (int i = 0; i < d; i++) norm += u[i] * u[i];
+            norm = sqrt(norm);
+            for (int i = 0; i < d; i++) u[i] /= norm;
+        }
+    }
+}
+
+static double log_uniform(sf_rng *rng, double lo, double hi) { return lo * pow(hi / lo, sf_rng_uniform(rng)); }
+
+sf_status sf_workload_mixture(sf_mixture **out, sf_rng *rng, int d, int K, sf_workload_kinds kinds, double spread)
+{
+    int max_rank = d < 4 ? d : 4;
+    double *buf = malloc(((size_t)2 * d + (size_t)max_rank * d + max_rank) * sizeof(double));
+    if (!buf) return sf_fail(SF_ERR_NOMEM, "out of memory building a random mixture");
+    double *mean = buf, *var = buf + d, *U = buf + 2 * d, *eig = U + (size_t)max_rank * d;
+    double vscale = 0.25 * spread * spread;
+    sf_status st = sf_mixture_create(out, d);
+    for (int k = 0; st == SF_OK && k < K; k++) {
+        for (int i = 0; i < d; i++) mean[i] = spread * sf_rng_normal(rng);
+        double weight = 0.2 + 0.8 * sf_rng_uniform(rng);
+        int kind = kinds == SF_WORKLOAD_ALL ? (int)(3 * sf_rng_uniform(rng)) : (int)kinds - 1;
+        if (kind == 0) {
+            st = sf_mixture_add_isotropic(*out, weight, mean, log_uniform(rng, 0.01, 1) * vscale);
+        } else if (kind == 1) {
+            for (int i = 0; i < d; i++) var[i] = log_uniform(rng, 0.01, 1) * vscale;
+            st = sf_mixture_add_diagonal(*out, weight, mean, var);
+        } else {
+            int rank = 1 + (int)(max_rank * sf_rng_uniform(rng));
+            random_basis(rng, d, rank, U);
+            for (int j = 0; j < rank; j++) eig[j] = log_uniform(rng, 0.1, 1) * vscale * 4;
+            double iso = sf_rng_uniform(rng) < 0.5 ? 0.0 : log_uniform(rng, 0.01, 0.3) * vscale;
+            st = sf_mixture_add_lowrank(*out, weight, mean, iso, rank, U, eig);
+        }
+    }
+    free(buf);
+    if (st != SF_OK) {
+        sf_mixture_destroy(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+void sf_workload_particles(double *x, size_t n, const sf_mixture *m, const sf_time *time, sf_rng *rng,
+                           double outlier_fraction, double outlier_scale)
+{
+    int d = m->dim;
+    double spread = 0;
+    for (size_t i = 0; i < (size_t)m->count * d; i++) spread += m->mean[i] * m->mean[i];
+    spread = sqrt(spread / ((double)m->count * d)) + 1e-300;
+    double wsum = sf_mixture_weight_sum(m);
+    for (size_t p = 0; p < n; p++) {
+        double *row = x + p * d;
+        if (sf_rng_uniform(rng) < outlier_fraction) {
+            for (int i = 0; i < d; i++) row[i] = outlier_scale * spread * sf_rng_normal(rng);
+            continue;
+        }
+        /* pick a component by weight, sample x0 ~ N(mu_k, C_k), then x = alpha x0 + sigma z */
+        double u = sf_rng_uniform(rng) * wsum;
+        int k = 0;
+        while (k < m->count - 1 && (u -= m->weight[k]) > 0) k++;
+        const double *mu = m->mean + (size_t)k * d, *vd = m->var_diag + (size_t)k * d;
+        for (int i = 0; i < d; i++) row[i] = mu[i] + sqrt(vd[i]) * sf_rng_normal(rng);
+        for (int j = m->rank_offset[k]; j < m->rank_offset[k + 1]; j++) {
+            double c = sqrt(m->eig[j]) * sf_rng_normal(rng);
+            for (int i = 0; i < d; i++) row[i] += c * m->basis[(size_t)j * d + i];
+        }
+        for (int i = 0; i < d; i++) row[i] = time->alpha * row[i] + time->sigma * sf_rng_normal(rng);
+    }
+}
+
+double sf_compare(const double *ref, const double *got, size_t n, double tol, size_t *worst_index)
+{
+    double ss = 0, worst = 0;
+    for (size_t i = 0; i < n; i++) ss += ref[i] * ref[i];
+    double scale = n ? sqrt(ss / n) : 0;
+    if (worst_index) *worst_index = 0;
+    for (size_t i = 0; i < n; i++) {
+        double ratio = got[i] == ref[i] ? 0.0 : fabs(got[i] - ref[i]) / (tol * (scale + fabs(ref[i])));
+        if (!isfinite(got[i]) || !isfinite(ref[i])) ratio = INFINITY;
+        if (ratio > worst || (i == 0 && ratio >= worst)) {
+            worst = ratio;
+            if (worst_index) *worst_index = i;
+        }
+    }
+    return worst;
+}

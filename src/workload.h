@@ -1,0 +1,34 @@
+/* Internal: random mixtures and particles for checks, tests and benchmarks (not for science:
+ * a small xoshiro256** generator, seeded, reproducible on every platform). */
+#ifndef SF_WORKLOAD_H
+#define SF_WORKLOAD_H
+
+#include "scorefield.h"
+
+#include <stdint.h>
+
+typedef struct { uint64_t s[4]; } sf_rng;
+
+void sf_rng_seed(sf_rng *rng, uint64_t seed);
+double sf_rng_uniform(sf_rng *rng);  /* in [0, 1) */
+double sf_rng_normal(sf_rng *rng);   /* standard normal (Box-Muller) */
+
+/* Which covariance kinds a random mixture may use. */
+typedef enum { SF_WORKLOAD_ALL = 0, SF_WORKLOAD_ISOTROPIC, SF_WORKLOAD_DIAGONAL, SF_WORKLOAD_LOWRANK } sf_workload_kinds;
+
+/* A random K-component mixture in R^d: means ~ N(0, spread^2 I), variances log-uniform in
+ * [0.01, 1] * spread^2 / 4 (zero isotropic part for some low-rank components), weights in
+ * [0.2, 1], orthonormal bases of rank 1..min(d, 4) by Gram-Schmidt. */
+sf_status sf_workload_mixture(sf_mixture **mix, sf_rng *rng, int d, int K, sf_workload_kinds kinds, double spread);
+
+/* n particles drawn near the components (mixture samples diffused to `time`), with a fraction
+ * `outlier_fraction` placed `outlier_scale` times the spread away from every mean. */
+void sf_workload_particles(double *x, size_t n, const sf_mixture *mix, const sf_time *time, sf_rng *rng,
+                           double outlier_fraction, double outlier_scale);
+
+/* Element-wise comparison with tolerance tol * (scale + |ref_i|), scale = RMS of ref: returns the
+ * worst ratio |got_i - ref_i| / (tol * (scale + |ref_i|)) (pass: <= 1; NaN anywhere: infinity)
+ * and its index. */
+double sf_compare(const double *ref, const double *got, size_t n, double tol, size_t *worst_index);
+
+#endif

@@ -1,0 +1,76 @@
+/* The CPU reference path against an independent dense route (d x d covariances, Cholesky in long
+ * double) on random mixtures of every covariance kind, d from 1 to 128, K from 1 to 33, every
+ * schedule: agreement to 1e-9 relative (tol * (rms + |ref|), see sf_compare). */
+#include "dense_reference.h"
+#include "test_helpers.h"
+
+#define DENSE_TOL 1e-9
+
+static void check_against_dense(int d, int K, sf_workload_kinds kinds, sf_schedule_kind sched, double t,
+                                uint64_t seed)
+{
+    sf_rng rng;
+    sf_rng_seed(&rng, seed);
+    sf_mixture *m = NULL;
+    cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, kinds, 1.0), SF_OK, "%s", sf_last_error());
+    sf_time time = time_at(sched, t);
+    enum { N = 6 };
+    double *x = malloc(N * d * sizeof(double));
+    sf_workload_particles(x, N, m, &time, &rng, 0.0, 0.0);
+    for (int i = 0; i < d; i++) x[(N - 1) * d + i] = 3.0 * sf_rng_normal(&rng); /* one far-ish particle */
+    sf_context *ctx = cpu_context();
+    sf_outputs got = eval_all(ctx, m, &time, x, N);
+    double *want[5] = {malloc(N * d * sizeof(double)), malloc(N * sizeof(double)), malloc(N * K * sizeof(double)),
+                       malloc(N * sizeof(double)), malloc(N * d * sizeof(double))};
+    for (int p = 0; p < N; p++)
+        cr_assert(dense_fields(m, &time, x + p * d, want[1] + p, want[0] + p * d, want[2] + p * K, want[3] + p,
+                               want[4] + p * d), "dense route failed (d = %d, K = %d)", d, K);
+    const double *have[5] = {got.score, got.logp, got.resp, got.div, got.denoise};
+    size_t sizes[5] = {(size_t)N * d, N, (size_t)N * K, N, (size_t)N * d};
+    static const char *const names[5] = {"score", "logp", "resp", "div", "denoise"};
+    for (int o = 0; o < 5; o++) {
+        size_t at;
+        double worst = sf_compare(want[o], have[o], sizes[o], DENSE_TOL, &at);
+        cr_expect(worst <= 1.0, "%s: d = %d K = %d %s t = %g: worst %.3g x tol at %zu (dense %.17g, cpu %.17g)",
+                  names[o], d, K, sf_schedule_kind_name(sched), t, worst, at, want[o][at], have[o][at]);
+        free(want[o]);
+    }
+    free_outputs(&got);
+    free(x);
+    sf_context_destroy(ctx);
+    sf_mixture_destroy(m);
+}
+
+static const sf_schedule_kind schedules[] = {SF_SCHEDULE_VE, SF_SCHEDULE_VP_LINEAR, SF_SCHEDULE_VP_COSINE, SF_SCHEDULE_OU};
+static const double times[] = {0.3, 0.15, 0.5, 0.2};
+
+Test(dense, all_kinds_small_dimensions)
+{
+    uint64_t seed = 100;
+    for (int d = 1; d <= 8; d++)
+        for (int s = 0; s < 4; s++) check_against_dense(d, 1 + (d * 5 + s * 7) % 33, SF_WORKLOAD_ALL, schedules[s], times[s], seed++);
+}
+
+Test(dense, each_kind_alone)
+{
+    uint64_t seed = 200;
+    for (int kind = SF_WORKLOAD_ISOTROPIC; kind <= SF_WORKLOAD_LOWRANK; kind++)
+        for (int s = 0; s < 4; s++) check_against_dense(12, 9, (sf_workload_kinds)kind, schedules[s], times[s], seed++);
+}
+
+Test(dense, large_dimensions_and_components)
+{
+    static const int dims[] = {16, 33, 64, 128};
+    static const int comps[] = {33, 17, 5, 33};
+    uint64_t seed = 300;
+    for (int i = 0; i < 4; i++) check_against_dense(dims[i], comps[i], SF_WORKLOAD_ALL, schedules[i], times[i], seed++);
+}
+
+Test(dense, small_and_large_times)
+{
+    /* near the data (subspace components barely smoothed) and deep in the noise */
+    check_against_dense(6, 7, SF_WORKLOAD_ALL, SF_SCHEDULE_VP_LINEAR, 0.01, 400);
+    check_against_dense(6, 7, SF_WORKLOAD_ALL, SF_SCHEDULE_VE, 0.0, 401);
+    check_against_dense(6, 7, SF_WORKLOAD_ALL, SF_SCHEDULE_VP_COSINE, 0.99, 402);
+    check_against_dense(6, 7, SF_WORKLOAD_ALL, SF_SCHEDULE_VE, 1.0, 403);
+}

@@ -12,6 +12,10 @@
 
 #include "mixture.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     int d, K, R;               /* dimension, components, total basis rows */
     double alpha, sigma2;
@@ -31,4 +35,7 @@ typedef struct {
 sf_status sf_field_build(sf_field *field, const sf_mixture *mix, const sf_time *time);
 void sf_field_free(sf_field *field);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

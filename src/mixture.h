@@ -6,6 +6,10 @@
 
 #include "scorefield.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct sf_mixture {
     int dim, count, capacity;
     double *weight;      /* [K] as given (positive); normalised on use */
@@ -21,4 +25,7 @@ struct sf_mixture {
 /* Sum of the raw weights (normalisation constant). */
 double sf_mixture_weight_sum(const sf_mixture *mix);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

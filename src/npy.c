@@ -285,7 +285,7 @@ static sf_status read_preamble(FILE *f, const char *path, size_t *header_len, si
 static sf_status read_header(FILE *f, const char *path, long long file_size, npy_header *h,
                              size_t *data_offset)
 {
-    size_t len, offset;
+    size_t len = 0, offset = 0;
     sf_status st = read_preamble(f, path, &len, &offset);
     if (st != SF_OK) return st;
     /* Check against the file size before allocating what a corrupt length says. */
@@ -326,7 +326,7 @@ static size_t read_values(FILE *f, size_t itemsize, double *data, size_t count)
 static sf_status read_data(FILE *f, const char *path, long long file_size, size_t data_offset,
                            const npy_header *h, sf_array *out)
 {
-    size_t itemsize;
+    size_t itemsize = 0;
     sf_status st = check_supported(path, h, &itemsize);
     if (st != SF_OK) return st;
     char shape_text[NPY_SHAPE_TEXT];
@@ -363,7 +363,7 @@ static sf_status read_file(FILE *f, const char *path, sf_array *out)
         if (S_ISREG(sb.st_mode)) file_size = (long long)sb.st_size;
     }
     npy_header h;
-    size_t data_offset;
+    size_t data_offset = 0;
     sf_status st = read_header(f, path, file_size, &h, &data_offset);
     if (st != SF_OK) return st;
     return read_data(f, path, file_size, data_offset, &h, out);
@@ -482,7 +482,7 @@ static sf_status check_write_args(const char *path, const double *data, int ndim
 sf_status sf_npy_write(const char *path, const double *data, int ndim, const size_t *shape, sf_dtype dtype)
 {
     sf_error_clear();
-    size_t count;
+    size_t count = 0;
     sf_status st = check_write_args(path, data, ndim, shape, dtype, &count);
     if (st != SF_OK) return st;
     char header[NPY_PREAMBLE_V1 + NPY_SHAPE_TEXT + 128];

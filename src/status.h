@@ -4,6 +4,10 @@
 
 #include "scorefield.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Records a one-line message for sf_last_error() and returns `status`, so callers write
  * `return sf_fail(SF_ERR_INVALID, "%s: weight %g is not positive", path, w);` */
 sf_status sf_fail(sf_status status, const char *fmt, ...)
@@ -18,4 +22,7 @@ void sf_error_prefix(const char *prefix);
 /* Clears the message (at the start of a public call that may later fail). */
 void sf_error_clear(void);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -1,0 +1,219 @@
+/* Per-particle logic of the CUDA score kernel, written once for the device (one warp per particle,
+ * lanes striding over coordinates) and for the host (one "lane"), so CPU tests run exactly this
+ * code against the float64 reference path (tests/test_gpu_logic.c).
+ *
+ * Instantiated per precision: define SF_REAL (double or float) and SF_NAME(x) (a suffix), then
+ * include this file; it undefines both at the end. No CUDA headers are needed.
+ *
+ * The algorithm (DESIGN.md "The GPU path", SPEC.md B):
+ *  1. Approximate logits from the GEMM form |x - a mu|_P^2 = x.Px - 2 x.P(a mu) + (a mu).P(a mu)
+ *     with a rounding bound on each (logit_bound). The GEMM form cancels when |x| >> |x - a mu|.
+ *  2. Screening: components whose approximate logit, even at the top of its error bound, lies more
+ *     than `cutoff` below the best lower bound carry r_k < exp(-cutoff) and are skipped.
+ *  3. Every surviving component is recomputed directly from e = x - a mu (no cancellation), with
+ *     log-sum-exp for log p and r, and the centred delta_k = g_k - s for the divergence. */
+
+#ifndef SF_SCORE_PARTICLE_COMMON
+#define SF_SCORE_PARTICLE_COMMON
+#include "../src/field_pack.h"
+#include <math.h>
+#if defined(__CUDACC__)
+#define SF_HD __host__ __device__
+#else
+#define SF_HD
+#endif
+#endif
+
+/* A diffused mixture in one precision, as flat arrays (device or host memory). Layout as sf_field. */
+typedef struct {
+    int d, K, R;
+    SF_REAL alpha;
+    const SF_REAL *alpha_mean;  /* [K x d] */
+    const SF_REAL *prec_diag;   /* [K x d] */
+    const SF_REAL *mean;        /* [K x d] */
+    const SF_REAL *cov_diag;    /* [K x d] */
+    const SF_REAL *basis;       /* [R x d] */
+    const SF_REAL *prec_basis;  /* [R] */
+    const SF_REAL *cov_lowrank; /* [R] */
+    const int *rank_offset;     /* [K + 1] */
+    const SF_REAL *log_norm;    /* [K] */
+    const SF_REAL *trace_prec;  /* [K] */
+    /* GEMM-form constants */
+    const SF_REAL *mean_quad;   /* [K] (a mu_k) . P_diag (a mu_k) */
+    const SF_REAL *basis_mean;  /* [R] u_j . (a mu_k) for the component k owning row j */
+} SF_NAME(sf_field_view);
+
+/* The view of a packed field (src/field_pack.h) at `base` (host or device memory). */
+static inline SF_NAME(sf_field_view) SF_NAME(sf_field_view_at)(const sf_field *f, const sf_field_layout *L,
+                                                               const SF_REAL *base, const int *rank_offset)
+{
+    SF_NAME(sf_field_view) v;
+    v.d = f->d, v.K = f->K, v.R = f->R, v.alpha = (SF_REAL)f->alpha;
+    v.alpha_mean = base + L->alpha_mean, v.prec_diag = base + L->prec_diag, v.mean = base + L->mean;
+    v.cov_diag = base + L->cov_diag, v.basis = base + L->basis, v.prec_basis = base + L->prec_basis;
+    v.cov_lowrank = base + L->cov_lowrank, v.log_norm = base + L->log_norm, v.trace_prec = base + L->trace_prec;
+    v.mean_quad = base + L->mean_quad, v.basis_mean = base + L->basis_mean, v.rank_offset = rank_offset;
+    return v;
+}
+
+/* Per-particle scratch and outputs: rows of the batch arrays, each coordinate owned by one lane. */
+typedef struct {
+    SF_REAL *g, *resid;   /* [d] scratch: component score, residual off the basis rows */
+    SF_REAL *logit;       /* [K] scratch: exact logits of active components, -inf for skipped */
+    SF_REAL *score;       /* [d] always computed (the divergence needs it) */
+    SF_REAL *denoise;     /* [d] or NULL */
+    SF_REAL *resp;        /* [K] or NULL */
+    SF_REAL *logp, *div;  /* [1] each, or NULL; written by lane 0 */
+} SF_NAME(sf_particle_rows);
+
+static SF_HD inline SF_REAL SF_NAME(sf_lane_sum)(SF_REAL v)
+{
+#if defined(__CUDA_ARCH__)
+    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+#endif
+    return v;
+}
+
+static SF_HD inline SF_REAL SF_NAME(sf_lane_max)(SF_REAL v)
+{
+#if defined(__CUDA_ARCH__)
+    for (int offset = 16; offset > 0; offset >>= 1) {
+        SF_REAL o = __shfl_xor_sync(0xffffffffu, v, offset);
+        v = o > v ? o : v;
+    }
+#endif
+    return v;
+}
+
+/* Step 1 for one (particle, component): approximate logit from the GEMM products
+ *   xpx = x^2 . P_diag_k,  xpm = x . P_diag_k (a mu_k),  proj_x[j] = u_j . x  (j over k's rows),
+ * and a bound on its rounding error (|error| of a length-d dot product <= d eps sum|terms|). */
+static SF_HD inline void SF_NAME(sf_logit_bound)(const SF_NAME(sf_field_view) *f, int k, SF_REAL xpx, SF_REAL xpm,
+                                                 const SF_REAL *proj_x, SF_REAL eps, SF_REAL *logit, SF_REAL *bound)
+{
+    SF_REAL quad = xpx - 2 * xpm + f->mean_quad[k];
+    SF_REAL size = xpx + 2 * (xpm < 0 ? -xpm : xpm) + f->mean_quad[k];
+    int j0 = f->rank_offset[k];
+    /* low-rank: P = p_perp (I - U U^T) + U diag(1/e_j) U^T = p_perp I + U diag(1/e_j - p_perp) U^T */
+    SF_REAL p_perp = f->prec_diag[(size_t)k * f->d];
+    for (int j = j0; j < f->rank_offset[k + 1]; j++) {
+        SF_REAL c = f->prec_basis[j] - p_perp, pr = proj_x[j - j0] - f->basis_mean[j];
+        SF_REAL pa = (proj_x[j - j0] < 0 ? -proj_x[j - j0] : proj_x[j - j0]) +
+                     (f->basis_mean[j] < 0 ? -f->basis_mean[j] : f->basis_mean[j]);
+        quad += c * pr * pr;
+        size += (c < 0 ? -c : c) * pa * pa;
+    }
+    if (quad < 0) quad = 0; /* a quadratic form; negative only through cancellation */
+    *logit = f->log_norm[k] - (SF_REAL)0.5 * quad;
+    *bound = (SF_REAL)0.5 * (SF_REAL)(f->d + 8) * eps * size * 4;
+}
+
+/* g = -P_k e and resid = e - sum_j (u_j.e) u_j for e = x - a mu_k, on this lane's coordinates;
+ * returns e.P_k e (the same on every lane). */
+static SF_HD inline SF_REAL SF_NAME(sf_component_score)(const SF_NAME(sf_field_view) *f, int k, const SF_REAL *x,
+                                                        SF_NAME(sf_particle_rows) *rows, int lane, int lanes)
+{
+    int d = f->d;
+    const SF_REAL *am = f->alpha_mean + (size_t)k * d, *p = f->prec_diag + (size_t)k * d;
+    for (int i = lane; i < d; i += lanes) {
+        rows->resid[i] = x[i] - am[i];
+        rows->g[i] = 0;
+    }
+    SF_REAL quad = 0;
+    for (int j = f->rank_offset[k]; j < f->rank_offset[k + 1]; j++) {
+        const SF_REAL *u = f->basis + (size_t)j * d;
+        SF_REAL part = 0;
+        for (int i = lane; i < d; i += lanes) part += u[i] * (x[i] - am[i]);
+        SF_REAL proj = SF_NAME(sf_lane_sum)(part), pj = f->prec_basis[j];
+        quad += pj * proj * proj;
+        for (int i = lane; i < d; i += lanes) {
+            rows->resid[i] -= proj * u[i];
+            rows->g[i] -= pj * proj * u[i];
+        }
+    }
+    SF_REAL part = 0;
+    for (int i = lane; i < d; i += lanes) {
+        rows->g[i] -= p[i] * rows->resid[i];
+        part += p[i] * rows->resid[i] * rows->resid[i];
+    }
+    return quad + SF_NAME(sf_lane_sum)(part);
+}
+
+/* Steps 2 and 3 for one particle. approx/bound: [K] from sf_logit_bound. */
+static SF_HD inline void SF_NAME(sf_evaluate_particle)(const SF_NAME(sf_field_view) *f, const SF_REAL *x,
+                                                       const SF_REAL *approx, const SF_REAL *bound, SF_REAL cutoff,
+                                                       SF_NAME(sf_particle_rows) *rows, int lane, int lanes)
+{
+    int d = f->d, K = f->K;
+    /* 2. screening threshold: the best lower bound minus the cutoff */
+    SF_REAL best = -(SF_REAL)INFINITY;
+    for (int k = lane; k < K; k += lanes) {
+        SF_REAL lo = approx[k] - bound[k];
+        best = lo > best ? lo : best;
+    }
+    SF_REAL threshold = SF_NAME(sf_lane_max)(best) - cutoff;
+
+    /* 3a. exact logits of the surviving components; online log-sum-exp. Every lane computes the
+     * same values (all inputs are reduced across the warp) and writes them, so each lane later
+     * reads back its own writes: no cross-lane memory dependence. */
+    SF_REAL m = -(SF_REAL)INFINITY, sum = 0;
+    for (int k = 0; k < K; k++) {
+        if (!(approx[k] + bound[k] >= threshold)) {
+            rows->logit[k] = -(SF_REAL)INFINITY;
+            continue;
+        }
+        SF_REAL l = f->log_norm[k] - (SF_REAL)0.5 * SF_NAME(sf_component_score)(f, k, x, rows, lane, lanes);
+        rows->logit[k] = l;
+        if (l > m) {
+            sum = sum * exp(m - l) + 1;
+            m = l;
+        } else {
+            sum += exp(l - m);
+        }
+    }
+    SF_REAL logp = m + log(sum);
+
+    /* 3b. s = sum_k r_k g_k and the denoiser sum_k r_k (mu_k - a C_k g_k) */
+    for (int i = lane; i < d; i += lanes) {
+        rows->score[i] = 0;
+        if (rows->denoise) rows->denoise[i] = 0;
+    }
+    for (int k = 0; k < K; k++) {
+        SF_REAL r = exp(rows->logit[k] - logp);
+        if (rows->resp && lane == 0) rows->resp[k] = r;
+        if (r == 0) continue;
+        SF_NAME(sf_component_score)(f, k, x, rows, lane, lanes);
+        for (int i = lane; i < d; i += lanes) rows->score[i] += r * rows->g[i];
+        if (!rows->denoise) continue;
+        const SF_REAL *mu = f->mean + (size_t)k * d, *c = f->cov_diag + (size_t)k * d;
+        for (int i = lane; i < d; i += lanes) rows->denoise[i] += r * (mu[i] - f->alpha * c[i] * rows->g[i]);
+        for (int j = f->rank_offset[k]; j < f->rank_offset[k + 1]; j++) {
+            const SF_REAL *u = f->basis + (size_t)j * d;
+            SF_REAL ug = 0;
+            for (int i = lane; i < d; i += lanes) ug += u[i] * rows->g[i];
+            SF_REAL coef = r * f->alpha * f->cov_lowrank[j] * SF_NAME(sf_lane_sum)(ug);
+            for (int i = lane; i < d; i += lanes) rows->denoise[i] -= coef * u[i];
+        }
+    }
+
+    /* 3c. div s = sum_k r_k (|g_k - s|^2 - tr P_k) */
+    if (rows->div) {
+        SF_REAL div = 0;
+        for (int k = 0; k < K; k++) {
+            SF_REAL r = exp(rows->logit[k] - logp);
+            if (r == 0) continue;
+            SF_NAME(sf_component_score)(f, k, x, rows, lane, lanes);
+            SF_REAL dd = 0;
+            for (int i = lane; i < d; i += lanes) {
+                SF_REAL delta = rows->g[i] - rows->score[i];
+                dd += delta * delta;
+            }
+            div += r * (SF_NAME(sf_lane_sum)(dd) - f->trace_prec[k]);
+        }
+        if (lane == 0) *rows->div = div;
+    }
+    if (rows->logp && lane == 0) *rows->logp = logp;
+}
+
+#undef SF_REAL
+#undef SF_NAME

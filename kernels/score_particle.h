@@ -41,6 +41,7 @@ typedef struct {
     /* GEMM-form constants */
     const SF_REAL *mean_quad;   /* [K] (a mu_k) . P_diag (a mu_k) */
     const SF_REAL *basis_mean;  /* [R] u_j . (a mu_k) for the component k owning row j */
+    const SF_REAL *prec_mean;   /* [K x d] P_diag_k (a mu_k): the GEMM operand of x.P(a mu) */
 } SF_NAME(sf_field_view);
 
 /* The view of a packed field (src/field_pack.h) at `base` (host or device memory). */
@@ -52,7 +53,8 @@ static inline SF_NAME(sf_field_view) SF_NAME(sf_field_view_at)(const sf_field *f
     v.alpha_mean = base + L->alpha_mean, v.prec_diag = base + L->prec_diag, v.mean = base + L->mean;
     v.cov_diag = base + L->cov_diag, v.basis = base + L->basis, v.prec_basis = base + L->prec_basis;
     v.cov_lowrank = base + L->cov_lowrank, v.log_norm = base + L->log_norm, v.trace_prec = base + L->trace_prec;
-    v.mean_quad = base + L->mean_quad, v.basis_mean = base + L->basis_mean, v.rank_offset = rank_offset;
+    v.mean_quad = base + L->mean_quad, v.basis_mean = base + L->basis_mean, v.prec_mean = base + L->prec_mean;
+    v.rank_offset = rank_offset;
     return v;
 }
 

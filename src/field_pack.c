@@ -16,6 +16,7 @@ sf_field_layout sf_field_layout_of(const sf_field *f)
     L.trace_prec = at, at += K;
     L.mean_quad = at, at += K;
     L.basis_mean = at, at += R;
+    L.prec_mean = at, at += kd;
     L.total = at;
     return L;
 }
@@ -46,7 +47,10 @@ void sf_field_pack(const sf_field *f, const sf_field_layout *L, int single, void
     for (int k = 0; k < f->K; k++) {
         const double *am = f->alpha_mean + k * d, *p = f->prec_diag + k * d;
         double q = 0;
-        for (size_t i = 0; i < d; i++) q += p[i] * am[i] * am[i];
+        for (size_t i = 0; i < d; i++) {
+            q += p[i] * am[i] * am[i];
+            put(buffer, single, L->prec_mean + k * d + i, p[i] * am[i]);
+        }
         put(buffer, single, L->mean_quad + k, q);
         for (int j = f->rank_offset[k]; j < f->rank_offset[k + 1]; j++) {
             const double *u = f->basis + (size_t)j * d;

@@ -40,7 +40,7 @@ typedef struct {
                 T xpx = 0, xpm = 0;                                                                       \
                 for (int i = 0; i < d; i++) {                                                             \
                     xpx += x[i] * x[i] * v.prec_diag[k * d + i];                                          \
-                    xpm += x[i] * v.prec_diag[k * d + i] * v.alpha_mean[k * d + i];                       \
+                    xpm += x[i] * v.prec_mean[k * d + i];                                                           \
                 }                                                                                         \
                 for (int j = f->rank_offset[k]; j < f->rank_offset[k + 1]; j++) {                          \
                     T c = 0;                                                                              \

@@ -1,0 +1,36 @@
+/* Checking every CUDA and cuBLAS call: each failure becomes an sf_status with a message naming
+ * the call, the error and the file and line. Used inside functions returning sf_status. */
+#ifndef SF_CUDA_CHECK_H
+#define SF_CUDA_CHECK_H
+
+#include "../src/status.h"
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#define SF_CUDA_TRY(call)                                                                              \
+    do {                                                                                               \
+        cudaError_t sf_e_ = (call);                                                                    \
+        if (sf_e_ != cudaSuccess)                                                                      \
+            return sf_fail(SF_ERR_CUDA, "%s failed: %s (%s:%d)", #call, cudaGetErrorString(sf_e_),     \
+                           __FILE__, __LINE__);                                                        \
+    } while (0)
+
+#define SF_CUBLAS_TRY(call)                                                                            \
+    do {                                                                                               \
+        cublasStatus_t sf_s_ = (call);                                                                 \
+        if (sf_s_ != CUBLAS_STATUS_SUCCESS)                                                            \
+            return sf_fail(SF_ERR_CUDA, "%s failed: %s (%s:%d)", #call, cublasGetStatusString(sf_s_),  \
+                           __FILE__, __LINE__);                                                        \
+    } while (0)
+
+/* After every kernel launch: launch-configuration errors and earlier asynchronous faults. */
+#define SF_LAUNCH_CHECK(kernel_name)                                                                   \
+    do {                                                                                               \
+        cudaError_t sf_e_ = cudaGetLastError();                                                        \
+        if (sf_e_ != cudaSuccess)                                                                      \
+            return sf_fail(SF_ERR_CUDA, "launch of %s failed: %s (%s:%d)", kernel_name,                \
+                           cudaGetErrorString(sf_e_), __FILE__, __LINE__);                             \
+    } while (0)
+
+#endif

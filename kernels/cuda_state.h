@@ -1,0 +1,21 @@
+/* Internal to kernels/: the per-context device state behind sf_cuda_state. */
+#ifndef SF_CUDA_STATE_H
+#define SF_CUDA_STATE_H
+
+#include "cuda_check.h"
+#include "sf_cuda.h"
+
+struct sf_cuda_state {
+    int device;
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    void *workspace; /* particle-batch buffers, grown on demand and reused across calls */
+    size_t workspace_bytes;
+    void *field;     /* the packed field of the current evaluation (src/field_pack.h) */
+    size_t field_bytes;
+};
+
+/* Makes sure state->workspace (or ->field) holds at least `bytes`, reallocating if needed. */
+sf_status sf_cuda_reserve(void **buffer, size_t *capacity, size_t bytes);
+
+#endif

@@ -172,7 +172,8 @@ int cmd_score(int argc, char **argv)
         if (out.div) print_summary("div score", out.div, n, 1);
         if (out.denoise) print_summary("|E[x0|x]|", out.denoise, n, (size_t)d);
         for (int o = 0; o < N_OUT; o++)
-            if (outs[o].path) printf("  wrote      %s (%zu x %zu)\n", outs[o].path, outs[o].shape[0], outs[o].shape[1]);
+            if (outs[o].path && outs[o].ndim == 1) printf("  wrote      %s (%zu)\n", outs[o].path, outs[o].shape[0]);
+            else if (outs[o].path) printf("  wrote      %s (%zu x %zu)\n", outs[o].path, outs[o].shape[0], outs[o].shape[1]);
     }
 done:
     for (int o = 0; o < N_OUT; o++) free(outs[o].data);

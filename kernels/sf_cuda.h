@@ -27,6 +27,10 @@ void sf_cuda_state_destroy(sf_cuda_state *state);
 sf_status sf_cuda_score(sf_cuda_state *state, const sf_field *field, sf_precision precision,
                         size_t max_batch, const double *x, size_t n, const sf_outputs *out);
 
+/* Measured ceiling for benchmarks: the FLOP/s of a large square cuBLAS GEMM (n = 4096) in the
+ * given precision, best of a few runs. */
+sf_status sf_cuda_gemm_peak(sf_cuda_state *state, sf_precision precision, double *flops_per_second);
+
 #ifdef __cplusplus
 }
 #endif

@@ -34,3 +34,10 @@ sf_status sf_cuda_score(sf_cuda_state *state, const sf_field *field, sf_precisio
     (void)state, (void)field, (void)precision, (void)max_batch, (void)x, (void)n, (void)out;
     return sf_fail(SF_ERR_NO_CUDA, "%s", no_cuda_reason);
 }
+
+sf_status sf_cuda_gemm_peak(sf_cuda_state *state, sf_precision precision, double *flops_per_second)
+{
+    (void)state, (void)precision;
+    *flops_per_second = 0;
+    return sf_fail(SF_ERR_NO_CUDA, "%s", no_cuda_reason);
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's test command: install missing Debian packages, build (CUDA too where nvcc is
+# found; kernels then compile but GPU tests skip without a device), run every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash .ci/deps
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j "$(nproc)"
+ctest --test-dir build --output-on-failure -j "$(nproc)"

@@ -1,0 +1,560 @@
+/* Bad input to the real `scorefield score` binary: every class of bad mixture file, particles file,
+ * time and option must be refused with exit status 2 and a one-line "scorefield: ..." message on
+ * stderr naming the offending file (or, where there is none, the option or value), and must leave
+ * no output file and no temporary file (".tmp.") behind (DESIGN.md, "Interfaces that outside checks
+ * rely on"). Each test runs the CLI by fork + execv in a fresh directory under /tmp. */
+#ifndef _XOPEN_SOURCE
+#define _XOPEN_SOURCE 700 /* mkdtemp */
+#endif
+#include <criterion/criterion.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SF_CLI_PATH
+#error "SF_CLI_PATH (the scorefield binary) must be defined by the build"
+#endif
+#ifndef SF_EXAMPLES_DIR
+#define SF_EXAMPLES_DIR "examples"
+#endif
+
+#define PATH_LEN 512
+#define ERR_LEN 8192
+
+/* ---------------------------------------------------------------- fixture: a fresh directory per test */
+
+static char tmpdir[64];
+/* The paths most tests use: the mixture, the particles and two outputs, all inside tmpdir. */
+static char mix_path[PATH_LEN], x_path[PATH_LEN], out_path[PATH_LEN], logp_path[PATH_LEN];
+
+static void tmp_path(char *buf, const char *name) { snprintf(buf, PATH_LEN, "%s/%s", tmpdir, name); }
+
+static void make_tmpdir(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/sf_test_bad_input_XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+    tmp_path(mix_path, "mixture.json");
+    tmp_path(x_path, "particles.npy");
+    tmp_path(out_path, "score.npy");
+    tmp_path(logp_path, "logp.npy");
+}
+
+static void remove_tmpdir(void)
+{
+    DIR *d = opendir(tmpdir);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        char p[PATH_LEN * 2];
+        snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
+        if (unlink(p) != 0) rmdir(p);
+    }
+    closedir(d);
+    rmdir(tmpdir);
+}
+
+TestSuite(bad_input, .init = make_tmpdir, .fini = remove_tmpdir);
+
+/* ---------------------------------------------------------------- writing inputs */
+
+static void write_file(const char *path, const void *bytes, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "cannot create %s: %s", path, strerror(errno));
+    cr_assert_eq(fwrite(bytes, 1, len, f), len, "cannot write %s", path);
+    cr_assert_eq(fclose(f), 0, "cannot close %s", path);
+}
+
+static void write_text(const char *path, const char *text) { write_file(path, text, strlen(text)); }
+
+/* A v1.0 .npy header for dtype `descr` and shape text `shape` (e.g. "(3, 2)"), padded with spaces
+ * and a final '\n' so that the data starts at a multiple of 64 bytes; returns its length. */
+static size_t write_npy_header(unsigned char *buf, size_t cap, const char *descr, const char *shape)
+{
+    char dict[256];
+    int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape);
+    cr_assert(n > 0 && (size_t)n < sizeof dict);
+    size_t total = (10 + (size_t)n + 1 + 63) / 64 * 64, hlen = total - 10;
+    cr_assert_leq(total, cap);
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = (unsigned char)(hlen & 0xff);
+    buf[9] = (unsigned char)(hlen >> 8);
+    memset(buf + 10, ' ', hlen);
+    memcpy(buf + 10, dict, (size_t)n);
+    buf[total - 1] = '\n';
+    return total;
+}
+
+/* A .npy file: the header for (descr, shape) followed by `nbytes` bytes of data (which need not
+ * match the shape: that is how truncated files are made). Data are in host order (little-endian). */
+static void write_npy(const char *path, const char *descr, const char *shape, const void *data, size_t nbytes)
+{
+    unsigned char *buf = malloc(256 + nbytes);
+    cr_assert_not_null(buf);
+    size_t h = write_npy_header(buf, 256, descr, shape);
+    if (nbytes) memcpy(buf + h, data, nbytes);
+    write_file(path, buf, h + nbytes);
+    free(buf);
+}
+
+static const double particles_3x2[6] = {0.1, -0.2, 1.0, 0.5, -0.7, 1.9};
+
+/* Valid 3 x 2 float64 particles at x_path. */
+static void write_valid_particles(void) { write_npy(x_path, "<f8", "(3, 2)", particles_3x2, sizeof particles_3x2); }
+
+/* A valid 2-d mixture of every covariance kind (the DESIGN.md example). */
+static const char valid_mixture[] =
+    "{\"dim\": 2,\n"
+    " \"components\": [\n"
+    "   {\"weight\": 0.5, \"mean\": [1.0, 0.0], \"var\": 0.04},\n"
+    "   {\"weight\": 0.3, \"mean\": [-1.0, 0.0], \"var\": [0.04, 0.09]},\n"
+    "   {\"weight\": 0.2, \"mean\": [0.0, 2.0], \"var\": 0.0, \"basis\": [[0.6, 0.8]], \"eig\": [0.5]}]}\n";
+
+/* A mixture file with one bad component `bad` after a good one, plus valid particles. */
+static void write_inputs_with_component(const char *bad)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"dim\": 2, \"components\": [\n"
+             "  {\"weight\": 0.5, \"mean\": [1.0, 0.0], \"var\": 0.04},\n"
+             "  %s]}\n", bad);
+    write_text(mix_path, text);
+    write_valid_particles();
+}
+
+/* ---------------------------------------------------------------- running the CLI */
+
+typedef struct {
+    int status;        /* exit status; 128 + signal if killed; -1 if it could not be run */
+    char err[ERR_LEN]; /* everything written to stderr (NUL-terminated, truncated to ERR_LEN - 1) */
+    size_t err_len;
+} cli_result;
+
+/* Runs SF_CLI_PATH with args (NULL-terminated, without argv[0]) in tmpdir; stdout is discarded and
+ * stderr captured through a file outside tmpdir (so tmpdir holds only what the CLI sees). */
+static cli_result run_cli(const char *const *args)
+{
+    static cli_result r;
+    memset(&r, 0, sizeof r);
+    const char *argv[64];
+    int argc = 0;
+    argv[argc++] = SF_CLI_PATH;
+    for (; *args; args++) {
+        cr_assert_lt(argc, 63);
+        argv[argc++] = *args;
+    }
+    argv[argc] = NULL;
+
+    char err_path[] = "/tmp/sf_test_bad_input_stderr_XXXXXX";
+    int err_fd = mkstemp(err_path);
+    cr_assert_geq(err_fd, 0, "mkstemp: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull < 0 || dup2(devnull, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0 || chdir(tmpdir) != 0)
+            _exit(127);
+        execv(SF_CLI_PATH, (char *const *)argv);
+        _exit(127);
+    }
+    int ws = 0;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {}
+    r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
+
+    lseek(err_fd, 0, SEEK_SET);
+    ssize_t got;
+    while (r.err_len < ERR_LEN - 1 && (got = read(err_fd, r.err + r.err_len, ERR_LEN - 1 - r.err_len)) > 0)
+        r.err_len += (size_t)got;
+    r.err[r.err_len] = '\0';
+    close(err_fd);
+    unlink(err_path);
+    return r;
+}
+
+/* `scorefield score` on the standard paths (with --logp, so two outputs are at stake), CPU backend,
+ * followed by the given time arguments. */
+#define RUN_SCORE(...)                                                                                 \
+    run_cli((const char *const[]){"score", "--mixture", mix_path, "--in", x_path, "--out", out_path,  \
+                                  "--logp", logp_path, "--backend", "cpu", "--quiet", __VA_ARGS__, NULL})
+
+static int file_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+/* Names in tmpdir containing ".tmp." (temporary files left behind), for the message. */
+static int leftover_temporaries(char *names, size_t cap)
+{
+    int count = 0;
+    names[0] = '\0';
+    DIR *d = opendir(tmpdir);
+    cr_assert_not_null(d, "opendir %s: %s", tmpdir, strerror(errno));
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (strstr(e->d_name, ".tmp.")) {
+            count++;
+            size_t used = strlen(names);
+            snprintf(names + used, cap - used, " %s", e->d_name);
+        }
+    closedir(d);
+    return count;
+}
+
+static void expect_no_outputs(void)
+{
+    cr_expect(!file_exists(out_path), "the --out file %s exists after a refused run", out_path);
+    cr_expect(!file_exists(logp_path), "the --logp file %s exists after a refused run", logp_path);
+    char names[1024];
+    cr_expect_eq(leftover_temporaries(names, sizeof names), 0, "temporary files left in %s:%s", tmpdir, names);
+}
+
+/* The contract for bad input: exit 2; stderr is exactly one line starting "scorefield: " and contains
+ * `name` (the offending file, or the option/value) and, if not NULL, `also`; no output is left. */
+static void expect_refused(const cli_result *r, const char *name, const char *also)
+{
+    cr_expect_eq(r->status, 2, "exit status %d, expected 2 (bad input); stderr: \"%s\"", r->status, r->err);
+    size_t newlines = 0;
+    for (size_t i = 0; i < r->err_len; i++) newlines += r->err[i] == '\n';
+    cr_expect(newlines == 1 && r->err_len > 0 && r->err[r->err_len - 1] == '\n' && strlen(r->err) == r->err_len,
+              "stderr must be exactly one line ending in a newline; got %zu newline(s), %zu bytes: \"%s\"", newlines,
+              r->err_len, r->err);
+    cr_expect(strncmp(r->err, "scorefield: ", 12) == 0, "stderr does not start with \"scorefield: \": \"%s\"", r->err);
+    cr_expect(strstr(r->err, name) != NULL, "stderr does not name \"%s\": \"%s\"", name, r->err);
+    if (also) cr_expect(strstr(r->err, also) != NULL, "stderr does not mention \"%s\": \"%s\"", also, r->err);
+    expect_no_outputs();
+}
+
+/* ---------------------------------------------------------------- the harness works */
+
+Test(bad_input, positive_control_valid_run_writes_outputs)
+{
+    write_valid_particles();
+    cli_result r = run_cli((const char *const[]){"score", "--mixture", SF_EXAMPLES_DIR "/three_kinds.json", "--in",
+                                                 x_path, "--out", out_path, "--logp", logp_path, "--backend", "cpu",
+                                                 "--quiet", "--schedule", "ve", "--t", "0.3", NULL});
+    cr_expect_eq(r.status, 0, "a valid run exited %d; stderr: \"%s\"", r.status, r.err);
+    cr_expect_eq(r.err_len, 0, "a valid run wrote to stderr: \"%s\"", r.err);
+    cr_expect(file_exists(out_path), "the --out file %s was not created", out_path);
+    cr_expect(file_exists(logp_path), "the --logp file %s was not created", logp_path);
+    char names[1024];
+    cr_expect_eq(leftover_temporaries(names, sizeof names), 0, "temporary files left in %s:%s", tmpdir, names);
+    /* The score file is a float64 .npy of shape (3, 2). */
+    FILE *f = fopen(out_path, "rb");
+    cr_assert_not_null(f);
+    char head[128] = {0};
+    size_t n = fread(head, 1, sizeof head - 1, f);
+    fclose(f);
+    cr_expect(n > 10 && memcmp(head, "\x93NUMPY", 6) == 0, "the --out file is not a .npy file");
+    cr_expect(strstr(head + 10, "'<f8'") && strstr(head + 10, "(3, 2)"), "unexpected header: %s", head + 10);
+}
+
+/* ---------------------------------------------------------------- mixture files */
+
+Test(bad_input, malformed_json)
+{
+    write_text(mix_path, "{\"dim\": 2, \"components\": [{\"weight\": 0.5,, \"mean\": [1, 0], \"var\": 0.1}]}\n");
+    write_valid_particles();
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, mix_path, NULL);
+}
+
+Test(bad_input, truncated_json)
+{
+    size_t half = strlen(valid_mixture) / 2;
+    write_file(mix_path, valid_mixture, half);
+    write_valid_particles();
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, mix_path, NULL);
+}
+
+Test(bad_input, negative_weight)
+{
+    write_inputs_with_component("{\"weight\": -0.3, \"mean\": [-1.0, 0.0], \"var\": 0.04}");
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, mix_path, "weight");
+}
+
+Test(bad_input, zero_weight)
+{
+    write_inputs_with_component("{\"weight\": 0, \"mean\": [-1.0, 0.0], \"var\": 0.04}");
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, mix_path, "weight");
+}
+
+Test(bad_input, negative_variance)
+{
+    write_inputs_with_component("{\"weight\": 0.3, \"mean\": [-1.0, 0.0], \"var\": -0.04}");
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, mix_path, "var");
+}
+
+Test(bad_input, negative_diagonal_variance)
+{
+    write_inputs_with_component("{\"weight\": 0.3, \"mean\": [-1.0, 0.0], \"var\": [0.04, -0.09]}");
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, mix_path, "var");
+}
+
+Test(bad_input, non_numeric_variance)
+{
+    write_inputs_with_component("{\"weight\": 0.3, \"mean\": [-1.0, 0.0], \"var\": \"abc\"}");
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, mix_path, "var");
+}
+
+Test(bad_input, non_orthonormal_basis)
+{
+    write_inputs_with_component(
+        "{\"weight\": 0.2, \"mean\": [0.0, 2.0], \"var\": 0.0, \"basis\": [[0.6, 0.6]], \"eig\": [0.5]}");
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, mix_path, "orthonormal");
+}
+
+Test(bad_input, basis_without_eig)
+{
+    write_inputs_with_component("{\"weight\": 0.2, \"mean\": [0.0, 2.0], \"var\": 0.0, \"basis\": [[0.6, 0.8]]}");
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, mix_path, "eig");
+}
+
+Test(bad_input, eig_not_positive)
+{
+    write_inputs_with_component(
+        "{\"weight\": 0.2, \"mean\": [0.0, 2.0], \"var\": 0.0, \"basis\": [[0.6, 0.8]], \"eig\": [0.0]}");
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, mix_path, "eig");
+}
+
+Test(bad_input, mean_of_wrong_length)
+{
+    write_inputs_with_component("{\"weight\": 0.3, \"mean\": [-1.0, 0.0, 4.0], \"var\": 0.04}");
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, mix_path, "mean");
+}
+
+Test(bad_input, unknown_key_in_component)
+{
+    write_inputs_with_component("{\"weight\": 0.3, \"mean\": [-1.0, 0.0], \"varr\": 0.04}");
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, mix_path, "varr");
+}
+
+Test(bad_input, missing_mixture_file)
+{
+    write_valid_particles(); /* mix_path is never written */
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, mix_path, NULL);
+}
+
+Test(bad_input, compact_form_naming_missing_npy)
+{
+    double means[4] = {1, 0, -1, 0};
+    char m[PATH_LEN];
+    tmp_path(m, "means.npy");
+    write_npy(m, "<f8", "(2, 2)", means, sizeof means);
+    write_text(mix_path, "{\"dim\": 2, \"weights\": \"no_such_weights.npy\", \"means\": \"means.npy\", \"var\": 0.1}");
+    write_valid_particles();
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, mix_path, "no_such_weights.npy");
+}
+
+Test(bad_input, compact_form_means_of_wrong_shape)
+{
+    double weights[2] = {0.4, 0.6}, means[6] = {1, 0, 0, -1, 0, 0};
+    char w[PATH_LEN], m[PATH_LEN];
+    tmp_path(w, "weights.npy");
+    tmp_path(m, "means.npy");
+    write_npy(w, "<f8", "(2,)", weights, sizeof weights);
+    write_npy(m, "<f8", "(2, 3)", means, sizeof means); /* dim is 2 */
+    write_text(mix_path, "{\"dim\": 2, \"weights\": \"weights.npy\", \"means\": \"means.npy\", \"var\": 0.1}");
+    write_valid_particles();
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, mix_path, "means");
+}
+
+/* ---------------------------------------------------------------- particles files */
+
+Test(bad_input, particles_of_wrong_width)
+{
+    write_text(mix_path, valid_mixture);
+    double x[6] = {0, 1, 2, 3, 4, 5};
+    write_npy(x_path, "<f8", "(2, 3)", x, sizeof x); /* the mixture has dim 2 */
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, x_path, NULL);
+}
+
+Test(bad_input, particles_containing_nan)
+{
+    write_text(mix_path, valid_mixture);
+    double x[6] = {0.1, -0.2, 1.0, NAN, -0.7, 1.9};
+    write_npy(x_path, "<f8", "(3, 2)", x, sizeof x);
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, x_path, NULL);
+}
+
+Test(bad_input, particles_containing_inf)
+{
+    write_text(mix_path, valid_mixture);
+    double x[6] = {0.1, -0.2, 1.0, 0.5, -INFINITY, 1.9};
+    write_npy(x_path, "<f8", "(3, 2)", x, sizeof x);
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, x_path, NULL);
+}
+
+Test(bad_input, particles_of_wrong_dtype)
+{
+    write_text(mix_path, valid_mixture);
+    int64_t x[6] = {0, 1, 2, 3, 4, 5};
+    write_npy(x_path, "<i8", "(3, 2)", x, sizeof x);
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, x_path, "<i8");
+}
+
+Test(bad_input, particles_of_wrong_rank)
+{
+    write_text(mix_path, valid_mixture);
+    double x[12] = {0};
+    write_npy(x_path, "<f8", "(3, 2, 2)", x, sizeof x);
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, x_path, NULL);
+}
+
+Test(bad_input, particles_with_bad_magic)
+{
+    write_text(mix_path, valid_mixture);
+    unsigned char buf[256];
+    size_t h = write_npy_header(buf, sizeof buf, "<f8", "(3, 2)");
+    memcpy(buf + h, particles_3x2, sizeof particles_3x2);
+    buf[1] = 'X'; /* "\x93XUMPY" */
+    write_file(x_path, buf, h + sizeof particles_3x2);
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, x_path, NULL);
+}
+
+Test(bad_input, particles_with_truncated_data)
+{
+    write_text(mix_path, valid_mixture);
+    write_npy(x_path, "<f8", "(3, 2)", particles_3x2, sizeof particles_3x2 - 12); /* 36 of 48 bytes */
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, x_path, NULL);
+}
+
+/* ---------------------------------------------------------------- time */
+
+Test(bad_input, ve_time_above_one)
+{
+    write_text(mix_path, valid_mixture);
+    write_valid_particles();
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "1.5");
+    expect_refused(&r, "1.5", NULL);
+}
+
+Test(bad_input, vp_cosine_time_one)
+{
+    write_text(mix_path, valid_mixture);
+    write_valid_particles();
+    cli_result r = RUN_SCORE("--schedule", "vp-cosine", "--t", "1");
+    expect_refused(&r, "t = 1", "vp-cosine");
+}
+
+Test(bad_input, direct_alpha_zero)
+{
+    write_text(mix_path, valid_mixture);
+    write_valid_particles();
+    cli_result r = RUN_SCORE("--alpha", "0", "--sigma", "1");
+    expect_refused(&r, "alpha", NULL);
+}
+
+Test(bad_input, direct_sigma_negative)
+{
+    write_text(mix_path, valid_mixture);
+    write_valid_particles();
+    cli_result r = RUN_SCORE("--alpha", "1", "--sigma", "-1");
+    expect_refused(&r, "sigma", "-1");
+}
+
+/* vp-linear at t = 0 has sigma = 0, where a component with "var": 0 and a basis has a singular
+ * covariance: refused, and the message names the mixture file whose component it is. */
+Test(bad_input, singular_subspace_component_at_time_zero)
+{
+    write_text(mix_path, valid_mixture); /* component 2: var 0 with a rank-1 basis */
+    write_valid_particles();
+    cli_result r = RUN_SCORE("--schedule", "vp-linear", "--t", "0");
+    expect_refused(&r, mix_path, NULL);
+}
+
+/* ---------------------------------------------------------------- options and commands */
+
+Test(bad_input, unknown_option)
+{
+    write_text(mix_path, valid_mixture);
+    write_valid_particles();
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3", "--frobnicate");
+    expect_refused(&r, "--frobnicate", NULL);
+}
+
+Test(bad_input, unknown_command)
+{
+    write_text(mix_path, valid_mixture);
+    write_valid_particles();
+    cli_result r = run_cli((const char *const[]){"frobnicate", "--mixture", mix_path, "--in", x_path, "--out",
+                                                 out_path, "--schedule", "ve", "--t", "0.3", NULL});
+    expect_refused(&r, "frobnicate", NULL);
+}
+
+Test(bad_input, unknown_schedule)
+{
+    write_text(mix_path, valid_mixture);
+    write_valid_particles();
+    cli_result r = RUN_SCORE("--schedule", "ve-linear", "--t", "0.3");
+    expect_refused(&r, "ve-linear", NULL);
+}
+
+Test(bad_input, missing_in)
+{
+    write_text(mix_path, valid_mixture);
+    write_valid_particles();
+    cli_result r = run_cli((const char *const[]){"score", "--mixture", mix_path, "--out", out_path, "--logp",
+                                                 logp_path, "--schedule", "ve", "--t", "0.3", NULL});
+    expect_refused(&r, "--in", NULL);
+}
+
+Test(bad_input, missing_out)
+{
+    write_text(mix_path, valid_mixture);
+    write_valid_particles();
+    cli_result r = run_cli((const char *const[]){"score", "--mixture", mix_path, "--in", x_path, "--logp", logp_path,
+                                                 "--schedule", "ve", "--t", "0.3", NULL});
+    expect_refused(&r, "--out", NULL);
+}
+
+Test(bad_input, missing_mixture_option)
+{
+    write_valid_particles();
+    cli_result r = run_cli((const char *const[]){"score", "--in", x_path, "--out", out_path, "--logp", logp_path,
+                                                 "--schedule", "ve", "--t", "0.3", NULL});
+    expect_refused(&r, "--mixture", NULL);
+}
+
+/* ---------------------------------------------------------------- failure while writing */
+
+/* --out is written first; then --logp cannot be written (its directory does not exist): exit 2,
+ * and the --out file already written is removed again. */
+Test(bad_input, second_output_unwritable_removes_first)
+{
+    write_text(mix_path, valid_mixture);
+    write_valid_particles();
+    tmp_path(logp_path, "no_such_directory/logp.npy");
+    cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, logp_path, NULL);
+}

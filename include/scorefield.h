@@ -128,7 +128,14 @@ int sf_mixture_rank(const sf_mixture *mix, int k);          /* 0 unless low-rank
 double sf_mixture_weight(const sf_mixture *mix, int k);     /* normalised */
 const double *sf_mixture_mean(const sf_mixture *mix, int k);
 
+/* SF_OK if every component's noised covariance is non-singular at `time` (refuses, e.g., data on
+ * a subspace at sigma = 0), with a message naming the component otherwise. */
+sf_status sf_mixture_check_time(const sf_mixture *mix, const sf_time *time);
+
 /* ---------------------------------------------------------------- score evaluation */
+
+/* SF_OK if all n x d values are finite; otherwise names the first bad particle and coordinate. */
+sf_status sf_particles_check(const double *x, size_t n, int d);
 
 /* Caller-owned host arrays, row-major; a NULL pointer means "not wanted". */
 typedef struct {

@@ -7,7 +7,7 @@
 
 #include <math.h>
 
-static sf_status check_particles(const double *x, size_t n, int d)
+sf_status sf_particles_check(const double *x, size_t n, int d)
 {
     for (size_t i = 0; i < n; i++)
         for (int j = 0; j < d; j++)
@@ -24,7 +24,7 @@ sf_status sf_evaluate(sf_context *ctx, const sf_mixture *mix, const sf_time *tim
     if (!ctx || !mix || !time || !out || (n > 0 && !x))
         return sf_fail(SF_ERR_INVALID, "sf_evaluate: a required argument is NULL");
     if (!out->score && !out->logp && !out->resp && !out->div && !out->denoise) return SF_OK;
-    sf_status st = check_particles(x, n, mix->dim);
+    sf_status st = sf_particles_check(x, n, mix->dim);
     if (st != SF_OK) return st;
     sf_field field;
     st = sf_field_build(&field, mix, time);

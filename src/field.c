@@ -87,3 +87,11 @@ sf_status sf_field_build(sf_field *f, const sf_mixture *mix, const sf_time *time
     }
     return SF_OK;
 }
+
+sf_status sf_mixture_check_time(const sf_mixture *mix, const sf_time *time)
+{
+    sf_field f;
+    sf_status st = sf_field_build(&f, mix, time);
+    if (st == SF_OK) sf_field_free(&f);
+    return st;
+}

@@ -119,6 +119,17 @@ int cmd_score(int argc, char **argv)
         goto done;
     }
 
+    if ((st = sf_mixture_check_time(mix, &time)) != SF_OK) {
+        sf_error_prefix(mixture_path);
+        status = cli_library_error(st);
+        goto done;
+    }
+    if ((st = sf_particles_check(x.data, n, d)) != SF_OK) {
+        sf_error_prefix(in_path);
+        status = cli_library_error(st);
+        goto done;
+    }
+
     sf_outputs out = {0};
     size_t rows[N_OUT][2] = {{n, (size_t)d}, {n, 1}, {n, 1}, {n, (size_t)K}, {n, (size_t)d}};
     for (int o = 0; o < N_OUT; o++) {
@@ -141,7 +152,6 @@ int cmd_score(int argc, char **argv)
     }
     double t0 = seconds_now();
     if ((st = sf_evaluate(ctx, mix, &time, x.data, n, &out)) != SF_OK) {
-        if (st == SF_ERR_INVALID) sf_error_prefix(in_path);
         status = cli_library_error(st);
         goto done;
     }

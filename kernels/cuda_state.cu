@@ -64,6 +64,7 @@ extern "C" void sf_cuda_state_destroy(sf_cuda_state *s)
 {
     if (!s) return;
     /* teardown: errors here cannot be reported to anyone and must not mask the caller's status */
+    if (s->stream) cudaSetDevice(s->device);
     if (s->workspace) cudaFree(s->workspace);
     if (s->field) cudaFree(s->field);
     if (s->blas) cublasDestroy(s->blas);
@@ -74,9 +75,10 @@ extern "C" void sf_cuda_state_destroy(sf_cuda_state *s)
 sf_status sf_cuda_reserve(void **buffer, size_t *capacity, size_t bytes)
 {
     if (*capacity >= bytes && *buffer) return SF_OK;
-    if (*buffer) SF_CUDA_TRY(cudaFree(*buffer));
-    *buffer = NULL;
+    void *old = *buffer;
+    *buffer = NULL; /* never keep a pointer that may have been freed */
     *capacity = 0;
+    if (old) SF_CUDA_TRY(cudaFree(old));
     SF_CUDA_TRY(cudaMalloc(buffer, bytes));
     *capacity = bytes;
     return SF_OK;

@@ -190,7 +190,9 @@ static sf_status score_on_device(sf_cuda_state *s, const sf_field *f, size_t max
 {
     typedef prec<T> P;
     size_t d = f->d, K = f->K, R = f->R;
-    SF_CUDA_TRY(cudaSetDevice(s->device));
+    /* a recoverable error of an earlier call (say, a failed cudaMalloc) must not be reported by
+     * this call's first launch check; sticky errors are not cleared by this */
+    (void)cudaGetLastError();
 
     /* the field: packed on the host in precision T (plus rank offsets), one upload */
     sf_field_layout L = sf_field_layout_of(f);
@@ -202,9 +204,10 @@ static sf_status score_on_device(sf_cuda_state *s, const sf_field *f, size_t max
     memcpy((char *)packed + offsets_at, f->rank_offset, (K + 1) * sizeof(int));
     sf_status st = sf_cuda_reserve(&s->field, &s->field_bytes, field_bytes);
     if (st == SF_OK) {
-        cudaError_t e = cudaMemcpy(s->field, packed, field_bytes, cudaMemcpyHostToDevice);
+        /* on the work stream: a default-stream copy is not ordered before the kernels reading it */
+        cudaError_t e = cudaMemcpyAsync(s->field, packed, field_bytes, cudaMemcpyHostToDevice, s->stream);
         if (e != cudaSuccess)
-            st = sf_fail(SF_ERR_CUDA, "cudaMemcpy of the mixture (%zu bytes) failed: %s (%s:%d)", field_bytes,
+            st = sf_fail(SF_ERR_CUDA, "cudaMemcpyAsync of the mixture (%zu bytes) failed: %s (%s:%d)", field_bytes,
                          cudaGetErrorString(e), __FILE__, __LINE__);
     }
     free(packed);
@@ -251,6 +254,16 @@ extern "C" sf_status sf_cuda_score(sf_cuda_state *s, const sf_field *field, sf_p
 {
     if (!s) return sf_fail(SF_ERR_NO_CUDA, "the context has no CUDA state");
     if (n == 0) return SF_OK;
-    return precision == SF_PRECISION_F32 ? score_on_device<float>(s, field, max_batch, x, n, out)
-                                         : score_on_device<double>(s, field, max_batch, x, n, out);
+    int caller_device = 0;
+    SF_CUDA_TRY(cudaGetDevice(&caller_device));
+    SF_CUDA_TRY(cudaSetDevice(s->device));
+    sf_status st = precision == SF_PRECISION_F32 ? score_on_device<float>(s, field, max_batch, x, n, out)
+                                                 : score_on_device<double>(s, field, max_batch, x, n, out);
+    /* after a failure work may still be queued on the stream: let it finish before buffers are reused */
+    if (st != SF_OK) cudaStreamSynchronize(s->stream);
+    cudaError_t e = cudaSetDevice(caller_device);
+    if (st == SF_OK && e != cudaSuccess)
+        return sf_fail(SF_ERR_CUDA, "cudaSetDevice(%d) failed: %s (%s:%d)", caller_device, cudaGetErrorString(e),
+                       __FILE__, __LINE__);
+    return st;
 }

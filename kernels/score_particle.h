@@ -160,12 +160,14 @@ static SF_HD inline void SF_NAME(sf_evaluate_particle)(const SF_NAME(sf_field_vi
      * reads back its own writes: no cross-lane memory dependence. */
     SF_REAL m = -(SF_REAL)INFINITY, sum = 0;
     for (int k = 0; k < K; k++) {
-        if (!(approx[k] + bound[k] >= threshold)) {
+        /* skip only what is certainly below the threshold: a NaN (inf - inf) survives and is recomputed */
+        if (approx[k] + bound[k] < threshold) {
             rows->logit[k] = -(SF_REAL)INFINITY;
             continue;
         }
         SF_REAL l = f->log_norm[k] - (SF_REAL)0.5 * SF_NAME(sf_component_score)(f, k, x, rows, lane, lanes);
         rows->logit[k] = l;
+        if (l == -(SF_REAL)INFINITY) continue; /* r_k = 0; and exp(l - m) would be NaN while m = -inf */
         if (l > m) {
             sum = sum * exp(m - l) + 1;
             m = l;

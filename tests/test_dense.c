@@ -6,14 +6,12 @@
 
 #define DENSE_TOL 1e-9
 
-static void check_against_dense(int d, int K, sf_workload_kinds kinds, sf_schedule_kind sched, double t,
-                                uint64_t seed)
+static void check_against_dense_at(int d, int K, sf_workload_kinds kinds, sf_time time, uint64_t seed)
 {
     sf_rng rng;
     sf_rng_seed(&rng, seed);
     sf_mixture *m = NULL;
     cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, kinds, 1.0), SF_OK, "%s", sf_last_error());
-    sf_time time = time_at(sched, t);
     enum { N = 6 };
     double *x = malloc(N * d * sizeof(double));
     sf_workload_particles(x, N, m, &time, &rng, 0.0, 0.0);
@@ -31,14 +29,19 @@ static void check_against_dense(int d, int K, sf_workload_kinds kinds, sf_schedu
     for (int o = 0; o < 5; o++) {
         size_t at;
         double worst = sf_compare(want[o], have[o], sizes[o], DENSE_TOL, &at);
-        cr_expect(worst <= 1.0, "%s: d = %d K = %d %s t = %g: worst %.3g x tol at %zu (dense %.17g, cpu %.17g)",
-                  names[o], d, K, sf_schedule_kind_name(sched), t, worst, at, want[o][at], have[o][at]);
+        cr_expect(worst <= 1.0, "%s: d = %d K = %d alpha = %g sigma = %g: worst %.3g x tol at %zu (dense %.17g, cpu %.17g)",
+                  names[o], d, K, time.alpha, time.sigma, worst, at, want[o][at], have[o][at]);
         free(want[o]);
     }
     free_outputs(&got);
     free(x);
     sf_context_destroy(ctx);
     sf_mixture_destroy(m);
+}
+
+static void check_against_dense(int d, int K, sf_workload_kinds kinds, sf_schedule_kind sched, double t, uint64_t seed)
+{
+    check_against_dense_at(d, K, kinds, time_at(sched, t), seed);
 }
 
 static const sf_schedule_kind schedules[] = {SF_SCHEDULE_VE, SF_SCHEDULE_VP_LINEAR, SF_SCHEDULE_VP_COSINE, SF_SCHEDULE_OU};
@@ -73,4 +76,16 @@ Test(dense, small_and_large_times)
     check_against_dense(6, 7, SF_WORKLOAD_ALL, SF_SCHEDULE_VE, 0.0, 401);
     check_against_dense(6, 7, SF_WORKLOAD_ALL, SF_SCHEDULE_VP_COSINE, 0.99, 402);
     check_against_dense(6, 7, SF_WORKLOAD_ALL, SF_SCHEDULE_VE, 1.0, 403);
+}
+
+Test(dense, direct_alpha_sigma_pairs)
+{
+    static const double pairs[3][2] = {{0.9, 0.05}, {0.3, 1.2}, {2.0, 0.4}};
+    for (int i = 0; i < 3; i++) {
+        sf_schedule s = sf_schedule_default(SF_SCHEDULE_DIRECT);
+        s.alpha = pairs[i][0], s.sigma = pairs[i][1];
+        sf_time t;
+        cr_assert_eq(sf_schedule_at(&s, 0, &t), SF_OK);
+        check_against_dense_at(5 + 7 * i, 4 + 9 * i, SF_WORKLOAD_ALL, t, 500 + i);
+    }
 }

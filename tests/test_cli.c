@@ -1,4 +1,5 @@
-/* Bad input to the real `scorefield score` binary: every class of bad mixture file, particles file,
+/* The real `scorefield` binary. Suite cli: help, info, check without a device, and a score run
+ * whose files equal the library's results. Suite bad_input: bad input to `scorefield score`: every class of bad mixture file, particles file,
  * time and option must be refused with exit status 2 and a one-line "scorefield: ..." message on
  * stderr naming the offending file (or, where there is none, the option or value), and must leave
  * no output file and no temporary file (".tmp.") behind (DESIGN.md, "Interfaces that outside checks
@@ -7,6 +8,7 @@
 #define _XOPEN_SOURCE 700 /* mkdtemp */
 #endif
 #include <criterion/criterion.h>
+#include <scorefield.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -40,7 +42,7 @@ static void tmp_path(char *buf, const char *name) { snprintf(buf, PATH_LEN, "%s/
 
 static void make_tmpdir(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/sf_test_bad_input_XXXXXX");
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/sf_test_cli_XXXXXX");
     cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
     tmp_path(mix_path, "mixture.json");
     tmp_path(x_path, "particles.npy");
@@ -63,6 +65,7 @@ static void remove_tmpdir(void)
 }
 
 TestSuite(bad_input, .init = make_tmpdir, .fini = remove_tmpdir);
+TestSuite(cli, .init = make_tmpdir, .fini = remove_tmpdir);
 
 /* ---------------------------------------------------------------- writing inputs */
 
@@ -137,10 +140,22 @@ typedef struct {
     int status;        /* exit status; 128 + signal if killed; -1 if it could not be run */
     char err[ERR_LEN]; /* everything written to stderr (NUL-terminated, truncated to ERR_LEN - 1) */
     size_t err_len;
+    char out[ERR_LEN]; /* the same for stdout */
 } cli_result;
 
-/* Runs SF_CLI_PATH with args (NULL-terminated, without argv[0]) in tmpdir; stdout is discarded and
- * stderr captured through a file outside tmpdir (so tmpdir holds only what the CLI sees). */
+/* Reads what a child wrote to fd (from the start) into buf, NUL-terminated; returns the length. */
+static size_t slurp(int fd, char *buf, size_t cap)
+{
+    size_t len = 0;
+    ssize_t got;
+    lseek(fd, 0, SEEK_SET);
+    while (len < cap - 1 && (got = read(fd, buf + len, cap - 1 - len)) > 0) len += (size_t)got;
+    buf[len] = '\0';
+    return len;
+}
+
+/* Runs SF_CLI_PATH with args (NULL-terminated, without argv[0]) in tmpdir; stdout and stderr are
+ * captured through files outside tmpdir (so tmpdir holds only what the CLI sees). */
 static cli_result run_cli(const char *const *args)
 {
     static cli_result r;
@@ -154,15 +169,14 @@ static cli_result run_cli(const char *const *args)
     }
     argv[argc] = NULL;
 
-    char err_path[] = "/tmp/sf_test_bad_input_stderr_XXXXXX";
-    int err_fd = mkstemp(err_path);
-    cr_assert_geq(err_fd, 0, "mkstemp: %s", strerror(errno));
+    char err_path[] = "/tmp/sf_test_cli_stderr_XXXXXX", out_file[] = "/tmp/sf_test_cli_stdout_XXXXXX";
+    int err_fd = mkstemp(err_path), out_fd = mkstemp(out_file);
+    cr_assert(err_fd >= 0 && out_fd >= 0, "mkstemp: %s", strerror(errno));
     fflush(NULL);
     pid_t pid = fork();
     cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
     if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull < 0 || dup2(devnull, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0 || chdir(tmpdir) != 0)
+        if (dup2(out_fd, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0 || chdir(tmpdir) != 0)
             _exit(127);
         execv(SF_CLI_PATH, (char *const *)argv);
         _exit(127);
@@ -171,13 +185,10 @@ static cli_result run_cli(const char *const *args)
     while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {}
     r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
 
-    lseek(err_fd, 0, SEEK_SET);
-    ssize_t got;
-    while (r.err_len < ERR_LEN - 1 && (got = read(err_fd, r.err + r.err_len, ERR_LEN - 1 - r.err_len)) > 0)
-        r.err_len += (size_t)got;
-    r.err[r.err_len] = '\0';
-    close(err_fd);
-    unlink(err_path);
+    r.err_len = slurp(err_fd, r.err, ERR_LEN);
+    slurp(out_fd, r.out, ERR_LEN);
+    close(err_fd), close(out_fd);
+    unlink(err_path), unlink(out_file);
     return r;
 }
 
@@ -557,4 +568,74 @@ Test(bad_input, second_output_unwritable_removes_first)
     tmp_path(logp_path, "no_such_directory/logp.npy");
     cli_result r = RUN_SCORE("--schedule", "ve", "--t", "0.3");
     expect_refused(&r, logp_path, NULL);
+}
+
+/* ---------------------------------------------------------------- suite cli: what works */
+
+Test(cli, help_for_every_command)
+{
+    static const char *const commands[] = {"score", "info", "check"};
+    for (int c = 0; c < 3; c++) {
+        cli_result r = run_cli((const char *const[]){commands[c], "--help", NULL});
+        cr_expect_eq(r.status, 0, "%s --help exited %d", commands[c], r.status);
+        cr_expect(strstr(r.out, "usage: scorefield") != NULL, "%s --help printed: %s", commands[c], r.out);
+    }
+    cli_result r = run_cli((const char *const[]){"--help", NULL});
+    cr_expect_eq(r.status, 0);
+    cr_expect(strstr(r.out, "score") && strstr(r.out, "check") && strstr(r.out, "info"), "%s", r.out);
+}
+
+Test(cli, info_reports_cuda_state)
+{
+    cli_result r = run_cli((const char *const[]){"info", NULL});
+    cr_expect_eq(r.status, 0);
+    cr_expect(strstr(r.out, "CUDA backend") && (strstr(r.out, "device 0") || strstr(r.out, "CUDA devices none:")),
+              "info printed: %s", r.out);
+}
+
+Test(cli, check_without_device_says_so)
+{
+    const char *why;
+    if (sf_cuda_device_count(&why) > 0) cr_skip_test("a CUDA device is present: gpu tests cover check");
+    cli_result r = run_cli((const char *const[]){"check", "--n", "10", NULL});
+    cr_expect_eq(r.status, 3, "check without a device exited %d", r.status);
+    cr_expect(strstr(r.out, "no CUDA device") != NULL, "%s", r.out);
+}
+
+/* The files `scorefield score` writes hold what the library computes for the same input. */
+Test(cli, score_files_equal_library_results)
+{
+    write_valid_particles();
+    char div_path[PATH_LEN], resp_path[PATH_LEN], den_path[PATH_LEN];
+    tmp_path(div_path, "div.npy"), tmp_path(resp_path, "resp.npy"), tmp_path(den_path, "denoise.npy");
+    cli_result r = run_cli((const char *const[]){"score", "--mixture", SF_EXAMPLES_DIR "/three_kinds.json", "--in",
+                                                 x_path, "--out", out_path, "--logp", logp_path, "--div", div_path,
+                                                 "--resp", resp_path, "--denoise", den_path, "--backend", "cpu",
+                                                 "--schedule", "vp-cosine", "--t", "0.45", NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "3 particles, d = 2, K = 3") != NULL, "summary: %s", r.out);
+    sf_mixture *m;
+    cr_assert_eq(sf_mixture_read_json(&m, SF_EXAMPLES_DIR "/three_kinds.json"), SF_OK);
+    sf_schedule s = sf_schedule_default(SF_SCHEDULE_VP_COSINE);
+    sf_time t;
+    sf_schedule_at(&s, 0.45, &t);
+    double score[6], logp[3], div[3], resp[9], den[6];
+    sf_context *ctx;
+    sf_context_create(&ctx, SF_BACKEND_CPU, SF_PRECISION_F64, 0);
+    sf_outputs o = {score, logp, resp, div, den};
+    cr_assert_eq(sf_evaluate(ctx, m, &t, particles_3x2, 3, &o), SF_OK);
+    const char *paths[5] = {out_path, logp_path, resp_path, div_path, den_path};
+    const double *want[5] = {score, logp, resp, div, den};
+    size_t count[5] = {6, 3, 9, 3, 6};
+    int ndim[5] = {2, 1, 2, 1, 2};
+    for (int f = 0; f < 5; f++) {
+        sf_array a;
+        cr_assert_eq(sf_npy_read(paths[f], &a), SF_OK, "%s", sf_last_error());
+        cr_expect_eq(a.ndim, ndim[f], "%s: ndim %d", paths[f], a.ndim);
+        cr_assert_eq(sf_array_size(&a), count[f], "%s: %zu values", paths[f], sf_array_size(&a));
+        for (size_t i = 0; i < count[f]; i++) cr_expect_eq(a.data[i], want[f][i], "%s[%zu]", paths[f], i);
+        sf_array_free(&a);
+    }
+    sf_context_destroy(ctx);
+    sf_mixture_destroy(m);
 }

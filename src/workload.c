@@ -141,3 +141,23 @@ double sf_compare(const double *ref, const double *got, size_t n, double tol, si
     }
     return worst;
 }
+
+double sf_compare_outputs(const sf_outputs *ref, const sf_outputs *got, size_t n, int d, int K, double tol,
+                          sf_output_diff diffs[5])
+{
+    static const char *const names[5] = {"score", "logp", "resp", "div", "denoise"};
+    const double *a[5] = {ref->score, ref->logp, ref->resp, ref->div, ref->denoise};
+    const double *b[5] = {got->score, got->logp, got->resp, got->div, got->denoise};
+    size_t sizes[5] = {n * d, n, n * K, n, n * d};
+    double worst = 0;
+    for (int o = 0; o < 5; o++) {
+        sf_output_diff *r = &diffs[o];
+        r->name = names[o];
+        r->worst = 0, r->at = 0, r->ref = r->got = 0;
+        if (!a[o] || !b[o] || sizes[o] == 0) continue;
+        r->worst = sf_compare(a[o], b[o], sizes[o], tol, &r->at);
+        r->ref = a[o][r->at], r->got = b[o][r->at];
+        if (!(r->worst <= worst)) worst = r->worst;
+    }
+    return worst;
+}

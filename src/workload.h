@@ -31,4 +31,18 @@ void sf_workload_particles(double *x, size_t n, const sf_mixture *mix, const sf_
  * and its index. */
 double sf_compare(const double *ref, const double *got, size_t n, double tol, size_t *worst_index);
 
+/* The worst disagreement of one output. */
+typedef struct {
+    const char *name;   /* "score", "logp", "resp", "div", "denoise" */
+    double worst;       /* sf_compare ratio: pass when <= 1 */
+    size_t at;          /* index of the worst element */
+    double ref, got;    /* the values there */
+} sf_output_diff;
+
+/* Compares every output present in both ref and got (n particles, d dims, K components) with
+ * sf_compare at tolerance tol; fills diffs[0..4] in the order above (worst = 0 where absent) and
+ * returns the largest ratio. */
+double sf_compare_outputs(const sf_outputs *ref, const sf_outputs *got, size_t n, int d, int K, double tol,
+                          sf_output_diff diffs[5]);
+
 #endif

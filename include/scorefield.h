@@ -137,13 +137,29 @@ sf_status sf_mixture_check_time(const sf_mixture *mix, const sf_time *time);
 /* SF_OK if all n x d values are finite; otherwise names the first bad particle and coordinate. */
 sf_status sf_particles_check(const double *x, size_t n, int d);
 
-/* Caller-owned host arrays, row-major; a NULL pointer means "not wanted". */
+/* Caller-owned host arrays, row-major; a NULL pointer means "not wanted". Data-frame outputs are
+ * at x and time t; heat-frame outputs are in heat coordinates (SPEC.md 0): y = x / alpha,
+ * tau = sigma^2 / alpha^2, u(y, tau) = grad_y log q = alpha s. */
 typedef struct {
     double *score;   /* N x d: grad log p_t */
     double *logp;    /* N: log p_t */
     double *resp;    /* N x K: responsibilities r_k (posterior component probabilities) */
     double *div;     /* N: divergence of the score (trace of the Hessian of log p_t) */
     double *denoise; /* N x d: E[x_0 | x_t = x] */
+    /* derivatives of the score (SPEC.md B) */
+    double *lap;           /* N x d: vector Laplacian of the score */
+    const double *hvp_dir; /* N x d input: directions v for hvp */
+    double *hvp;           /* N x d: H v, H the Hessian of log p_t */
+    double *hessian;       /* N x d x d: the full Hessian (memory N d^2: for small d) */
+    double *dt_score;      /* N x d: d s / dt at fixed x (needs a schedule) */
+    double *dt_logp;       /* N: d log p_t / dt at fixed x (needs a schedule) */
+    /* heat frame and the Burgers structure (SPEC.md C) */
+    double *dtau_score;       /* N x d: d u / d tau at y = x / alpha */
+    double *dtau_logp;        /* N: d log q / d tau at y */
+    double *residual;         /* N x d: Burgers residual d_tau u - Lap u / 2 - H u (defined for direct pairs too) */
+    double *residual_scale;   /* N: max(|d_tau u|, |Lap u| / 2, |H u|) */
+    double *residual_t;       /* N x d: VP form d_t s - g^2 (Lap s / 2 + H s) + f (s + H x) (needs a schedule) */
+    double *residual_t_scale; /* N: max(|d_t s|, g^2 |Lap s| / 2, |H (g^2 s - f x)|, |f s|) */
 } sf_outputs;
 
 /* Evaluates the requested fields of the mixture diffused to time `time` at the n particles x

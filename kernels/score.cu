@@ -85,60 +85,84 @@ __global__ void approximate_logits(typename prec<T>::view v, const T *xpx, const
 
 /* Per-particle batch buffers, each [B x width]. */
 template <typename T> struct batch {
-    double *x64, *out64;
-    T *x, *x2, *xpx, *xpm, *proj, *approx, *bound, *g, *resid, *logit, *score, *denoise, *resp, *logp, *div;
+    double *x64, *dir64, *out64;
+    T *x, *x2, *xpx, *xpm, *proj, *approx, *bound;
+    T *g, *resid, *delta, *tmp, *tmp2, *dir, *logit, *dlogit;
+    T *score, *denoise, *resp, *logp, *div, *lap, *hvp, *hvp_dir, *hessian, *dt_score, *dt_logp;
+};
+
+/* Which optional outputs a request wants, as flags the kernel can take by value. */
+struct wants {
+    int denoise, resp, div, lap, hvp, hvp_dir, hessian, dt_score, dt_logp;
 };
 
 template <typename T>
-__global__ void evaluate_particles(typename prec<T>::view v, batch<T> w, size_t nb, T cutoff, int want_denoise,
-                                   int want_resp, int want_div)
+__global__ void evaluate_particles(typename prec<T>::view v, batch<T> w, size_t nb, T cutoff, wants want, T hvp_s, T hvp_x)
 {
     size_t p = (blockIdx.x * (size_t)blockDim.x + threadIdx.x) / 32;
     int lane = threadIdx.x % 32;
     if (p >= nb) return; /* uniform across the warp: all its lanes share p */
     size_t d = v.d, K = v.K;
-    typename prec<T>::rows rows = {w.g + p * d, w.resid + p * d, w.logit + p * K, w.score + p * d,
-                                   want_denoise ? w.denoise + p * d : NULL, want_resp ? w.resp + p * K : NULL,
-                                   w.logp + p, want_div ? w.div + p : NULL};
+    typename prec<T>::rows rows;
+    rows.g = w.g + p * d, rows.resid = w.resid + p * d, rows.delta = w.delta + p * d;
+    rows.tmp = w.tmp + p * d, rows.tmp2 = w.tmp2 + p * d, rows.dir = w.dir + p * d;
+    rows.logit = w.logit + p * K, rows.dlogit = w.dlogit + p * K;
+    rows.score = w.score + p * d;
+    rows.denoise = want.denoise ? w.denoise + p * d : NULL;
+    rows.resp = want.resp ? w.resp + p * K : NULL;
+    rows.logp = w.logp + p;
+    rows.div = want.div ? w.div + p : NULL;
+    rows.lap = want.lap ? w.lap + p * d : NULL;
+    rows.hvp = want.hvp ? w.hvp + p * d : NULL;
+    rows.hvp_dir = want.hvp_dir ? w.hvp_dir + p * d : NULL;
+    rows.hvp_s = hvp_s, rows.hvp_x = hvp_x;
+    rows.hessian = want.hessian ? w.hessian + p * d * d : NULL;
+    rows.dt_score = want.dt_score ? w.dt_score + p * d : NULL;
+    rows.dt_logp = want.dt_logp ? w.dt_logp + p : NULL;
     evaluate_particle(&v, w.x + p * d, w.approx + p * K, w.bound + p * K, cutoff, &rows, lane);
 }
 
 static size_t round_up(size_t bytes) { return (bytes + 255) & ~(size_t)255; }
 
-/* Bytes of workspace for B particles (each array aligned to 256 bytes). */
-template <typename T> static size_t batch_bytes(size_t B, size_t d, size_t K, size_t R)
+/* Carves the workspace for B particles (each array aligned to 256 bytes); with base == NULL it
+ * only counts, so the same code sizes the allocation and lays it out. Returns the bytes used. */
+template <typename T> static size_t carve(void *base, size_t B, size_t d, size_t K, size_t R, int want_hessian, batch<T> *w)
 {
-    size_t t = sizeof(T);
-    return round_up(B * d * 8) + round_up(B * (d > K ? d : K) * 8) + 2 * round_up(B * d * t) + 4 * round_up(B * K * t) +
-           round_up(B * (R ? R : 1) * t) + 4 * round_up(B * d * t) + 2 * round_up(B * K * t) + 2 * round_up(B * t);
-}
-
-template <typename T> static batch<T> carve(void *base, size_t B, size_t d, size_t K, size_t R)
-{
-    char *at = (char *)base;
-    batch<T> w;
-    size_t t = sizeof(T);
-#define SF_TAKE(ptr, type, count) (ptr = (type *)at, at += round_up((count) * sizeof(type)))
-    SF_TAKE(w.x64, double, B * d);
-    SF_TAKE(w.out64, double, B * (d > K ? d : K));
-    SF_TAKE(w.x, T, B * d);
-    SF_TAKE(w.x2, T, B * d);
-    SF_TAKE(w.xpx, T, B * K);
-    SF_TAKE(w.xpm, T, B * K);
-    SF_TAKE(w.approx, T, B * K);
-    SF_TAKE(w.bound, T, B * K);
-    SF_TAKE(w.proj, T, B * (R ? R : 1));
-    SF_TAKE(w.g, T, B * d);
-    SF_TAKE(w.resid, T, B * d);
-    SF_TAKE(w.score, T, B * d);
-    SF_TAKE(w.denoise, T, B * d);
-    SF_TAKE(w.logit, T, B * K);
-    SF_TAKE(w.resp, T, B * K);
-    SF_TAKE(w.logp, T, B);
-    SF_TAKE(w.div, T, B);
+    size_t at = 0;
+    size_t wide = d > K ? d : K;
+    if (want_hessian && d * d > wide) wide = d * d;
+#define SF_TAKE(ptr, type, count) (w->ptr = (type *)((char *)base + at), at += round_up((count) * sizeof(type)))
+    SF_TAKE(x64, double, B * d);
+    SF_TAKE(dir64, double, B * d);
+    SF_TAKE(out64, double, B * wide);
+    SF_TAKE(x, T, B * d);
+    SF_TAKE(x2, T, B * d);
+    SF_TAKE(xpx, T, B * K);
+    SF_TAKE(xpm, T, B * K);
+    SF_TAKE(approx, T, B * K);
+    SF_TAKE(bound, T, B * K);
+    SF_TAKE(proj, T, B * (R ? R : 1));
+    SF_TAKE(g, T, B * d);
+    SF_TAKE(resid, T, B * d);
+    SF_TAKE(delta, T, B * d);
+    SF_TAKE(tmp, T, B * d);
+    SF_TAKE(tmp2, T, B * d);
+    SF_TAKE(dir, T, B * d);
+    SF_TAKE(logit, T, B * K);
+    SF_TAKE(dlogit, T, B * K);
+    SF_TAKE(score, T, B * d);
+    SF_TAKE(denoise, T, B * d);
+    SF_TAKE(resp, T, B * K);
+    SF_TAKE(logp, T, B);
+    SF_TAKE(div, T, B);
+    SF_TAKE(lap, T, B * d);
+    SF_TAKE(hvp, T, B * d);
+    SF_TAKE(hvp_dir, T, B * d);
+    SF_TAKE(hessian, T, B * (want_hessian ? d * d : 1));
+    SF_TAKE(dt_score, T, B * d);
+    SF_TAKE(dt_logp, T, B);
 #undef SF_TAKE
-    (void)t;
-    return w;
+    return at;
 }
 
 static unsigned grid_for(size_t threads)
@@ -158,17 +182,21 @@ static sf_status download(sf_cuda_state *s, const T *src, size_t count, double *
         from = staging;
     }
     SF_CUDA_TRY(cudaMemcpyAsync(host, from, count * sizeof(double), cudaMemcpyDeviceToHost, s->stream));
+    /* the staging buffer is reused by the next download */
+    SF_CUDA_TRY(cudaStreamSynchronize(s->stream));
     return SF_OK;
 }
 
 /* Largest batch the free device memory allows (70% of it), capped by max_batch and by int GEMM sizes. */
 template <typename T>
-static sf_status choose_batch(sf_cuda_state *s, size_t n, size_t max_batch, size_t d, size_t K, size_t R, size_t *B)
+static sf_status choose_batch(sf_cuda_state *s, size_t n, size_t max_batch, size_t d, size_t K, size_t R,
+                              int want_hessian, size_t *B)
 {
     size_t free_bytes = 0, total_bytes = 0;
     SF_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
     size_t budget = (size_t)(0.7 * (double)(free_bytes + s->workspace_bytes));
-    size_t per = batch_bytes<T>(1024, d, K, R) / 1024 + 1;
+    batch<T> probe;
+    size_t per = carve<T>(NULL, 1024, d, K, R, want_hessian, &probe) / 1024 + 1;
     size_t b = budget / per;
     size_t widest = d > K ? d : K;
     widest = widest > R ? widest : R;
@@ -186,7 +214,7 @@ static sf_status choose_batch(sf_cuda_state *s, size_t n, size_t max_batch, size
 
 template <typename T>
 static sf_status score_on_device(sf_cuda_state *s, const sf_field *f, size_t max_batch, const double *x, size_t n,
-                                 const sf_outputs *out)
+                                 const sf_request *rq)
 {
     typedef prec<T> P;
     size_t d = f->d, K = f->K, R = f->R;
@@ -214,43 +242,52 @@ static sf_status score_on_device(sf_cuda_state *s, const sf_field *f, size_t max
     if (st != SF_OK) return st;
     typename P::view v = P::view_at(f, &L, (const T *)s->field, (const int *)((char *)s->field + offsets_at));
 
+    wants want = {rq->denoise != NULL, rq->resp != NULL, rq->div != NULL, rq->lap != NULL, rq->hvp != NULL,
+                  rq->hvp && rq->hvp_dir, rq->hessian != NULL, rq->dt_score != NULL, rq->dt_logp != NULL};
     size_t B;
-    if ((st = choose_batch<T>(s, n, max_batch, d, K, R, &B)) != SF_OK) return st;
-    if ((st = sf_cuda_reserve(&s->workspace, &s->workspace_bytes, batch_bytes<T>(B, d, K, R))) != SF_OK) return st;
-    batch<T> w = carve<T>(s->workspace, B, d, K, R);
+    if ((st = choose_batch<T>(s, n, max_batch, d, K, R, want.hessian, &B)) != SF_OK) return st;
+    batch<T> w;
+    if ((st = sf_cuda_reserve(&s->workspace, &s->workspace_bytes, carve<T>(NULL, B, d, K, R, want.hessian, &w))) != SF_OK)
+        return st;
+    carve<T>(s->workspace, B, d, K, R, want.hessian, &w);
 
     for (size_t b0 = 0; b0 < n; b0 += B) {
         size_t nb = n - b0 < B ? n - b0 : B;
         SF_CUDA_TRY(cudaMemcpyAsync(w.x64, x + b0 * d, nb * d * sizeof(double), cudaMemcpyHostToDevice, s->stream));
         convert_input<T><<<grid_for(nb * d), SF_THREADS, 0, s->stream>>>(w.x64, nb * d, w.x, w.x2);
         SF_LAUNCH_CHECK("convert_input");
+        if (want.hvp_dir) {
+            SF_CUDA_TRY(cudaMemcpyAsync(w.dir64, rq->hvp_dir + b0 * d, nb * d * sizeof(double), cudaMemcpyHostToDevice,
+                                        s->stream));
+            convert_input<T><<<grid_for(nb * d), SF_THREADS, 0, s->stream>>>(w.dir64, nb * d, w.hvp_dir, w.tmp);
+            SF_LAUNCH_CHECK("convert_input (hvp directions)");
+        }
         /* row-major (nb x d) . (K x d)^T as column-major K x nb: C = A^T B with A = d x K, B = d x nb */
         SF_CUBLAS_TRY(P::gemm_tn(s->blas, (int)K, (int)nb, (int)d, v.prec_diag, w.x2, w.xpx));
         SF_CUBLAS_TRY(P::gemm_tn(s->blas, (int)K, (int)nb, (int)d, v.prec_mean, w.x, w.xpm));
         if (R) SF_CUBLAS_TRY(P::gemm_tn(s->blas, (int)R, (int)nb, (int)d, v.basis, w.x, w.proj));
         approximate_logits<T><<<grid_for(nb * K), SF_THREADS, 0, s->stream>>>(v, w.xpx, w.xpm, w.proj, nb, w.approx, w.bound);
         SF_LAUNCH_CHECK("approximate_logits");
-        size_t warps_blocks = (nb + SF_WARPS_PER_BLOCK - 1) / SF_WARPS_PER_BLOCK;
-        evaluate_particles<T><<<(unsigned)warps_blocks, 32 * SF_WARPS_PER_BLOCK, 0, s->stream>>>(
-            v, w, nb, (T)P::cutoff, out->denoise != NULL, out->resp != NULL, out->div != NULL);
+        size_t blocks = (nb + SF_WARPS_PER_BLOCK - 1) / SF_WARPS_PER_BLOCK;
+        evaluate_particles<T><<<(unsigned)blocks, 32 * SF_WARPS_PER_BLOCK, 0, s->stream>>>(
+            v, w, nb, (T)P::cutoff, want, (T)rq->hvp_s, (T)rq->hvp_x);
         SF_LAUNCH_CHECK("evaluate_particles");
-        /* downloads share one staging buffer, so each waits for the previous (same stream) */
-        if (out->score && (st = download<T>(s, w.score, nb * d, w.out64, out->score + b0 * d)) != SF_OK) return st;
-        SF_CUDA_TRY(cudaStreamSynchronize(s->stream));
-        if (out->denoise && (st = download<T>(s, w.denoise, nb * d, w.out64, out->denoise + b0 * d)) != SF_OK) return st;
-        SF_CUDA_TRY(cudaStreamSynchronize(s->stream));
-        if (out->resp && (st = download<T>(s, w.resp, nb * K, w.out64, out->resp + b0 * K)) != SF_OK) return st;
-        SF_CUDA_TRY(cudaStreamSynchronize(s->stream));
-        if (out->logp && (st = download<T>(s, w.logp, nb, w.out64, out->logp + b0)) != SF_OK) return st;
-        SF_CUDA_TRY(cudaStreamSynchronize(s->stream));
-        if (out->div && (st = download<T>(s, w.div, nb, w.out64, out->div + b0)) != SF_OK) return st;
-        SF_CUDA_TRY(cudaStreamSynchronize(s->stream));
+        const struct { int on; const T *src; size_t width; double *dst; } outs[] = {
+            {rq->score != NULL, w.score, d, rq->score},       {want.denoise, w.denoise, d, rq->denoise},
+            {want.resp, w.resp, K, rq->resp},                 {rq->logp != NULL, w.logp, 1, rq->logp},
+            {want.div, w.div, 1, rq->div},                    {want.lap, w.lap, d, rq->lap},
+            {want.hvp, w.hvp, d, rq->hvp},                    {want.hessian, w.hessian, d * d, rq->hessian},
+            {want.dt_score, w.dt_score, d, rq->dt_score},     {want.dt_logp, w.dt_logp, 1, rq->dt_logp}};
+        for (size_t o = 0; o < sizeof outs / sizeof outs[0]; o++)
+            if (outs[o].on && (st = download<T>(s, outs[o].src, nb * outs[o].width, w.out64,
+                                                outs[o].dst + b0 * outs[o].width)) != SF_OK)
+                return st;
     }
     return SF_OK;
 }
 
 extern "C" sf_status sf_cuda_score(sf_cuda_state *s, const sf_field *field, sf_precision precision, size_t max_batch,
-                                   const double *x, size_t n, const sf_outputs *out)
+                                   const double *x, size_t n, const sf_request *out)
 {
     if (!s) return sf_fail(SF_ERR_NO_CUDA, "the context has no CUDA state");
     if (n == 0) return SF_OK;

@@ -38,6 +38,8 @@ typedef struct {
     const int *rank_offset;     /* [K + 1] */
     const SF_REAL *log_norm;    /* [K] */
     const SF_REAL *trace_prec;  /* [K] */
+    const SF_REAL *trace_rate;  /* [K] tr(P_k dSigma_k), for d/dt */
+    SF_REAL dalpha, dsigma2;    /* the frame's rates (0 when it has none) */
     /* GEMM-form constants */
     const SF_REAL *mean_quad;   /* [K] (a mu_k) . P_diag (a mu_k) */
     const SF_REAL *basis_mean;  /* [R] u_j . (a mu_k) for the component k owning row j */
@@ -50,6 +52,7 @@ static inline SF_NAME(sf_field_view) SF_NAME(sf_field_view_at)(const sf_field *f
 {
     SF_NAME(sf_field_view) v;
     v.d = f->d, v.K = f->K, v.R = f->R, v.alpha = (SF_REAL)f->alpha;
+    v.dalpha = (SF_REAL)f->dalpha, v.dsigma2 = (SF_REAL)f->dsigma2, v.trace_rate = base + L->trace_rate;
     v.alpha_mean = base + L->alpha_mean, v.prec_diag = base + L->prec_diag, v.mean = base + L->mean;
     v.cov_diag = base + L->cov_diag, v.basis = base + L->basis, v.prec_basis = base + L->prec_basis;
     v.cov_lowrank = base + L->cov_lowrank, v.log_norm = base + L->log_norm, v.trace_prec = base + L->trace_prec;
@@ -61,11 +64,20 @@ static inline SF_NAME(sf_field_view) SF_NAME(sf_field_view_at)(const sf_field *f
 /* Per-particle scratch and outputs: rows of the batch arrays, each coordinate owned by one lane. */
 typedef struct {
     SF_REAL *g, *resid;   /* [d] scratch: component score, residual off the basis rows */
+    SF_REAL *delta, *tmp, *tmp2, *dir; /* [d] scratch for the derivatives */
     SF_REAL *logit;       /* [K] scratch: exact logits of active components, -inf for skipped */
-    SF_REAL *score;       /* [d] always computed (the divergence needs it) */
+    SF_REAL *dlogit;      /* [K] scratch: d l_k / dt */
+    SF_REAL *score;       /* [d] always computed (everything else needs it) */
     SF_REAL *denoise;     /* [d] or NULL */
     SF_REAL *resp;        /* [K] or NULL */
     SF_REAL *logp, *div;  /* [1] each, or NULL; written by lane 0 */
+    SF_REAL *lap;         /* [d] or NULL */
+    SF_REAL *hvp;         /* [d] or NULL: H v, v = hvp_dir if given, else hvp_s s + hvp_x x */
+    const SF_REAL *hvp_dir;
+    SF_REAL hvp_s, hvp_x;
+    SF_REAL *hessian;     /* [d x d] or NULL */
+    SF_REAL *dt_score;    /* [d] or NULL */
+    SF_REAL *dt_logp;     /* [1] or NULL; lane 0 */
 } SF_NAME(sf_particle_rows);
 
 static SF_HD inline SF_REAL SF_NAME(sf_lane_sum)(SF_REAL v)
@@ -141,6 +153,63 @@ static SF_HD inline SF_REAL SF_NAME(sf_component_score)(const SF_NAME(sf_field_v
     return quad + SF_NAME(sf_lane_sum)(part);
 }
 
+/* out = P_k v = p (v - U U^T v) + U diag(1/e_j) U^T v on this lane's coordinates (uses resid). */
+static SF_HD inline void SF_NAME(sf_apply_prec)(const SF_NAME(sf_field_view) *f, int k, const SF_REAL *v, SF_REAL *out,
+                                               SF_REAL *resid, int lane, int lanes)
+{
+    int d = f->d;
+    const SF_REAL *p = f->prec_diag + (size_t)k * d;
+    for (int i = lane; i < d; i += lanes) {
+        resid[i] = v[i];
+        out[i] = 0;
+    }
+    for (int j = f->rank_offset[k]; j < f->rank_offset[k + 1]; j++) {
+        const SF_REAL *u = f->basis + (size_t)j * d;
+        SF_REAL part = 0;
+        for (int i = lane; i < d; i += lanes) part += u[i] * v[i];
+        SF_REAL proj = SF_NAME(sf_lane_sum)(part), c = f->prec_basis[j] * proj;
+        for (int i = lane; i < d; i += lanes) {
+            resid[i] -= proj * u[i];
+            out[i] += c * u[i];
+        }
+    }
+    for (int i = lane; i < d; i += lanes) out[i] += p[i] * resid[i];
+}
+
+/* out = C_k v (the data covariance) on this lane's coordinates. */
+static SF_HD inline void SF_NAME(sf_apply_cov)(const SF_NAME(sf_field_view) *f, int k, const SF_REAL *v, SF_REAL *out,
+                                              int lane, int lanes)
+{
+    int d = f->d;
+    const SF_REAL *c = f->cov_diag + (size_t)k * d;
+    for (int i = lane; i < d; i += lanes) out[i] = c[i] * v[i];
+    for (int j = f->rank_offset[k]; j < f->rank_offset[k + 1]; j++) {
+        const SF_REAL *u = f->basis + (size_t)j * d;
+        SF_REAL part = 0;
+        for (int i = lane; i < d; i += lanes) part += u[i] * v[i];
+        SF_REAL uv = SF_NAME(sf_lane_sum)(part) * f->cov_lowrank[j];
+        for (int i = lane; i < d; i += lanes) out[i] += uv * u[i];
+    }
+}
+
+/* d l_k/dt = -alpha' mu.g + g.dSigma g / 2 - tr(P dSigma) / 2 (g from sf_component_score); leaves
+ * dSigma g = 2 alpha alpha' C g + (sigma^2)' g in rows->tmp. */
+static SF_HD inline SF_REAL SF_NAME(sf_component_dlogit)(const SF_NAME(sf_field_view) *f, int k,
+                                                         SF_NAME(sf_particle_rows) *rows, int lane, int lanes)
+{
+    int d = f->d;
+    const SF_REAL *mu = f->mean + (size_t)k * d;
+    SF_NAME(sf_apply_cov)(f, k, rows->g, rows->tmp, lane, lanes);
+    SF_REAL mg = 0, gsg = 0;
+    for (int i = lane; i < d; i += lanes) {
+        rows->tmp[i] = 2 * f->alpha * f->dalpha * rows->tmp[i] + f->dsigma2 * rows->g[i];
+        mg += mu[i] * rows->g[i];
+        gsg += rows->g[i] * rows->tmp[i];
+    }
+    return -f->dalpha * SF_NAME(sf_lane_sum)(mg) + (SF_REAL)0.5 * SF_NAME(sf_lane_sum)(gsg) -
+           (SF_REAL)0.5 * f->trace_rate[k];
+}
+
 /* Steps 2 and 3 for one particle. approx/bound: [K] from sf_logit_bound. */
 static SF_HD inline void SF_NAME(sf_evaluate_particle)(const SF_NAME(sf_field_view) *f, const SF_REAL *x,
                                                        const SF_REAL *approx, const SF_REAL *bound, SF_REAL cutoff,
@@ -200,22 +269,84 @@ static SF_HD inline void SF_NAME(sf_evaluate_particle)(const SF_NAME(sf_field_vi
         }
     }
 
-    /* 3c. div s = sum_k r_k (|g_k - s|^2 - tr P_k) */
-    if (rows->div) {
-        SF_REAL div = 0;
+    /* 3c. everything built on delta_k = g_k - s: div, Laplacian, H v, Hessian, d log p/dt */
+    SF_REAL *lap = rows->lap, *hvp = rows->hvp, *hess = rows->hessian;
+    const SF_REAL *v = rows->hvp_dir;
+    int want_dt = rows->dt_score || rows->dt_logp;
+    if (hvp && !v) {
+        for (int i = lane; i < d; i += lanes) rows->dir[i] = rows->hvp_s * rows->score[i] + rows->hvp_x * x[i];
+        v = rows->dir;
+    }
+    for (int i = lane; i < d; i += lanes) {
+        if (lap) lap[i] = 0;
+        if (hvp) hvp[i] = 0;
+    }
+    if (hess) /* lane a owns row a, here as below */
+        for (int a = lane; a < d; a += lanes)
+            for (int b = 0; b < d; b++) hess[(size_t)a * d + b] = 0;
+    SF_REAL div = 0, dlogp = 0;
+    if (rows->div || lap || hvp || hess || want_dt) {
         for (int k = 0; k < K; k++) {
             SF_REAL r = exp(rows->logit[k] - logp);
             if (r == 0) continue;
             SF_NAME(sf_component_score)(f, k, x, rows, lane, lanes);
+            if (want_dt) {
+                SF_REAL dl = SF_NAME(sf_component_dlogit)(f, k, rows, lane, lanes);
+                rows->dlogit[k] = dl;
+                dlogp += r * dl;
+            }
             SF_REAL dd = 0;
             for (int i = lane; i < d; i += lanes) {
-                SF_REAL delta = rows->g[i] - rows->score[i];
-                dd += delta * delta;
+                rows->delta[i] = rows->g[i] - rows->score[i];
+                dd += rows->delta[i] * rows->delta[i];
             }
-            div += r * (SF_NAME(sf_lane_sum)(dd) - f->trace_prec[k]);
+            SF_REAL coef = SF_NAME(sf_lane_sum)(dd) - f->trace_prec[k];
+            div += r * coef;
+            if (lap) { /* Lap s = sum_k r_k [ (|delta|^2 - tr P) delta - 2 P delta ] */
+                SF_NAME(sf_apply_prec)(f, k, rows->delta, rows->tmp2, rows->resid, lane, lanes);
+                for (int i = lane; i < d; i += lanes) lap[i] += r * (coef * rows->delta[i] - 2 * rows->tmp2[i]);
+            }
+            if (hvp) { /* H v = sum_k r_k [ -P v + (delta . v) delta ] */
+                SF_NAME(sf_apply_prec)(f, k, v, rows->tmp2, rows->resid, lane, lanes);
+                SF_REAL dv = 0;
+                for (int i = lane; i < d; i += lanes) dv += rows->delta[i] * v[i];
+                dv = SF_NAME(sf_lane_sum)(dv);
+                for (int i = lane; i < d; i += lanes) hvp[i] += r * (dv * rows->delta[i] - rows->tmp2[i]);
+            }
+            if (hess) { /* H = sum_k r_k (-P + delta delta^T), P column by column (lane a owns row a) */
+                for (int b = 0; b < d; b++) {
+                    for (int i = lane; i < d; i += lanes) rows->tmp[i] = i == b ? 1 : 0;
+                    SF_NAME(sf_apply_prec)(f, k, rows->tmp, rows->tmp2, rows->resid, lane, lanes);
+                    SF_REAL own = 0; /* delta_b lives on lane b % lanes: broadcast it */
+                    for (int i = lane; i < d; i += lanes) own += i == b ? rows->delta[i] : 0;
+                    SF_REAL delta_b = SF_NAME(sf_lane_sum)(own);
+                    for (int a = lane; a < d; a += lanes)
+                        hess[(size_t)a * d + b] += r * (rows->delta[a] * delta_b - rows->tmp2[a]);
+                }
+            }
         }
-        if (lane == 0) *rows->div = div;
     }
+    if (rows->dt_score) {
+        /* d s/dt = sum_k r_k [ (dl_k - dlog p) delta_k + dg_k ],  dg_k = P_k (alpha' mu_k - dSigma_k g_k) */
+        SF_REAL *dts = rows->dt_score;
+        for (int i = lane; i < d; i += lanes) dts[i] = 0;
+        for (int k = 0; k < K; k++) {
+            SF_REAL r = exp(rows->logit[k] - logp);
+            if (r == 0) continue;
+            SF_NAME(sf_component_score)(f, k, x, rows, lane, lanes);
+            SF_NAME(sf_component_dlogit)(f, k, rows, lane, lanes); /* dSigma g in tmp */
+            const SF_REAL *mu = f->mean + (size_t)k * d;
+            SF_REAL c = rows->dlogit[k] - dlogp;
+            for (int i = lane; i < d; i += lanes) {
+                rows->delta[i] = f->dalpha * mu[i] - rows->tmp[i];
+                dts[i] += r * c * (rows->g[i] - rows->score[i]);
+            }
+            SF_NAME(sf_apply_prec)(f, k, rows->delta, rows->tmp2, rows->resid, lane, lanes);
+            for (int i = lane; i < d; i += lanes) dts[i] += r * rows->tmp2[i];
+        }
+    }
+    if (rows->div && lane == 0) *rows->div = div;
+    if (rows->dt_logp && lane == 0) *rows->dt_logp = dlogp;
     if (rows->logp && lane == 0) *rows->logp = logp;
 }
 

@@ -4,7 +4,7 @@
 #ifndef SF_CUDA_H
 #define SF_CUDA_H
 
-#include "../src/field.h"
+#include "../src/request.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,7 +25,7 @@ void sf_cuda_state_destroy(sf_cuda_state *state);
 /* Score evaluation on the device in the given precision, in batches of at most max_batch particles
  * (0: as many as free device memory allows). Host arrays in and out, float64. */
 sf_status sf_cuda_score(sf_cuda_state *state, const sf_field *field, sf_precision precision,
-                        size_t max_batch, const double *x, size_t n, const sf_outputs *out);
+                        size_t max_batch, const double *x, size_t n, const sf_request *out);
 
 /* Measured ceiling for benchmarks: the FLOP/s of a large square cuBLAS GEMM (n = 4096) in the
  * given precision, best of a few runs. */

@@ -15,26 +15,38 @@ void sf_field_free(sf_field *f)
     free(f->prec_basis);
     free(f->log_norm);
     free(f->trace_prec);
+    free(f->trace_rate);
     memset(f, 0, sizeof *f);
 }
 
 sf_status sf_field_build(sf_field *f, const sf_mixture *mix, const sf_time *time)
 {
+    return sf_field_build_frame(f, mix, time->alpha, time->sigma2, time->has_time_derivatives, time->dalpha,
+                                time->dsigma2);
+}
+
+sf_status sf_field_build_frame(sf_field *f, const sf_mixture *mix, double alpha, double sigma2, int has_rates,
+                               double dalpha, double dsigma2)
+{
     memset(f, 0, sizeof *f);
     if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "the mixture has no components");
-    if (!(time->alpha > 0) || !isfinite(time->alpha) || !(time->sigma2 >= 0) || !isfinite(time->sigma2))
-        return sf_fail(SF_ERR_INVALID, "alpha = %g, sigma^2 = %g: need alpha > 0 and sigma >= 0",
-                       time->alpha, time->sigma2);
+    if (!(alpha > 0) || !isfinite(alpha) || !(sigma2 >= 0) || !isfinite(sigma2))
+        return sf_fail(SF_ERR_INVALID, "alpha = %g, sigma^2 = %g: need alpha > 0 and sigma >= 0", alpha, sigma2);
     int d = mix->dim, K = mix->count, R = mix->rank_offset[K];
     size_t kd = (size_t)K * d;
-    double a2 = time->alpha * time->alpha, s2 = time->sigma2;
+    double a2 = alpha * alpha, s2 = sigma2;
+    /* eigenvalue rates: d/dt (alpha^2 c + sigma^2) = rate_c c + dsigma2 */
+    double rate_c = has_rates ? 2.0 * alpha * dalpha : 0.0, rate_1 = has_rates ? dsigma2 : 0.0;
     double log_wsum = log(sf_mixture_weight_sum(mix));
 
     f->d = d;
     f->K = K;
     f->R = R;
-    f->alpha = time->alpha;
+    f->alpha = alpha;
     f->sigma2 = s2;
+    f->has_rates = has_rates;
+    f->dalpha = has_rates ? dalpha : 0.0;
+    f->dsigma2 = rate_1;
     f->mean = mix->mean;
     f->cov_diag = mix->var_diag;
     f->basis = mix->basis;
@@ -45,13 +57,14 @@ sf_status sf_field_build(sf_field *f, const sf_mixture *mix, const sf_time *time
     f->prec_basis = malloc(((size_t)R + 1) * sizeof(double));
     f->log_norm = malloc((size_t)K * sizeof(double));
     f->trace_prec = malloc((size_t)K * sizeof(double));
-    if (!f->alpha_mean || !f->prec_diag || !f->prec_basis || !f->log_norm || !f->trace_prec) {
+    f->trace_rate = malloc((size_t)K * sizeof(double));
+    if (!f->alpha_mean || !f->prec_diag || !f->prec_basis || !f->log_norm || !f->trace_prec || !f->trace_rate) {
         sf_field_free(f);
         return sf_fail(SF_ERR_NOMEM, "out of memory preparing the mixture (K = %d, d = %d)", K, d);
     }
 
     for (int k = 0; k < K; k++) {
-        double log_det = 0, trace = 0;
+        double log_det = 0, trace = 0, trace_rate = 0;
         for (int i = 0; i < d; i++) {
             size_t ki = (size_t)k * d + i;
             double e = a2 * mix->var_diag[ki] + s2;
@@ -62,28 +75,32 @@ sf_status sf_field_build(sf_field *f, const sf_mixture *mix, const sf_time *time
                                "and sigma = 0): choose t > 0 or a component with positive variance",
                                k, i);
             }
-            f->alpha_mean[ki] = time->alpha * mix->mean[ki];
+            f->alpha_mean[ki] = alpha * mix->mean[ki];
             f->prec_diag[ki] = 1.0 / e;
             log_det += log(e);
             trace += 1.0 / e;
+            trace_rate += (rate_c * mix->var_diag[ki] + rate_1) / e;
         }
         /* A low-rank component has a constant diagonal part e_perp; along its basis rows u_j the
          * eigenvalue is e_j = e_perp + alpha^2 lambda_j instead. Sum the r rows and the d - r
          * remaining directions separately so that nothing cancels when e_perp << e_j. */
         int rank = mix->rank_offset[k + 1] - mix->rank_offset[k];
         if (rank > 0) {
-            double e_perp = a2 * mix->var_diag[(size_t)k * d] + s2;
+            double c_perp = mix->var_diag[(size_t)k * d], e_perp = a2 * c_perp + s2;
             log_det = (d - rank) * log(e_perp);
             trace = (d - rank) / e_perp;
+            trace_rate = (d - rank) * (rate_c * c_perp + rate_1) / e_perp;
             for (int j = mix->rank_offset[k]; j < mix->rank_offset[k + 1]; j++) {
-                double e_j = e_perp + a2 * mix->eig[j];
+                double c_j = c_perp + mix->eig[j], e_j = a2 * c_j + s2;
                 f->prec_basis[j] = 1.0 / e_j;
                 log_det += log(e_j);
                 trace += 1.0 / e_j;
+                trace_rate += (rate_c * c_j + rate_1) / e_j;
             }
         }
         f->log_norm[k] = log(mix->weight[k]) - log_wsum - 0.5 * (d * SF_LOG_2PI + log_det);
         f->trace_prec[k] = trace;
+        f->trace_rate[k] = trace_rate;
     }
     return SF_OK;
 }

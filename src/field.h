@@ -19,6 +19,8 @@ extern "C" {
 typedef struct {
     int d, K, R;               /* dimension, components, total basis rows */
     double alpha, sigma2;
+    int has_rates;             /* d alpha and d sigma^2 below are set (time derivatives wanted) */
+    double dalpha, dsigma2;    /* rates of the frame: d/dt in a schedule, (0, 1) in heat time */
     const double *mean;        /* [K x d] data-space means mu_k (borrowed from the mixture) */
     const double *cov_diag;    /* [K x d] diagonal part of C_k (borrowed) */
     const double *basis;       /* [R x d] rows u_j (borrowed) */
@@ -29,10 +31,16 @@ typedef struct {
     double *prec_basis;        /* [R] 1/e_j along basis row j */
     double *log_norm;          /* [K] ln w_k - (d ln 2 pi + log det Sigma_k) / 2 */
     double *trace_prec;        /* [K] tr P_k */
+    double *trace_rate;        /* [K] tr(P_k dSigma_k), dSigma_k = 2 alpha dalpha C_k + dsigma^2 I (if has_rates) */
 } sf_field;
 
-/* Builds the field of `mix` at `time`; refuses a time at which a component is singular. */
+/* Builds the field of `mix` at `time` (with the time's rates when it has derivatives); refuses a
+ * time at which a component is singular. */
 sf_status sf_field_build(sf_field *field, const sf_mixture *mix, const sf_time *time);
+/* The same for a frame given directly: (alpha, sigma^2) and, if has_rates, their rates.
+ * The heat frame of SPEC.md 0 is (1, tau) with rates (0, 1). */
+sf_status sf_field_build_frame(sf_field *field, const sf_mixture *mix, double alpha, double sigma2, int has_rates,
+                               double dalpha, double dsigma2);
 void sf_field_free(sf_field *field);
 
 #ifdef __cplusplus

@@ -14,6 +14,7 @@ sf_field_layout sf_field_layout_of(const sf_field *f)
     L.cov_lowrank = at, at += R;
     L.log_norm = at, at += K;
     L.trace_prec = at, at += K;
+    L.trace_rate = at, at += K;
     L.mean_quad = at, at += K;
     L.basis_mean = at, at += R;
     L.prec_mean = at, at += kd;
@@ -44,6 +45,7 @@ void sf_field_pack(const sf_field *f, const sf_field_layout *L, int single, void
     put_array(buffer, single, L->cov_lowrank, f->cov_lowrank, (size_t)f->R);
     put_array(buffer, single, L->log_norm, f->log_norm, (size_t)f->K);
     put_array(buffer, single, L->trace_prec, f->trace_prec, (size_t)f->K);
+    put_array(buffer, single, L->trace_rate, f->trace_rate, (size_t)f->K);
     for (int k = 0; k < f->K; k++) {
         const double *am = f->alpha_mean + k * d, *p = f->prec_diag + k * d;
         double q = 0;

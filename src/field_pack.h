@@ -11,7 +11,7 @@ extern "C" {
 
 /* Element offsets of each array inside the packed buffer (see sf_field_view in score_particle.h). */
 typedef struct {
-    size_t alpha_mean, prec_diag, mean, cov_diag, basis, prec_basis, cov_lowrank, log_norm, trace_prec,
+    size_t alpha_mean, prec_diag, mean, cov_diag, basis, prec_basis, cov_lowrank, log_norm, trace_prec, trace_rate,
         mean_quad, basis_mean, prec_mean, total;
 } sf_field_layout;
 

@@ -29,7 +29,7 @@ sf_status sf_cuda_state_create(sf_cuda_state **state, int device)
 void sf_cuda_state_destroy(sf_cuda_state *state) { (void)state; }
 
 sf_status sf_cuda_score(sf_cuda_state *state, const sf_field *field, sf_precision precision,
-                        size_t max_batch, const double *x, size_t n, const sf_outputs *out)
+                        size_t max_batch, const double *x, size_t n, const sf_request *out)
 {
     (void)state, (void)field, (void)precision, (void)max_batch, (void)x, (void)n, (void)out;
     return sf_fail(SF_ERR_NO_CUDA, "%s", no_cuda_reason);

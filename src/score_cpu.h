@@ -2,8 +2,8 @@
 #ifndef SF_SCORE_CPU_H
 #define SF_SCORE_CPU_H
 
-#include "field.h"
+#include "request.h"
 
-sf_status sf_score_cpu(const sf_field *field, const double *x, size_t n, const sf_outputs *out);
+sf_status sf_score_cpu(const sf_field *field, const double *x, size_t n, const sf_request *rq);
 
 #endif

@@ -125,11 +125,16 @@ void sf_workload_particles(double *x, size_t n, const sf_mixture *m, const sf_ti
     }
 }
 
-double sf_compare(const double *ref, const double *got, size_t n, double tol, size_t *worst_index)
+double sf_rms(const double *v, size_t n)
 {
-    double ss = 0, worst = 0;
-    for (size_t i = 0; i < n; i++) ss += ref[i] * ref[i];
-    double scale = n ? sqrt(ss / n) : 0;
+    double ss = 0;
+    for (size_t i = 0; i < n; i++) ss += v[i] * v[i];
+    return n ? sqrt(ss / n) : 0;
+}
+
+double sf_compare_scaled(const double *ref, const double *got, size_t n, double tol, double scale, size_t *worst_index)
+{
+    double worst = 0;
     if (worst_index) *worst_index = 0;
     for (size_t i = 0; i < n; i++) {
         double ratio = got[i] == ref[i] ? 0.0 : fabs(got[i] - ref[i]) / (tol * (scale + fabs(ref[i])));
@@ -140,6 +145,11 @@ double sf_compare(const double *ref, const double *got, size_t n, double tol, si
         }
     }
     return worst;
+}
+
+double sf_compare(const double *ref, const double *got, size_t n, double tol, size_t *worst_index)
+{
+    return sf_compare_scaled(ref, got, n, tol, sf_rms(ref, n), worst_index);
 }
 
 double sf_compare_outputs(const sf_outputs *ref, const sf_outputs *got, size_t n, int d, int K, double tol,

@@ -30,6 +30,10 @@ void sf_workload_particles(double *x, size_t n, const sf_mixture *mix, const sf_
  * worst ratio |got_i - ref_i| / (tol * (scale + |ref_i|)) (pass: <= 1; NaN anywhere: infinity)
  * and its index. */
 double sf_compare(const double *ref, const double *got, size_t n, double tol, size_t *worst_index);
+/* The same with a given scale in place of rms(ref) (for outputs that are sums of cancelling
+ * terms: the Laplacian of the score is compared at the scale rms(div) rms(score) of its terms). */
+double sf_compare_scaled(const double *ref, const double *got, size_t n, double tol, double scale, size_t *worst_index);
+double sf_rms(const double *v, size_t n);
 
 /* The worst disagreement of one output. */
 typedef struct {

@@ -622,7 +622,7 @@ Test(cli, score_files_equal_library_results)
     double score[6], logp[3], div[3], resp[9], den[6];
     sf_context *ctx;
     sf_context_create(&ctx, SF_BACKEND_CPU, SF_PRECISION_F64, 0);
-    sf_outputs o = {score, logp, resp, div, den};
+    sf_outputs o = {.score = score, .logp = logp, .resp = resp, .div = div, .denoise = den};
     cr_assert_eq(sf_evaluate(ctx, m, &t, particles_3x2, 3, &o), SF_OK);
     const char *paths[5] = {out_path, logp_path, resp_path, div_path, den_path};
     const double *want[5] = {score, logp, resp, div, den};

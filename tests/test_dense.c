@@ -23,7 +23,7 @@ static void check_against_dense_at(int d, int K, sf_workload_kinds kinds, sf_tim
     for (int p = 0; p < N; p++)
         cr_assert(dense_fields(m, &time, x + p * d, want[1] + p, want[0] + p * d, want[2] + p * K, want[3] + p,
                                want[4] + p * d), "dense route failed (d = %d, K = %d)", d, K);
-    sf_outputs dense = {want[0], want[1], want[2], want[3], want[4]};
+    sf_outputs dense = {.score = want[0], .logp = want[1], .resp = want[2], .div = want[3], .denoise = want[4]};
     char what[96];
     snprintf(what, sizeof what, "d = %d K = %d alpha = %g sigma = %g (dense vs cpu)", d, K, time.alpha, time.sigma);
     expect_outputs_close(&dense, &got, N, d, K, DENSE_TOL, what);

@@ -42,8 +42,7 @@ static inline sf_context *cpu_context(void)
 static inline sf_outputs eval_all(sf_context *ctx, const sf_mixture *m, const sf_time *t, const double *x, size_t n)
 {
     int d = sf_mixture_dim(m), K = sf_mixture_count(m);
-    sf_outputs o = {malloc(n * d * sizeof(double)), malloc(n * sizeof(double)), malloc(n * K * sizeof(double)),
-                    malloc(n * sizeof(double)), malloc(n * d * sizeof(double))};
+    sf_outputs o = {.score = malloc(n * d * sizeof(double)), .logp = malloc(n * sizeof(double)), .resp = malloc(n * K * sizeof(double)), .div = malloc(n * sizeof(double)), .denoise = malloc(n * d * sizeof(double))};
     cr_assert_eq(sf_evaluate(ctx, m, t, x, n, &o), SF_OK, "%s", sf_last_error());
     return o;
 }

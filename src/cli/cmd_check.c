@@ -98,7 +98,7 @@ int cmd_check(int argc, char **argv)
         goto done;
     }
     for (int b = 0; b < 2; b++) {
-        sf_outputs out = {buf[b][0], buf[b][1], buf[b][2], buf[b][3], buf[b][4]};
+        sf_outputs out = {.score = buf[b][0], .logp = buf[b][1], .resp = buf[b][2], .div = buf[b][3], .denoise = buf[b][4]};
         if ((st = sf_evaluate(b ? gpu : cpu, mix, &time, x, n, &out)) != SF_OK) {
             status = cli_library_error(st);
             goto done;
@@ -108,8 +108,8 @@ int cmd_check(int argc, char **argv)
     printf("scorefield check: d = %zu, K = %zu, N = %zu, %s, GPU %s, tol = %g\n", d, K, n,
            time.has_time_derivatives ? sf_schedule_kind_name(ct.schedule.kind) : "direct",
            precision == SF_PRECISION_F64 ? "f64" : "f32", tol);
-    sf_outputs cpu_out = {buf[0][0], buf[0][1], buf[0][2], buf[0][3], buf[0][4]};
-    sf_outputs gpu_out = {buf[1][0], buf[1][1], buf[1][2], buf[1][3], buf[1][4]};
+    sf_outputs cpu_out = {.score = buf[0][0], .logp = buf[0][1], .resp = buf[0][2], .div = buf[0][3], .denoise = buf[0][4]};
+    sf_outputs gpu_out = {.score = buf[1][0], .logp = buf[1][1], .resp = buf[1][2], .div = buf[1][3], .denoise = buf[1][4]};
     sf_output_diff diffs[5];
     double worst = sf_compare_outputs(&cpu_out, &gpu_out, n, (int)d, (int)K, tol, diffs);
     for (int o = 0; o < 5; o++)

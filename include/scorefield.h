@@ -168,6 +168,23 @@ typedef struct {
 sf_status sf_evaluate(sf_context *ctx, const sf_mixture *mix, const sf_time *time,
                       const double *x, size_t n, const sf_outputs *out);
 
+/* ---------------------------------------------------------------- Burgers structure at particles (SPEC.md C) */
+
+/* Advances the score carried by particles at fixed heat coordinates y (n x d) from heat time tau0
+ * to tau1 in `steps` equal RK4 steps of d_tau u = Lap u_mix / 2 + H_mix u, the Laplacian and the
+ * Hessian taken from the mixture at each stage. u (n x d) holds u(y, tau0) on entry (usually the
+ * mixture's score there) and the advanced field on return: compare it with the exact u(y, tau1). */
+sf_status sf_burgers_advance(sf_context *ctx, const sf_mixture *mix, const double *y, size_t n, double tau0,
+                             double tau1, int steps, double *u);
+
+/* Irrotationality at particles: the antisymmetric part of the Jacobian J of the score, measured by
+ * central differences of the evaluated field (the Hessian output is symmetric by construction, so
+ * it cannot show curl). Per particle, curl[i] is the largest |w.Jv - v.Jw| / (|Jv||w| + |Jw||v|)
+ * over `probes` random Gaussian pairs (v, w), or, with probes = 0, ||J - J^T|| / (2 ||J||)
+ * (Frobenius) from the full d x d Jacobian (2d evaluations per particle: for small d). */
+sf_status sf_score_curl(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
+                        int probes, uint64_t seed, double *curl);
+
 /* ---------------------------------------------------------------- .npy arrays */
 
 typedef enum { SF_DTYPE_F64 = 0, SF_DTYPE_F32 = 1 } sf_dtype;

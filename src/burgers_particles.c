@@ -1,0 +1,159 @@
+/* The Burgers structure at particles (SPEC.md C): advancing a carried score with the Burgers
+ * right-hand side, and measuring the curl of the score field. */
+#include "curl.h"
+#include "mixture.h"
+#include "status.h"
+#include "workload.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Particles per chunk for the finite-difference stencils (bounds the temporaries). */
+#define SF_STENCIL_CHUNK 4096
+
+/* The heat frame at tau as a time: alpha = 1, sigma^2 = tau (SPEC.md 0). */
+static sf_status heat_time(double tau, sf_time *t)
+{
+    sf_schedule s = sf_schedule_default(SF_SCHEDULE_DIRECT);
+    s.alpha = 1.0;
+    s.sigma = sqrt(tau);
+    return sf_schedule_at(&s, 0.0, t);
+}
+
+/* F(tau, u) = Lap u_mix(y, tau) / 2 + H_mix(y, tau) u */
+static sf_status burgers_rhs(sf_context *ctx, const sf_mixture *mix, const double *y, size_t n, double tau,
+                             const double *u, double *lap, double *out)
+{
+    sf_time t;
+    sf_status st = heat_time(tau, &t);
+    if (st != SF_OK) return st;
+    sf_outputs o = {.lap = lap, .hvp = out, .hvp_dir = u};
+    if ((st = sf_evaluate(ctx, mix, &t, y, n, &o)) != SF_OK) return st;
+    for (size_t i = 0; i < n * (size_t)mix->dim; i++) out[i] += 0.5 * lap[i];
+    return SF_OK;
+}
+
+sf_status sf_burgers_advance(sf_context *ctx, const sf_mixture *mix, const double *y, size_t n, double tau0,
+                             double tau1, int steps, double *u)
+{
+    sf_error_clear();
+    if (steps < 1 || !(tau0 >= 0) || !(tau1 >= 0) || !isfinite(tau0) || !isfinite(tau1))
+        return sf_fail(SF_ERR_INVALID, "Burgers advance needs steps >= 1 and finite tau0, tau1 >= 0 (got %d, %g, %g)",
+                       steps, tau0, tau1);
+    size_t nd = n * (size_t)mix->dim;
+    double *k[4], *stage = malloc(nd * sizeof(double) + 1), *lap = malloc(nd * sizeof(double) + 1);
+    int ok = stage && lap;
+    for (int q = 0; q < 4; q++) ok = (k[q] = malloc(nd * sizeof(double) + 1)) && ok;
+    sf_status st = ok ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory advancing %zu particles", n);
+    double h = (tau1 - tau0) / steps;
+    for (int step = 0; st == SF_OK && step < steps; step++) {
+        double tau = tau0 + step * h;
+        /* classical RK4: stages at tau, tau + h/2 (twice), tau + h */
+        static const double at[4] = {0, 0.5, 0.5, 1}, weight[4] = {1, 2, 2, 1};
+        for (int q = 0; st == SF_OK && q < 4; q++) {
+            const double *from = u;
+            if (q > 0) {
+                for (size_t i = 0; i < nd; i++) stage[i] = u[i] + at[q] * h * k[q - 1][i];
+                from = stage;
+            }
+            st = burgers_rhs(ctx, mix, y, n, tau + at[q] * h, from, lap, k[q]);
+        }
+        if (st == SF_OK)
+            for (size_t i = 0; i < nd; i++)
+                u[i] += h / 6.0 * (weight[0] * k[0][i] + weight[1] * k[1][i] + weight[2] * k[2][i] + weight[3] * k[3][i]);
+    }
+    free(stage), free(lap);
+    for (int q = 0; q < 4; q++) free(k[q]);
+    return st;
+}
+
+/* ---------------------------------------------------------------- curl */
+
+static double dot(const double *a, const double *b, int d)
+{
+    double s = 0;
+    for (int j = 0; j < d; j++) s += a[j] * b[j];
+    return s;
+}
+
+sf_status sf_field_curl(sf_vector_field field, void *data, int d, const double *x, size_t n, int probes,
+                        uint64_t seed, double h, double *curl)
+{
+    int dirs = probes > 0 ? 2 * probes : d; /* directions per particle */
+    size_t chunk = n < SF_STENCIL_CHUNK ? n : SF_STENCIL_CHUNK;
+    size_t pts = chunk * (size_t)dirs * 2; /* x + h v and x - h v for each direction */
+    double *points = malloc(pts * d * sizeof(double) + 1), *values = malloc(pts * d * sizeof(double) + 1);
+    double *dir = malloc(chunk * (size_t)dirs * d * sizeof(double) + 1), *jv = malloc((size_t)dirs * d * sizeof(double) + 1);
+    sf_status st = points && values && dir && jv ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for the curl stencil");
+    sf_rng rng;
+    sf_rng_seed(&rng, seed);
+    for (size_t i0 = 0; st == SF_OK && i0 < n; i0 += chunk) {
+        size_t m = n - i0 < chunk ? n - i0 : chunk;
+        for (size_t i = 0; i < m; i++)
+            for (int q = 0; q < dirs; q++) {
+                double *v = dir + (i * dirs + q) * d;
+                for (int j = 0; j < d; j++) v[j] = probes > 0 ? sf_rng_normal(&rng) : (j == q ? 1.0 : 0.0);
+                for (int sgn = 0; sgn < 2; sgn++) {
+                    double *p = points + ((i * dirs + q) * 2 + sgn) * d;
+                    for (int j = 0; j < d; j++) p[j] = x[(i0 + i) * d + j] + (sgn ? -h : h) * v[j];
+                }
+            }
+        if ((st = field(data, points, m * dirs * 2, values)) != SF_OK) break;
+        for (size_t i = 0; i < m; i++) {
+            for (int q = 0; q < dirs; q++) /* J v_q by central differences */
+                for (int j = 0; j < d; j++)
+                    jv[q * d + j] = (values[((i * dirs + q) * 2) * d + j] - values[((i * dirs + q) * 2 + 1) * d + j]) / (2 * h);
+            double worst = 0;
+            if (probes > 0) {
+                for (int q = 0; q < probes; q++) {
+                    const double *v = dir + (i * dirs + 2 * q) * d, *w = v + d;
+                    const double *Jv = jv + 2 * q * d, *Jw = Jv + d;
+                    double asym = fabs(dot(w, Jv, d) - dot(v, Jw, d));
+                    double size = sqrt(dot(Jv, Jv, d) * dot(w, w, d)) + sqrt(dot(Jw, Jw, d) * dot(v, v, d));
+                    double rel = size > 0 ? asym / size : 0;
+                    if (rel > worst) worst = rel;
+                }
+            } else { /* column q of J is J e_q */
+                double anti = 0, all = 0;
+                for (int a = 0; a < d; a++)
+                    for (int b = 0; b < d; b++) {
+                        double jab = jv[b * d + a], jba = jv[a * d + b];
+                        anti += (jab - jba) * (jab - jba);
+                        all += jab * jab;
+                    }
+                worst = all > 0 ? sqrt(anti) / (2 * sqrt(all)) : 0;
+            }
+            curl[i0 + i] = worst;
+        }
+    }
+    free(points), free(values), free(dir), free(jv);
+    return st;
+}
+
+typedef struct {
+    sf_context *ctx;
+    const sf_mixture *mix;
+    const sf_time *time;
+} score_field;
+
+static sf_status evaluate_score(void *data, const double *points, size_t m, double *values)
+{
+    score_field *sf = data;
+    sf_outputs o = {.score = values};
+    return sf_evaluate(sf->ctx, sf->mix, sf->time, points, m, &o);
+}
+
+sf_status sf_score_curl(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
+                        int probes, uint64_t seed, double *curl)
+{
+    sf_error_clear();
+    if (probes < 0) return sf_fail(SF_ERR_INVALID, "curl probes must be >= 0 (got %d)", probes);
+    /* step: 1e-4 of the narrowest noised component's standard deviation */
+    double smallest = INFINITY, a2 = time->alpha * time->alpha;
+    for (size_t i = 0; i < (size_t)mix->count * mix->dim; i++) smallest = fmin(smallest, a2 * mix->var_diag[i] + time->sigma2);
+    if (!(smallest > 0))
+        return sf_fail(SF_ERR_INVALID, "the score is singular at this time (a component has zero variance and sigma = 0)");
+    score_field data = {ctx, mix, time};
+    return sf_field_curl(evaluate_score, &data, mix->dim, x, n, probes, seed, 1e-4 * sqrt(smallest), curl);
+}

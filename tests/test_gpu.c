@@ -85,6 +85,71 @@ Test(gpu, subspace_near_t0_and_single_particle)
     compare_backends(3, 2, SF_WORKLOAD_ALL, SF_SCHEDULE_VE, 0.2, SF_PRECISION_F64, 1, 0, 61);
 }
 
+/* The derivative outputs and both residuals, GPU against CPU (the Laplacian at the scale of its
+ * terms, rms(div) rms(score), as in tests/test_gpu_logic.c). */
+static void compare_derivatives(int d, int K, sf_schedule_kind sched, double t, sf_precision precision, uint64_t seed)
+{
+    sf_rng rng;
+    sf_rng_seed(&rng, seed);
+    sf_mixture *m;
+    cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
+    sf_time time = time_at(sched, t);
+    size_t n = 500, nd = n * d;
+    double *x = malloc(nd * 8), *v = malloc(nd * 8);
+    sf_workload_particles(x, n, m, &time, &rng, 0.03, precision == SF_PRECISION_F64 ? 30.0 : 4.0);
+    for (size_t i = 0; i < nd; i++) v[i] = sf_rng_normal(&rng);
+    double *buf[2][12];
+    size_t sizes[12] = {nd, nd, nd, nd * d, nd, n, nd, n, nd, n, nd, n};
+    static const char *const names[12] = {"score", "lap", "hvp", "hessian", "dt_score", "dt_logp", "dtau_score",
+                                          "dtau_logp", "residual", "residual_scale", "residual_t", "residual_t_scale"};
+    sf_context *ctx[2] = {cpu_context(), NULL};
+    cr_assert_eq(sf_context_create(&ctx[1], SF_BACKEND_CUDA, precision, 0), SF_OK, "%s", sf_last_error());
+    for (int b = 0; b < 2; b++) {
+        for (int o = 0; o < 12; o++) buf[b][o] = malloc(sizes[o] * 8);
+        sf_outputs out = {.score = buf[b][0], .lap = buf[b][1], .hvp = buf[b][2], .hvp_dir = v, .hessian = buf[b][3],
+                          .dt_score = buf[b][4], .dt_logp = buf[b][5], .dtau_score = buf[b][6], .dtau_logp = buf[b][7],
+                          .residual = buf[b][8], .residual_scale = buf[b][9], .residual_t = buf[b][10],
+                          .residual_t_scale = buf[b][11]};
+        cr_assert_eq(sf_evaluate(ctx[b], m, &time, x, n, &out), SF_OK, "%s", sf_last_error());
+    }
+    double tol = precision == SF_PRECISION_F64 ? 1e-11 : 1e-4;
+    for (int o = 0; o < 12; o++) {
+        size_t at;
+        double scale = o == 1 ? 0 : sf_rms(buf[0][o], sizes[o]);
+        if (o == 1) { /* the Laplacian at the scale of its terms */
+            double *div = malloc(n * 8);
+            sf_outputs od = {.div = div};
+            sf_evaluate(ctx[0], m, &time, x, n, &od);
+            scale = sf_rms(div, n) * sf_rms(buf[0][0], nd);
+            free(div);
+        }
+        if (o == 8 || o == 10) scale = sf_rms(buf[0][o + 1], n); /* residuals: at the scale of their terms */
+        double worst = sf_compare_scaled(buf[0][o], buf[1][o], sizes[o], tol, scale, &at);
+        cr_expect(worst <= 1.0, "%s d = %d K = %d: worst %.3g x tol %g at %zu (cpu %.17g, gpu %.17g)", names[o], d, K,
+                  worst, tol, at, buf[0][o][at], buf[1][o][at]);
+    }
+    for (int b = 0; b < 2; b++) {
+        for (int o = 0; o < 12; o++) free(buf[b][o]);
+        sf_context_destroy(ctx[b]);
+    }
+    free(x), free(v);
+    sf_mixture_destroy(m);
+}
+
+Test(gpu, derivatives_and_residuals_f64)
+{
+    require_device();
+    compare_derivatives(3, 5, SF_SCHEDULE_VP_LINEAR, 0.2, SF_PRECISION_F64, 70);
+    compare_derivatives(17, 9, SF_SCHEDULE_VE, 0.4, SF_PRECISION_F64, 71);
+    compare_derivatives(40, 3, SF_SCHEDULE_VP_COSINE, 0.3, SF_PRECISION_F64, 72);
+}
+
+Test(gpu, derivatives_and_residuals_f32)
+{
+    require_device();
+    compare_derivatives(4, 6, SF_SCHEDULE_VP_LINEAR, 0.3, SF_PRECISION_F32, 73);
+}
+
 Test(gpu, bad_device_is_reported)
 {
     require_device();

@@ -639,3 +639,74 @@ Test(cli, score_files_equal_library_results)
     sf_context_destroy(ctx);
     sf_mixture_destroy(m);
 }
+
+/* burgers-residual writes the residual and scale; for an exact score |R| / scale is at rounding level. */
+Test(cli, burgers_residual_is_at_rounding_level)
+{
+    write_valid_particles();
+    char scale_path[PATH_LEN];
+    tmp_path(scale_path, "scale.npy");
+    static const char *const forms[2] = {"heat", "vp"};
+    for (int f = 0; f < 2; f++) {
+        cli_result r = run_cli((const char *const[]){"burgers-residual", "--mixture", SF_EXAMPLES_DIR "/three_kinds.json",
+                                                     "--in", x_path, "--out", out_path, "--scale", scale_path, "--form",
+                                                     forms[f], "--schedule", "vp-linear", "--t", "0.2", NULL});
+        cr_assert_eq(r.status, 0, "%s", r.err);
+        cr_expect(strstr(r.out, "|R| / scale") != NULL, "%s", r.out);
+        sf_array R, S;
+        cr_assert_eq(sf_npy_read(out_path, &R), SF_OK);
+        cr_assert_eq(sf_npy_read(scale_path, &S), SF_OK);
+        cr_expect(R.ndim == 2 && R.shape[0] == 3 && R.shape[1] == 2 && S.ndim == 1 && S.shape[0] == 3);
+        for (int i = 0; i < 3; i++) {
+            double norm = hypot(R.data[2 * i], R.data[2 * i + 1]);
+            cr_expect(S.data[i] > 0 && norm <= 1e-12 * S.data[i], "%s form particle %d: |R| = %g, scale %g", forms[f], i,
+                      norm, S.data[i]);
+        }
+        sf_array_free(&R), sf_array_free(&S);
+    }
+}
+
+/* The derivative outputs of `score` as files: shapes, and the Hessian file equals the library's. */
+Test(cli, score_derivative_outputs)
+{
+    write_valid_particles();
+    char hess_path[PATH_LEN], hvp_path[PATH_LEN];
+    tmp_path(hess_path, "hessian.npy"), tmp_path(hvp_path, "hvp.npy");
+    cli_result r = run_cli((const char *const[]){"score", "--mixture", SF_EXAMPLES_DIR "/three_kinds.json", "--in", x_path,
+                                                 "--out", out_path, "--hessian", hess_path, "--hvp", hvp_path,
+                                                 "--hvp-dir", x_path, "--schedule", "ve", "--t", "0.35", "--quiet", NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    sf_array H, HV;
+    cr_assert_eq(sf_npy_read(hess_path, &H), SF_OK);
+    cr_assert_eq(sf_npy_read(hvp_path, &HV), SF_OK);
+    cr_assert(H.ndim == 3 && H.shape[0] == 3 && H.shape[1] == 2 && H.shape[2] == 2, "Hessian shape");
+    for (int i = 0; i < 3; i++) /* H v with v = x, from the Hessian file */
+        for (int a = 0; a < 2; a++) {
+            double want = H.data[i * 4 + a * 2] * particles_3x2[2 * i] + H.data[i * 4 + a * 2 + 1] * particles_3x2[2 * i + 1];
+            cr_expect(fabs(HV.data[2 * i + a] - want) <= 1e-12 * (1 + fabs(want)), "particle %d (H x)_%d", i, a);
+        }
+    sf_array_free(&H), sf_array_free(&HV);
+}
+
+Test(bad_input, time_derivative_without_schedule)
+{
+    write_inputs_with_component("{\"weight\": 0.5, \"mean\": [-1.0, 0.0], \"var\": 0.04}");
+    char dt_path[PATH_LEN];
+    tmp_path(dt_path, "dt.npy");
+    cli_result r = RUN_SCORE("--dt", dt_path, "--alpha", "0.9", "--sigma", "0.2");
+    expect_refused(&r, "--dt", NULL);
+    cr_expect(!file_exists(dt_path));
+}
+
+Test(bad_input, hvp_directions_of_wrong_shape)
+{
+    write_inputs_with_component("{\"weight\": 0.5, \"mean\": [-1.0, 0.0], \"var\": 0.04}");
+    char dir_path[PATH_LEN], hvp_path[PATH_LEN];
+    tmp_path(dir_path, "dirs.npy"), tmp_path(hvp_path, "hvp.npy");
+    write_npy(dir_path, "<f8", "(2, 2)", particles_3x2, 4 * sizeof(double));
+    cli_result r = RUN_SCORE("--hvp", hvp_path, "--hvp-dir", dir_path, "--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, dir_path, "shape");
+    cr_expect(!file_exists(hvp_path));
+    r = RUN_SCORE("--hvp", hvp_path, "--schedule", "ve", "--t", "0.3");
+    expect_refused(&r, "--hvp-dir", NULL);
+}

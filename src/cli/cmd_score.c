@@ -1,67 +1,42 @@
 /* scorefield score: evaluate the diffused mixture's fields at particles from a .npy file. */
+#include "cli_io.h"
 #include "commands.h"
-#include "options.h"
 #include "status.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char score_help[] =
     "usage: scorefield score --mixture M.json <time> --in X.npy --out S.npy [outputs] [options]\n"
     "Evaluates the score grad log p_t of the mixture diffused to the given time at the particles\n"
     "X (N x d, float64 or float32 .npy) and writes float64 .npy files.\n"
     "outputs:\n"
-    "  --out S.npy       score, N x d (required)\n"
-    "  --logp L.npy      log p_t, N\n"
-    "  --div D.npy       divergence of the score, N\n"
-    "  --resp R.npy      responsibilities (component posteriors), N x K\n"
-    "  --denoise E.npy   denoiser E[x_0 | x_t = x], N x d\n"
+    "  --out S.npy        score, N x d (required)\n"
+    "  --logp L.npy       log p_t, N\n"
+    "  --div D.npy        divergence of the score, N\n"
+    "  --resp R.npy       responsibilities (component posteriors), N x K\n"
+    "  --denoise E.npy    denoiser E[x_0 | x_t = x], N x d\n"
+    "  --lap L.npy        vector Laplacian of the score, N x d\n"
+    "  --hvp HV.npy       Hessian of log p_t times the directions of --hvp-dir V.npy (N x d), N x d\n"
+    "  --hessian H.npy    full Hessian, N x d x d (memory N d^2: for small d)\n"
+    "  --dt DT.npy        d s/dt at fixed x (needs --schedule), N x d; --dt-logp: d log p/dt, N\n"
+    "  --dtau DU.npy      d u/d tau in heat coordinates y = x/alpha, N x d; --dtau-logp: N\n"
     "options:\n"
     "  --backend cpu|cuda|auto   (default auto: CUDA when a device is present)\n"
     "  --precision f64|f32       GPU arithmetic (default f64; the CPU path is always f64)\n"
     "  --device N                CUDA device ordinal (default 0)\n"
     "  --quiet                   no summary on stdout\n";
 
-typedef struct {
-    const char *flag, *path;
-    double *data;
-    int ndim;
-    size_t shape[2];
-} output_file;
-
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static void print_summary(const char *what, const double *v, size_t n, size_t stride)
-{
-    double lo = INFINITY, hi = -INFINITY, sum = 0;
-    for (size_t i = 0; i < n; i++) {
-        double x = 0;
-        if (stride == 1) x = v[i];
-        else
-            for (size_t j = 0; j < stride; j++) x += v[i * stride + j] * v[i * stride + j];
-        if (stride != 1) x = sqrt(x);
-        lo = fmin(lo, x);
-        hi = fmax(hi, x);
-        sum += x;
-    }
-    printf("  %-10s mean %-12.6g min %-12.6g max %.6g\n", what, n ? sum / n : 0.0, lo, hi);
-}
+enum { OUT_SCORE, OUT_LOGP, OUT_DIV, OUT_RESP, OUT_DENOISE, OUT_LAP, OUT_HVP, OUT_HESSIAN, OUT_DT, OUT_DT_LOGP,
+       OUT_DTAU, OUT_DTAU_LOGP, N_OUT };
 
 int cmd_score(int argc, char **argv)
 {
-    const char *mixture_path = NULL, *in_path = NULL;
-    output_file outs[] = {{"--out", NULL, NULL, 2, {0}}, {"--logp", NULL, NULL, 1, {0}},
-                          {"--div", NULL, NULL, 1, {0}}, {"--resp", NULL, NULL, 2, {0}},
-                          {"--denoise", NULL, NULL, 2, {0}}};
-    enum { N_OUT = sizeof outs / sizeof outs[0] };
+    const char *mixture_path = NULL, *in_path = NULL, *dir_path = NULL;
+    cli_output outs[N_OUT] = {{.flag = "--out"}, {.flag = "--logp"}, {.flag = "--div"}, {.flag = "--resp"}, {.flag = "--denoise"}, {.flag = "--lap"}, {.flag = "--hvp"},
+                              {.flag = "--hessian"}, {.flag = "--dt"}, {.flag = "--dt-logp"}, {.flag = "--dtau"}, {.flag = "--dtau-logp"}};
     sf_backend backend = SF_BACKEND_AUTO;
     sf_precision precision = SF_PRECISION_F64;
     size_t device = 0;
@@ -77,18 +52,13 @@ int cmd_score(int argc, char **argv)
             return SF_EXIT_OK;
         }
         int t = cli_time_option(&ct, argc, argv, &i);
+        if (t == 0) t = cli_output_option(outs, N_OUT, argc, argv, &i);
         if (t < 0) return SF_EXIT_BAD_INPUT;
         if (t > 0) continue;
-        int matched = 0;
-        for (int o = 0; o < N_OUT && !matched; o++)
-            if (strcmp(a, outs[o].flag) == 0) {
-                if (!(outs[o].path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT;
-                matched = 1;
-            }
-        if (matched) continue;
         if (strcmp(a, "--quiet") == 0) quiet = 1;
         else if (strcmp(a, "--mixture") == 0) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (strcmp(a, "--in") == 0) { if (!(in_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
+        else if (strcmp(a, "--hvp-dir") == 0) { if (!(dir_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (strcmp(a, "--backend") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &backend)) return SF_EXIT_BAD_INPUT; }
         else if (strcmp(a, "--precision") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_precision(v, &precision)) return SF_EXIT_BAD_INPUT; }
         else if (strcmp(a, "--device") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_size(a, v, &device)) return SF_EXIT_BAD_INPUT; }
@@ -96,77 +66,65 @@ int cmd_score(int argc, char **argv)
     }
     if (!mixture_path) return cli_bad_input("score: --mixture M.json is required");
     if (!in_path) return cli_bad_input("score: --in X.npy is required");
-    if (!outs[0].path) return cli_bad_input("score: --out S.npy is required");
+    if (!outs[OUT_SCORE].path) return cli_bad_input("score: --out S.npy is required");
+    if (!outs[OUT_HVP].path != !dir_path) return cli_bad_input("score: --hvp and --hvp-dir go together");
     sf_time time;
     if (!cli_time_resolve(&ct, &time)) return SF_EXIT_BAD_INPUT;
+    if ((outs[OUT_DT].path || outs[OUT_DT_LOGP].path) && !time.has_time_derivatives)
+        return cli_bad_input("score: --dt and --dt-logp need --schedule and --t (a direct --alpha, --sigma pair has no "
+                             "time axis; --dtau works for it)");
 
-    int status = SF_EXIT_OK;
     sf_mixture *mix = NULL;
     sf_context *ctx = NULL;
-    sf_array x = {0};
+    sf_array x = {0}, dirs = {0};
     double *logp_own = NULL;
-    sf_status st = sf_mixture_read_json(&mix, mixture_path);
-    if (st != SF_OK) return cli_library_error(st);
+    int status = cli_load_inputs(mixture_path, in_path, &time, &mix, &x);
+    if (status != SF_EXIT_OK) return status;
     int d = sf_mixture_dim(mix), K = sf_mixture_count(mix);
-    if ((st = sf_npy_read(in_path, &x)) != SF_OK) {
-        status = cli_library_error(st);
-        goto done;
-    }
-    size_t n = x.ndim >= 1 ? x.shape[0] : 0;
-    if (!(x.ndim == 2 && x.shape[1] == (size_t)d) && !(x.ndim == 1 && d == 1)) {
-        status = cli_bad_input("%s: particles must have shape (N, %d) for this mixture (dim %d), got a %d-d array%s",
-                               in_path, d, d, x.ndim, x.ndim == 2 ? " with another width" : "");
-        goto done;
-    }
-
-    if ((st = sf_mixture_check_time(mix, &time)) != SF_OK) {
-        sf_error_prefix(mixture_path);
-        status = cli_library_error(st);
-        goto done;
-    }
-    if ((st = sf_particles_check(x.data, n, d)) != SF_OK) {
-        sf_error_prefix(in_path);
-        status = cli_library_error(st);
-        goto done;
-    }
-
-    sf_outputs out = {0};
-    size_t rows[N_OUT][2] = {{n, (size_t)d}, {n, 1}, {n, 1}, {n, (size_t)K}, {n, (size_t)d}};
-    for (int o = 0; o < N_OUT; o++) {
-        outs[o].shape[0] = rows[o][0];
-        outs[o].shape[1] = rows[o][1];
-        if (outs[o].path && !(outs[o].data = malloc((n ? n : 1) * rows[o][1] * sizeof(double)))) {
-            status = cli_bad_input("out of memory for %zu particles", n);
+    size_t n = x.shape[0];
+    sf_status st;
+    if (dir_path) {
+        if ((st = sf_npy_read(dir_path, &dirs)) != SF_OK) {
+            status = cli_library_error(st);
+            goto done;
+        }
+        if (sf_array_size(&dirs) != n * (size_t)d || dirs.shape[0] != n) {
+            status = cli_bad_input("%s: directions must have the particles' shape (%zu, %d)", dir_path, n, d);
+            goto done;
+        }
+        if ((st = sf_particles_check(dirs.data, n, d)) != SF_OK) {
+            sf_error_prefix(dir_path);
+            status = cli_library_error(st);
             goto done;
         }
     }
-    out.score = outs[0].data;
-    out.logp = outs[1].data ? outs[1].data : (logp_own = malloc((n ? n : 1) * sizeof(double)));
-    out.div = outs[2].data;
-    out.resp = outs[3].data;
-    out.denoise = outs[4].data;
+    size_t dims[N_OUT][3] = {{n, d}, {n}, {n}, {n, K}, {n, d}, {n, d}, {n, d}, {n, d, d}, {n, d}, {n}, {n, d}, {n}};
+    for (int o = 0; o < N_OUT; o++) {
+        outs[o].ndim = dims[o][2] ? 3 : dims[o][1] ? 2 : 1;
+        memcpy(outs[o].shape, dims[o], sizeof dims[o]);
+    }
+    if ((status = cli_allocate_outputs(outs, N_OUT)) != SF_EXIT_OK) goto done;
+    if (!outs[OUT_LOGP].data && !(logp_own = malloc((n ? n : 1) * sizeof(double)))) {
+        status = cli_bad_input("out of memory for %zu particles", n);
+        goto done;
+    }
+    sf_outputs out = {.score = outs[OUT_SCORE].data, .logp = outs[OUT_LOGP].data ? outs[OUT_LOGP].data : logp_own,
+                      .div = outs[OUT_DIV].data, .resp = outs[OUT_RESP].data, .denoise = outs[OUT_DENOISE].data,
+                      .lap = outs[OUT_LAP].data, .hvp = outs[OUT_HVP].data, .hvp_dir = dirs.data,
+                      .hessian = outs[OUT_HESSIAN].data, .dt_score = outs[OUT_DT].data, .dt_logp = outs[OUT_DT_LOGP].data,
+                      .dtau_score = outs[OUT_DTAU].data, .dtau_logp = outs[OUT_DTAU_LOGP].data};
 
     if ((st = sf_context_create(&ctx, backend, precision, (int)device)) != SF_OK) {
         status = cli_library_error(st);
         goto done;
     }
-    double t0 = seconds_now();
+    double t0 = cli_seconds();
     if ((st = sf_evaluate(ctx, mix, &time, x.data, n, &out)) != SF_OK) {
         status = cli_library_error(st);
         goto done;
     }
-    double elapsed = seconds_now() - t0;
-
-    /* Write every output; if one fails, remove those already written so nothing partial is left. */
-    for (int o = 0; o < N_OUT; o++) {
-        if (!outs[o].path) continue;
-        if ((st = sf_npy_write(outs[o].path, outs[o].data, outs[o].ndim, outs[o].shape, SF_DTYPE_F64)) != SF_OK) {
-            status = cli_library_error(st);
-            for (int p = 0; p < o; p++)
-                if (outs[p].path) remove(outs[p].path);
-            goto done;
-        }
-    }
+    double elapsed = cli_seconds() - t0;
+    if ((status = cli_write_outputs(outs, N_OUT)) != SF_EXIT_OK) goto done;
     if (!quiet) {
         int cuda = sf_context_backend(ctx) == SF_BACKEND_CUDA;
         printf("scorefield score: %zu particles, d = %d, K = %d components\n", n, d, K);
@@ -177,18 +135,24 @@ int cmd_score(int argc, char **argv)
             printf("  time       alpha = %.6g, sigma = %.6g, heat time tau = %.6g\n", time.alpha, time.sigma, time.tau);
         printf("  backend    %s (%s), %.3g s, %.3g particles/s\n", cuda ? "cuda" : "cpu",
                cuda && precision == SF_PRECISION_F32 ? "float32" : "float64", elapsed, n / fmax(elapsed, 1e-9));
-        print_summary("log p", out.logp, n, 1);
-        print_summary("|score|", out.score, n, (size_t)d);
-        if (out.div) print_summary("div score", out.div, n, 1);
-        if (out.denoise) print_summary("|E[x0|x]|", out.denoise, n, (size_t)d);
-        for (int o = 0; o < N_OUT; o++)
-            if (outs[o].path && outs[o].ndim == 1) printf("  wrote      %s (%zu)\n", outs[o].path, outs[o].shape[0]);
-            else if (outs[o].path) printf("  wrote      %s (%zu x %zu)\n", outs[o].path, outs[o].shape[0], outs[o].shape[1]);
+        cli_print_stats("log p", out.logp, n, 1);
+        cli_print_stats("|score|", out.score, n, (size_t)d);
+        if (out.div) cli_print_stats("div score", out.div, n, 1);
+        if (out.denoise) cli_print_stats("|E[x0|x]|", out.denoise, n, (size_t)d);
+        if (out.lap) cli_print_stats("|Lap s|", out.lap, n, (size_t)d);
+        if (out.dt_score) cli_print_stats("|ds/dt|", out.dt_score, n, (size_t)d);
+        for (int o = 0; o < N_OUT; o++) {
+            if (!outs[o].path) continue;
+            printf("  wrote      %s (%zu", outs[o].path, outs[o].shape[0]);
+            for (int a = 1; a < outs[o].ndim; a++) printf(" x %zu", outs[o].shape[a]);
+            printf(")\n");
+        }
     }
 done:
-    for (int o = 0; o < N_OUT; o++) free(outs[o].data);
+    cli_free_outputs(outs, N_OUT);
     free(logp_own);
     sf_array_free(&x);
+    sf_array_free(&dirs);
     sf_context_destroy(ctx);
     sf_mixture_destroy(mix);
     return status;

@@ -1,0 +1,102 @@
+/* Loading a command's inputs and writing its outputs (see cli_io.h). */
+#include "cli_io.h"
+#include "status.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_load_inputs(const char *mixture_path, const char *in_path, const sf_time *time, sf_mixture **mix, sf_array *x)
+{
+    *mix = NULL;
+    memset(x, 0, sizeof *x);
+    sf_status st = sf_mixture_read_json(mix, mixture_path);
+    if (st != SF_OK) return cli_library_error(st);
+    int d = sf_mixture_dim(*mix), status = SF_EXIT_OK;
+    if ((st = sf_mixture_check_time(*mix, time)) != SF_OK) {
+        sf_error_prefix(mixture_path);
+        status = cli_library_error(st);
+    } else if ((st = sf_npy_read(in_path, x)) != SF_OK) {
+        status = cli_library_error(st);
+    } else if (!(x->ndim == 2 && x->shape[1] == (size_t)d) && !(x->ndim == 1 && d == 1)) {
+        status = cli_bad_input("%s: particles must have shape (N, %d) for this mixture (dim %d), got a %d-d array%s",
+                               in_path, d, d, x->ndim, x->ndim == 2 ? " with another width" : "");
+    } else if ((st = sf_particles_check(x->data, x->shape[0], d)) != SF_OK) {
+        sf_error_prefix(in_path);
+        status = cli_library_error(st);
+    }
+    if (status != SF_EXIT_OK) {
+        sf_mixture_destroy(*mix);
+        *mix = NULL;
+        sf_array_free(x);
+    }
+    return status;
+}
+
+int cli_allocate_outputs(cli_output *outs, int count)
+{
+    for (int o = 0; o < count; o++) {
+        if (!outs[o].path) continue;
+        size_t total = 1;
+        for (int a = 0; a < outs[o].ndim; a++) total *= outs[o].shape[a];
+        if (!(outs[o].data = malloc((total ? total : 1) * sizeof(double))))
+            return cli_bad_input("out of memory for %s (%zu values)", outs[o].path, total);
+    }
+    return SF_EXIT_OK;
+}
+
+int cli_write_outputs(const cli_output *outs, int count)
+{
+    for (int o = 0; o < count; o++) {
+        if (!outs[o].path) continue;
+        sf_status st = sf_npy_write(outs[o].path, outs[o].data, outs[o].ndim, outs[o].shape, SF_DTYPE_F64);
+        if (st != SF_OK) {
+            int status = cli_library_error(st);
+            for (int p = 0; p < o; p++)
+                if (outs[p].path) remove(outs[p].path);
+            return status;
+        }
+    }
+    return SF_EXIT_OK;
+}
+
+void cli_free_outputs(cli_output *outs, int count)
+{
+    for (int o = 0; o < count; o++) {
+        free(outs[o].data);
+        outs[o].data = NULL;
+    }
+}
+
+int cli_output_option(cli_output *outs, int count, int argc, char **argv, int *i)
+{
+    for (int o = 0; o < count; o++)
+        if (strcmp(argv[*i], outs[o].flag) == 0) return (outs[o].path = cli_value(argc, argv, i)) ? 1 : -1;
+    return 0;
+}
+
+void cli_print_stats(const char *label, const double *v, size_t n, size_t stride)
+{
+    double lo = INFINITY, hi = -INFINITY, sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = v[i];
+        if (stride != 1) {
+            x = 0;
+            for (size_t j = 0; j < stride; j++) x += v[i * stride + j] * v[i * stride + j];
+            x = sqrt(x);
+        }
+        lo = fmin(lo, x);
+        hi = fmax(hi, x);
+        sum += x;
+    }
+    printf("  %-10s mean %-12.6g min %-12.6g max %.6g\n", label, n ? sum / n : 0.0, lo, hi);
+}
+
+double cli_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}

@@ -1,0 +1,36 @@
+/* Loading a command's inputs and writing its outputs, shared by the commands that evaluate fields. */
+#ifndef SF_CLI_IO_H
+#define SF_CLI_IO_H
+
+#include "options.h"
+
+/* An output .npy file: `path` (NULL: not asked for), and the array it will hold. */
+typedef struct {
+    const char *flag, *path;
+    double *data;
+    int ndim;
+    size_t shape[3];
+} cli_output;
+
+/* Reads the mixture and the particles (N x d; (N,) accepted when d = 1), checks the time against
+ * the mixture and the particles for finiteness: each failure printed naming its file. Returns an
+ * exit status (SF_EXIT_OK on success; then free with sf_mixture_destroy / sf_array_free). */
+int cli_load_inputs(const char *mixture_path, const char *in_path, const sf_time *time, sf_mixture **mix, sf_array *x);
+
+/* Allocates data for every output with a path (shape[0] x shape[1] x shape[2] doubles, unused
+ * dimensions 1). Returns an exit status. */
+int cli_allocate_outputs(cli_output *outs, int count);
+/* Writes every output with a path; if one fails, removes those already written (nothing partial
+ * is left) and returns its exit status. */
+int cli_write_outputs(const cli_output *outs, int count);
+void cli_free_outputs(cli_output *outs, int count);
+
+/* Matches argv[*i] against the outputs' flags and takes the path: 1 matched, 0 not, -1 error. */
+int cli_output_option(cli_output *outs, int count, int argc, char **argv, int *i);
+
+/* Prints "  label  mean .. min .. max .." of v (n values), or of row norms when stride > 1. */
+void cli_print_stats(const char *label, const double *v, size_t n, size_t stride);
+/* Monotonic seconds, for the timings in summaries. */
+double cli_seconds(void);
+
+#endif

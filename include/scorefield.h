@@ -185,6 +185,37 @@ sf_status sf_burgers_advance(sf_context *ctx, const sf_mixture *mix, const doubl
 sf_status sf_score_curl(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
                         int probes, uint64_t seed, double *curl);
 
+/* ---------------------------------------------------------------- the periodic grid (SPEC.md C, grid form) */
+
+/* A spectral grid of N^d points (d = 1, 2, 3; N even) on the periodic box [-L/2, L/2)^d, with
+ * plans made once: FFTW on the CPU, cuFFT on CUDA (the context's backend and precision).
+ * Point j along an axis is y_j = (j - N/2) L / N; arrays of points are row-major (last axis
+ * fastest); vector fields are N^d x d (point-major, like particles). */
+typedef struct sf_grid sf_grid;
+
+/* Called during long runs with the fraction done, for progress reports; may be NULL. */
+typedef void (*sf_progress)(void *data, double fraction);
+
+sf_status sf_grid_create(sf_grid **grid, sf_context *ctx, int dim, int n, double box);
+void sf_grid_destroy(sf_grid *grid);
+size_t sf_grid_points(const sf_grid *grid);
+/* Coordinates of every point, N^d x d. */
+void sf_grid_coordinates(const sf_grid *grid, double *y);
+
+/* The exact periodised field in heat time tau: the density
+ *   q(y) = floor / L^d + (1 - floor) sum_k w_k sum_{|n|_inf <= images} N(y + n L; mu_k, C_k + tau I)
+ * (a uniform floor, 0 <= floor < 1, keeps q away from 0) and its score u = grad log q, evaluated
+ * through the score engine. density (N^d) or u (N^d x d) may be NULL. */
+sf_status sf_grid_exact(sf_grid *grid, const sf_mixture *mix, double floor, int images, double tau, double *density,
+                        double *u);
+/* Route A, exact heat propagation (Cole-Hopf): the density at tau0 -> its heat flow over dtau,
+ * q_hat e^{-|k|^2 dtau / 2} -> u = IFFT(i k q_hat) / IFFT(q_hat) at tau0 + dtau. */
+sf_status sf_grid_heat_route(sf_grid *grid, const double *density, double dtau, double *u);
+/* Route B, direct Burgers: u (N^d x d, a gradient field) advanced in place over dtau by
+ * d_tau u_hat = -|k|^2 u_hat / 2 + i k FFT(|u|^2 / 2) (2/3-rule dealiased), integrating-factor RK4
+ * in `steps` steps; 4 (d + 1) FFTs per step. */
+sf_status sf_grid_burgers_route(sf_grid *grid, double *u, double dtau, int steps, sf_progress progress, void *data);
+
 /* ---------------------------------------------------------------- .npy arrays */
 
 typedef enum { SF_DTYPE_F64 = 0, SF_DTYPE_F32 = 1 } sf_dtype;

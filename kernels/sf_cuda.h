@@ -5,6 +5,7 @@
 #define SF_CUDA_H
 
 #include "../src/request.h"
+#include "grid_modes.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,6 +27,16 @@ void sf_cuda_state_destroy(sf_cuda_state *state);
  * (0: as many as free device memory allows). Host arrays in and out, float64. */
 sf_status sf_cuda_score(sf_cuda_state *state, const sf_field *field, sf_precision precision,
                         size_t max_batch, const double *x, size_t n, const sf_request *out);
+
+/* The periodic grid on the device (kernels/grid.cu): cuFFT plans made once, the two routes with
+ * component-major fields (d x N^d) in and out, float64 on the host side. */
+struct sf_cuda_grid;
+sf_status sf_cuda_grid_create(struct sf_cuda_grid **grid, sf_cuda_state *state, const sf_grid_shape *shape,
+                              sf_precision precision);
+void sf_cuda_grid_destroy(struct sf_cuda_grid *grid);
+sf_status sf_cuda_grid_heat(struct sf_cuda_grid *grid, const double *density, double dtau, double *u);
+sf_status sf_cuda_grid_burgers(struct sf_cuda_grid *grid, double *u, double dtau, int steps, sf_progress progress,
+                               void *data);
 
 /* Measured ceiling for benchmarks: the FLOP/s of a large square cuBLAS GEMM (n = 4096) in the
  * given precision, best of a few runs. */

@@ -41,3 +41,26 @@ sf_status sf_cuda_gemm_peak(sf_cuda_state *state, sf_precision precision, double
     *flops_per_second = 0;
     return sf_fail(SF_ERR_NO_CUDA, "%s", no_cuda_reason);
 }
+
+sf_status sf_cuda_grid_create(struct sf_cuda_grid **grid, sf_cuda_state *state, const sf_grid_shape *shape,
+                              sf_precision precision)
+{
+    (void)state, (void)shape, (void)precision;
+    *grid = NULL;
+    return sf_fail(SF_ERR_NO_CUDA, "%s", no_cuda_reason);
+}
+
+void sf_cuda_grid_destroy(struct sf_cuda_grid *grid) { (void)grid; }
+
+sf_status sf_cuda_grid_heat(struct sf_cuda_grid *grid, const double *density, double dtau, double *u)
+{
+    (void)grid, (void)density, (void)dtau, (void)u;
+    return sf_fail(SF_ERR_NO_CUDA, "%s", no_cuda_reason);
+}
+
+sf_status sf_cuda_grid_burgers(struct sf_cuda_grid *grid, double *u, double dtau, int steps, sf_progress progress,
+                               void *data)
+{
+    (void)grid, (void)u, (void)dtau, (void)steps, (void)progress, (void)data;
+    return sf_fail(SF_ERR_NO_CUDA, "%s", no_cuda_reason);
+}

@@ -1,0 +1,342 @@
+/* The periodic spectral grid on the GPU with cuFFT (SPEC.md C, grid form): the same two routes as
+ * src/grid_cpu.c (FFTW), with the per-mode arithmetic from grid_modes.h shared between them.
+ * float64 uses D2Z/Z2D, float32 R2C/C2R; plans are made once per grid and reused. */
+#include "cuda_state.h"
+
+#include <cufft.h>
+#include <stdlib.h>
+
+#define SF_CUFFT_TRY(call)                                                                             \
+    do {                                                                                               \
+        cufftResult sf_r_ = (call);                                                                    \
+        if (sf_r_ != CUFFT_SUCCESS)                                                                    \
+            return sf_fail(SF_ERR_CUDA, "%s failed: cuFFT error %d (%s:%d)", #call, (int)sf_r_,        \
+                           __FILE__, __LINE__);                                                        \
+    } while (0)
+
+#define SF_GRID_THREADS 256
+
+/* Precision traits: complex type and the cuFFT transforms. */
+template <typename T> struct fft;
+template <> struct fft<double> {
+    typedef cufftDoubleComplex complex;
+    static const cufftType r2c = CUFFT_D2Z, c2r = CUFFT_Z2D;
+    static cufftResult forward(cufftHandle p, double *in, complex *out) { return cufftExecD2Z(p, in, out); }
+    static cufftResult inverse(cufftHandle p, complex *in, double *out) { return cufftExecZ2D(p, in, out); }
+};
+template <> struct fft<float> {
+    typedef cufftComplex complex;
+    static const cufftType r2c = CUFFT_R2C, c2r = CUFFT_C2R;
+    static cufftResult forward(cufftHandle p, float *in, complex *out) { return cufftExecR2C(p, in, out); }
+    static cufftResult inverse(cufftHandle p, complex *in, float *out) { return cufftExecC2R(p, in, out); }
+};
+
+struct sf_cuda_grid {
+    sf_cuda_state *state;
+    sf_grid_shape g;
+    sf_precision precision;
+    cufftHandle r2c_one, c2r_one, r2c_many, c2r_many;
+    int plans_made;
+    void *buffer; /* all device arrays, carved by carve() */
+    size_t buffer_bytes;
+};
+
+/* Device arrays of one grid in precision T. */
+template <typename T> struct grid_arrays {
+    typedef typename fft<T>::complex C;
+    double *io64;                 /* d x P float64 staging for host transfers */
+    T *real_one, *real_many;      /* P, d x P */
+    C *spec_one, *spec_many;      /* M, d x M */
+    C *uh, *ka, *kb, *kc, *kd, *stage;
+    T *e_full, *e_half;           /* M */
+};
+
+static size_t align_up(size_t b) { return (b + 255) & ~(size_t)255; }
+
+template <typename T> static size_t carve(void *base, const sf_grid_shape *g, grid_arrays<T> *a)
+{
+    typedef typename fft<T>::complex C;
+    size_t P = g->points, M = g->modes, d = (size_t)g->dim, at = 0;
+#define SF_TAKE(ptr, type, count) (a->ptr = (type *)((char *)base + at), at += align_up((count) * sizeof(type)))
+    SF_TAKE(io64, double, d * P);
+    SF_TAKE(real_one, T, P);
+    SF_TAKE(real_many, T, d * P);
+    SF_TAKE(spec_one, C, M);
+    SF_TAKE(spec_many, C, d * M);
+    SF_TAKE(uh, C, d * M);
+    SF_TAKE(ka, C, d * M);
+    SF_TAKE(kb, C, d * M);
+    SF_TAKE(kc, C, d * M);
+    SF_TAKE(kd, C, d * M);
+    SF_TAKE(stage, C, d * M);
+    SF_TAKE(e_full, T, M);
+    SF_TAKE(e_half, T, M);
+#undef SF_TAKE
+    return at;
+}
+
+static unsigned blocks_for(size_t n)
+{
+    size_t b = (n + SF_GRID_THREADS - 1) / SF_GRID_THREADS;
+    return (unsigned)(b < 65536 * 16 ? (b ? b : 1) : 65536 * 16);
+}
+
+#define SF_GRID_LOOP(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
+
+/* (i k) z for a complex z */
+template <typename C, typename T> static __device__ inline C times_ik(T k, C z)
+{
+    C r;
+    r.x = -k * z.y;
+    r.y = k * z.x;
+    return r;
+}
+
+template <typename T> __global__ void to_real(const double *in, size_t n, T *out) { SF_GRID_LOOP(i, n) out[i] = (T)in[i]; }
+template <typename T> __global__ void to_double(const T *in, size_t n, T scale, double *out)
+{
+    SF_GRID_LOOP(i, n) out[i] = (double)(in[i] * scale);
+}
+
+/* route A: q_hat *= e^{-|k|^2 dtau / 2} / P; then (i k_a q_hat) for every axis */
+template <typename T, typename C> __global__ void heat_modes(sf_grid_shape g, C *q, C *grad, double dtau)
+{
+    SF_GRID_LOOP(m, g.modes)
+    {
+        T f = (T)(exp(-0.5 * sf_grid_k2(&g, m) * dtau) / (double)g.points);
+        C z = q[m];
+        z.x *= f, z.y *= f;
+        q[m] = z;
+        for (int a = 0; a < g.dim; a++) grad[a * g.modes + m] = times_ik<C, T>((T)sf_grid_derivative_k(&g, m, a), z);
+    }
+}
+
+template <typename T> __global__ void divide_fields(sf_grid_shape g, const T *grad, const T *q, double *u)
+{
+    SF_GRID_LOOP(i, (size_t)g.dim * g.points) u[i] = (double)grad[i] / (double)q[i % g.points];
+}
+
+/* route B: |u|^2 / 2 at every point (u from an unnormalised inverse: scale 1/P) */
+template <typename T> __global__ void half_square(sf_grid_shape g, const T *u, T *w)
+{
+    T s = (T)(1.0 / (double)g.points);
+    SF_GRID_LOOP(p, g.points)
+    {
+        T sum = 0;
+        for (int a = 0; a < g.dim; a++) {
+            T v = u[a * g.points + p] * s;
+            sum += v * v;
+        }
+        w[p] = (T)0.5 * sum;
+    }
+}
+
+/* out_a = i k_a w_hat, with the 2/3 rule applied to w_hat */
+template <typename T, typename C> __global__ void gradient_modes(sf_grid_shape g, const C *w, C *out)
+{
+    SF_GRID_LOOP(m, g.modes)
+    {
+        C z = w[m];
+        if (!sf_grid_kept(&g, m)) z.x = 0, z.y = 0;
+        for (int a = 0; a < g.dim; a++) out[a * g.modes + m] = times_ik<C, T>((T)sf_grid_derivative_k(&g, m, a), z);
+    }
+}
+
+template <typename T> __global__ void factors(sf_grid_shape g, double h, T *e_full, T *e_half)
+{
+    SF_GRID_LOOP(m, g.modes)
+    {
+        double k2 = sf_grid_k2(&g, m);
+        e_full[m] = (T)exp(-0.5 * k2 * h);
+        e_half[m] = (T)exp(-0.25 * k2 * h);
+    }
+}
+
+/* The IF-RK4 combinations (SPEC.md C, route B); stage selects which. */
+template <typename T, typename C>
+__global__ void rk_combine(size_t dm, size_t M, int stage, T h, const T *E, const T *E2, C *uh, const C *ka,
+                           const C *kb, const C *kc, const C *kd, C *out)
+{
+    SF_GRID_LOOP(i, dm)
+    {
+        T e = E[i % M], e2 = E2[i % M];
+        C u = uh[i], r;
+        if (stage == 1) { /* E2 (u + h a / 2) */
+            r.x = e2 * (u.x + (T)0.5 * h * ka[i].x), r.y = e2 * (u.y + (T)0.5 * h * ka[i].y);
+        } else if (stage == 2) { /* E2 u + h b / 2 */
+            r.x = e2 * u.x + (T)0.5 * h * kb[i].x, r.y = e2 * u.y + (T)0.5 * h * kb[i].y;
+        } else if (stage == 3) { /* E u + h E2 c */
+            r.x = e * u.x + h * e2 * kc[i].x, r.y = e * u.y + h * e2 * kc[i].y;
+        } else { /* u <- E u + (h/6)(E a + 2 E2 (b + c) + d) */
+            r.x = e * u.x + h / 6 * (e * ka[i].x + 2 * e2 * (kb[i].x + kc[i].x) + kd[i].x);
+            r.y = e * u.y + h / 6 * (e * ka[i].y + 2 * e2 * (kb[i].y + kc[i].y) + kd[i].y);
+            uh[i] = r;
+            continue;
+        }
+        out[i] = r;
+    }
+}
+
+static sf_status make_plans(sf_cuda_grid *G, cufftType r2c, cufftType c2r)
+{
+    int dims[3] = {G->g.n, G->g.n, G->g.n}, P = (int)G->g.points, M = (int)G->g.modes;
+    SF_CUFFT_TRY(cufftPlanMany(&G->r2c_one, G->g.dim, dims, NULL, 1, P, NULL, 1, M, r2c, 1));
+    G->plans_made = 1;
+    SF_CUFFT_TRY(cufftPlanMany(&G->c2r_one, G->g.dim, dims, NULL, 1, M, NULL, 1, P, c2r, 1));
+    G->plans_made = 2;
+    SF_CUFFT_TRY(cufftPlanMany(&G->r2c_many, G->g.dim, dims, NULL, 1, P, NULL, 1, M, r2c, G->g.dim));
+    G->plans_made = 3;
+    SF_CUFFT_TRY(cufftPlanMany(&G->c2r_many, G->g.dim, dims, NULL, 1, M, NULL, 1, P, c2r, G->g.dim));
+    G->plans_made = 4;
+    cufftHandle plans[4] = {G->r2c_one, G->c2r_one, G->r2c_many, G->c2r_many};
+    for (int i = 0; i < 4; i++) SF_CUFFT_TRY(cufftSetStream(plans[i], G->state->stream));
+    return SF_OK;
+}
+
+extern "C" sf_status sf_cuda_grid_create(sf_cuda_grid **out, sf_cuda_state *s, const sf_grid_shape *shape,
+                                         sf_precision precision)
+{
+    *out = NULL;
+    if (!s) return sf_fail(SF_ERR_NO_CUDA, "the context has no CUDA state");
+    sf_cuda_grid *G = (sf_cuda_grid *)calloc(1, sizeof *G);
+    if (!G) return sf_fail(SF_ERR_NOMEM, "out of memory creating the CUDA grid");
+    G->state = s, G->g = *shape, G->precision = precision;
+    sf_status st = SF_OK;
+    cudaError_t e = cudaSetDevice(s->device);
+    if (e != cudaSuccess) st = sf_fail(SF_ERR_CUDA, "cudaSetDevice failed: %s", cudaGetErrorString(e));
+    if (st == SF_OK) {
+        if (precision == SF_PRECISION_F32) {
+            grid_arrays<float> a;
+            G->buffer_bytes = carve<float>(NULL, shape, &a);
+            st = make_plans(G, fft<float>::r2c, fft<float>::c2r);
+        } else {
+            grid_arrays<double> a;
+            G->buffer_bytes = carve<double>(NULL, shape, &a);
+            st = make_plans(G, fft<double>::r2c, fft<double>::c2r);
+        }
+    }
+    if (st == SF_OK) {
+        e = cudaMalloc(&G->buffer, G->buffer_bytes);
+        if (e != cudaSuccess)
+            st = sf_fail(SF_ERR_CUDA, "cudaMalloc of %zu bytes for the grid failed: %s (%s:%d)", G->buffer_bytes,
+                         cudaGetErrorString(e), __FILE__, __LINE__);
+    }
+    if (st != SF_OK) {
+        sf_cuda_grid_destroy(G);
+        return st;
+    }
+    *out = G;
+    return SF_OK;
+}
+
+extern "C" void sf_cuda_grid_destroy(sf_cuda_grid *G)
+{
+    if (!G) return;
+    cufftHandle plans[4] = {G->r2c_one, G->c2r_one, G->r2c_many, G->c2r_many};
+    for (int i = 0; i < G->plans_made; i++) cufftDestroy(plans[i]);
+    if (G->buffer) cudaFree(G->buffer);
+    free(G);
+}
+
+template <typename T> static sf_status heat(sf_cuda_grid *G, const double *density, double dtau, double *u)
+{
+    typedef fft<T> F;
+    grid_arrays<T> a;
+    carve<T>(G->buffer, &G->g, &a);
+    cudaStream_t st = G->state->stream;
+    size_t P = G->g.points, d = (size_t)G->g.dim;
+    SF_CUDA_TRY(cudaMemcpyAsync(a.io64, density, P * sizeof(double), cudaMemcpyHostToDevice, st));
+    to_real<T><<<blocks_for(P), SF_GRID_THREADS, 0, st>>>(a.io64, P, a.real_one);
+    SF_LAUNCH_CHECK("to_real");
+    SF_CUFFT_TRY(F::forward(G->r2c_one, a.real_one, a.spec_one));
+    heat_modes<T, typename F::complex><<<blocks_for(G->g.modes), SF_GRID_THREADS, 0, st>>>(G->g, a.spec_one, a.spec_many, dtau);
+    SF_LAUNCH_CHECK("heat_modes");
+    SF_CUFFT_TRY(F::inverse(G->c2r_one, a.spec_one, a.real_one));
+    SF_CUFFT_TRY(F::inverse(G->c2r_many, a.spec_many, a.real_many));
+    divide_fields<T><<<blocks_for(d * P), SF_GRID_THREADS, 0, st>>>(G->g, a.real_many, a.real_one, a.io64);
+    SF_LAUNCH_CHECK("divide_fields");
+    SF_CUDA_TRY(cudaMemcpyAsync(u, a.io64, d * P * sizeof(double), cudaMemcpyDeviceToHost, st));
+    SF_CUDA_TRY(cudaStreamSynchronize(st));
+    return SF_OK;
+}
+
+/* out = i k FFT(|u|^2 / 2), dealiased, for u = IFFT(uh) */
+template <typename T> static sf_status nonlinear(sf_cuda_grid *G, grid_arrays<T> *a, const typename fft<T>::complex *uh,
+                                                 typename fft<T>::complex *out)
+{
+    typedef fft<T> F;
+    cudaStream_t st = G->state->stream;
+    size_t dm = (size_t)G->g.dim * G->g.modes;
+    /* C2R overwrites its input: transform a copy */
+    SF_CUDA_TRY(cudaMemcpyAsync(a->spec_many, uh, dm * sizeof(typename F::complex), cudaMemcpyDeviceToDevice, st));
+    SF_CUFFT_TRY(F::inverse(G->c2r_many, a->spec_many, a->real_many));
+    half_square<T><<<blocks_for(G->g.points), SF_GRID_THREADS, 0, st>>>(G->g, a->real_many, a->real_one);
+    SF_LAUNCH_CHECK("half_square");
+    SF_CUFFT_TRY(F::forward(G->r2c_one, a->real_one, a->spec_one));
+    gradient_modes<T, typename F::complex><<<blocks_for(G->g.modes), SF_GRID_THREADS, 0, st>>>(G->g, a->spec_one, out);
+    SF_LAUNCH_CHECK("gradient_modes");
+    return SF_OK;
+}
+
+template <typename T>
+static sf_status burgers(sf_cuda_grid *G, double *u, double dtau, int steps, sf_progress progress, void *data)
+{
+    typedef fft<T> F;
+    typedef typename F::complex C;
+    grid_arrays<T> a;
+    carve<T>(G->buffer, &G->g, &a);
+    cudaStream_t st = G->state->stream;
+    size_t P = G->g.points, M = G->g.modes, d = (size_t)G->g.dim, dm = d * M;
+    T h = (T)(dtau / steps);
+    factors<T><<<blocks_for(M), SF_GRID_THREADS, 0, st>>>(G->g, dtau / steps, a.e_full, a.e_half);
+    SF_LAUNCH_CHECK("factors");
+    SF_CUDA_TRY(cudaMemcpyAsync(a.io64, u, d * P * sizeof(double), cudaMemcpyHostToDevice, st));
+    to_real<T><<<blocks_for(d * P), SF_GRID_THREADS, 0, st>>>(a.io64, d * P, a.real_many);
+    SF_LAUNCH_CHECK("to_real");
+    SF_CUFFT_TRY(F::forward(G->r2c_many, a.real_many, a.uh));
+    sf_status s;
+    for (int step = 0; step < steps; step++) {
+        C *k[4] = {a.ka, a.kb, a.kc, a.kd};
+        if ((s = nonlinear<T>(G, &a, a.uh, a.ka)) != SF_OK) return s;
+        for (int q = 1; q <= 3; q++) {
+            rk_combine<T, C><<<blocks_for(dm), SF_GRID_THREADS, 0, st>>>(dm, M, q, h, a.e_full, a.e_half, a.uh, a.ka,
+                                                                           a.kb, a.kc, a.kd, a.stage);
+            SF_LAUNCH_CHECK("rk_combine");
+            if ((s = nonlinear<T>(G, &a, a.stage, k[q])) != SF_OK) return s;
+        }
+        rk_combine<T, C><<<blocks_for(dm), SF_GRID_THREADS, 0, st>>>(dm, M, 4, h, a.e_full, a.e_half, a.uh, a.ka, a.kb,
+                                                                       a.kc, a.kd, a.stage);
+        SF_LAUNCH_CHECK("rk_combine");
+        if (progress) {
+            SF_CUDA_TRY(cudaStreamSynchronize(st));
+            progress(data, (double)(step + 1) / steps);
+        }
+    }
+    SF_CUDA_TRY(cudaMemcpyAsync(a.spec_many, a.uh, dm * sizeof(C), cudaMemcpyDeviceToDevice, st));
+    SF_CUFFT_TRY(F::inverse(G->c2r_many, a.spec_many, a.real_many));
+    to_double<T><<<blocks_for(d * P), SF_GRID_THREADS, 0, st>>>(a.real_many, d * P, (T)(1.0 / (double)P), a.io64);
+    SF_LAUNCH_CHECK("to_double");
+    SF_CUDA_TRY(cudaMemcpyAsync(u, a.io64, d * P * sizeof(double), cudaMemcpyDeviceToHost, st));
+    SF_CUDA_TRY(cudaStreamSynchronize(st));
+    return SF_OK;
+}
+
+extern "C" sf_status sf_cuda_grid_heat(sf_cuda_grid *G, const double *density, double dtau, double *u)
+{
+    SF_CUDA_TRY(cudaSetDevice(G->state->device));
+    (void)cudaGetLastError();
+    sf_status st = G->precision == SF_PRECISION_F32 ? heat<float>(G, density, dtau, u) : heat<double>(G, density, dtau, u);
+    if (st != SF_OK) cudaStreamSynchronize(G->state->stream);
+    return st;
+}
+
+extern "C" sf_status sf_cuda_grid_burgers(sf_cuda_grid *G, double *u, double dtau, int steps, sf_progress progress,
+                                          void *data)
+{
+    SF_CUDA_TRY(cudaSetDevice(G->state->device));
+    (void)cudaGetLastError();
+    sf_status st = G->precision == SF_PRECISION_F32 ? burgers<float>(G, u, dtau, steps, progress, data)
+                                                    : burgers<double>(G, u, dtau, steps, progress, data);
+    if (st != SF_OK) cudaStreamSynchronize(G->state->stream);
+    return st;
+}

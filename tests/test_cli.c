@@ -710,3 +710,45 @@ Test(bad_input, hvp_directions_of_wrong_shape)
     r = RUN_SCORE("--hvp", hvp_path, "--schedule", "ve", "--t", "0.3");
     expect_refused(&r, "--hvp-dir", NULL);
 }
+
+/* burgers: both routes from tau0 to tau1 land on the exact periodised score they also write. */
+Test(cli, burgers_routes_reach_the_exact_score)
+{
+    char exact_path[PATH_LEN];
+    tmp_path(exact_path, "exact.npy");
+    static const char *const routes[2] = {"exact", "direct"};
+    static const double tol[2] = {1e-10, 1e-3}; /* route B at N = 64 is limited by space (tests/test_grid.c) */
+    for (int r = 0; r < 2; r++) {
+        cli_result res = run_cli((const char *const[]){"burgers", "--mixture", SF_EXAMPLES_DIR "/symmetric_binary.json",
+                                                       "--grid", "64", "--box", "8", "--tau0", "0.05", "--tau1", "0.3",
+                                                       "--route", routes[r], "--steps", "40", "--out", out_path,
+                                                       "--exact-out", exact_path, NULL});
+        cr_assert_eq(res.status, 0, "%s", res.err);
+        cr_expect(strstr(res.out, "error") != NULL, "%s", res.out);
+        sf_array u, e;
+        cr_assert_eq(sf_npy_read(out_path, &u), SF_OK);
+        cr_assert_eq(sf_npy_read(exact_path, &e), SF_OK);
+        cr_expect(u.ndim == 3 && u.shape[0] == 64 && u.shape[1] == 64 && u.shape[2] == 2, "shape (64, 64, 2)");
+        double err = 0, size = 0;
+        for (size_t i = 0; i < sf_array_size(&e); i++) err = fmax(err, fabs(u.data[i] - e.data[i])), size = fmax(size, fabs(e.data[i]));
+        cr_expect(err <= tol[r] * size, "route %s: error %.3g of max |u| %.3g", routes[r], err, size);
+        sf_array_free(&u), sf_array_free(&e);
+    }
+}
+
+Test(bad_input, burgers_options)
+{
+    const char *mix = SF_EXAMPLES_DIR "/symmetric_binary.json";
+    cli_result r = run_cli((const char *const[]){"burgers", "--mixture", mix, "--grid", "63", "--box", "8", "--tau0",
+                                                 "0.1", "--tau1", "0.2", "--out", out_path, NULL});
+    expect_refused(&r, "63", "even");
+    r = run_cli((const char *const[]){"burgers", "--mixture", mix, "--grid", "64", "--box", "8", "--tau0", "0.1",
+                                      "--tau1", "0.2", "--route", "sideways", "--out", out_path, NULL});
+    expect_refused(&r, "--route", "sideways");
+    r = run_cli((const char *const[]){"burgers", "--mixture", mix, "--grid", "64", "--box", "8", "--tau0", "0.3",
+                                      "--tau1", "0.2", "--out", out_path, NULL});
+    expect_refused(&r, "--tau0", NULL);
+    r = run_cli((const char *const[]){"burgers", "--mixture", mix, "--dim", "3", "--grid", "64", "--box", "8", "--tau0",
+                                      "0.1", "--tau1", "0.2", "--out", out_path, NULL});
+    expect_refused(&r, mix, "dimension");
+}

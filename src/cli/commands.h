@@ -6,5 +6,6 @@ int cmd_score(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_burgers_residual(int argc, char **argv);
+int cmd_burgers(int argc, char **argv);
 
 #endif

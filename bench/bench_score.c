@@ -6,6 +6,7 @@
  *  - for the CPU path, the time of a NumPy implementation of the same evaluation on the same
  *    input (bench/numpy_score.py), reported as the ratio scorefield / NumPy. */
 #include "../kernels/sf_cuda.h"
+#include "ceilings.h"
 #include "workload.h"
 
 #include <math.h>
@@ -16,53 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-/* CPU ceiling: 16 independent multiply-add chains per thread (as vectorised as the compiler's flags allow). */
-static double cpu_fma_peak(void)
-{
-    const long iters = 20000000;
-    double best = 0;
-    for (int rep = 0; rep < 3; rep++) {
-        double t0 = now(), sink = 0;
-#pragma omp parallel reduction(+ : sink)
-        {
-            double a[16], b = 0.999999, c = 1e-7;
-            for (int j = 0; j < 16; j++) a[j] = j * 1e-3 + omp_get_thread_num();
-            for (long i = 0; i < iters; i++)
-#pragma omp simd
-                for (int j = 0; j < 16; j++) a[j] = a[j] * b + c;
-            for (int j = 0; j < 16; j++) sink += a[j];
-        }
-        double dt = now() - t0, flops = 2.0 * 16 * iters * omp_get_max_threads() / dt;
-        if (sink == 42.0) puts(""); /* keep the loop alive */
-        if (flops > best) best = flops;
-    }
-    return best;
-}
-
-/* CPU memory ceiling: STREAM triad a = b + s c over 3 x 64 MiB. */
-static double cpu_triad_bandwidth(void)
-{
-    size_t n = (size_t)8 << 20;
-    double *a = malloc(n * 8), *b = malloc(n * 8), *c = malloc(n * 8), best = 0;
-#pragma omp parallel for
-    for (size_t i = 0; i < n; i++) a[i] = 0, b[i] = 1, c[i] = 2;
-    for (int rep = 0; rep < 5; rep++) {
-        double t0 = now();
-#pragma omp parallel for
-        for (size_t i = 0; i < n; i++) a[i] = b[i] + 0.5 * c[i];
-        double bw = 3.0 * 8 * n / (now() - t0);
-        if (bw > best) best = bw;
-    }
-    free(a), free(b), free(c);
-    return best;
-}
 
 static double time_evaluate(sf_context *ctx, const sf_mixture *m, const sf_time *t, const double *x, size_t n,
                             int repeat, double *score, double *logp, double *div)
@@ -70,12 +24,12 @@ static double time_evaluate(sf_context *ctx, const sf_mixture *m, const sf_time 
     sf_outputs out = {.score = score, .logp = logp, .div = div};
     double best = INFINITY;
     for (int r = 0; r <= repeat; r++) { /* r = 0 warms up (first-touch, device allocation) */
-        double t0 = now();
+        double t0 = bench_now();
         if (sf_evaluate(ctx, m, t, x, n, &out) != SF_OK) {
             fprintf(stderr, "bench_score: %s\n", sf_last_error());
             return NAN;
         }
-        double dt = now() - t0;
+        double dt = bench_now() - t0;
         if (r > 0 && dt < best) best = dt;
     }
     return best;
@@ -188,7 +142,7 @@ int main(int argc, char **argv)
     printf("bench_score: d = %d, K = %d, N = %zu, vp-linear t = 0.3, score + log p + div, best of %d\n", d, K, n, repeat);
 
     if (want_cpu) {
-        double peak = cpu_fma_peak(), bw = cpu_triad_bandwidth();
+        double peak = bench_cpu_fma_peak(), bw = bench_cpu_triad_bandwidth();
         sf_context *cpu;
         sf_context_create(&cpu, SF_BACKEND_CPU, SF_PRECISION_F64, 0);
         double secs = time_evaluate(cpu, m, &t, x, n, repeat, score, logp, div);

@@ -340,3 +340,35 @@ extern "C" sf_status sf_cuda_grid_burgers(sf_cuda_grid *G, double *u, double dta
     if (st != SF_OK) cudaStreamSynchronize(G->state->stream);
     return st;
 }
+
+template <typename T> static sf_status fft_seconds(sf_cuda_grid *G, int reps, double *seconds)
+{
+    typedef fft<T> F;
+    grid_arrays<T> a;
+    carve<T>(G->buffer, &G->g, &a);
+    cudaStream_t st = G->state->stream;
+    SF_CUDA_TRY(cudaMemsetAsync(G->buffer, 0, G->buffer_bytes, st));
+    cudaEvent_t start, stop;
+    SF_CUDA_TRY(cudaEventCreate(&start));
+    SF_CUDA_TRY(cudaEventCreate(&stop));
+    SF_CUDA_TRY(cudaEventRecord(start, st));
+    for (int r = 0; r < reps; r++)
+        for (int stage = 0; stage < 4; stage++) {
+            SF_CUFFT_TRY(F::inverse(G->c2r_many, a.spec_many, a.real_many));
+            SF_CUFFT_TRY(F::forward(G->r2c_one, a.real_one, a.spec_one));
+        }
+    SF_CUDA_TRY(cudaEventRecord(stop, st));
+    SF_CUDA_TRY(cudaEventSynchronize(stop));
+    float ms = 0;
+    SF_CUDA_TRY(cudaEventElapsedTime(&ms, start, stop));
+    SF_CUDA_TRY(cudaEventDestroy(start));
+    SF_CUDA_TRY(cudaEventDestroy(stop));
+    *seconds = 1e-3 * ms / reps;
+    return SF_OK;
+}
+
+extern "C" sf_status sf_cuda_grid_fft_seconds(sf_cuda_grid *G, int reps, double *seconds)
+{
+    SF_CUDA_TRY(cudaSetDevice(G->state->device));
+    return G->precision == SF_PRECISION_F32 ? fft_seconds<float>(G, reps, seconds) : fft_seconds<double>(G, reps, seconds);
+}

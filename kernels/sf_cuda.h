@@ -38,6 +38,9 @@ sf_status sf_cuda_grid_heat(struct sf_cuda_grid *grid, const double *density, do
 sf_status sf_cuda_grid_burgers(struct sf_cuda_grid *grid, double *u, double dtau, int steps, sf_progress progress,
                                void *data);
 
+/* Seconds of the FFTs alone of one route-B step (benchmarks). */
+sf_status sf_cuda_grid_fft_seconds(struct sf_cuda_grid *grid, int reps, double *seconds);
+
 /* Measured ceiling for benchmarks: the FLOP/s of a large square cuBLAS GEMM (n = 4096) in the
  * given precision, best of a few runs. */
 sf_status sf_cuda_gemm_peak(sf_cuda_state *state, sf_precision precision, double *flops_per_second);

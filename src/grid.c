@@ -154,3 +154,9 @@ sf_status sf_grid_burgers_route(sf_grid *g, double *u, double dtau, int steps, s
     free(cm);
     return st;
 }
+
+sf_status sf_grid_fft_seconds_per_step(sf_grid *g, int reps, double *seconds)
+{
+    if (reps < 1) return sf_fail(SF_ERR_INVALID, "reps must be >= 1");
+    return g->cuda ? sf_cuda_grid_fft_seconds(g->cuda, reps, seconds) : sf_grid_cpu_fft_seconds(g->cpu, reps, seconds);
+}

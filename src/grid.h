@@ -25,6 +25,12 @@ void sf_grid_cpu_destroy(sf_grid_cpu *cpu);
 sf_status sf_grid_cpu_heat(sf_grid_cpu *cpu, const double *density, double dtau, double *u);
 sf_status sf_grid_cpu_burgers(sf_grid_cpu *cpu, double *u, double dtau, int steps, sf_progress progress, void *data);
 
+sf_status sf_grid_cpu_fft_seconds(sf_grid_cpu *cpu, int reps, double *seconds);
+
+/* For benchmarks: wall seconds of the FFTs alone of one route-B step, 4 x (d inverse + 1
+ * forward) transforms with the grid's own plans, averaged over reps. */
+sf_status sf_grid_fft_seconds_per_step(sf_grid *grid, int reps, double *seconds);
+
 #ifdef __cplusplus
 }
 #endif

@@ -64,3 +64,10 @@ sf_status sf_cuda_grid_burgers(struct sf_cuda_grid *grid, double *u, double dtau
     (void)grid, (void)u, (void)dtau, (void)steps, (void)progress, (void)data;
     return sf_fail(SF_ERR_NO_CUDA, "%s", no_cuda_reason);
 }
+
+sf_status sf_cuda_grid_fft_seconds(struct sf_cuda_grid *grid, int reps, double *seconds)
+{
+    (void)grid, (void)reps;
+    *seconds = 0;
+    return sf_fail(SF_ERR_NO_CUDA, "%s", no_cuda_reason);
+}

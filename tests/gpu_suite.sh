@@ -35,7 +35,7 @@ step() { # step NAME COMMAND...: runs, logs, records pass/fail in the report
 step configure cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSF_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90
 step build cmake --build "$build" -j "$(nproc)"
 step info "$build/scorefield" info
-step gpu-tests ctest --test-dir "$build" --output-on-failure -R '^(gpu|gpu_logic|backend)\.'
+step gpu-tests ctest --test-dir "$build" --output-on-failure -R '^(gpu|gpu_logic|gpu_grid|backend)\.'
 step all-tests ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
 if command -v compute-sanitizer >/dev/null; then
   step memcheck compute-sanitizer --tool memcheck --error-exitcode 1 "$build/tests/test_gpu" --jobs 1 --no-early-exit
@@ -47,12 +47,15 @@ step check-f32 "$build/scorefield" check --dim 64 --components 128 --n 200000 --
 step check-lowrank-small-t "$build/scorefield" check --dim 8 --components 16 --kinds lowrank --schedule vp-linear --t 0.001
 step bench "$build/bench/bench_score" --n 1000000 --dim 64 --components 256
 step bench-large-d "$build/bench/bench_score" --n 200000 --dim 1024 --components 1024 --no-numpy --backend cuda
+step bench-burgers-f64 "$build/bench/bench_burgers" --backend cuda --n 200000 --grid-dim 3 --grid 128
+step bench-burgers-f32 "$build/bench/bench_burgers" --backend cuda --precision f32 --n 200000 --grid-dim 3 --grid 128
+step burgers-cli "$build/scorefield" burgers --mixture examples/three_kinds.json --grid 512 --box 8 --tau0 0.05 --tau1 0.3 --route direct --steps 200 --backend cuda
 {
   echo
   echo "## check and benchmark output"
   echo
   echo '```'
-  grep -A12 -E '^scorefield check:|^bench_score:' "$log"
+  grep -A12 -E '^scorefield check:|^bench_score:|^bench_burgers:|^scorefield burgers:' "$log"
   echo '```'
 } >>"$report"
 echo "report: $report (full log: $log)"

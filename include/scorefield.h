@@ -150,6 +150,7 @@ typedef struct {
     double *lap;           /* N x d: vector Laplacian of the score */
     const double *hvp_dir; /* N x d input: directions v for hvp */
     double *hvp;           /* N x d: H v, H the Hessian of log p_t */
+    double *hvp_score;     /* N x d: H s = (s . grad) s, the Burgers nonlinearity */
     double *hessian;       /* N x d x d: the full Hessian (memory N d^2: for small d) */
     double *dt_score;      /* N x d: d s / dt at fixed x (needs a schedule) */
     double *dt_logp;       /* N: d log p_t / dt at fixed x (needs a schedule) */

@@ -44,12 +44,16 @@ static sf_status evaluate_data_frame(sf_context *ctx, const sf_mixture *mix, con
     sf_request rq = {out->score, out->logp, out->resp, out->div, out->denoise, out->lap, out->hvp,
                      out->hvp_dir, 0, 0, out->hessian, out->dt_score, out->dt_logp};
     if (!rq.score && !rq.logp && !rq.resp && !rq.div && !rq.denoise && !rq.lap && !rq.hvp && !rq.hessian &&
-        !sf_request_needs_rates(&rq))
+        !sf_request_needs_rates(&rq) && !out->hvp_score)
         return SF_OK;
     if (rq.hvp && !rq.hvp_dir) return sf_fail(SF_ERR_INVALID, "hvp output requested without hvp_dir directions");
     sf_field f;
     sf_status st = sf_field_build(&f, mix, time);
     if (st == SF_OK) st = run_backend(ctx, &f, x, n, &rq);
+    if (st == SF_OK && out->hvp_score) { /* a second direction: H s, built from s itself */
+        sf_request hs = {.hvp = out->hvp_score, .hvp_s = 1.0, .hvp_x = 0.0};
+        st = run_backend(ctx, &f, x, n, &hs);
+    }
     sf_field_free(&f);
     return st;
 }

@@ -34,10 +34,10 @@ Test(burgers, hessian_and_hvp_match_differences_of_the_score)
         int d = 1 + trial % 5, K = 2 + trial;
         sf_mixture *m = random_mixture(&rng, d, K);
         sf_time t = time_at((sf_schedule_kind)(trial % 4), 0.25);
-        double x[8], v[8], H[64], hv[8], s[4][8], h = fd_step(&t);
+        double x[8], v[8], H[64], hv[8], hs[8], s0[8], s[4][8], h = fd_step(&t);
         sf_workload_particles(x, 1, m, &t, &rng, 0, 0);
         for (int j = 0; j < d; j++) v[j] = sf_rng_normal(&rng);
-        eval(ctx, m, &t, x, 1, (sf_outputs){.hessian = H, .hvp = hv, .hvp_dir = v});
+        eval(ctx, m, &t, x, 1, (sf_outputs){.score = s0, .hessian = H, .hvp = hv, .hvp_dir = v, .hvp_score = hs});
         double scale = 0;
         for (int j = 0; j < d * d; j++) scale = fmax(scale, fabs(H[j]));
         for (int b = 0; b < d; b++) { /* column b: d s / d x_b */
@@ -54,9 +54,10 @@ Test(burgers, hessian_and_hvp_match_differences_of_the_score)
             }
         }
         for (int a = 0; a < d; a++) {
-            double want = 0;
-            for (int b = 0; b < d; b++) want += H[a * d + b] * v[b];
+            double want = 0, want_s = 0;
+            for (int b = 0; b < d; b++) want += H[a * d + b] * v[b], want_s += H[a * d + b] * s0[b];
             expect_rel(hv[a], want, 1e-12 * fmax(1, scale), "trial %d (H v)_%d", trial, a);
+            expect_rel(hs[a], want_s, 1e-12 * fmax(1, scale), "trial %d (H s)_%d", trial, a);
         }
         sf_mixture_destroy(m);
     }

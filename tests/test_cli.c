@@ -752,3 +752,17 @@ Test(bad_input, burgers_options)
                                       "0.1", "--tau1", "0.2", "--out", out_path, NULL});
     expect_refused(&r, mix, "dimension");
 }
+
+/* --curl: the score is a gradient, so the antisymmetric part of its Jacobian is at difference level. */
+Test(cli, burgers_residual_curl)
+{
+    write_valid_particles();
+    cli_result r = run_cli((const char *const[]){"burgers-residual", "--mixture", SF_EXAMPLES_DIR "/three_kinds.json",
+                                                 "--in", x_path, "--out", out_path, "--curl", "3", "--schedule", "ve",
+                                                 "--t", "0.4", NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    const char *at = strstr(r.out, "Jacobian ");
+    cr_assert_not_null(at, "%s", r.out);
+    double worst = strtod(at + 9, NULL);
+    cr_expect(worst < 1e-6, "curl of an exact score: %g", worst);
+}

@@ -10,13 +10,16 @@
 
 static const char residual_help[] =
     "usage: scorefield burgers-residual --mixture M.json <time> --in X.npy --out R.npy [--scale S.npy]\n"
-    "                                   [--form heat|vp] [--backend cpu|cuda|auto] [--precision f64|f32]\n"
+    "                                   [--form heat|vp] [--curl P] [--backend cpu|cuda|auto] [--precision f64|f32]\n"
     "The score of every diffused density solves viscous Burgers (SPEC.md C). Writes, per particle,\n"
     "  heat form (default):  R = d_tau u - Lap u / 2 - H u   at y = x / alpha, tau = sigma^2 / alpha^2\n"
     "                        scale = max(|d_tau u|, |Lap u| / 2, |H u|)\n"
     "  vp form:              R = d_t s - g^2 (Lap s / 2 + H s) + f (s + H x)   (needs --schedule)\n"
     "                        scale = max(|d_t s|, g^2 |Lap s| / 2, |H (g^2 s - f x)|, |f s|)\n"
-    "and prints the worst and median |R| / scale: rounding level (~1e-15) for an exact score.\n";
+    "and prints the worst and median |R| / scale: rounding level (~1e-15) for an exact score.\n"
+    "--curl P also measures irrotationality: the largest antisymmetric part of the score's Jacobian,\n"
+    "|w.Jv - v.Jw| / (|Jv||w| + |Jw||v|) over P random probe pairs per particle (P = 0: the full\n"
+    "Jacobian, ||J - J^T|| / 2||J||), J by central differences (~1e-8 for a gradient field).\n";
 
 static int compare_doubles(const void *a, const void *b)
 {
@@ -27,6 +30,8 @@ static int compare_doubles(const void *a, const void *b)
 int cmd_burgers_residual(int argc, char **argv)
 {
     const char *mixture_path = NULL, *in_path = NULL, *form = "heat";
+    size_t curl_probes = 0;
+    int want_curl = 0;
     cli_output outs[2] = {{.flag = "--out"}, {.flag = "--scale"}};
     sf_backend backend = SF_BACKEND_AUTO;
     sf_precision precision = SF_PRECISION_F64;
@@ -46,6 +51,7 @@ int cmd_burgers_residual(int argc, char **argv)
         if (strcmp(a, "--mixture") == 0) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (strcmp(a, "--in") == 0) { if (!(in_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (strcmp(a, "--form") == 0) { if (!(form = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
+        else if (strcmp(a, "--curl") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_size(a, v, &curl_probes)) return SF_EXIT_BAD_INPUT; want_curl = 1; }
         else if (strcmp(a, "--backend") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &backend)) return SF_EXIT_BAD_INPUT; }
         else if (strcmp(a, "--precision") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_precision(v, &precision)) return SF_EXIT_BAD_INPUT; }
         else return cli_bad_input("burgers-residual: unknown option '%s' (see scorefield burgers-residual --help)", a);
@@ -106,6 +112,16 @@ int cmd_burgers_residual(int argc, char **argv)
            n ? ratio[n / 2] : 0.0);
     printf("  %s, %.3g s, %.3g particles/s\n", sf_context_backend(ctx) == SF_BACKEND_CUDA ? "cuda" : "cpu", elapsed,
            n / fmax(elapsed, 1e-9));
+    if (want_curl) {
+        if ((st = sf_score_curl(ctx, mix, &time, x.data, n, (int)curl_probes, 1, ratio)) != SF_OK) {
+            status = cli_library_error(st);
+            goto done;
+        }
+        double worst_curl = 0;
+        for (size_t i = 0; i < n; i++) worst_curl = fmax(worst_curl, ratio[i]);
+        printf("  curl       worst antisymmetric part of the Jacobian %.3g (%s)\n", worst_curl,
+               curl_probes ? "random probe pairs" : "full Jacobian");
+    }
     printf("  wrote      %s (%zu x %d)%s%s\n", outs[0].path, n, d, outs[1].path ? ", " : "", outs[1].path ? outs[1].path : "");
 done:
     cli_free_outputs(outs, 2);

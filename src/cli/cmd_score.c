@@ -20,6 +20,7 @@ static const char score_help[] =
     "  --denoise E.npy    denoiser E[x_0 | x_t = x], N x d\n"
     "  --lap L.npy        vector Laplacian of the score, N x d\n"
     "  --hvp HV.npy       Hessian of log p_t times the directions of --hvp-dir V.npy (N x d), N x d\n"
+    "  --hvp-score HS.npy H s = (s . grad) s, the Burgers nonlinearity, N x d\n"
     "  --hessian H.npy    full Hessian, N x d x d (memory N d^2: for small d)\n"
     "  --dt DT.npy        d s/dt at fixed x (needs --schedule), N x d; --dt-logp: d log p/dt, N\n"
     "  --dtau DU.npy      d u/d tau in heat coordinates y = x/alpha, N x d; --dtau-logp: N\n"
@@ -30,13 +31,13 @@ static const char score_help[] =
     "  --quiet                   no summary on stdout\n";
 
 enum { OUT_SCORE, OUT_LOGP, OUT_DIV, OUT_RESP, OUT_DENOISE, OUT_LAP, OUT_HVP, OUT_HESSIAN, OUT_DT, OUT_DT_LOGP,
-       OUT_DTAU, OUT_DTAU_LOGP, N_OUT };
+       OUT_DTAU, OUT_DTAU_LOGP, OUT_HVP_SCORE, N_OUT };
 
 int cmd_score(int argc, char **argv)
 {
     const char *mixture_path = NULL, *in_path = NULL, *dir_path = NULL;
     cli_output outs[N_OUT] = {{.flag = "--out"}, {.flag = "--logp"}, {.flag = "--div"}, {.flag = "--resp"}, {.flag = "--denoise"}, {.flag = "--lap"}, {.flag = "--hvp"},
-                              {.flag = "--hessian"}, {.flag = "--dt"}, {.flag = "--dt-logp"}, {.flag = "--dtau"}, {.flag = "--dtau-logp"}};
+                              {.flag = "--hessian"}, {.flag = "--dt"}, {.flag = "--dt-logp"}, {.flag = "--dtau"}, {.flag = "--dtau-logp"}, {.flag = "--hvp-score"}};
     sf_backend backend = SF_BACKEND_AUTO;
     sf_precision precision = SF_PRECISION_F64;
     size_t device = 0;
@@ -98,7 +99,7 @@ int cmd_score(int argc, char **argv)
             goto done;
         }
     }
-    size_t dims[N_OUT][3] = {{n, d}, {n}, {n}, {n, K}, {n, d}, {n, d}, {n, d}, {n, d, d}, {n, d}, {n}, {n, d}, {n}};
+    size_t dims[N_OUT][3] = {{n, d}, {n}, {n}, {n, K}, {n, d}, {n, d}, {n, d}, {n, d, d}, {n, d}, {n}, {n, d}, {n}, {n, d}};
     for (int o = 0; o < N_OUT; o++) {
         outs[o].ndim = dims[o][2] ? 3 : dims[o][1] ? 2 : 1;
         memcpy(outs[o].shape, dims[o], sizeof dims[o]);
@@ -112,7 +113,8 @@ int cmd_score(int argc, char **argv)
                       .div = outs[OUT_DIV].data, .resp = outs[OUT_RESP].data, .denoise = outs[OUT_DENOISE].data,
                       .lap = outs[OUT_LAP].data, .hvp = outs[OUT_HVP].data, .hvp_dir = dirs.data,
                       .hessian = outs[OUT_HESSIAN].data, .dt_score = outs[OUT_DT].data, .dt_logp = outs[OUT_DT_LOGP].data,
-                      .dtau_score = outs[OUT_DTAU].data, .dtau_logp = outs[OUT_DTAU_LOGP].data};
+                      .dtau_score = outs[OUT_DTAU].data, .dtau_logp = outs[OUT_DTAU_LOGP].data,
+                      .hvp_score = outs[OUT_HVP_SCORE].data};
 
     if ((st = sf_context_create(&ctx, backend, precision, (int)device)) != SF_OK) {
         status = cli_library_error(st);

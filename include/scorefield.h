@@ -186,6 +186,61 @@ sf_status sf_burgers_advance(sf_context *ctx, const sf_mixture *mix, const doubl
 sf_status sf_score_curl(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
                         int probes, uint64_t seed, double *curl);
 
+/* ---------------------------------------------------------------- samplers (SPEC.md F, H) */
+
+typedef enum {
+    SF_SAMPLER_EM = 0,        /* Euler-Maruyama for the h-family (h = 1 reverse SDE, h = 0 PF-ODE) */
+    SF_SAMPLER_ODE_EULER = 1, /* probability-flow ODE, Euler */
+    SF_SAMPLER_HEUN = 2,      /* probability-flow ODE, Heun (2nd order) */
+    SF_SAMPLER_DDPM = 3,      /* ancestral sampling = DDIM(eta = 1) */
+    SF_SAMPLER_DDIM = 4,      /* DDIM(eta) */
+    SF_SAMPLER_DPM1 = 5,      /* DPM-Solver orders 1, 2, 3 (steps in log-SNR) */
+    SF_SAMPLER_DPM2 = 6,
+    SF_SAMPLER_DPM3 = 7
+} sf_sampler_kind;
+
+typedef enum { SF_SPACING_T = 0, SF_SPACING_LAMBDA = 1, SF_SPACING_GIVEN = 2 } sf_spacing;
+
+typedef struct {
+    sf_sampler_kind kind;
+    double h;              /* EM: noise level of the h-family (default 1) */
+    double eta;            /* DDIM: 0 deterministic, 1 = DDPM */
+    int steps;
+    sf_spacing spacing;    /* uniform in t, uniform in log-SNR lambda, or `times` */
+    const double *times;   /* SF_SPACING_GIVEN: steps + 1 decreasing times from t1 to t0 */
+    double t1, t0;         /* generation runs from t1 down to t0 < t1 */
+    uint64_t seed;         /* noise: Philox4x32-10 keyed by (seed, particle, step, dimension) */
+    const int *class_components; /* guidance: the class as a set of component indices (NULL: none) */
+    int class_size;
+    double guidance;       /* classifier-free weight w: s~ = s + (1 + w)(s_c - s); w = -1 samples p_t */
+} sf_sampler;
+
+/* A sampler of the given kind with defaults: h = 1, eta = 0, 100 steps uniform in t, no guidance. */
+sf_sampler sf_sampler_default(sf_sampler_kind kind);
+sf_status sf_sampler_kind_parse(const char *name, sf_sampler_kind *kind); /* em, ode-euler, heun, ddpm, ddim, dpm1-3 */
+const char *sf_sampler_kind_name(sf_sampler_kind kind);
+
+/* Called every `every` steps (and at the start and the end) with the particles at time t. */
+typedef sf_status (*sf_trajectory_fn)(void *data, int step, double t, const double *x, size_t n, int d);
+
+/* Exact samples of the mixture diffused to `time`: x = alpha x0 + sigma z, x0 ~ p_0, drawn with
+ * Philox from (seed, first_particle + i): any split of particles across calls gives the same set. */
+sf_status sf_sample_marginal(const sf_mixture *mix, const sf_time *time, uint64_t seed, size_t first_particle,
+                             double *x, size_t n);
+
+/* Runs the sampler on particles x (n x d, in place) from t1 down to t0 with the exact (optionally
+ * guided) score. first_particle numbers the particles for the noise keys (shard-independent).
+ * trajectory (may be NULL) is called every `every` steps. */
+sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, const sf_sampler *sampler,
+                    double *x, size_t n, size_t first_particle, sf_trajectory_fn trajectory, void *data, int every);
+
+/* log p_{t0}(x) of points x (n x d) by integrating the probability-flow ODE from t0 to t1 with
+ * the exact divergence (instantaneous change of variables) and adding the exact log p_{t1}:
+ * adaptive Dormand-Prince 5(4), step size shared by the batch, local error per step below
+ * atol + rtol |y| for every particle. steps_taken (may be NULL) reports the accepted steps. */
+sf_status sf_loglik_ode(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1,
+                        const double *x, size_t n, double rtol, double atol, double *logp, int *steps_taken);
+
 /* ---------------------------------------------------------------- the periodic grid (SPEC.md C, grid form) */
 
 /* A spectral grid of N^d points (d = 1, 2, 3; N even) on the periodic box [-L/2, L/2)^d, with

@@ -203,3 +203,50 @@ sf_cov_kind sf_mixture_kind(const sf_mixture *m, int k) { return m->kind[k]; }
 int sf_mixture_rank(const sf_mixture *m, int k) { return m->rank_offset[k + 1] - m->rank_offset[k]; }
 double sf_mixture_weight(const sf_mixture *m, int k) { return m->weight[k] / sf_mixture_weight_sum(m); }
 const double *sf_mixture_mean(const sf_mixture *m, int k) { return m->mean + (size_t)k * m->dim; }
+
+sf_status sf_mixture_subset(const sf_mixture *m, const int *components, int count, sf_mixture **out)
+{
+    *out = NULL;
+    if (count < 1) return sf_fail(SF_ERR_INVALID, "a class needs at least one component");
+    sf_status st = sf_mixture_create(out, m->dim);
+    for (int c = 0; st == SF_OK && c < count; c++) {
+        int k = components[c];
+        if (k < 0 || k >= m->count) {
+            st = sf_fail(SF_ERR_INVALID, "class component %d does not exist (the mixture has %d)", k, m->count);
+            break;
+        }
+        for (int e = 0; e < c; e++)
+            if (components[e] == k) st = sf_fail(SF_ERR_INVALID, "class component %d is listed twice", k);
+        if (st != SF_OK) break;
+        int off = m->rank_offset[k], rank = m->rank_offset[k + 1] - off;
+        /* components were validated when added: append them as they are */
+        st = append(*out, m->kind[k], m->weight[k], m->mean + (size_t)k * m->dim, m->var_diag + (size_t)k * m->dim,
+                        rank, m->basis + (size_t)off * m->dim, m->eig + off);
+    }
+    if (st != SF_OK) {
+        sf_mixture_destroy(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+void sf_mixture_draw(const sf_mixture *m, double u, const double *z_diag, const double *z_rank, double *x0)
+{
+    int d = m->dim, k = 0;
+    double left = u * sf_mixture_weight_sum(m);
+    while (k < m->count - 1 && (left -= m->weight[k]) > 0) k++;
+    const double *mu = m->mean + (size_t)k * d, *c = m->var_diag + (size_t)k * d;
+    for (int i = 0; i < d; i++) x0[i] = mu[i] + sqrt(c[i]) * z_diag[i];
+    for (int j = m->rank_offset[k]; j < m->rank_offset[k + 1]; j++) {
+        double a = sqrt(m->eig[j]) * z_rank[j - m->rank_offset[k]];
+        for (int i = 0; i < d; i++) x0[i] += a * m->basis[(size_t)j * d + i];
+    }
+}
+
+int sf_mixture_max_rank(const sf_mixture *m)
+{
+    int r = 0;
+    for (int k = 0; k < m->count; k++)
+        if (m->rank_offset[k + 1] - m->rank_offset[k] > r) r = m->rank_offset[k + 1] - m->rank_offset[k];
+    return r;
+}

@@ -100,29 +100,24 @@ sf_status sf_workload_mixture(sf_mixture **out, sf_rng *rng, int d, int K, sf_wo
 void sf_workload_particles(double *x, size_t n, const sf_mixture *m, const sf_time *time, sf_rng *rng,
                            double outlier_fraction, double outlier_scale)
 {
-    int d = m->dim;
+    int d = m->dim, rmax = sf_mixture_max_rank(m);
     double spread = 0;
     for (size_t i = 0; i < (size_t)m->count * d; i++) spread += m->mean[i] * m->mean[i];
     spread = sqrt(spread / ((double)m->count * d)) + 1e-300;
-    double wsum = sf_mixture_weight_sum(m);
+    double *z = malloc(((size_t)d + rmax + 1) * sizeof(double));
     for (size_t p = 0; p < n; p++) {
         double *row = x + p * d;
         if (sf_rng_uniform(rng) < outlier_fraction) {
             for (int i = 0; i < d; i++) row[i] = outlier_scale * spread * sf_rng_normal(rng);
             continue;
         }
-        /* pick a component by weight, sample x0 ~ N(mu_k, C_k), then x = alpha x0 + sigma z */
-        double u = sf_rng_uniform(rng) * wsum;
-        int k = 0;
-        while (k < m->count - 1 && (u -= m->weight[k]) > 0) k++;
-        const double *mu = m->mean + (size_t)k * d, *vd = m->var_diag + (size_t)k * d;
-        for (int i = 0; i < d; i++) row[i] = mu[i] + sqrt(vd[i]) * sf_rng_normal(rng);
-        for (int j = m->rank_offset[k]; j < m->rank_offset[k + 1]; j++) {
-            double c = sqrt(m->eig[j]) * sf_rng_normal(rng);
-            for (int i = 0; i < d; i++) row[i] += c * m->basis[(size_t)j * d + i];
-        }
+        /* x0 ~ p_0, then x = alpha x0 + sigma z */
+        double u = sf_rng_uniform(rng);
+        for (int i = 0; i < d + rmax; i++) z[i] = sf_rng_normal(rng);
+        sf_mixture_draw(m, u, z, z + d, row);
         for (int i = 0; i < d; i++) row[i] = time->alpha * row[i] + time->sigma * sf_rng_normal(rng);
     }
+    free(z);
 }
 
 double sf_rms(const double *v, size_t n)

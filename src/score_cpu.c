@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Work (particles x components x dimension) below which the loops run on one thread. */
+#define SF_PARALLEL_WORK 32768
+
 /* Per-thread scratch for one particle. */
 typedef struct {
     double *r;      /* [K] logits, then responsibilities r_k */
@@ -235,7 +238,8 @@ sf_status sf_score_cpu(const sf_field *f, const double *x, size_t n, const sf_re
     if (sf_request_needs_rates(rq) && !f->has_rates)
         return sf_fail(SF_ERR_INVALID, "time derivatives need a schedule (a direct alpha, sigma pair has none)");
     int failed = 0;
-#pragma omp parallel
+    /* a team for a handful of particles costs more than it saves (and spins against other work) */
+#pragma omp parallel if (n * (size_t)K * (size_t)d > SF_PARALLEL_WORK)
     {
         scratch w;
         size_t dd = (size_t)d * sizeof(double);

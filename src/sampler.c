@@ -1,0 +1,304 @@
+/* Samplers over many particles with the exact mixture score (SPEC.md F, H): the step grid, each
+ * sampler's step as a linear multistage plan in eps = -sigma s (kernels/sampler_step.h), guidance,
+ * exact marginal samples, and the probability-flow likelihood. Noise is Philox4x32-10 keyed by
+ * (seed, particle, step, dimension), so any split of the particles gives the same trajectories. */
+#include "../kernels/philox.h"
+#include "../kernels/sampler_step.h"
+#include "mixture.h"
+#include "status.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Reserved Philox "steps" for the initial draw, far above any real step index. */
+#define SF_STEP_PICK 0xFFFFFFFFu
+#define SF_STEP_DIAG 0xFFFFFFFEu
+#define SF_STEP_RANK 0xFFFFFFFDu
+#define SF_STEP_NOISE 0xFFFFFFFCu
+
+static const char *const sampler_names[] = {"em", "ode-euler", "heun", "ddpm", "ddim", "dpm1", "dpm2", "dpm3"};
+
+const char *sf_sampler_kind_name(sf_sampler_kind kind)
+{
+    return (unsigned)kind < sizeof sampler_names / sizeof sampler_names[0] ? sampler_names[kind] : "?";
+}
+
+sf_status sf_sampler_kind_parse(const char *name, sf_sampler_kind *kind)
+{
+    for (int k = 0; k < (int)(sizeof sampler_names / sizeof sampler_names[0]); k++)
+        if (strcmp(name, sampler_names[k]) == 0) {
+            *kind = (sf_sampler_kind)k;
+            return SF_OK;
+        }
+    return sf_fail(SF_ERR_INVALID, "unknown sampler '%s' (em, ode-euler, heun, ddpm, ddim, dpm1, dpm2, dpm3)", name);
+}
+
+sf_sampler sf_sampler_default(sf_sampler_kind kind)
+{
+    sf_sampler s;
+    memset(&s, 0, sizeof s);
+    s.kind = kind;
+    s.h = 1.0;
+    s.eta = kind == SF_SAMPLER_DDPM ? 1.0 : 0.0;
+    s.steps = 100;
+    s.spacing = SF_SPACING_T;
+    s.t1 = 1.0;
+    s.t0 = 1e-3;
+    return s;
+}
+
+/* ---------------------------------------------------------------- exact marginal samples */
+
+sf_status sf_sample_marginal(const sf_mixture *mix, const sf_time *time, uint64_t seed, size_t first_particle,
+                             double *x, size_t n)
+{
+    int d = mix->dim, rmax = sf_mixture_max_rank(mix);
+    int failed = 0;
+#pragma omp parallel if (n > 256)
+    {
+        double *z = malloc(((size_t)d + rmax + 1) * sizeof(double));
+        if (!z) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < n; i++) {
+            if (!z) continue;
+            uint64_t p = first_particle + i;
+            sf_philox_ctr c = {{(uint32_t)p, (uint32_t)(p >> 32), SF_STEP_PICK, 0}};
+            sf_philox_key k = {{(uint32_t)seed, (uint32_t)(seed >> 32)}};
+            double u = sf_philox_uniform(sf_philox4x32_10(c, k).v[0]);
+            for (int j = 0; j < d; j++) z[j] = sf_philox_normal(seed, p, SF_STEP_DIAG, (uint32_t)j);
+            for (int j = 0; j < rmax; j++) z[d + j] = sf_philox_normal(seed, p, SF_STEP_RANK, (uint32_t)j);
+            double *row = x + i * d;
+            sf_mixture_draw(mix, u >= 1 ? 0.999999999999 : u, z, z + d, row);
+            for (int j = 0; j < d; j++)
+                row[j] = time->alpha * row[j] + time->sigma * sf_philox_normal(seed, p, SF_STEP_NOISE, (uint32_t)j);
+        }
+        free(z);
+    }
+    return failed ? sf_fail(SF_ERR_NOMEM, "out of memory drawing %zu particles", n) : SF_OK;
+}
+
+/* ---------------------------------------------------------------- step plans (SPEC.md H) */
+
+static sf_status time_at(const sf_schedule *s, double t, sf_time *out)
+{
+    sf_status st = sf_schedule_at(s, t, out);
+    if (st == SF_OK && !(out->sigma > 0))
+        st = sf_fail(SF_ERR_INVALID, "sigma(t = %g) = 0: samplers need sigma > 0 at every time (choose t0 > 0)", t);
+    return st;
+}
+
+/* lambda = log(alpha / sigma) = -log(tau) / 2, and its inverse through the heat time */
+static double lambda_of(const sf_time *t) { return -0.5 * log(t->tau); }
+
+static sf_status t_of_lambda(const sf_schedule *s, double lambda, double *t)
+{
+    return sf_schedule_t_of_tau(s, exp(-2.0 * lambda), t);
+}
+
+static sf_status make_plan(const sf_sampler *smp, const sf_schedule *sched, double s, double t, sf_step_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    sf_time ts, tt;
+    sf_status st = time_at(sched, s, &ts);
+    if (st == SF_OK) st = time_at(sched, t, &tt);
+    if (st != SF_OK) return st;
+    double D = s - t, h = lambda_of(&tt) - lambda_of(&ts);
+    p->stages = 1, p->time[0] = s, p->a[0] = 1.0, p->A = 1.0;
+    switch (smp->kind) {
+    case SF_SAMPLER_EM:
+    case SF_SAMPLER_ODE_EULER: { /* x_t = x - D [f x - (1 + h^2) g^2 s / 2] + h g sqrt(D) z */
+        double hh = smp->kind == SF_SAMPLER_EM ? smp->h : 0.0;
+        p->A = 1.0 - D * ts.f;
+        p->B[0] = -D * 0.5 * (1.0 + hh * hh) * ts.g2 / ts.sigma;
+        p->C = hh * sqrt(ts.g2 * D);
+        break;
+    }
+    case SF_SAMPLER_HEUN: { /* k1 = b(x, s), x~ = x - D k1, x_t = x - D (k1 + b(x~, t)) / 2, b = f x + g^2 eps / (2 sigma) */
+        double cs = 0.5 * ts.g2 / ts.sigma, ct = 0.5 * tt.g2 / tt.sigma;
+        p->stages = 2, p->time[1] = t;
+        p->a[1] = 1.0 - D * ts.f;
+        p->b[1][0] = -D * cs;
+        p->A = 1.0 - 0.5 * D * (ts.f + tt.f * p->a[1]);
+        p->B[0] = -0.5 * D * (cs + tt.f * p->b[1][0]);
+        p->B[1] = -0.5 * D * ct;
+        break;
+    }
+    case SF_SAMPLER_DDPM:
+    case SF_SAMPLER_DDIM: { /* x_t = alpha_t x0^ + sqrt(sigma_t^2 - eta^2 s~^2) eps + eta s~ z */
+        double eta = smp->kind == SF_SAMPLER_DDPM ? 1.0 : smp->eta;
+        /* s~^2 = sigma_{s|t}^2 sigma_t^2 / sigma_s^2 with sigma_{s|t}^2 = alpha_s^2 (tau_s - tau_t): no cancellation */
+        double post = (ts.tau - tt.tau) * tt.sigma2 / ts.tau;
+        p->A = tt.alpha / ts.alpha;
+        p->B[0] = -tt.alpha * ts.sigma / ts.alpha + sqrt(fmax(0.0, tt.sigma2 - eta * eta * post));
+        p->C = eta * sqrt(post);
+        break;
+    }
+    case SF_SAMPLER_DPM1: /* x_t = (alpha_t / alpha_s) x - sigma_t (e^h - 1) eps */
+        p->A = tt.alpha / ts.alpha;
+        p->B[0] = -tt.sigma * expm1(h);
+        break;
+    case SF_SAMPLER_DPM2: {
+        double s1;
+        sf_time t1;
+        if ((st = t_of_lambda(sched, lambda_of(&ts) + 0.5 * h, &s1)) != SF_OK || (st = time_at(sched, s1, &t1)) != SF_OK)
+            return st;
+        p->stages = 2, p->time[1] = s1;
+        p->a[1] = t1.alpha / ts.alpha;
+        p->b[1][0] = -t1.sigma * expm1(0.5 * h);
+        p->A = tt.alpha / ts.alpha;
+        p->B[1] = -tt.sigma * expm1(h);
+        break;
+    }
+    case SF_SAMPLER_DPM3: {
+        const double r1 = 1.0 / 3.0, r2 = 2.0 / 3.0;
+        double s1, s2;
+        sf_time t1, t2;
+        if ((st = t_of_lambda(sched, lambda_of(&ts) + r1 * h, &s1)) != SF_OK || (st = time_at(sched, s1, &t1)) != SF_OK ||
+            (st = t_of_lambda(sched, lambda_of(&ts) + r2 * h, &s2)) != SF_OK || (st = time_at(sched, s2, &t2)) != SF_OK)
+            return st;
+        double phi2 = expm1(r2 * h) / (r2 * h) - 1.0, phi = expm1(h) / h - 1.0;
+        p->stages = 3, p->time[1] = s1, p->time[2] = s2;
+        p->a[1] = t1.alpha / ts.alpha;
+        p->b[1][0] = -t1.sigma * expm1(r1 * h);
+        /* u2 = (a_s2/a_s) x - sig_s2 (e^{r2 h} - 1) eps0 - sig_s2 (r2/r1) phi2 (eps1 - eps0) */
+        p->a[2] = t2.alpha / ts.alpha;
+        p->b[2][0] = -t2.sigma * expm1(r2 * h) + t2.sigma * (r2 / r1) * phi2;
+        p->b[2][1] = -t2.sigma * (r2 / r1) * phi2;
+        /* x_t = (a_t/a_s) x - sig_t (e^h - 1) eps0 - (sig_t / r2) phi (eps2 - eps0) */
+        p->A = tt.alpha / ts.alpha;
+        p->B[0] = -tt.sigma * expm1(h) + (tt.sigma / r2) * phi;
+        p->B[2] = -(tt.sigma / r2) * phi;
+        break;
+    }
+    default:
+        return sf_fail(SF_ERR_INVALID, "unknown sampler kind %d", (int)smp->kind);
+    }
+    return SF_OK;
+}
+
+/* times[0..steps]: t1 down to t0, uniform in t or in lambda, or as given. */
+static sf_status step_times(const sf_sampler *smp, const sf_schedule *sched, double *times)
+{
+    int K = smp->steps;
+    if (smp->spacing == SF_SPACING_GIVEN) {
+        if (!smp->times) return sf_fail(SF_ERR_INVALID, "given spacing needs the times");
+        for (int i = 0; i <= K; i++) {
+            times[i] = smp->times[i];
+            if (i > 0 && !(times[i] < times[i - 1]))
+                return sf_fail(SF_ERR_INVALID, "given times must decrease strictly (times[%d] = %g)", i, times[i]);
+        }
+        return SF_OK;
+    }
+    if (smp->spacing == SF_SPACING_T) {
+        for (int i = 0; i <= K; i++) times[i] = smp->t1 + (smp->t0 - smp->t1) * i / K;
+        return SF_OK;
+    }
+    sf_time a, b;
+    sf_status st = time_at(sched, smp->t1, &a);
+    if (st == SF_OK) st = time_at(sched, smp->t0, &b);
+    double l1 = st == SF_OK ? lambda_of(&a) : 0, l0 = st == SF_OK ? lambda_of(&b) : 0;
+    for (int i = 0; st == SF_OK && i <= K; i++) st = t_of_lambda(sched, l1 + (l0 - l1) * i / K, &times[i]);
+    if (st == SF_OK) times[0] = smp->t1, times[K] = smp->t0; /* exact ends */
+    return st;
+}
+
+/* ---------------------------------------------------------------- the sampling loop */
+
+typedef struct {
+    sf_context *ctx;
+    const sf_mixture *mix;
+    sf_mixture *cls; /* guidance class, or NULL */
+    double gamma;    /* 1 + w */
+    double *s, *sc;  /* n x d scratch */
+} eps_model;
+
+/* eps = -sigma s~ at (u, t), s~ = s + gamma (s_c - s) with guidance. */
+static sf_status eval_eps(eps_model *em, const sf_schedule *sched, double t, const double *u, size_t n, double *eps)
+{
+    int d = em->mix->dim;
+    sf_time tm;
+    sf_status st = time_at(sched, t, &tm);
+    sf_outputs o = {.score = em->s};
+    if (st == SF_OK) st = sf_evaluate(em->ctx, em->mix, &tm, u, n, &o);
+    if (st == SF_OK && em->cls) {
+        sf_outputs oc = {.score = em->sc};
+        st = sf_evaluate(em->ctx, em->cls, &tm, u, n, &oc);
+    }
+    if (st != SF_OK) return st;
+#pragma omp parallel for schedule(static) if (n * (size_t)d > 16384)
+    for (size_t i = 0; i < n * (size_t)d; i++) {
+        double s = em->cls ? em->s[i] + em->gamma * (em->sc[i] - em->s[i]) : em->s[i];
+        eps[i] = -tm.sigma * s;
+    }
+    return SF_OK;
+}
+
+static sf_status check_sampler(const sf_sampler *smp, const sf_schedule *sched)
+{
+    if (sched->kind == SF_SCHEDULE_DIRECT) return sf_fail(SF_ERR_INVALID, "samplers need a schedule with a time axis");
+    if (smp->steps < 1 || smp->steps > 100000000) return sf_fail(SF_ERR_INVALID, "steps %d must be >= 1", smp->steps);
+    if (smp->spacing != SF_SPACING_GIVEN && !(smp->t1 > smp->t0))
+        return sf_fail(SF_ERR_INVALID, "generation runs from t1 down to t0: need t1 > t0 (got %g, %g)", smp->t1, smp->t0);
+    if (!(smp->h >= 0) || !isfinite(smp->h)) return sf_fail(SF_ERR_INVALID, "h = %g must be >= 0", smp->h);
+    if (!(smp->eta >= 0 && smp->eta <= 1)) return sf_fail(SF_ERR_INVALID, "eta = %g must be in [0, 1]", smp->eta);
+    if (!isfinite(smp->guidance)) return sf_fail(SF_ERR_INVALID, "guidance weight must be finite");
+    return SF_OK;
+}
+
+sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *sched, const sf_sampler *smp, double *x,
+                    size_t n, size_t first_particle, sf_trajectory_fn trajectory, void *data, int every)
+{
+    sf_error_clear();
+    sf_status st = check_sampler(smp, sched);
+    if (st != SF_OK) return st;
+    int d = mix->dim, K = smp->steps;
+    size_t nd = n * (size_t)d;
+    double *times = malloc(((size_t)K + 1) * sizeof(double)), *u = malloc(nd * sizeof(double) + 1);
+    double *eps[SF_MAX_STAGES];
+    eps_model em = {ctx, mix, NULL, 1.0 + smp->guidance, malloc(nd * sizeof(double) + 1), NULL};
+    int ok = times && u && em.s;
+    for (int i = 0; i < SF_MAX_STAGES; i++) ok = (eps[i] = malloc(nd * sizeof(double) + 1)) && ok;
+    if (!ok) st = sf_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
+    if (st == SF_OK && smp->class_components) {
+        st = sf_mixture_subset(mix, smp->class_components, smp->class_size, &em.cls);
+        if (st == SF_OK && !(em.sc = malloc(nd * sizeof(double) + 1))) st = sf_fail(SF_ERR_NOMEM, "out of memory");
+    }
+    if (st == SF_OK) st = step_times(smp, sched, times);
+    if (st == SF_OK && trajectory) st = trajectory(data, 0, times[0], x, n, d);
+    for (int k = 0; st == SF_OK && k < K; k++) {
+        sf_step_plan plan;
+        if ((st = make_plan(smp, sched, times[k], times[k + 1], &plan)) != SF_OK) break;
+        for (int i = 0; st == SF_OK && i < plan.stages; i++) {
+            const double *in = x;
+            if (i > 0) {
+#pragma omp parallel for schedule(static) if (n * (size_t)d > 16384)
+                for (size_t e = 0; e < nd; e++) {
+                    double prev[SF_MAX_STAGES];
+                    for (int j = 0; j < i; j++) prev[j] = eps[j][e];
+                    u[e] = sf_step_stage_input(&plan, i, x[e], prev);
+                }
+                in = u;
+            }
+            st = eval_eps(&em, sched, plan.time[i], in, n, eps[i]);
+        }
+        if (st != SF_OK) break;
+#pragma omp parallel for schedule(static) if (n * (size_t)d > 16384)
+        for (size_t e = 0; e < nd; e++) {
+            double all[SF_MAX_STAGES];
+            for (int j = 0; j < plan.stages; j++) all[j] = eps[j][e];
+            size_t p = e / (size_t)d;
+            double z = plan.C != 0 ? sf_philox_normal(smp->seed, first_particle + p, (uint32_t)k, (uint32_t)(e % d)) : 0.0;
+            x[e] = sf_step_result(&plan, x[e], all, z);
+        }
+        if (trajectory && ((every > 0 && (k + 1) % every == 0) || k + 1 == K))
+            st = trajectory(data, k + 1, times[k + 1], x, n, d);
+    }
+    free(times), free(u), free(em.s), free(em.sc);
+    for (int i = 0; i < SF_MAX_STAGES; i++) free(eps[i]);
+    sf_mixture_destroy(em.cls);
+    return st;
+}

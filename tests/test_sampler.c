@@ -133,12 +133,12 @@ Test(sampler, all_h_share_the_marginals)
     cr_assert_eq(sf_schedule_at(&s, 0.05, &t0), SF_OK);
     double want[3];
     exact_moments(ctx, m, &t0, want);
-    size_t n = 20000;
+    size_t n = 10000;
     static const double hs[4] = {0, 0.5, 1, 2};
     for (int i = 0; i < 4; i++) {
         double *x = draw(m, &s, 1.0, 100 + i, n);
         sf_sampler em = sf_sampler_default(SF_SAMPLER_EM);
-        em.h = hs[i], em.steps = 1000, em.t1 = 1.0, em.t0 = 0.05, em.seed = 7 + i;
+        em.h = hs[i], em.steps = 500, em.t1 = 1.0, em.t0 = 0.05, em.seed = 7 + i;
         run(ctx, m, &s, em, x, n);
         double mean = 0, second = 0, neg = 0;
         for (size_t p = 0; p < n; p++) mean += x[p], second += x[p] * x[p], neg += x[p] < 0;

@@ -292,6 +292,14 @@ sf_status sf_npy_read(const char *path, sf_array *out);
 sf_status sf_npy_write(const char *path, const double *data, int ndim, const size_t *shape,
                        sf_dtype dtype);
 
+/* Streaming writer for arrays larger than memory: open with the full shape, append values in C
+ * order, close with commit = 1 to rename into place (all values must have been appended) or 0 to
+ * discard. Until then the data live under a temporary name beside `path`. */
+typedef struct sf_npy_writer sf_npy_writer;
+sf_status sf_npy_writer_open(sf_npy_writer **writer, const char *path, int ndim, const size_t *shape, sf_dtype dtype);
+sf_status sf_npy_writer_append(sf_npy_writer *writer, const double *data, size_t count);
+sf_status sf_npy_writer_close(sf_npy_writer *writer, int commit);
+
 #ifdef __cplusplus
 }
 #endif

@@ -440,26 +440,6 @@ static int write_values(FILE *f, sf_dtype dtype, const double *data, size_t coun
 }
 
 /* Header and data into the open temporary file, closed on return. */
-static sf_status write_stream(int fd, const char *path, const char *header, size_t header_len,
-                              const double *data, size_t count, sf_dtype dtype)
-{
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        sf_status st = sf_fail(SF_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-        close(fd);
-        return st;
-    }
-    int ok = fwrite(header, 1, header_len, f) == header_len && write_values(f, dtype, data, count) &&
-             fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int saved = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        saved = errno;
-    }
-    if (!ok) return sf_fail(SF_ERR_IO, "%s: write failed: %s", path, strerror(saved));
-    return SF_OK;
-}
-
 static sf_status check_write_args(const char *path, const double *data, int ndim, const size_t *shape,
                                   sf_dtype dtype, size_t *count)
 {
@@ -479,27 +459,91 @@ static sf_status check_write_args(const char *path, const double *data, int ndim
     return SF_OK;
 }
 
+struct sf_npy_writer {
+    char *path, *tmp; /* the final name, and the temporary one written until commit */
+    FILE *f;
+    sf_dtype dtype;
+    size_t expected, written;
+};
+
+static void writer_free(sf_npy_writer *w)
+{
+    free(w->path);
+    free(w->tmp);
+    free(w);
+}
+
+sf_status sf_npy_writer_open(sf_npy_writer **out, const char *path, int ndim, const size_t *shape, sf_dtype dtype)
+{
+    *out = NULL;
+    size_t count = 0;
+    static const double nothing = 0;
+    sf_status st = check_write_args(path, &nothing, ndim, shape, dtype, &count);
+    if (st != SF_OK) return st;
+    sf_npy_writer *w = calloc(1, sizeof *w);
+    if (!w || !(w->path = strdup(path))) {
+        free(w);
+        return sf_fail(SF_ERR_NOMEM, "%s: out of memory", path);
+    }
+    w->dtype = dtype, w->expected = count;
+    char header[NPY_PREAMBLE_V1 + NPY_SHAPE_TEXT + 128];
+    size_t header_len = build_header(header, sizeof header, dtype, ndim, shape);
+    int fd = open_temp(path, &w->tmp);
+    if (fd < 0) {
+        st = w->tmp ? sf_fail(SF_ERR_IO, "%s: cannot create a temporary file beside it: %s", path, strerror(errno))
+                    : sf_fail(SF_ERR_NOMEM, "%s: out of memory", path);
+        writer_free(w);
+        return st;
+    }
+    if (!(w->f = fdopen(fd, "wb")) || fwrite(header, 1, header_len, w->f) != header_len) {
+        st = sf_fail(SF_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+        if (w->f) fclose(w->f);
+        else close(fd);
+        unlink(w->tmp);
+        writer_free(w);
+        return st;
+    }
+    *out = w;
+    return SF_OK;
+}
+
+sf_status sf_npy_writer_append(sf_npy_writer *w, const double *data, size_t count)
+{
+    if (count > w->expected - w->written)
+        return sf_fail(SF_ERR_INVALID, "%s: %zu values appended to an array of %zu (%zu written)", w->path, count,
+                       w->expected, w->written);
+    if (count && !write_values(w->f, w->dtype, data, count))
+        return sf_fail(SF_ERR_IO, "%s: write failed: %s", w->path, strerror(errno));
+    w->written += count;
+    return SF_OK;
+}
+
+sf_status sf_npy_writer_close(sf_npy_writer *w, int commit)
+{
+    if (!w) return SF_OK;
+    sf_status st = SF_OK;
+    if (commit && w->written != w->expected)
+        st = sf_fail(SF_ERR_INVALID, "%s: %zu of %zu values written", w->path, w->written, w->expected);
+    int ok = fflush(w->f) == 0 && fsync(fileno(w->f)) == 0;
+    int saved = errno;
+    if (fclose(w->f) != 0) ok = 0, saved = errno;
+    if (st == SF_OK && commit && !ok) st = sf_fail(SF_ERR_IO, "%s: write failed: %s", w->path, strerror(saved));
+    if (st == SF_OK && commit && rename(w->tmp, w->path) != 0)
+        st = sf_fail(SF_ERR_IO, "%s: cannot rename the temporary file into place: %s", w->path, strerror(errno));
+    if (st != SF_OK || !commit) unlink(w->tmp); /* no half-written file is left behind */
+    writer_free(w);
+    return st;
+}
+
 sf_status sf_npy_write(const char *path, const double *data, int ndim, const size_t *shape, sf_dtype dtype)
 {
     sf_error_clear();
     size_t count = 0;
     sf_status st = check_write_args(path, data, ndim, shape, dtype, &count);
     if (st != SF_OK) return st;
-    char header[NPY_PREAMBLE_V1 + NPY_SHAPE_TEXT + 128];
-    size_t header_len = build_header(header, sizeof header, dtype, ndim, shape);
-
-    char *tmp = NULL;
-    int fd = open_temp(path, &tmp);
-    if (fd < 0) {
-        st = tmp ? sf_fail(SF_ERR_IO, "%s: cannot create a temporary file beside it: %s", path, strerror(errno))
-                 : sf_fail(SF_ERR_NOMEM, "%s: out of memory", path);
-        free(tmp);
-        return st;
-    }
-    st = write_stream(fd, path, header, header_len, data, count, dtype);
-    if (st == SF_OK && rename(tmp, path) != 0)
-        st = sf_fail(SF_ERR_IO, "%s: cannot rename the temporary file into place: %s", path, strerror(errno));
-    if (st != SF_OK) unlink(tmp); /* no half-written file is left behind */
-    free(tmp);
-    return st;
+    sf_npy_writer *w;
+    if ((st = sf_npy_writer_open(&w, path, ndim, shape, dtype)) != SF_OK) return st;
+    st = sf_npy_writer_append(w, data, count);
+    sf_status closed = sf_npy_writer_close(w, st == SF_OK);
+    return st != SF_OK ? st : closed;
 }

@@ -527,3 +527,40 @@ Test(npy, fifo_truncated_data_refused)
     cr_assert_not_null(strstr(sf_last_error(), "truncated data"), "%s", sf_last_error());
     cr_assert_null(a.data);
 }
+
+/* The streaming writer: appended pieces read back as one array; an uncommitted or incomplete
+ * stream leaves no file behind. */
+Test(npy, streaming_writer)
+{
+    char path[PATH_LEN];
+    tmp_path(path, "stream.npy");
+    const double values[6] = {1, 2, 3, 4, 5, 6};
+    size_t shape[2] = {3, 2};
+    sf_npy_writer *w;
+    cr_assert_eq(sf_npy_writer_open(&w, path, 2, shape, SF_DTYPE_F64), SF_OK, "%s", sf_last_error());
+    cr_assert_eq(sf_npy_writer_append(w, values, 2), SF_OK);
+    cr_assert_eq(sf_npy_writer_append(w, values + 2, 4), SF_OK);
+    cr_expect_eq(sf_npy_writer_append(w, values, 1), SF_ERR_INVALID, "more values than the shape holds");
+    cr_expect(access(path, F_OK) != 0, "nothing at the final name before the commit");
+    cr_assert_eq(sf_npy_writer_close(w, 1), SF_OK, "%s", sf_last_error());
+    sf_array a;
+    cr_assert_eq(sf_npy_read(path, &a), SF_OK);
+    cr_expect(a.ndim == 2 && a.shape[0] == 3 && a.shape[1] == 2);
+    for (int i = 0; i < 6; i++) cr_expect_eq(a.data[i], values[i]);
+    sf_array_free(&a);
+    char other[PATH_LEN];
+    tmp_path(other, "incomplete.npy");
+    cr_assert_eq(sf_npy_writer_open(&w, other, 2, shape, SF_DTYPE_F64), SF_OK);
+    cr_assert_eq(sf_npy_writer_append(w, values, 5), SF_OK);
+    cr_expect_eq(sf_npy_writer_close(w, 1), SF_ERR_INVALID, "5 of 6 values cannot be committed");
+    cr_expect(access(other, F_OK) != 0, "an incomplete stream leaves no file");
+    cr_assert_eq(sf_npy_writer_open(&w, other, 2, shape, SF_DTYPE_F64), SF_OK);
+    cr_expect_eq(sf_npy_writer_close(w, 0), SF_OK);
+    cr_expect(access(other, F_OK) != 0, "a discarded stream leaves no file");
+    /* only stream.npy is left in the directory: no temporaries */
+    DIR *d = opendir(tmpdir);
+    int entries = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) entries += e->d_name[0] != '.';
+    closedir(d);
+    cr_expect_eq(entries, 1, "temporary files left behind");
+}

@@ -766,3 +766,66 @@ Test(cli, burgers_residual_curl)
     double worst = strtod(at + 9, NULL);
     cr_expect(worst < 1e-6, "curl of an exact score: %g", worst);
 }
+
+/* sample: shapes, the trajectory's last frame is the output, the same seed gives the same file. */
+Test(cli, sample_writes_particles_and_trajectories)
+{
+    char traj_path[PATH_LEN], again_path[PATH_LEN];
+    tmp_path(traj_path, "traj.npy"), tmp_path(again_path, "again.npy");
+    const char *const common[] = {"sample", "--mixture", SF_EXAMPLES_DIR "/three_kinds.json", "--schedule", "vp-linear",
+                                  "--sampler", "em", "--steps", "20", "--n", "50", "--seed", "4", "--batch", "16", "--t0",
+                                  "0.01", "--quiet"};
+    const char *args[32];
+    int a = 0;
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) args[a++] = common[i];
+    args[a++] = "--out", args[a++] = out_path, args[a++] = "--trajectory", args[a++] = traj_path;
+    args[a++] = "--every", args[a++] = "7", args[a] = NULL;
+    cli_result r = run_cli(args);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    args[a - 6 + 1] = again_path; /* same run, other output, no trajectory */
+    args[a - 4] = NULL;
+    r = run_cli(args);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    sf_array x, t, y;
+    cr_assert_eq(sf_npy_read(out_path, &x), SF_OK);
+    cr_assert_eq(sf_npy_read(traj_path, &t), SF_OK);
+    cr_assert_eq(sf_npy_read(again_path, &y), SF_OK);
+    cr_expect(x.ndim == 2 && x.shape[0] == 50 && x.shape[1] == 2, "particles (50, 2)");
+    /* frames at steps 0, 7, 14 and the end (20): 4 */
+    cr_assert(t.ndim == 3 && t.shape[0] == 50 && t.shape[1] == 4 && t.shape[2] == 2, "trajectory (50, 4, 2)");
+    for (size_t p = 0; p < 50; p++)
+        for (int j = 0; j < 2; j++) {
+            cr_expect_eq(t.data[(p * 4 + 3) * 2 + j], x.data[p * 2 + j], "last frame = output, particle %zu", p);
+            cr_expect_eq(y.data[p * 2 + j], x.data[p * 2 + j], "same seed, same particles (batch split 16)");
+        }
+    sf_array_free(&x), sf_array_free(&t), sf_array_free(&y);
+}
+
+Test(cli, loglik_matches_exact_log_p)
+{
+    write_valid_particles();
+    cli_result r = run_cli((const char *const[]){"loglik", "--mixture", SF_EXAMPLES_DIR "/three_kinds.json", "--schedule",
+                                                 "vp-cosine", "--t0", "0.1", "--in", x_path, "--out", out_path, "--rtol",
+                                                 "1e-10", "--atol", "1e-10", NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    const char *at = strstr(r.out, "exact log p_t0| = ");
+    cr_assert_not_null(at, "%s", r.out);
+    cr_expect(strtod(at + 18, NULL) < 1e-6, "%s", r.out);
+}
+
+Test(bad_input, sample_options)
+{
+    const char *mix = SF_EXAMPLES_DIR "/three_kinds.json";
+    cli_result r = run_cli((const char *const[]){"sample", "--mixture", mix, "--schedule", "ve", "--sampler", "leapfrog",
+                                                 "--n", "5", "--out", out_path, NULL});
+    expect_refused(&r, "leapfrog", NULL);
+    r = run_cli((const char *const[]){"sample", "--mixture", mix, "--schedule", "ve", "--sampler", "ddpm", "--n", "5",
+                                      "--class", "0,7", "--out", out_path, NULL});
+    expect_refused(&r, "7", "component");
+    r = run_cli((const char *const[]){"sample", "--mixture", mix, "--schedule", "ve", "--sampler", "heun", "--n", "5",
+                                      "--t1", "0.2", "--t0", "0.5", "--out", out_path, NULL});
+    expect_refused(&r, "t1", NULL);
+    r = run_cli((const char *const[]){"sample", "--mixture", mix, "--schedule", "vp-linear", "--sampler", "heun", "--n",
+                                      "5", "--t0", "0", "--out", out_path, NULL});
+    expect_refused(&r, "sigma", NULL);
+}

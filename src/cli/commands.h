@@ -7,5 +7,7 @@ int cmd_info(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_burgers_residual(int argc, char **argv);
 int cmd_burgers(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_loglik(int argc, char **argv);
 
 #endif

@@ -13,13 +13,15 @@ static const char usage[] =
     "  check    run one random workload on the CPU and the GPU and compare them\n"
     "  burgers-residual  the Burgers residual of the score at particles (heat or VP form)\n"
     "  burgers  the score on a periodic grid by heat propagation or by integrating Burgers\n"
+    "  sample   generate particles: reverse SDE, PF-ODE, h-family, DDPM, DDIM, DPM-Solver, guidance\n"
+    "  loglik   log p_t0 of points by the probability-flow ODE\n"
     "exit status: 0 success, 1 failure, 2 bad input (one-line message on stderr), 3 no CUDA device\n";
 
 int main(int argc, char **argv)
 {
     static const struct { const char *name; int (*run)(int, char **); } commands[] = {
         {"score", cmd_score}, {"info", cmd_info}, {"check", cmd_check}, {"burgers-residual", cmd_burgers_residual},
-        {"burgers", cmd_burgers}};
+        {"burgers", cmd_burgers}, {"sample", cmd_sample}, {"loglik", cmd_loglik}};
     if (argc < 2 || cli_is_help(argv[1])) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? SF_EXIT_BAD_INPUT : SF_EXIT_OK;

@@ -49,13 +49,14 @@ step bench "$build/bench/bench_score" --n 1000000 --dim 64 --components 256
 step bench-large-d "$build/bench/bench_score" --n 200000 --dim 1024 --components 1024 --no-numpy --backend cuda
 step bench-burgers-f64 "$build/bench/bench_burgers" --backend cuda --n 200000 --grid-dim 3 --grid 128
 step bench-burgers-f32 "$build/bench/bench_burgers" --backend cuda --precision f32 --n 200000 --grid-dim 3 --grid 128
+step bench-sampler "$build/bench/bench_sampler" --backend cuda --n 1000000 --dim 64 --components 256
 step burgers-cli "$build/scorefield" burgers --mixture examples/three_kinds.json --grid 512 --box 8 --tau0 0.05 --tau1 0.3 --route direct --steps 200 --backend cuda
 {
   echo
   echo "## check and benchmark output"
   echo
   echo '```'
-  grep -A12 -E '^scorefield check:|^bench_score:|^bench_burgers:|^scorefield burgers:' "$log"
+  grep -A12 -E '^scorefield check:|^bench_score:|^bench_burgers:|^bench_sampler:|^scorefield burgers:' "$log"
   echo '```'
 } >>"$report"
 echo "report: $report (full log: $log)"

@@ -241,6 +241,18 @@ sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *s
 sf_status sf_loglik_ode(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1,
                         const double *x, size_t n, double rtol, double atol, double *logp, int *steps_taken);
 
+/* First-order WKB coefficient (SPEC.md F) for a perturbed score model s_theta = scale * s + shift
+ * of Gaussian data (a mixture of one isotropic or diagonal component): the model's samplers of
+ * the h-family have marginals q^h with log q^h_t0 = log q^0_t0 + h^2 l_1 + O(h^4), and
+ *   l_1(x) = - int_t0^t1 g^2 [div d + d . grad log q^0_t] / 2 dt,   d = s_theta - grad log q^0_t,
+ * along the model's probability-flow trajectory from x at t0 (q^h_t1 = p_t1 for every h). The
+ * model is affine in x, so every q^h is Gaussian and is computed here by ODEs for its mean and
+ * variance (RK4, `steps` steps). Outputs (each may be NULL): ell1 = l_1(x); log_q = log q^h_t0(x)
+ * for the given h (h = 0: the model's probability-flow likelihood). shift may be NULL (zero). */
+sf_status sf_wkb_gaussian(const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1, double scale,
+                          const double *shift, double h, const double *x, size_t n, int steps, double *ell1,
+                          double *log_q);
+
 /* ---------------------------------------------------------------- the periodic grid (SPEC.md C, grid form) */
 
 /* A spectral grid of N^d points (d = 1, 2, 3; N even) on the periodic box [-L/2, L/2)^d, with

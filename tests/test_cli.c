@@ -829,3 +829,15 @@ Test(bad_input, sample_options)
                                       "5", "--t0", "0", "--out", out_path, NULL});
     expect_refused(&r, "sigma", NULL);
 }
+
+Test(bad_input, wkb_needs_gaussian_data)
+{
+    write_valid_particles();
+    char wkb_path[PATH_LEN];
+    tmp_path(wkb_path, "wkb.npy");
+    const char *mix = SF_EXAMPLES_DIR "/three_kinds.json";
+    cli_result r = run_cli((const char *const[]){"loglik", "--mixture", mix, "--schedule", "ve", "--t0", "0.1", "--in",
+                                                 x_path, "--out", out_path, "--wkb", wkb_path, "--model-scale", "0.9", NULL});
+    expect_refused(&r, mix, "Gaussian");
+    cr_expect(!file_exists(wkb_path));
+}

@@ -281,3 +281,49 @@ Test(sampler, results_do_not_depend_on_the_split)
     sf_mixture_destroy(m);
     sf_context_destroy(ctx);
 }
+
+/* WKB (SPEC.md F) on Gaussian data N(0, 0.5), VE, model s_theta = s / 1.3 (+ a shift): the
+ * model's h-marginals, computed by their own mean/variance ODEs, satisfy
+ * (log q^h - log q^0) / h^2 -> l_1 with error O(h^2); an exact model has l_1 = 0 and q^0 = p. */
+Test(sampler, wkb_coefficient_matches_small_h_limit)
+{
+    const double mu[1] = {0.0}, shift[1] = {0.2};
+    sf_mixture *m;
+    sf_mixture_create(&m, 1);
+    cr_assert_eq(sf_mixture_add_isotropic(m, 1.0, mu, 0.5), SF_OK);
+    sf_schedule s = sf_schedule_default(SF_SCHEDULE_VE);
+    double x[2] = {0.3, -1.1}, t0 = 0.0, t1 = 1.0;
+    for (int model = 0; model < 2; model++) {
+        const double *b = model ? shift : NULL;
+        double ell[2], q0[2];
+        cr_assert_eq(sf_wkb_gaussian(m, &s, t0, t1, 1 / 1.3, b, 0.0, x, 2, 4000, ell, q0), SF_OK, "%s", sf_last_error());
+        static const double hs[3] = {0.1, 0.03, 0.01};
+        double rel[3];
+        for (int k = 0; k < 3; k++) {
+            double qh[2];
+            cr_assert_eq(sf_wkb_gaussian(m, &s, t0, t1, 1 / 1.3, b, hs[k], x, 2, 4000, NULL, qh), SF_OK);
+            rel[k] = fabs((qh[0] - q0[0]) / (hs[k] * hs[k]) - ell[0]) / fabs(ell[0]);
+        }
+        cr_log_info("model %d: l_1(0.3) = %.8f, relative errors %.3g %.3g %.3g", model, ell[0], rel[0], rel[1], rel[2]);
+        /* SPEC.md F reports 5.7e-3, 5.1e-4, 5.7e-5 for the scaled model at x = 0.3 */
+        double bound = model ? 5e-2 : 1e-2;
+        cr_expect(rel[0] < bound && rel[1] < bound / 10 && rel[2] < bound / 100, "model %d: errors %.3g %.3g %.3g", model,
+                  rel[0], rel[1], rel[2]);
+        cr_expect(rel[1] < rel[0] / 5 && rel[2] < rel[1] / 5, "model %d: the error must fall like h^2", model);
+        cr_expect(fabs(ell[0]) > 1e-3, "the perturbed model has a nonzero l_1 (%g)", ell[0]);
+    }
+    /* exact model: l_1 = 0 and q^0_t0 = p_t0 */
+    double ell[2], q0[2], exact[2];
+    cr_assert_eq(sf_wkb_gaussian(m, &s, t0, t1, 1.0, NULL, 0.0, x, 2, 2000, ell, q0), SF_OK);
+    sf_time tm;
+    sf_schedule_at(&s, t0, &tm);
+    sf_context *ctx = cpu_context();
+    sf_outputs o = {.logp = exact};
+    cr_assert_eq(sf_evaluate(ctx, m, &tm, x, 2, &o), SF_OK);
+    for (int p = 0; p < 2; p++) {
+        cr_expect(fabs(ell[p]) < 1e-9, "exact model: l_1 = %g", ell[p]);
+        expect_rel(q0[p], exact[p], 1e-9, "exact model: q^0 = p at x = %g", x[p]);
+    }
+    sf_context_destroy(ctx);
+    sf_mixture_destroy(m);
+}

@@ -2,6 +2,7 @@
  * variables, adaptive Dormand-Prince), checked against the mixture's exact log p_{t0}. */
 #include "cli_io.h"
 #include "commands.h"
+#include "status.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -14,12 +15,16 @@ static const char loglik_help[] =
     "Integrates dx/dt = f x - g^2 s / 2 from t0 to t1 (default 1; vp-cosine 0.995) with\n"
     "d l/dt = f d - g^2 div s / 2 (the exact divergence), adaptive Dormand-Prince 5(4) with local\n"
     "error below atol + rtol |y| (defaults 1e-8, 1e-8), and adds the exact log p_{t1}: log p_{t0}(x).\n"
-    "Prints the mean and the largest difference from the mixture's exact log p_{t0}.\n";
+    "Prints the mean and the largest difference from the mixture's exact log p_{t0}.\n"
+    "WKB (SPEC.md F; Gaussian data: a mixture of one isotropic or diagonal component):\n"
+    "  --wkb L1.npy --model-scale C [--model-shift B]  for the score model s_theta = C s + B (B a number\n"
+    "  added to every coordinate) writes the first-order coefficient l_1(x) of log q^h = log q^0 + h^2 l_1,\n"
+    "  and prints the model's probability-flow log-likelihood log q^0.\n";
 
 int cmd_loglik(int argc, char **argv)
 {
-    const char *mixture_path = NULL, *in_path = NULL, *out_path = NULL;
-    double t0 = NAN, t1 = NAN, rtol = 1e-8, atol = 1e-8;
+    const char *mixture_path = NULL, *in_path = NULL, *out_path = NULL, *wkb_path = NULL;
+    double t0 = NAN, t1 = NAN, rtol = 1e-8, atol = 1e-8, model_scale = 1.0, model_shift = 0.0;
     sf_backend backend = SF_BACKEND_AUTO;
     cli_time ct;
     cli_time_init(&ct);
@@ -35,9 +40,10 @@ int cmd_loglik(int argc, char **argv)
         if (t < 0) return SF_EXIT_BAD_INPUT;
         if (t > 0) continue;
         double *num = !strcmp(a, "--t0") ? &t0 : !strcmp(a, "--t1") ? &t1 : !strcmp(a, "--rtol") ? &rtol
-                    : !strcmp(a, "--atol") ? &atol : NULL;
+                    : !strcmp(a, "--atol") ? &atol : !strcmp(a, "--model-scale") ? &model_scale
+                    : !strcmp(a, "--model-shift") ? &model_shift : NULL;
         const char **text = !strcmp(a, "--mixture") ? &mixture_path : !strcmp(a, "--in") ? &in_path
-                          : !strcmp(a, "--out") ? &out_path : NULL;
+                          : !strcmp(a, "--out") ? &out_path : !strcmp(a, "--wkb") ? &wkb_path : NULL;
         if (num) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, num)) return SF_EXIT_BAD_INPUT; }
         else if (text) { if (!(*text = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--backend")) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &backend)) return SF_EXIT_BAD_INPUT; }
@@ -55,10 +61,12 @@ int cmd_loglik(int argc, char **argv)
     int status = cli_load_inputs(mixture_path, in_path, &at0, &mix, &x);
     if (status != SF_EXIT_OK) return status;
     size_t n = x.shape[0];
-    cli_output outs[1] = {{.flag = "--out", .path = out_path, .ndim = 1, .shape = {n}}};
+    cli_output outs[2] = {{.flag = "--out", .path = out_path, .ndim = 1, .shape = {n}},
+                          {.flag = "--wkb", .path = wkb_path, .ndim = 1, .shape = {n}}};
+    double *shift = NULL, *model_logq = NULL;
     int steps = 0;
     sf_status st;
-    if ((status = cli_allocate_outputs(outs, 1)) != SF_EXIT_OK) goto done;
+    if ((status = cli_allocate_outputs(outs, 2)) != SF_EXIT_OK) goto done;
     exact = malloc((n ? n : 1) * sizeof(double));
     double t_start = cli_seconds();
     if ((st = sf_context_create(&ctx, backend, SF_PRECISION_F64, 0)) != SF_OK ||
@@ -72,17 +80,39 @@ int cmd_loglik(int argc, char **argv)
         status = cli_library_error(st);
         goto done;
     }
-    if ((status = cli_write_outputs(outs, 1)) != SF_EXIT_OK) goto done;
+    int d = sf_mixture_dim(mix);
+    if (wkb_path) {
+        shift = malloc((size_t)d * sizeof(double));
+        model_logq = malloc((n ? n : 1) * sizeof(double));
+        if (!shift || !model_logq) {
+            status = cli_bad_input("out of memory");
+            goto done;
+        }
+        for (int i = 0; i < d; i++) shift[i] = model_shift;
+        if ((st = sf_wkb_gaussian(mix, &ct.schedule, t0, t1, model_scale, shift, 0.0, x.data, n, 4000, outs[1].data,
+                                  model_logq)) != SF_OK) {
+            sf_error_prefix(mixture_path);
+            status = cli_library_error(st);
+            goto done;
+        }
+    }
+    if ((status = cli_write_outputs(outs, 2)) != SF_EXIT_OK) goto done;
     double mean = 0, worst = 0;
     for (size_t i = 0; i < n; i++) mean += outs[0].data[i], worst = fmax(worst, fabs(outs[0].data[i] - exact[i]));
     printf("scorefield loglik: %zu points, %s schedule, t0 = %g, t1 = %g, rtol %g, atol %g\n", n,
            sf_schedule_kind_name(ct.schedule.kind), t0, t1, rtol, atol);
     printf("  mean log p_t0  %.10g   (%d accepted steps, %.3g s)\n", n ? mean / n : 0.0, steps, elapsed);
     printf("  max |ODE - exact log p_t0| = %.3g\n", worst);
-    printf("  wrote      %s (%zu)\n", out_path, n);
+    if (wkb_path) {
+        double l1 = 0, lq = 0;
+        for (size_t i = 0; i < n; i++) l1 += outs[1].data[i], lq += model_logq[i];
+        printf("  model s_theta = %g s + %g: mean log q^0_t0 %.10g, mean WKB l_1 %.10g (log q^h ~ log q^0 + h^2 l_1)\n",
+               model_scale, model_shift, n ? lq / n : 0.0, n ? l1 / n : 0.0);
+    }
+    printf("  wrote      %s (%zu)%s%s\n", out_path, n, wkb_path ? ", " : "", wkb_path ? wkb_path : "");
 done:
-    cli_free_outputs(outs, 1);
-    free(exact);
+    cli_free_outputs(outs, 2);
+    free(exact), free(shift), free(model_logq);
     sf_array_free(&x);
     sf_context_destroy(ctx);
     sf_mixture_destroy(mix);

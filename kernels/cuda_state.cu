@@ -67,6 +67,8 @@ extern "C" void sf_cuda_state_destroy(sf_cuda_state *s)
     if (s->stream) cudaSetDevice(s->device);
     if (s->workspace) cudaFree(s->workspace);
     if (s->field) cudaFree(s->field);
+    if (s->class_field) cudaFree(s->class_field);
+    if (s->particles) cudaFree(s->particles);
     if (s->blas) cublasDestroy(s->blas);
     if (s->stream) cudaStreamDestroy(s->stream);
     free(s);

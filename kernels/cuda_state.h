@@ -13,6 +13,10 @@ struct sf_cuda_state {
     size_t workspace_bytes;
     void *field;     /* the packed field of the current evaluation (src/field_pack.h) */
     size_t field_bytes;
+    void *class_field; /* a second field alive at the same time (the guidance class) */
+    size_t class_field_bytes;
+    void *particles; /* device-resident sampler state: x, eps of every stage, the class score */
+    size_t particles_bytes;
 };
 
 /* Makes sure state->workspace (or ->field) holds at least `bytes`, reallocating if needed. */

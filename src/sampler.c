@@ -4,6 +4,8 @@
  * (seed, particle, step, dimension), so any split of the particles gives the same trajectories. */
 #include "../kernels/philox.h"
 #include "../kernels/sampler_step.h"
+#include "../kernels/sf_cuda.h"
+#include "context.h"
 #include "mixture.h"
 #include "status.h"
 
@@ -249,6 +251,50 @@ static sf_status check_sampler(const sf_sampler *smp, const sf_schedule *sched)
     return SF_OK;
 }
 
+/* The CPU loop over the plans: stage inputs, eps through sf_evaluate, the result with Philox noise. */
+static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const sf_step_plan *plans, const double *times,
+                                int K, uint64_t seed, double *x, size_t n, size_t first_particle,
+                                sf_trajectory_fn trajectory, void *data, int every)
+{
+    int d = em->mix->dim;
+    size_t nd = n * (size_t)d;
+    double *u = malloc(nd * sizeof(double) + 1), *eps[SF_MAX_STAGES];
+    int ok = u != NULL;
+    for (int i = 0; i < SF_MAX_STAGES; i++) ok = (eps[i] = malloc(nd * sizeof(double) + 1)) && ok;
+    sf_status st = ok ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
+    if (st == SF_OK && trajectory) st = trajectory(data, 0, times[0], x, n, d);
+    for (int k = 0; st == SF_OK && k < K; k++) {
+        const sf_step_plan *plan = &plans[k];
+        for (int i = 0; st == SF_OK && i < plan->stages; i++) {
+            const double *in = x;
+            if (i > 0) {
+#pragma omp parallel for schedule(static) if (nd > 16384)
+                for (size_t e = 0; e < nd; e++) {
+                    double prev[SF_MAX_STAGES];
+                    for (int j = 0; j < i; j++) prev[j] = eps[j][e];
+                    u[e] = sf_step_stage_input(plan, i, x[e], prev);
+                }
+                in = u;
+            }
+            st = eval_eps(em, sched, plan->time[i], in, n, eps[i]);
+        }
+        if (st != SF_OK) break;
+#pragma omp parallel for schedule(static) if (nd > 16384)
+        for (size_t e = 0; e < nd; e++) {
+            double all[SF_MAX_STAGES];
+            for (int j = 0; j < plan->stages; j++) all[j] = eps[j][e];
+            size_t p = e / (size_t)d;
+            double z = plan->C != 0 ? sf_philox_normal(seed, first_particle + p, (uint32_t)k, (uint32_t)(e % d)) : 0.0;
+            x[e] = sf_step_result(plan, x[e], all, z);
+        }
+        if (trajectory && ((every > 0 && (k + 1) % every == 0) || k + 1 == K))
+            st = trajectory(data, k + 1, times[k + 1], x, n, d);
+    }
+    free(u);
+    for (int i = 0; i < SF_MAX_STAGES; i++) free(eps[i]);
+    return st;
+}
+
 sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *sched, const sf_sampler *smp, double *x,
                     size_t n, size_t first_particle, sf_trajectory_fn trajectory, void *data, int every)
 {
@@ -257,48 +303,24 @@ sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *s
     if (st != SF_OK) return st;
     int d = mix->dim, K = smp->steps;
     size_t nd = n * (size_t)d;
-    double *times = malloc(((size_t)K + 1) * sizeof(double)), *u = malloc(nd * sizeof(double) + 1);
-    double *eps[SF_MAX_STAGES];
-    eps_model em = {ctx, mix, NULL, 1.0 + smp->guidance, malloc(nd * sizeof(double) + 1), NULL};
-    int ok = times && u && em.s;
-    for (int i = 0; i < SF_MAX_STAGES; i++) ok = (eps[i] = malloc(nd * sizeof(double) + 1)) && ok;
-    if (!ok) st = sf_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
-    if (st == SF_OK && smp->class_components) {
-        st = sf_mixture_subset(mix, smp->class_components, smp->class_size, &em.cls);
-        if (st == SF_OK && !(em.sc = malloc(nd * sizeof(double) + 1))) st = sf_fail(SF_ERR_NOMEM, "out of memory");
-    }
+    double *times = malloc(((size_t)K + 1) * sizeof(double));
+    sf_step_plan *plans = malloc((size_t)K * sizeof(sf_step_plan));
+    eps_model em = {ctx, mix, NULL, 1.0 + smp->guidance, NULL, NULL};
+    if (!times || !plans) st = sf_fail(SF_ERR_NOMEM, "out of memory for %d steps", K);
+    if (st == SF_OK && smp->class_components) st = sf_mixture_subset(mix, smp->class_components, smp->class_size, &em.cls);
     if (st == SF_OK) st = step_times(smp, sched, times);
-    if (st == SF_OK && trajectory) st = trajectory(data, 0, times[0], x, n, d);
-    for (int k = 0; st == SF_OK && k < K; k++) {
-        sf_step_plan plan;
-        if ((st = make_plan(smp, sched, times[k], times[k + 1], &plan)) != SF_OK) break;
-        for (int i = 0; st == SF_OK && i < plan.stages; i++) {
-            const double *in = x;
-            if (i > 0) {
-#pragma omp parallel for schedule(static) if (n * (size_t)d > 16384)
-                for (size_t e = 0; e < nd; e++) {
-                    double prev[SF_MAX_STAGES];
-                    for (int j = 0; j < i; j++) prev[j] = eps[j][e];
-                    u[e] = sf_step_stage_input(&plan, i, x[e], prev);
-                }
-                in = u;
-            }
-            st = eval_eps(&em, sched, plan.time[i], in, n, eps[i]);
-        }
-        if (st != SF_OK) break;
-#pragma omp parallel for schedule(static) if (n * (size_t)d > 16384)
-        for (size_t e = 0; e < nd; e++) {
-            double all[SF_MAX_STAGES];
-            for (int j = 0; j < plan.stages; j++) all[j] = eps[j][e];
-            size_t p = e / (size_t)d;
-            double z = plan.C != 0 ? sf_philox_normal(smp->seed, first_particle + p, (uint32_t)k, (uint32_t)(e % d)) : 0.0;
-            x[e] = sf_step_result(&plan, x[e], all, z);
-        }
-        if (trajectory && ((every > 0 && (k + 1) % every == 0) || k + 1 == K))
-            st = trajectory(data, k + 1, times[k + 1], x, n, d);
+    for (int k = 0; st == SF_OK && k < K; k++) st = make_plan(smp, sched, times[k], times[k + 1], &plans[k]);
+    if (st == SF_OK && ctx->backend == SF_BACKEND_CUDA) {
+        st = sf_cuda_sample(ctx->cuda, ctx->precision, mix, em.cls, em.gamma, sched, plans, times, K, smp->seed, x, n,
+                            first_particle, trajectory, data, every);
+    } else if (st == SF_OK) {
+        em.s = malloc(nd * sizeof(double) + 1);
+        if (em.cls) em.sc = malloc(nd * sizeof(double) + 1);
+        if (!em.s || (em.cls && !em.sc)) st = sf_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
+        if (st == SF_OK)
+            st = sample_on_host(&em, sched, plans, times, K, smp->seed, x, n, first_particle, trajectory, data, every);
     }
-    free(times), free(u), free(em.s), free(em.sc);
-    for (int i = 0; i < SF_MAX_STAGES; i++) free(eps[i]);
+    free(times), free(plans), free(em.s), free(em.sc);
     sf_mixture_destroy(em.cls);
     return st;
 }

@@ -150,6 +150,42 @@ Test(gpu, derivatives_and_residuals_f32)
     compare_derivatives(4, 6, SF_SCHEDULE_VP_LINEAR, 0.3, SF_PRECISION_F32, 73);
 }
 
+/* Sampling with particles resident on the device: the same seed gives the CPU trajectories to
+ * float64 rounding accumulated over the steps (1e-8 relative to the particles' rms). */
+Test(gpu, sampler_trajectories_match_the_cpu)
+{
+    require_device();
+    sf_rng rng;
+    sf_rng_seed(&rng, 80);
+    sf_mixture *m;
+    cr_assert_eq(sf_workload_mixture(&m, &rng, 6, 5, SF_WORKLOAD_ALL, 1.0), SF_OK);
+    sf_schedule s = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
+    sf_time start;
+    sf_schedule_at(&s, 1.0, &start);
+    size_t n = 2000, nd = n * 6;
+    static const int cls[2] = {1, 3};
+    static const sf_sampler_kind kinds[4] = {SF_SAMPLER_EM, SF_SAMPLER_HEUN, SF_SAMPLER_DDPM, SF_SAMPLER_DPM3};
+    sf_context *cpu = cpu_context(), *gpu = NULL;
+    cr_assert_eq(sf_context_create(&gpu, SF_BACKEND_CUDA, SF_PRECISION_F64, 0), SF_OK, "%s", sf_last_error());
+    for (int k = 0; k < 4; k++) {
+        sf_sampler smp = sf_sampler_default(kinds[k]);
+        smp.t1 = 1.0, smp.t0 = 0.02, smp.steps = 40, smp.seed = 11;
+        if (k == 3) smp.class_components = cls, smp.class_size = 2, smp.guidance = 1.5;
+        double *a = malloc(nd * 8), *b = malloc(nd * 8);
+        cr_assert_eq(sf_sample_marginal(m, &start, 5, 0, a, n), SF_OK);
+        memcpy(b, a, nd * 8);
+        cr_assert_eq(sf_sample(cpu, m, &s, &smp, a, n, 0, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
+        cr_assert_eq(sf_sample(gpu, m, &s, &smp, b, n, 0, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
+        size_t at;
+        double worst = sf_compare_scaled(a, b, nd, 1e-8, sf_rms(a, nd), &at);
+        cr_expect(worst <= 1.0, "%s: worst %.3g x tol at %zu (cpu %.17g, gpu %.17g)", sf_sampler_kind_name(kinds[k]), worst,
+                  at, a[at], b[at]);
+        free(a), free(b);
+    }
+    sf_context_destroy(cpu), sf_context_destroy(gpu);
+    sf_mixture_destroy(m);
+}
+
 Test(gpu, bad_device_is_reported)
 {
     require_device();

@@ -1,0 +1,151 @@
+/* Sampling with the particles resident on the device (SPEC.md H; the plans of
+ * kernels/sampler_step.h made on the host by src/sampler.c): per stage the stage input is formed
+ * on the device, the field at the stage time is uploaded, the score runs through the device
+ * pipeline of score_device.cuh, and eps = -sigma s~ is kept in float64; the step result adds
+ * Philox noise keyed by (seed, particle, step, dimension), the same numbers as the CPU path. */
+#include "philox.h"
+#include "score_device.cuh"
+
+#define SF_LOOP(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
+
+/* u = a_i x + sum_{j<i} b_ij eps_j; eps holds the stages `stride` values apart */
+__global__ void stage_input(sf_step_plan plan, int stage, const double *x, const double *eps, size_t stride, size_t nd,
+                            double *u)
+{
+    SF_LOOP(e, nd)
+    {
+        double prev[SF_MAX_STAGES];
+        for (int j = 0; j < stage; j++) prev[j] = eps[j * stride + e];
+        u[e] = sf_step_stage_input(&plan, stage, x[e], prev);
+    }
+}
+
+/* eps = -sigma (s + gamma (s_c - s)), or -sigma s without guidance (sc == NULL) */
+template <typename T> __global__ void noise_prediction(const T *s, const double *sc, double gamma, double sigma, size_t nd, double *eps)
+{
+    SF_LOOP(e, nd)
+    {
+        double v = (double)s[e];
+        if (sc) v += gamma * (sc[e] - v);
+        eps[e] = -sigma * v;
+    }
+}
+
+template <typename T> __global__ void to_double(const T *in, size_t n, double *out) { SF_LOOP(e, n) out[e] = (double)in[e]; }
+
+/* x <- A x + sum_j B_j eps_j + C z */
+__global__ void step_result(sf_step_plan plan, double *x, const double *eps, size_t stride, size_t nd, int d,
+                            uint64_t seed, uint64_t first_particle, uint32_t step)
+{
+    SF_LOOP(e, nd)
+    {
+        double all[SF_MAX_STAGES];
+        for (int j = 0; j < plan.stages; j++) all[j] = eps[j * stride + e];
+        double z = plan.C != 0 ? sf_philox_normal(seed, first_particle + e / d, step, (uint32_t)(e % d)) : 0.0;
+        x[e] = sf_step_result(&plan, x[e], all, z);
+    }
+}
+
+/* The score s~ of the stage input in w.x64 at time t, as eps into `eps`. */
+template <typename T>
+static sf_status stage_eps(sf_cuda_state *s, const sf_mixture *mix, const sf_mixture *cls, double gamma, const sf_time *t,
+                           const batch<T> &w, size_t n, double *class_score, double *eps)
+{
+    size_t nd = n * (size_t)mix->dim;
+    wants want = {0};
+    sf_field f;
+    sf_status st;
+    typename prec<T>::view v;
+    if (cls) { /* the class score first: it lands in w.score, then moves to class_score */
+        if ((st = sf_field_build(&f, cls, t)) != SF_OK) return st;
+        st = upload_field<T>(s, &f, &s->class_field, &s->class_field_bytes, &v);
+        if (st == SF_OK) st = evaluate_batch<T>(s, v, w, n, want, 0, 0);
+        sf_field_free(&f);
+        if (st != SF_OK) return st;
+        to_double<T><<<grid_for(nd), SF_THREADS, 0, s->stream>>>(w.score, nd, class_score);
+        SF_LAUNCH_CHECK("to_double");
+    }
+    if ((st = sf_field_build(&f, mix, t)) != SF_OK) return st;
+    st = upload_field<T>(s, &f, &s->field, &s->field_bytes, &v);
+    if (st == SF_OK) st = evaluate_batch<T>(s, v, w, n, want, 0, 0);
+    sf_field_free(&f);
+    if (st != SF_OK) return st;
+    noise_prediction<T><<<grid_for(nd), SF_THREADS, 0, s->stream>>>(w.score, cls ? class_score : NULL, gamma, t->sigma, nd, eps);
+    SF_LAUNCH_CHECK("noise_prediction");
+    return SF_OK;
+}
+
+template <typename T>
+static sf_status sample_on_device(sf_cuda_state *s, const sf_mixture *mix, const sf_mixture *cls, double gamma,
+                                  const sf_schedule *sched, const sf_step_plan *plans, const double *times, int steps,
+                                  uint64_t seed, double *x, size_t n, size_t first_particle, sf_trajectory_fn trajectory,
+                                  void *data, int every)
+{
+    (void)cudaGetLastError();
+    int d = mix->dim, K = mix->count, R = mix->rank_offset[K];
+    if (cls) K = K > cls->count ? K : cls->count, R = R > cls->rank_offset[cls->count] ? R : cls->rank_offset[cls->count];
+    size_t nd = n * (size_t)d, B;
+    sf_status st = choose_batch<T>(s, n, 0, d, K, R, 0, &B);
+    if (st != SF_OK) return st;
+    if (B < n)
+        return sf_fail(SF_ERR_CUDA, "%zu particles do not fit on the device at once for sampling (at most %zu here): "
+                                    "run them in smaller batches", n, B);
+    /* particles: x, the eps of every stage, the class score; then the pipeline's workspace */
+    size_t stride = round_up(nd * sizeof(double)) / sizeof(double); /* 256-byte aligned arrays of nd doubles */
+    if ((st = sf_cuda_reserve(&s->particles, &s->particles_bytes, stride * sizeof(double) * (2 + SF_MAX_STAGES))) != SF_OK)
+        return st;
+    double *xd = (double *)s->particles, *eps = xd + stride, *class_score = eps + SF_MAX_STAGES * stride;
+    batch<T> w;
+    if ((st = sf_cuda_reserve(&s->workspace, &s->workspace_bytes, carve<T>(NULL, n, d, K, R, 0, &w))) != SF_OK) return st;
+    carve<T>(s->workspace, n, d, K, R, 0, &w);
+    SF_CUDA_TRY(cudaMemcpyAsync(xd, x, nd * sizeof(double), cudaMemcpyHostToDevice, s->stream));
+    if (trajectory && (st = trajectory(data, 0, times[0], x, n, d)) != SF_OK) return st;
+    for (int k = 0; k < steps; k++) {
+        const sf_step_plan *p = &plans[k];
+        for (int i = 0; i < p->stages; i++) {
+            if (i == 0) {
+                SF_CUDA_TRY(cudaMemcpyAsync(w.x64, xd, nd * sizeof(double), cudaMemcpyDeviceToDevice, s->stream));
+            } else {
+                stage_input<<<grid_for(nd), SF_THREADS, 0, s->stream>>>(*p, i, xd, eps, stride, nd, w.x64);
+                SF_LAUNCH_CHECK("stage_input");
+            }
+            sf_time t;
+            if ((st = sf_schedule_at(sched, p->time[i], &t)) != SF_OK) return st;
+            if ((st = stage_eps<T>(s, mix, cls, gamma, &t, w, n, class_score, eps + i * stride)) != SF_OK) return st;
+        }
+        step_result<<<grid_for(nd), SF_THREADS, 0, s->stream>>>(*p, xd, eps, stride, nd, d, seed, first_particle,
+                                                                (uint32_t)k);
+        SF_LAUNCH_CHECK("step_result");
+        if (trajectory && ((every > 0 && (k + 1) % every == 0) || k + 1 == steps)) {
+            SF_CUDA_TRY(cudaMemcpyAsync(x, xd, nd * sizeof(double), cudaMemcpyDeviceToHost, s->stream));
+            SF_CUDA_TRY(cudaStreamSynchronize(s->stream));
+            if ((st = trajectory(data, k + 1, times[k + 1], x, n, d)) != SF_OK) return st;
+        }
+    }
+    SF_CUDA_TRY(cudaMemcpyAsync(x, xd, nd * sizeof(double), cudaMemcpyDeviceToHost, s->stream));
+    SF_CUDA_TRY(cudaStreamSynchronize(s->stream));
+    return SF_OK;
+}
+
+extern "C" sf_status sf_cuda_sample(sf_cuda_state *s, sf_precision precision, const sf_mixture *mix,
+                                    const sf_mixture *cls, double gamma, const sf_schedule *schedule,
+                                    const sf_step_plan *plans, const double *times, int steps, uint64_t seed, double *x,
+                                    size_t n, size_t first_particle, sf_trajectory_fn trajectory, void *data, int every)
+{
+    if (!s) return sf_fail(SF_ERR_NO_CUDA, "the context has no CUDA state");
+    if (n == 0) return SF_OK;
+    int caller_device = 0;
+    SF_CUDA_TRY(cudaGetDevice(&caller_device));
+    SF_CUDA_TRY(cudaSetDevice(s->device));
+    sf_status st = precision == SF_PRECISION_F32
+                       ? sample_on_device<float>(s, mix, cls, gamma, schedule, plans, times, steps, seed, x, n,
+                                                 first_particle, trajectory, data, every)
+                       : sample_on_device<double>(s, mix, cls, gamma, schedule, plans, times, steps, seed, x, n,
+                                                  first_particle, trajectory, data, every);
+    if (st != SF_OK) cudaStreamSynchronize(s->stream);
+    cudaError_t e = cudaSetDevice(caller_device);
+    if (st == SF_OK && e != cudaSuccess)
+        return sf_fail(SF_ERR_CUDA, "cudaSetDevice(%d) failed: %s (%s:%d)", caller_device, cudaGetErrorString(e),
+                       __FILE__, __LINE__);
+    return st;
+}

@@ -253,6 +253,32 @@ sf_status sf_wkb_gaussian(const sf_mixture *mix, const sf_schedule *schedule, do
                           const double *shift, double h, const double *x, size_t n, int steps, double *ell1,
                           double *log_q);
 
+/* ---------------------------------------------------------------- speciation (SPEC.md D) */
+
+/* A symmetric binary split: mix has two components of equal weight and equal covariance C, means
+ * c +- mu. Critical heat time: the root of mu^T (C + tau I)^{-1} mu = 1 (0 if mu^T C^{-1} mu <= 1:
+ * no speciation). Refuses mixtures that are not such a pair. */
+sf_status sf_speciation_tau_closed_form(const sf_mixture *mix, double *tau_c);
+
+/* The curvature of log q at the interface, numerically, for any binary split of a mixture into
+ * the component sets A and B at heat time tau: the interface point y* on the segment between the
+ * two sub-mixture means where log q_A = log q_B, the normal criterion kappa_n = n^T H n / |n|^2
+ * with n = grad log(q_A / q_B) (SPEC.md D), and the largest eigenvalue `top` of H (the Hessian of
+ * log q at y*; full d x d, for moderate d). top > 0: y* is a saddle between two basins. For a
+ * symmetric pair kappa_n changes sign at the closed-form tau_c only when mu is an eigenvector of C;
+ * top changes sign there always. Any output may be NULL. */
+sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                         const int *set_b, int nb, double tau, double *kappa_n, double *top,
+                                         double *y_star);
+/* The heat time where the top curvature changes sign (bisection in log tau over [tau_lo, tau_hi],
+ * to relative tolerance rtol): the numerical critical time. */
+sf_status sf_speciation_tau_numeric(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
+                                    int nb, double tau_lo, double tau_hi, double rtol, double *tau_c);
+
+/* Top eigenvalue of the data covariance (Biroli et al.'s spectral time t_s = ln(Lambda) / 2 for
+ * the OU process dx = -x dt + sqrt(2) dW). */
+sf_status sf_data_covariance_top_eigenvalue(const sf_mixture *mix, double *lambda);
+
 /* ---------------------------------------------------------------- the periodic grid (SPEC.md C, grid form) */
 
 /* A spectral grid of N^d points (d = 1, 2, 3; N even) on the periodic box [-L/2, L/2)^d, with

@@ -1,0 +1,234 @@
+/* Speciation of a binary split (SPEC.md D): the closed-form critical heat time of a symmetric
+ * pair, the normal criterion on the interface computed from the field for any split, its sign
+ * change as the numerical critical time, and the data covariance's top eigenvalue for Biroli
+ * et al.'s spectral time. */
+#include "mixture.h"
+#include "status.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* mu^T (C_k + tau I)^{-1} mu in the spectral form of C_k (diagonal part plus orthonormal rows). */
+static double quad_inverse(const sf_mixture *m, int k, const double *mu, double tau)
+{
+    int d = m->dim;
+    const double *c = m->var_diag + (size_t)k * d;
+    double sum = 0, *resid = malloc((size_t)d * sizeof(double));
+    memcpy(resid, mu, (size_t)d * sizeof(double));
+    for (int j = m->rank_offset[k]; j < m->rank_offset[k + 1]; j++) {
+        const double *u = m->basis + (size_t)j * d;
+        double p = 0;
+        for (int i = 0; i < d; i++) p += u[i] * mu[i];
+        for (int i = 0; i < d; i++) resid[i] -= p * u[i];
+        sum += p * p / (c[0] + m->eig[j] + tau); /* low-rank: constant diagonal part */
+    }
+    for (int i = 0; i < d; i++)
+        if (resid[i] != 0) sum += resid[i] * resid[i] / (c[i] + tau); /* 0/0 along unused zero-variance axes */
+    free(resid);
+    return sum;
+}
+
+sf_status sf_speciation_tau_closed_form(const sf_mixture *m, double *tau_c)
+{
+    sf_error_clear();
+    int d = m->dim;
+    if (m->count != 2 || fabs(m->weight[0] - m->weight[1]) > 1e-12 * (m->weight[0] + m->weight[1]))
+        return sf_fail(SF_ERR_INVALID, "the closed form needs two components of equal weight (a symmetric pair)");
+    int r0 = m->rank_offset[1], r1 = m->rank_offset[2] - r0;
+    int same = r0 == r1 && memcmp(m->var_diag, m->var_diag + d, (size_t)d * sizeof(double)) == 0 &&
+               (r0 == 0 || (memcmp(m->basis, m->basis + (size_t)r0 * d, (size_t)r0 * d * sizeof(double)) == 0 &&
+                            memcmp(m->eig, m->eig + r0, (size_t)r0 * sizeof(double)) == 0));
+    if (!same) return sf_fail(SF_ERR_INVALID, "the closed form needs the two components to share one covariance");
+    double *mu = malloc((size_t)d * sizeof(double));
+    if (!mu) return sf_fail(SF_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < d; i++) mu[i] = 0.5 * (m->mean[i] - m->mean[d + i]);
+    /* f(tau) = mu^T (C + tau)^{-1} mu - 1 decreases in tau; f(0) <= 0: no speciation */
+    double lo = 0, f0 = quad_inverse(m, 0, mu, 0);
+    sf_status st = SF_OK;
+    if (!(f0 > 1)) {
+        *tau_c = 0;
+    } else {
+        double hi = 1;
+        while (quad_inverse(m, 0, mu, hi) > 1 && hi < 1e300) hi *= 2;
+        for (int it = 0; it < 200 && hi - lo > 1e-15 * hi; it++) {
+            double mid = 0.5 * (lo + hi);
+            if (quad_inverse(m, 0, mu, mid) > 1) lo = mid;
+            else hi = mid;
+        }
+        *tau_c = 0.5 * (lo + hi);
+    }
+    free(mu);
+    return st;
+}
+
+/* The heat frame at tau as a time (alpha = 1, sigma^2 = tau). */
+static sf_time heat_time(double tau)
+{
+    sf_schedule s = sf_schedule_default(SF_SCHEDULE_DIRECT);
+    s.alpha = 1.0, s.sigma = sqrt(tau);
+    sf_time t;
+    sf_schedule_at(&s, 0, &t);
+    return t;
+}
+
+/* log q_A - log q_B and the scores of both sub-mixtures at y */
+static sf_status log_ratio(sf_context *ctx, const sf_mixture *a, const sf_mixture *b, const sf_time *t, const double *y,
+                           double *phi, double *sa, double *sb)
+{
+    double la, lb;
+    sf_outputs oa = {.logp = &la, .score = sa}, ob = {.logp = &lb, .score = sb};
+    sf_status st = sf_evaluate(ctx, a, t, y, 1, &oa);
+    if (st == SF_OK) st = sf_evaluate(ctx, b, t, y, 1, &ob);
+    /* the sub-mixtures are normalised: add their masses back */
+    *phi = la - lb + log(sf_mixture_weight_sum(a)) - log(sf_mixture_weight_sum(b));
+    return st;
+}
+
+/* Largest eigenvalue of a symmetric d x d matrix (cyclic Jacobi rotations; a is destroyed). */
+static double top_eigenvalue(double *a, int d)
+{
+    for (int sweep = 0; sweep < 100; sweep++) {
+        double off = 0, diag = 0;
+        for (int p = 0; p < d; p++) {
+            diag += a[p * d + p] * a[p * d + p];
+            for (int q = p + 1; q < d; q++) off += a[p * d + q] * a[p * d + q];
+        }
+        if (off <= 1e-30 * diag) break;
+        for (int p = 0; p < d; p++)
+            for (int q = p + 1; q < d; q++) {
+                double apq = a[p * d + q];
+                if (apq == 0) continue;
+                double theta = (a[q * d + q] - a[p * d + p]) / (2 * apq);
+                double t = (theta >= 0 ? 1 : -1) / (fabs(theta) + sqrt(theta * theta + 1)), c = 1 / sqrt(t * t + 1), sn = t * c;
+                for (int k = 0; k < d; k++) { /* columns p, q */
+                    double akp = a[k * d + p], akq = a[k * d + q];
+                    a[k * d + p] = c * akp - sn * akq, a[k * d + q] = sn * akp + c * akq;
+                }
+                for (int k = 0; k < d; k++) { /* rows p, q */
+                    double apk = a[p * d + k], aqk = a[q * d + k];
+                    a[p * d + k] = c * apk - sn * aqk, a[q * d + k] = sn * apk + c * aqk;
+                }
+            }
+    }
+    double top = -INFINITY;
+    for (int p = 0; p < d; p++) top = fmax(top, a[p * d + p]);
+    return top;
+}
+
+sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                         const int *set_b, int nb, double tau, double *kappa_n, double *top, double *y_star)
+{
+    sf_error_clear();
+    int d = mix->dim;
+    sf_mixture *a = NULL, *b = NULL;
+    sf_status st = sf_mixture_subset(mix, set_a, na, &a);
+    if (st == SF_OK) st = sf_mixture_subset(mix, set_b, nb, &b);
+    double *ma = calloc((size_t)d, sizeof(double)), *mb = calloc((size_t)d, sizeof(double));
+    double *y = malloc((size_t)d * sizeof(double)), *sa = malloc((size_t)d * sizeof(double));
+    double *sb = malloc((size_t)d * sizeof(double)), *hn = malloc((size_t)d * sizeof(double));
+    if (st == SF_OK && (!ma || !mb || !y || !sa || !sb || !hn)) st = sf_fail(SF_ERR_NOMEM, "out of memory");
+    if (st == SF_OK) { /* the two sub-mixture means (weighted) */
+        const sf_mixture *parts[2] = {a, b};
+        double *means[2] = {ma, mb};
+        for (int p = 0; p < 2; p++)
+            for (int k = 0; k < parts[p]->count; k++)
+                for (int i = 0; i < d; i++) means[p][i] += sf_mixture_weight(parts[p], k) * parts[p]->mean[(size_t)k * d + i];
+    }
+    sf_time t = heat_time(tau);
+    /* bisection for phi = 0 on the segment ma -> mb (phi > 0 near A, < 0 near B) */
+    double lo = 0, hi = 1, phi = 0;
+    for (int it = 0; st == SF_OK && it < 100; it++) {
+        double mid = 0.5 * (lo + hi);
+        for (int i = 0; i < d; i++) y[i] = ma[i] + mid * (mb[i] - ma[i]);
+        if ((st = log_ratio(ctx, a, b, &t, y, &phi, sa, sb)) != SF_OK) break;
+        if (phi > 0) lo = mid;
+        else hi = mid;
+    }
+    if (st == SF_OK) {
+        for (int i = 0; i < d; i++) y[i] = ma[i] + 0.5 * (lo + hi) * (mb[i] - ma[i]);
+        st = log_ratio(ctx, a, b, &t, y, &phi, sa, sb);
+    }
+    if (st == SF_OK) { /* n = grad phi = s_A - s_B; kappa = n^T H n / |n|^2 with H of the whole mixture */
+        double norm2 = 0;
+        for (int i = 0; i < d; i++) sa[i] -= sb[i], norm2 += sa[i] * sa[i];
+        sf_outputs o = {.hvp = hn, .hvp_dir = sa};
+        st = sf_evaluate(ctx, mix, &t, y, 1, &o);
+        double q = 0;
+        for (int i = 0; i < d; i++) q += sa[i] * hn[i];
+        if (st == SF_OK) *kappa_n = norm2 > 0 ? q / norm2 : NAN;
+        if (st == SF_OK && y_star) memcpy(y_star, y, (size_t)d * sizeof(double));
+        if (st == SF_OK && top) { /* the largest Hessian eigenvalue at y* */
+            double *H = malloc((size_t)d * d * sizeof(double));
+            sf_outputs oh = {.hessian = H};
+            st = H ? sf_evaluate(ctx, mix, &t, y, 1, &oh) : sf_fail(SF_ERR_NOMEM, "out of memory");
+            if (st == SF_OK) *top = top_eigenvalue(H, d);
+            free(H);
+        }
+    }
+    free(ma), free(mb), free(y), free(sa), free(sb), free(hn);
+    sf_mixture_destroy(a), sf_mixture_destroy(b);
+    return st;
+}
+
+sf_status sf_speciation_tau_numeric(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
+                                    int nb, double tau_lo, double tau_hi, double rtol, double *tau_c)
+{
+    double klo, khi, kappa;
+    sf_status st = sf_speciation_normal_curvature(ctx, mix, set_a, na, set_b, nb, tau_lo, &kappa, &klo, NULL);
+    if (st == SF_OK) st = sf_speciation_normal_curvature(ctx, mix, set_a, na, set_b, nb, tau_hi, &kappa, &khi, NULL);
+    if (st != SF_OK) return st;
+    if (!(klo > 0 && khi < 0))
+        return sf_fail(SF_ERR_INVALID, "no speciation bracketed in tau = [%g, %g] (top curvature %g, %g: need > 0 then < 0)",
+                       tau_lo, tau_hi, klo, khi);
+    double lo = log(tau_lo), hi = log(tau_hi);
+    while (st == SF_OK && hi - lo > rtol) {
+        double mid = 0.5 * (lo + hi), k;
+        st = sf_speciation_normal_curvature(ctx, mix, set_a, na, set_b, nb, exp(mid), &kappa, &k, NULL);
+        if (k > 0) lo = mid;
+        else hi = mid;
+    }
+    *tau_c = exp(0.5 * (lo + hi));
+    return st;
+}
+
+sf_status sf_data_covariance_top_eigenvalue(const sf_mixture *m, double *lambda)
+{
+    int d = m->dim;
+    double *mean = calloc((size_t)d, sizeof(double)), *v = malloc((size_t)d * sizeof(double));
+    double *w = malloc((size_t)d * sizeof(double));
+    if (!mean || !v || !w) {
+        free(mean), free(v), free(w);
+        return sf_fail(SF_ERR_NOMEM, "out of memory");
+    }
+    for (int k = 0; k < m->count; k++)
+        for (int i = 0; i < d; i++) mean[i] += sf_mixture_weight(m, k) * m->mean[(size_t)k * d + i];
+    for (int i = 0; i < d; i++) v[i] = 1.0 + 0.01 * i;
+    double lam = 0;
+    /* power iteration on Cov = sum_k w_k (C_k + (mu_k - m)(mu_k - m)^T), applied without forming it */
+    for (int it = 0; it < 2000; it++) {
+        memset(w, 0, (size_t)d * sizeof(double));
+        for (int k = 0; k < m->count; k++) {
+            double wk = sf_mixture_weight(m, k), proj = 0;
+            const double *mu = m->mean + (size_t)k * d, *c = m->var_diag + (size_t)k * d;
+            for (int i = 0; i < d; i++) proj += (mu[i] - mean[i]) * v[i];
+            for (int i = 0; i < d; i++) w[i] += wk * (c[i] * v[i] + proj * (mu[i] - mean[i]));
+            for (int j = m->rank_offset[k]; j < m->rank_offset[k + 1]; j++) {
+                const double *u = m->basis + (size_t)j * d;
+                double p = 0;
+                for (int i = 0; i < d; i++) p += u[i] * v[i];
+                for (int i = 0; i < d; i++) w[i] += wk * m->eig[j] * p * u[i];
+            }
+        }
+        double norm = 0, dot = 0;
+        for (int i = 0; i < d; i++) norm += w[i] * w[i], dot += w[i] * v[i];
+        norm = sqrt(norm);
+        double prev = lam;
+        lam = dot; /* Rayleigh quotient with |v| = 1 after the first pass */
+        for (int i = 0; i < d; i++) v[i] = w[i] / norm;
+        if (it > 2 && fabs(lam - prev) <= 1e-15 * fabs(lam)) break;
+    }
+    *lambda = lam;
+    free(mean), free(v), free(w);
+    return SF_OK;
+}

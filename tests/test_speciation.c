@@ -1,0 +1,107 @@
+/* Speciation (SPEC.md D, I): the closed-form critical heat time of symmetric pairs against the
+ * SPEC.md I table and against the normal criterion computed from the field (bisection on the
+ * sign of n^T H n at the interface, no closed form used), the midpoint curvature against
+ * (a^2 - v)/v^2, and Biroli et al.'s spectral time. */
+#include "test_helpers.h"
+
+static sf_mixture *iso_pair(double a, double s2, int d)
+{
+    double mu[2 * 8] = {0};
+    mu[0] = a, mu[d] = -a;
+    sf_mixture *m;
+    sf_mixture_create(&m, d);
+    cr_assert_eq(sf_mixture_add_isotropic(m, 0.5, mu, s2), SF_OK);
+    cr_assert_eq(sf_mixture_add_isotropic(m, 0.5, mu + d, s2), SF_OK);
+    return m;
+}
+
+static const int A[1] = {0}, B[1] = {1};
+
+Test(speciation, closed_form_matches_spec_table)
+{
+    static const double rows[3][2] = {{1, 0}, {1, 0.1}, {2, 0.25}};
+    static const double t_c[3][4] = {{0.5406910566, 0.2589602624, 0.4960498640, 0.3465735903},
+                                     {0.5345058901, 0.2490086913, 0.4791575777, 0.3209269431},
+                                     {0.6182844498, 0.3907307346, 0.6941343752, 0.7790723090}};
+    for (int r = 0; r < 3; r++) {
+        sf_mixture *m = iso_pair(rows[r][0], rows[r][1], 3);
+        double tau;
+        cr_assert_eq(sf_speciation_tau_closed_form(m, &tau), SF_OK, "%s", sf_last_error());
+        expect_rel(tau, rows[r][0] * rows[r][0] - rows[r][1], 1e-13, "tau_c = a^2 - s^2");
+        for (int k = 0; k < 4; k++) {
+            sf_schedule s = sf_schedule_default((sf_schedule_kind)k);
+            double t;
+            cr_assert_eq(sf_schedule_t_of_tau(&s, tau, &t), SF_OK);
+            cr_expect(fabs(t - t_c[r][k]) < 6e-11, "row %d %s: t_c %.12f, table %.10f", r, sf_schedule_kind_name(k), t, t_c[r][k]);
+        }
+        sf_mixture_destroy(m);
+    }
+}
+
+/* kappa_n at the midpoint of an isotropic pair is (a^2 - v)/v^2, v = s^2 + tau (SPEC.md D). */
+Test(speciation, midpoint_curvature_matches_closed_form)
+{
+    sf_context *ctx = cpu_context();
+    sf_mixture *m = iso_pair(1.3, 0.2, 4);
+    for (double tau = 0.2; tau < 3; tau *= 1.7) {
+        double kappa, y[4];
+        cr_assert_eq(sf_speciation_normal_curvature(ctx, m, A, 1, B, 1, tau, &kappa, NULL, y), SF_OK, "%s", sf_last_error());
+        double v = 0.2 + tau, want = (1.69 - v) / (v * v);
+        expect_rel(kappa, want, 1e-10, "tau = %g", tau);
+        cr_expect(fabs(y[0]) < 1e-9, "the interface of a symmetric pair is at the midpoint (y = %g)", y[0]);
+    }
+    sf_mixture_destroy(m);
+    sf_context_destroy(ctx);
+}
+
+/* The numerical critical time (sign change of kappa_n, bisection) equals the root of
+ * mu^T (C + tau I)^{-1} mu = 1 for isotropic, diagonal and low-rank covariances. */
+Test(speciation, numeric_critical_time_matches_closed_form)
+{
+    sf_context *ctx = cpu_context();
+    const double mu[5] = {0.9, -0.4, 0.3, 0.5, -0.2}, neg[5] = {-0.9, 0.4, -0.3, -0.5, 0.2};
+    const double var[5] = {0.05, 0.2, 0.1, 0.3, 0.15}, U[5] = {0.6, 0.0, 0.8, 0.0, 0.0}, eig[1] = {0.4};
+    for (int kind = 0; kind < 3; kind++) {
+        sf_mixture *m;
+        sf_mixture_create(&m, 5);
+        for (int c = 0; c < 2; c++) {
+            const double *mean = c ? neg : mu;
+            if (kind == 0) cr_assert_eq(sf_mixture_add_isotropic(m, 1, mean, 0.1), SF_OK);
+            if (kind == 1) cr_assert_eq(sf_mixture_add_diagonal(m, 1, mean, var), SF_OK);
+            if (kind == 2) cr_assert_eq(sf_mixture_add_lowrank(m, 1, mean, 0.05, 1, U, eig), SF_OK);
+        }
+        double closed, numeric;
+        cr_assert_eq(sf_speciation_tau_closed_form(m, &closed), SF_OK, "%s", sf_last_error());
+        cr_assert_eq(sf_speciation_tau_numeric(ctx, m, A, 1, B, 1, 1e-3, 1e2, 1e-12, &numeric), SF_OK, "%s", sf_last_error());
+        expect_rel(numeric, closed, 1e-9, "kind %d: numeric tau_c %.12f, closed form %.12f", kind, numeric, closed);
+        /* the normal criterion along n = grad phi: exact for isotropic C, early otherwise (kappa_n <= 0 at tau_c
+         * by Cauchy-Schwarz, with equality iff mu is an eigenvector of C) */
+        double kappa;
+        cr_assert_eq(sf_speciation_normal_curvature(ctx, m, A, 1, B, 1, closed, &kappa, NULL, NULL), SF_OK);
+        if (kind == 0) cr_expect(fabs(kappa) < 1e-9, "isotropic: kappa_n(tau_c) = %g", kappa);
+        else cr_expect(kappa < 0, "anisotropic: kappa_n(tau_c) = %g should be negative", kappa);
+        sf_mixture_destroy(m);
+    }
+    sf_context_destroy(ctx);
+}
+
+/* Biroli et al.: Lambda = a^2 + s^2 for an isotropic pair; t_s = ln(Lambda)/2 equals the exact OU
+ * midpoint time ln(1 + a^2 - s^2)/2 iff s^2 = 1/2 (SPEC.md D). */
+Test(speciation, biroli_spectral_time)
+{
+    static const double s2s[3] = {0.1, 0.5, 0.9};
+    for (int i = 0; i < 3; i++) {
+        sf_mixture *m = iso_pair(2.0, s2s[i], 3);
+        double lambda, tau;
+        cr_assert_eq(sf_data_covariance_top_eigenvalue(m, &lambda), SF_OK);
+        expect_rel(lambda, 4.0 + s2s[i], 1e-12, "Lambda");
+        cr_assert_eq(sf_speciation_tau_closed_form(m, &tau), SF_OK);
+        sf_schedule ou = sf_schedule_default(SF_SCHEDULE_OU);
+        double t_c;
+        sf_schedule_t_of_tau(&ou, tau, &t_c);
+        double t_s = 0.5 * log(lambda);
+        if (i == 1) expect_rel(t_s, t_c, 1e-12, "s^2 = 1/2: spectral time = exact time");
+        else cr_expect(fabs(t_s - t_c) > 1e-3, "s^2 = %g: the times differ (%g vs %g)", s2s[i], t_s, t_c);
+        sf_mixture_destroy(m);
+    }
+}

@@ -275,6 +275,18 @@ sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix,
 sf_status sf_speciation_tau_numeric(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
                                     int nb, double tau_lo, double tau_hi, double rtol, double *tau_c);
 
+/* Least-squares fit of u(r) = c0 + c1 r + b tanh(r / width) to n samples (the tanh layer of
+ * SPEC.md D: for a symmetric isotropic pair along the axis, width = (s^2 + tau)/a exactly).
+ * The width is found by golden-section search over [wmin, wmax]; rms is the fit's residual. */
+sf_status sf_fit_tanh_layer(const double *r, const double *u, size_t n, double wmin, double wmax, double *width,
+                            double *amplitude, double *rms);
+
+/* Error amplification across the layer (SPEC.md D): the probability-flow ODE in heat time,
+ * dy/d tau = -u(y, tau) / 2, run from tau1 down to tau0 (RK4, `steps` steps) from y +- eps dir;
+ * G = |y+(tau0) - y-(tau0)| / (2 eps |dir|). */
+sf_status sf_amplification_pf(sf_context *ctx, const sf_mixture *mix, const double *y, const double *dir, double tau1,
+                              double tau0, int steps, double eps, double *gain);
+
 /* Top eigenvalue of the data covariance (Biroli et al.'s spectral time t_s = ln(Lambda) / 2 for
  * the OU process dx = -x dt + sqrt(2) dW). */
 sf_status sf_data_covariance_top_eigenvalue(const sf_mixture *mix, double *lambda);

@@ -52,7 +52,7 @@ static sf_status stage_eps(sf_cuda_state *s, const sf_mixture *mix, const sf_mix
                            const batch<T> &w, size_t n, double *class_score, double *eps)
 {
     size_t nd = n * (size_t)mix->dim;
-    wants want = {0};
+    wants want = {0, 0, 0, 0, 0, 0, 0, 0, 0};
     sf_field f;
     sf_status st;
     typename prec<T>::view v;
@@ -75,6 +75,27 @@ static sf_status stage_eps(sf_cuda_state *s, const sf_mixture *mix, const sf_mix
     return SF_OK;
 }
 
+/* The largest K and R of the mixture and the class: the workspace must hold either. */
+static void widest(const sf_mixture *mix, const sf_mixture *cls, int *K, int *R)
+{
+    *K = mix->count, *R = mix->rank_offset[mix->count];
+    if (cls) {
+        if (cls->count > *K) *K = cls->count;
+        if (cls->rank_offset[cls->count] > *R) *R = cls->rank_offset[cls->count];
+    }
+}
+
+/* Bytes of device-resident sampler state per particle: x, the eps of every stage, the class score. */
+static size_t state_per_particle(int d) { return (2 + SF_MAX_STAGES) * (size_t)d * sizeof(double); }
+
+/* The workspace for n particles, carved (again after a callback, which may have regrown it). */
+template <typename T> static sf_status workspace(sf_cuda_state *s, size_t n, int d, int K, int R, batch<T> *w)
+{
+    sf_status st = sf_cuda_reserve(&s->workspace, &s->workspace_bytes, carve<T>(NULL, n, d, K, R, 0, w));
+    if (st == SF_OK) carve<T>(s->workspace, n, d, K, R, 0, w);
+    return st;
+}
+
 template <typename T>
 static sf_status sample_on_device(sf_cuda_state *s, const sf_mixture *mix, const sf_mixture *cls, double gamma,
                                   const sf_schedule *sched, const sf_step_plan *plans, const double *times, int steps,
@@ -82,24 +103,22 @@ static sf_status sample_on_device(sf_cuda_state *s, const sf_mixture *mix, const
                                   void *data, int every)
 {
     (void)cudaGetLastError();
-    int d = mix->dim, K = mix->count, R = mix->rank_offset[K];
-    if (cls) K = K > cls->count ? K : cls->count, R = R > cls->rank_offset[cls->count] ? R : cls->rank_offset[cls->count];
-    size_t nd = n * (size_t)d, B;
-    sf_status st = choose_batch<T>(s, n, 0, d, K, R, 0, &B);
-    if (st != SF_OK) return st;
-    if (B < n)
-        return sf_fail(SF_ERR_CUDA, "%zu particles do not fit on the device at once for sampling (at most %zu here): "
-                                    "run them in smaller batches", n, B);
+    int d = mix->dim, K, R;
+    widest(mix, cls, &K, &R);
+    size_t nd = n * (size_t)d;
     /* particles: x, the eps of every stage, the class score; then the pipeline's workspace */
     size_t stride = round_up(nd * sizeof(double)) / sizeof(double); /* 256-byte aligned arrays of nd doubles */
-    if ((st = sf_cuda_reserve(&s->particles, &s->particles_bytes, stride * sizeof(double) * (2 + SF_MAX_STAGES))) != SF_OK)
-        return st;
+    sf_status st = sf_cuda_reserve(&s->particles, &s->particles_bytes, stride * sizeof(double) * (2 + SF_MAX_STAGES));
+    if (st != SF_OK) return st;
     double *xd = (double *)s->particles, *eps = xd + stride, *class_score = eps + SF_MAX_STAGES * stride;
     batch<T> w;
-    if ((st = sf_cuda_reserve(&s->workspace, &s->workspace_bytes, carve<T>(NULL, n, d, K, R, 0, &w))) != SF_OK) return st;
-    carve<T>(s->workspace, n, d, K, R, 0, &w);
+    if ((st = workspace<T>(s, n, d, K, R, &w)) != SF_OK) return st;
     SF_CUDA_TRY(cudaMemcpyAsync(xd, x, nd * sizeof(double), cudaMemcpyHostToDevice, s->stream));
-    if (trajectory && (st = trajectory(data, 0, times[0], x, n, d)) != SF_OK) return st;
+    if (trajectory) {
+        if ((st = trajectory(data, 0, times[0], x, n, d)) != SF_OK) return st;
+        SF_CUDA_TRY(cudaSetDevice(s->device));
+        if ((st = workspace<T>(s, n, d, K, R, &w)) != SF_OK) return st;
+    }
     for (int k = 0; k < steps; k++) {
         const sf_step_plan *p = &plans[k];
         for (int i = 0; i < p->stages; i++) {
@@ -120,6 +139,9 @@ static sf_status sample_on_device(sf_cuda_state *s, const sf_mixture *mix, const
             SF_CUDA_TRY(cudaMemcpyAsync(x, xd, nd * sizeof(double), cudaMemcpyDeviceToHost, s->stream));
             SF_CUDA_TRY(cudaStreamSynchronize(s->stream));
             if ((st = trajectory(data, k + 1, times[k + 1], x, n, d)) != SF_OK) return st;
+            /* the callback may have used this context: restore the device and the workspace */
+            SF_CUDA_TRY(cudaSetDevice(s->device));
+            if ((st = workspace<T>(s, n, d, K, R, &w)) != SF_OK) return st;
         }
     }
     SF_CUDA_TRY(cudaMemcpyAsync(x, xd, nd * sizeof(double), cudaMemcpyDeviceToHost, s->stream));
@@ -127,7 +149,7 @@ static sf_status sample_on_device(sf_cuda_state *s, const sf_mixture *mix, const
     return SF_OK;
 }
 
-extern "C" sf_status sf_cuda_sample(sf_cuda_state *s, sf_precision precision, const sf_mixture *mix,
+extern "C" sf_status sf_cuda_sample(sf_cuda_state *s, sf_precision precision, size_t max_batch, const sf_mixture *mix,
                                     const sf_mixture *cls, double gamma, const sf_schedule *schedule,
                                     const sf_step_plan *plans, const double *times, int steps, uint64_t seed, double *x,
                                     size_t n, size_t first_particle, sf_trajectory_fn trajectory, void *data, int every)
@@ -137,11 +159,24 @@ extern "C" sf_status sf_cuda_sample(sf_cuda_state *s, sf_precision precision, co
     int caller_device = 0;
     SF_CUDA_TRY(cudaGetDevice(&caller_device));
     SF_CUDA_TRY(cudaSetDevice(s->device));
+    int K, R;
+    widest(mix, cls, &K, &R);
+    size_t B;
     sf_status st = precision == SF_PRECISION_F32
-                       ? sample_on_device<float>(s, mix, cls, gamma, schedule, plans, times, steps, seed, x, n,
-                                                 first_particle, trajectory, data, every)
-                       : sample_on_device<double>(s, mix, cls, gamma, schedule, plans, times, steps, seed, x, n,
-                                                  first_particle, trajectory, data, every);
+                       ? choose_batch<float>(s, n, max_batch, mix->dim, K, R, 0, state_per_particle(mix->dim), &B)
+                       : choose_batch<double>(s, n, max_batch, mix->dim, K, R, 0, state_per_particle(mix->dim), &B);
+    if (st == SF_OK && B < n && trajectory)
+        st = sf_fail(SF_ERR_CUDA, "%zu particles with a trajectory do not fit on the device at once (at most %zu here): "
+                                  "run them in smaller batches", n, B);
+    /* particles are independent (noise keyed per particle): chunks give the same results */
+    for (size_t b0 = 0; st == SF_OK && b0 < n; b0 += B) {
+        size_t nb = n - b0 < B ? n - b0 : B;
+        st = precision == SF_PRECISION_F32
+                 ? sample_on_device<float>(s, mix, cls, gamma, schedule, plans, times, steps, seed, x + b0 * mix->dim, nb,
+                                           first_particle + b0, trajectory, data, every)
+                 : sample_on_device<double>(s, mix, cls, gamma, schedule, plans, times, steps, seed, x + b0 * mix->dim, nb,
+                                            first_particle + b0, trajectory, data, every);
+    }
     if (st != SF_OK) cudaStreamSynchronize(s->stream);
     cudaError_t e = cudaSetDevice(caller_device);
     if (st == SF_OK && e != cudaSuccess)

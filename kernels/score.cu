@@ -20,7 +20,7 @@ static sf_status score_on_device(sf_cuda_state *s, const sf_field *f, size_t max
     wants want = {rq->denoise != NULL, rq->resp != NULL, rq->div != NULL, rq->lap != NULL, rq->hvp != NULL,
                   rq->hvp && rq->hvp_dir, rq->hessian != NULL, rq->dt_score != NULL, rq->dt_logp != NULL};
     size_t B;
-    if ((st = choose_batch<T>(s, n, max_batch, d, K, R, want.hessian, &B)) != SF_OK) return st;
+    if ((st = choose_batch<T>(s, n, max_batch, d, K, R, want.hessian, 0, &B)) != SF_OK) return st;
     batch<T> w;
     if ((st = sf_cuda_reserve(&s->workspace, &s->workspace_bytes, carve<T>(NULL, B, d, K, R, want.hessian, &w))) != SF_OK)
         return st;

@@ -190,16 +190,18 @@ static sf_status download(sf_cuda_state *s, const T *src, size_t count, double *
     return SF_OK;
 }
 
-/* Largest batch the free device memory allows (70% of it), capped by max_batch and by int GEMM sizes. */
+/* Largest batch the free device memory allows (70% of it, counting extra_per_particle bytes of
+ * the caller's own per-particle state), capped by max_batch and by int GEMM sizes. */
 template <typename T>
 static sf_status choose_batch(sf_cuda_state *s, size_t n, size_t max_batch, size_t d, size_t K, size_t R,
-                              int want_hessian, size_t *B)
+                              int want_hessian, size_t extra_per_particle, size_t *B)
 {
     size_t free_bytes = 0, total_bytes = 0;
     SF_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
-    size_t budget = (size_t)(0.7 * (double)(free_bytes + s->workspace_bytes));
+    /* what this state already holds is reusable */
+    size_t budget = (size_t)(0.7 * (double)(free_bytes + s->workspace_bytes + s->particles_bytes));
     batch<T> probe;
-    size_t per = carve<T>(NULL, 1024, d, K, R, want_hessian, &probe) / 1024 + 1;
+    size_t per = carve<T>(NULL, 1024, d, K, R, want_hessian, &probe) / 1024 + 1 + extra_per_particle;
     size_t b = budget / per;
     size_t widest = d > K ? d : K;
     widest = widest > R ? widest : R;

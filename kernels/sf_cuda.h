@@ -32,8 +32,9 @@ sf_status sf_cuda_score(sf_cuda_state *state, const sf_field *field, sf_precisio
 /* A sampler run with the particles resident on the device (kernels/sample.cu): plans[k] advances
  * times[k] -> times[k+1]; per stage the host only uploads the field at the stage time and launches
  * kernels; particles come back only for trajectory frames and at the end. cls (may be NULL) and
- * gamma give guidance s~ = s + gamma (s_c - s). All n particles must fit on the device at once. */
-sf_status sf_cuda_sample(sf_cuda_state *state, sf_precision precision, const sf_mixture *mix, const sf_mixture *cls,
+ * gamma give guidance s~ = s + gamma (s_c - s). Particles that do not fit at once run in chunks (at
+ * most max_batch, 0: from free memory), except with a trajectory, which needs them all. */
+sf_status sf_cuda_sample(sf_cuda_state *state, sf_precision precision, size_t max_batch, const sf_mixture *mix, const sf_mixture *cls,
                          double gamma, const sf_schedule *schedule, const sf_step_plan *plans, const double *times,
                          int steps, uint64_t seed, double *x, size_t n, size_t first_particle,
                          sf_trajectory_fn trajectory, void *data, int every);

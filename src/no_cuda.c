@@ -72,12 +72,12 @@ sf_status sf_cuda_grid_fft_seconds(struct sf_cuda_grid *grid, int reps, double *
     return sf_fail(SF_ERR_NO_CUDA, "%s", no_cuda_reason);
 }
 
-sf_status sf_cuda_sample(sf_cuda_state *state, sf_precision precision, const sf_mixture *mix, const sf_mixture *cls,
+sf_status sf_cuda_sample(sf_cuda_state *state, sf_precision precision, size_t max_batch, const sf_mixture *mix, const sf_mixture *cls,
                          double gamma, const sf_schedule *schedule, const sf_step_plan *plans, const double *times,
                          int steps, uint64_t seed, double *x, size_t n, size_t first_particle,
                          sf_trajectory_fn trajectory, void *data, int every)
 {
-    (void)state, (void)precision, (void)mix, (void)cls, (void)gamma, (void)schedule, (void)plans, (void)times;
+    (void)state, (void)precision, (void)max_batch, (void)mix, (void)cls, (void)gamma, (void)schedule, (void)plans, (void)times;
     (void)steps, (void)seed, (void)x, (void)n, (void)first_particle, (void)trajectory, (void)data, (void)every;
     return sf_fail(SF_ERR_NO_CUDA, "%s", no_cuda_reason);
 }

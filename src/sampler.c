@@ -10,6 +10,7 @@
 #include "status.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -310,9 +311,16 @@ sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *s
     if (st == SF_OK && smp->class_components) st = sf_mixture_subset(mix, smp->class_components, smp->class_size, &em.cls);
     if (st == SF_OK) st = step_times(smp, sched, times);
     for (int k = 0; st == SF_OK && k < K; k++) st = make_plan(smp, sched, times[k], times[k + 1], &plans[k]);
+    if (st == SF_OK) st = sf_particles_check(x, n, d);
     if (st == SF_OK && ctx->backend == SF_BACKEND_CUDA) {
-        st = sf_cuda_sample(ctx->cuda, ctx->precision, mix, em.cls, em.gamma, sched, plans, times, K, smp->seed, x, n,
-                            first_particle, trajectory, data, every);
+        st = sf_cuda_sample(ctx->cuda, ctx->precision, ctx->max_batch, mix, em.cls, em.gamma, sched, plans, times, K,
+                            smp->seed, x, n, first_particle, trajectory, data, every);
+        /* the device loop does not check every stage as sf_evaluate does: check the result */
+        if (st == SF_OK && sf_particles_check(x, n, d) != SF_OK) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", sf_last_error());
+            st = sf_fail(SF_ERR_NUMERIC, "sampling produced non-finite particles: %s", why);
+        }
     } else if (st == SF_OK) {
         em.s = malloc(nd * sizeof(double) + 1);
         if (em.cls) em.sc = malloc(nd * sizeof(double) + 1);

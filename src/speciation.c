@@ -232,3 +232,110 @@ sf_status sf_data_covariance_top_eigenvalue(const sf_mixture *m, double *lambda)
     free(mean), free(v), free(w);
     return SF_OK;
 }
+
+/* Residual of the linear least-squares fit of (1, r, tanh(r/w)) to u; coefficients in c[3]. */
+static double tanh_fit(const double *r, const double *u, size_t n, double w, double c[3])
+{
+    double A[3][3] = {{0}}, b[3] = {0};
+    for (size_t i = 0; i < n; i++) {
+        double f[3] = {1, r[i], tanh(r[i] / w)};
+        for (int a = 0; a < 3; a++) {
+            b[a] += f[a] * u[i];
+            for (int e = 0; e < 3; e++) A[a][e] += f[a] * f[e];
+        }
+    }
+    /* 3 x 3 solve by Gaussian elimination with partial pivoting */
+    for (int col = 0; col < 3; col++) {
+        int piv = col;
+        for (int row = col + 1; row < 3; row++)
+            if (fabs(A[row][col]) > fabs(A[piv][col])) piv = row;
+        for (int e = 0; e < 3; e++) {
+            double t = A[col][e];
+            A[col][e] = A[piv][e], A[piv][e] = t;
+        }
+        double t = b[col];
+        b[col] = b[piv], b[piv] = t;
+        for (int row = col + 1; row < 3; row++) {
+            double f = A[row][col] / A[col][col];
+            for (int e = col; e < 3; e++) A[row][e] -= f * A[col][e];
+            b[row] -= f * b[col];
+        }
+    }
+    for (int row = 2; row >= 0; row--) {
+        double acc = b[row];
+        for (int e = row + 1; e < 3; e++) acc -= A[row][e] * c[e];
+        c[row] = acc / A[row][row];
+    }
+    double ss = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = u[i] - (c[0] + c[1] * r[i] + c[2] * tanh(r[i] / w));
+        ss += e * e;
+    }
+    return sqrt(ss / n);
+}
+
+sf_status sf_fit_tanh_layer(const double *r, const double *u, size_t n, double wmin, double wmax, double *width,
+                            double *amplitude, double *rms)
+{
+    if (n < 4 || !(wmin > 0) || !(wmax > wmin)) return sf_fail(SF_ERR_INVALID, "tanh fit needs n >= 4 and 0 < wmin < wmax");
+    /* golden section on log w */
+    const double g = 0.6180339887498949;
+    double lo = log(wmin), hi = log(wmax), c[3];
+    double x1 = hi - g * (hi - lo), x2 = lo + g * (hi - lo);
+    double f1 = tanh_fit(r, u, n, exp(x1), c), f2 = tanh_fit(r, u, n, exp(x2), c);
+    for (int it = 0; it < 200 && hi - lo > 1e-13; it++) {
+        if (f1 < f2) hi = x2, x2 = x1, f2 = f1, x1 = hi - g * (hi - lo), f1 = tanh_fit(r, u, n, exp(x1), c);
+        else lo = x1, x1 = x2, f1 = f2, x2 = lo + g * (hi - lo), f2 = tanh_fit(r, u, n, exp(x2), c);
+    }
+    double w = exp(0.5 * (lo + hi)), res = tanh_fit(r, u, n, w, c);
+    if (width) *width = w;
+    if (amplitude) *amplitude = c[2];
+    if (rms) *rms = res;
+    return SF_OK;
+}
+
+/* dy/dtau = -u(y, tau)/2 for both trajectories at once */
+static sf_status pf_rate(sf_context *ctx, const sf_mixture *mix, double tau, const double *y, size_t n, double *dy)
+{
+    sf_time t = heat_time(tau);
+    sf_outputs o = {.score = dy};
+    sf_status st = sf_evaluate(ctx, mix, &t, y, n, &o);
+    for (size_t i = 0; i < n * (size_t)mix->dim; i++) dy[i] *= -0.5;
+    return st;
+}
+
+sf_status sf_amplification_pf(sf_context *ctx, const sf_mixture *mix, const double *y, const double *dir, double tau1,
+                              double tau0, int steps, double eps, double *gain)
+{
+    sf_error_clear();
+    int d = mix->dim;
+    if (steps < 1 || !(tau1 > tau0) || !(tau0 > 0) || !(eps > 0))
+        return sf_fail(SF_ERR_INVALID, "amplification needs tau1 > tau0 > 0, steps >= 1, eps > 0");
+    size_t m = 2 * (size_t)d;
+    double *z = malloc(m * sizeof(double)), *k[4], *tmp = malloc(m * sizeof(double)), norm = 0;
+    int ok = z && tmp;
+    for (int q = 0; q < 4; q++) ok = (k[q] = malloc(m * sizeof(double))) && ok;
+    sf_status st = ok ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory");
+    for (int i = 0; st == SF_OK && i < d; i++) {
+        z[i] = y[i] + eps * dir[i], z[d + i] = y[i] - eps * dir[i];
+        norm += dir[i] * dir[i];
+    }
+    double h = (tau0 - tau1) / steps; /* negative: down in tau */
+    for (int step = 0; st == SF_OK && step < steps; step++) {
+        double tau = tau1 + step * h;
+        static const double at[4] = {0, 0.5, 0.5, 1};
+        for (int q = 0; st == SF_OK && q < 4; q++) {
+            for (size_t i = 0; i < m; i++) tmp[i] = q ? z[i] + at[q] * h * k[q - 1][i] : z[i];
+            st = pf_rate(ctx, mix, tau + at[q] * h, tmp, 2, k[q]);
+        }
+        for (size_t i = 0; st == SF_OK && i < m; i++) z[i] += h / 6 * (k[0][i] + 2 * k[1][i] + 2 * k[2][i] + k[3][i]);
+    }
+    if (st == SF_OK) {
+        double sep = 0;
+        for (int i = 0; i < d; i++) sep += (z[i] - z[d + i]) * (z[i] - z[d + i]);
+        *gain = sqrt(sep) / (2 * eps * sqrt(norm));
+    }
+    free(z), free(tmp);
+    for (int q = 0; q < 4; q++) free(k[q]);
+    return st;
+}

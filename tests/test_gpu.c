@@ -174,8 +174,11 @@ Test(gpu, sampler_trajectories_match_the_cpu)
         double *a = malloc(nd * 8), *b = malloc(nd * 8);
         cr_assert_eq(sf_sample_marginal(m, &start, 5, 0, a, n), SF_OK);
         memcpy(b, a, nd * 8);
-        cr_assert_eq(sf_sample(cpu, m, &s, &smp, a, n, 0, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
-        cr_assert_eq(sf_sample(gpu, m, &s, &smp, b, n, 0, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
+        cr_assert_eq(sf_sample(cpu, m, &s, &smp, a, n, 7, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
+        /* on the device: in chunks of 300 particles (max batch), shifted by 7 like the CPU run */
+        sf_context_set_max_batch(gpu, 300);
+        cr_assert_eq(sf_sample(gpu, m, &s, &smp, b, n, 7, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
+        sf_context_set_max_batch(gpu, 0);
         size_t at;
         double worst = sf_compare_scaled(a, b, nd, 1e-8, sf_rms(a, nd), &at);
         cr_expect(worst <= 1.0, "%s: worst %.3g x tol at %zu (cpu %.17g, gpu %.17g)", sf_sampler_kind_name(kinds[k]), worst,
@@ -183,6 +186,51 @@ Test(gpu, sampler_trajectories_match_the_cpu)
         free(a), free(b);
     }
     sf_context_destroy(cpu), sf_context_destroy(gpu);
+    sf_mixture_destroy(m);
+}
+
+/* A trajectory callback that itself evaluates on the same context (it may regrow the device
+ * workspace) must not disturb the run: frames equal a plain run's result at the end. */
+static sf_status frame_evaluates(void *data, int step, double t, const double *x, size_t n, int d)
+{
+    (void)step, (void)d;
+    void **args = data;
+    sf_context *ctx = args[0];
+    const sf_mixture *m = args[1];
+    const sf_schedule *s = args[2];
+    sf_time tm;
+    sf_schedule_at(s, t, &tm);
+    double *div = malloc(n * sizeof(double));
+    sf_outputs o = {.div = div, .hessian = NULL};
+    sf_status st = sf_evaluate(ctx, m, &tm, x, n, &o);
+    free(div);
+    return st;
+}
+
+Test(gpu, sampler_with_trajectory_callback)
+{
+    require_device();
+    sf_rng rng;
+    sf_rng_seed(&rng, 81);
+    sf_mixture *m;
+    cr_assert_eq(sf_workload_mixture(&m, &rng, 4, 3, SF_WORKLOAD_ALL, 1.0), SF_OK);
+    sf_schedule s = sf_schedule_default(SF_SCHEDULE_VE);
+    sf_time start;
+    sf_schedule_at(&s, 0.9, &start);
+    size_t n = 500, nd = n * 4;
+    sf_context *gpu = NULL;
+    cr_assert_eq(sf_context_create(&gpu, SF_BACKEND_CUDA, SF_PRECISION_F64, 0), SF_OK, "%s", sf_last_error());
+    sf_sampler smp = sf_sampler_default(SF_SAMPLER_DPM2);
+    smp.t1 = 0.9, smp.t0 = 0.05, smp.steps = 20;
+    double *a = malloc(nd * 8), *b = malloc(nd * 8);
+    sf_sample_marginal(m, &start, 3, 0, a, n);
+    memcpy(b, a, nd * 8);
+    void *args[3] = {gpu, m, &s};
+    cr_assert_eq(sf_sample(gpu, m, &s, &smp, a, n, 0, frame_evaluates, args, 3), SF_OK, "%s", sf_last_error());
+    cr_assert_eq(sf_sample(gpu, m, &s, &smp, b, n, 0, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
+    for (size_t i = 0; i < nd; i++) cr_expect_eq(a[i], b[i], "element %zu", i);
+    free(a), free(b);
+    sf_context_destroy(gpu);
     sf_mixture_destroy(m);
 }
 

@@ -105,3 +105,44 @@ Test(speciation, biroli_spectral_time)
         sf_mixture_destroy(m);
     }
 }
+
+/* The field of a symmetric isotropic pair along the axis is exactly -r/v + (a/v) tanh(a r / v):
+ * the fit returns the width v/a = (s^2 + tau)/a. */
+Test(speciation, tanh_layer_width)
+{
+    sf_context *ctx = cpu_context();
+    double a = 1.5, s2 = 0.1;
+    sf_mixture *m = iso_pair(a, s2, 2);
+    for (double tau = 0.2; tau < 2.5; tau *= 2) {
+        sf_schedule direct = sf_schedule_default(SF_SCHEDULE_DIRECT);
+        direct.alpha = 1, direct.sigma = sqrt(tau);
+        sf_time t;
+        sf_schedule_at(&direct, 0, &t);
+        enum { N = 201 };
+        double r[N], u[N], y[2 * N], s[2 * N];
+        for (int i = 0; i < N; i++) r[i] = -3 + 6.0 * i / (N - 1), y[2 * i] = r[i], y[2 * i + 1] = 0.3;
+        sf_outputs o = {.score = s};
+        cr_assert_eq(sf_evaluate(ctx, m, &t, y, N, &o), SF_OK);
+        for (int i = 0; i < N; i++) u[i] = s[2 * i];
+        double w, amp, rms;
+        cr_assert_eq(sf_fit_tanh_layer(r, u, N, 1e-3, 1e3, &w, &amp, &rms), SF_OK);
+        expect_rel(w, (s2 + tau) / a, 1e-6, "tau = %g: fitted width", tau);
+        expect_rel(amp, a / (s2 + tau), 1e-6, "tau = %g: amplitude a/v", tau);
+    }
+    sf_mixture_destroy(m);
+    sf_context_destroy(ctx);
+}
+
+/* G across the layer at its centre: sqrt(v0/v1) exp(a^2 (1/v0 - 1/v1) / 2) (SPEC.md D). */
+Test(speciation, amplification_matches_closed_form)
+{
+    sf_context *ctx = cpu_context();
+    double a = 1.2, s2 = 0.05;
+    sf_mixture *m = iso_pair(a, s2, 2);
+    double y[2] = {0, 0}, dir[2] = {1, 0}, tau1 = 2.0, tau0 = 0.15, G;
+    cr_assert_eq(sf_amplification_pf(ctx, m, y, dir, tau1, tau0, 2000, 1e-7, &G), SF_OK, "%s", sf_last_error());
+    double v0 = s2 + tau0, v1 = s2 + tau1, want = sqrt(v0 / v1) * exp(0.5 * a * a * (1 / v0 - 1 / v1));
+    expect_rel(G, want, 1e-5 * want, "G = %g, closed form %g", G, want);
+    sf_mixture_destroy(m);
+    sf_context_destroy(ctx);
+}

@@ -156,7 +156,7 @@ sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix,
         st = sf_evaluate(ctx, mix, &t, y, 1, &o);
         double q = 0;
         for (int i = 0; i < d; i++) q += sa[i] * hn[i];
-        if (st == SF_OK) *kappa_n = norm2 > 0 ? q / norm2 : NAN;
+        if (st == SF_OK && kappa_n) *kappa_n = norm2 > 0 ? q / norm2 : NAN;
         if (st == SF_OK && y_star) memcpy(y_star, y, (size_t)d * sizeof(double));
         if (st == SF_OK && top) { /* the largest Hessian eigenvalue at y* */
             double *H = malloc((size_t)d * d * sizeof(double));

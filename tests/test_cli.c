@@ -841,3 +841,51 @@ Test(bad_input, wkb_needs_gaussian_data)
     expect_refused(&r, mix, "Gaussian");
     cr_expect(!file_exists(wkb_path));
 }
+
+/* demo / speciation: the figures and their data are written; the CSV data agree with the theory
+ * (the tanh profile at tau_c of the default pair a = 1, s^2 = 0.1: u_n(r) = -r/v + (a/v) tanh(a r/v), v = 1). */
+Test(cli, demo_writes_figures_and_data)
+{
+    char dir[PATH_LEN];
+    tmp_path(dir, "figs");
+    cli_result r = run_cli((const char *const[]){"demo", "--out-dir", dir, "--n", "40", "--steps", "50", NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "tau_c = 0.9") != NULL, "%s", r.out);
+    static const char *const files[6] = {"profiles.svg", "profiles.csv", "curvature.svg", "curvature.csv",
+                                         "trajectories.svg", "trajectories.csv"};
+    for (int f = 0; f < 6; f++) {
+        char path[2 * PATH_LEN];
+        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+        struct stat sb;
+        cr_expect(stat(path, &sb) == 0 && sb.st_size > 200, "%s missing or nearly empty", files[f]);
+        if (strstr(files[f], ".svg")) {
+            FILE *fp = fopen(path, "r");
+            char head[16] = {0};
+            if (fp) fread(head, 1, 4, fp), fclose(fp);
+            cr_expect(strncmp(head, "<svg", 4) == 0, "%s is not an SVG", files[f]);
+        }
+    }
+    char path[2 * PATH_LEN];
+    snprintf(path, sizeof path, "%s/profiles.csv", dir);
+    FILE *fp = fopen(path, "r");
+    cr_assert_not_null(fp);
+    char line[512];
+    cr_assert_not_null(fgets(line, sizeof line, fp)); /* header: r, tau/10, tau/3, tau_c, 3 tau_c */
+    int rows = 0;
+    double worst = 0;
+    while (fgets(line, sizeof line, fp)) {
+        double rr, p0, p1, pc, p3;
+        if (sscanf(line, "%lf,%lf,%lf,%lf,%lf", &rr, &p0, &p1, &pc, &p3) != 5) continue;
+        worst = fmax(worst, fabs(pc - (-rr + tanh(rr))));
+        rows++;
+    }
+    fclose(fp);
+    cr_expect(rows > 100, "profiles.csv has %d rows", rows);
+    cr_expect(worst < 1e-6, "the profile at tau_c differs from -r + tanh(r) by %g", worst);
+    /* remove the folder's files so the fixture can remove the folder */
+    for (int f = 0; f < 6; f++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+        unlink(path);
+    }
+    rmdir(dir);
+}

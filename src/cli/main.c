@@ -8,6 +8,7 @@
 static const char usage[] =
     "usage: scorefield <command> [options]     (scorefield <command> --help for each)\n"
     "commands:\n"
+    "  demo     the speciation story on a default mixture, with figures (start here)\n"
     "  score    evaluate score, log p, divergence, responsibilities, denoiser at particles\n"
     "  info     build configuration and the CUDA devices found (or why none)\n"
     "  check    run one random workload on the CPU and the GPU and compare them\n"
@@ -15,13 +16,15 @@ static const char usage[] =
     "  burgers  the score on a periodic grid by heat propagation or by integrating Burgers\n"
     "  sample   generate particles: reverse SDE, PF-ODE, h-family, DDPM, DDIM, DPM-Solver, guidance\n"
     "  loglik   log p_t0 of points by the probability-flow ODE\n"
+    "  speciation  critical times, tanh layer, amplification and branching of a binary split\n"
     "exit status: 0 success, 1 failure, 2 bad input (one-line message on stderr), 3 no CUDA device\n";
 
 int main(int argc, char **argv)
 {
     static const struct { const char *name; int (*run)(int, char **); } commands[] = {
         {"score", cmd_score}, {"info", cmd_info}, {"check", cmd_check}, {"burgers-residual", cmd_burgers_residual},
-        {"burgers", cmd_burgers}, {"sample", cmd_sample}, {"loglik", cmd_loglik}};
+        {"burgers", cmd_burgers}, {"sample", cmd_sample}, {"loglik", cmd_loglik},
+        {"speciation", cmd_speciation}, {"demo", cmd_demo}};
     if (argc < 2 || cli_is_help(argv[1])) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? SF_EXIT_BAD_INPUT : SF_EXIT_OK;

@@ -291,6 +291,18 @@ sf_status sf_amplification_pf(sf_context *ctx, const sf_mixture *mix, const doub
  * the OU process dx = -x dt + sqrt(2) dW). */
 sf_status sf_data_covariance_top_eigenvalue(const sf_mixture *mix, double *lambda);
 
+/* ---------------------------------------------------------------- information flow (SPEC.md G) */
+
+/* Generative bandwidth b(t) = dH(X0 | Xt)/dt = g^2 E_{p_t}[div s + d / sigma^2] / 2 by Monte Carlo
+ * over n exact draws of p_t (Philox, seed), with its standard error. */
+sf_status sf_bandwidth(sf_context *ctx, const sf_mixture *mix, const sf_time *time, size_t n, uint64_t seed,
+                       double *b, double *std_error);
+
+/* Label entropy h_Y(x) = -sum_k r_k ln r_k at each particle (the conditional entropy of the
+ * component label given x_t = x; SPEC.md G). */
+sf_status sf_label_entropy(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
+                           double *h);
+
 /* ---------------------------------------------------------------- the periodic grid (SPEC.md C, grid form) */
 
 /* A spectral grid of N^d points (d = 1, 2, 3; N even) on the periodic box [-L/2, L/2)^d, with

@@ -124,7 +124,7 @@ sf_status sf_plot_svg(const char *path, const sf_plot *plot, const sf_series *se
         if (px < fr.left || px > fr.left + fr.width) continue;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%g\" x2=\"%.1f\" y2=\"%g\" stroke=\"#000\" stroke-dasharray=\"2,3\"/>\n", px, fr.top, px,
                 fr.top + fr.height);
-        fprintf(f, "<text x=\"%.1f\" y=\"%g\" font-size=\"11\">%s</text>\n", px + 3, fr.top + 12 + 13 * m,
+        fprintf(f, "<text x=\"%.1f\" y=\"%g\" font-size=\"11\">%s</text>\n", px + 3, fr.top + fr.height - 6 - 13 * m,
                 plot->mark_labels[m] ? plot->mark_labels[m] : "");
     }
     fprintf(f, "<clipPath id=\"box\"><rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\"/></clipPath>\n", fr.left, fr.top, fr.width, fr.height);

@@ -889,3 +889,32 @@ Test(cli, demo_writes_figures_and_data)
     }
     rmdir(dir);
 }
+
+Test(cli, bandwidth_writes_figures_and_data)
+{
+    char dir[PATH_LEN];
+    tmp_path(dir, "bw");
+    cli_result r = run_cli((const char *const[]){"bandwidth", "--out-dir", dir, "--points", "8", "--n", "500", NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "label-entropy variance peaks") && strstr(r.out, "pathwise"), "%s", r.out);
+    static const char *const files[3] = {"bandwidth.csv", "bandwidth.svg", "entropy.svg"};
+    for (int f = 0; f < 3; f++) {
+        char path[2 * PATH_LEN];
+        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+        struct stat sb;
+        cr_expect(stat(path, &sb) == 0 && sb.st_size > 200, "%s missing or nearly empty", files[f]);
+        if (f == 0) {
+            FILE *fp = fopen(path, "r");
+            char line[256] = {0};
+            int rows = 0;
+            if (fp) {
+                if (fgets(line, sizeof line, fp)) cr_expect(strncmp(line, "t,tau,b,b_se", 12) == 0, "header %s", line);
+                while (fgets(line, sizeof line, fp)) rows++;
+                fclose(fp);
+            }
+            cr_expect_eq(rows, 8);
+        }
+        unlink(path);
+    }
+    rmdir(dir);
+}

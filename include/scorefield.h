@@ -127,6 +127,11 @@ sf_cov_kind sf_mixture_kind(const sf_mixture *mix, int k);
 int sf_mixture_rank(const sf_mixture *mix, int k);          /* 0 unless low-rank */
 double sf_mixture_weight(const sf_mixture *mix, int k);     /* normalised */
 const double *sf_mixture_mean(const sf_mixture *mix, int k);
+/* Component k's basis rows (rank x dim, row-major; NULL when rank 0). */
+const double *sf_mixture_basis(const sf_mixture *mix, int k, int *rank);
+/* The number of zero eigenvalues of C_k: the codimension of the affine subspace component k lives
+ * on (0 for a full-rank covariance, dim for a point mass). */
+int sf_mixture_codimension(const sf_mixture *mix, int k);
 
 /* SF_OK if every component's noised covariance is non-singular at `time` (refuses, e.g., data on
  * a subspace at sigma = 0), with a message naming the component otherwise. */

@@ -250,3 +250,18 @@ int sf_mixture_max_rank(const sf_mixture *m)
         if (m->rank_offset[k + 1] - m->rank_offset[k] > r) r = m->rank_offset[k + 1] - m->rank_offset[k];
     return r;
 }
+
+const double *sf_mixture_basis(const sf_mixture *m, int k, int *rank)
+{
+    *rank = m->rank_offset[k + 1] - m->rank_offset[k];
+    return *rank ? m->basis + (size_t)m->rank_offset[k] * m->dim : NULL;
+}
+
+int sf_mixture_codimension(const sf_mixture *m, int k)
+{
+    int d = m->dim, rank = m->rank_offset[k + 1] - m->rank_offset[k], zeros = 0;
+    const double *c = m->var_diag + (size_t)k * d;
+    if (rank > 0) return c[0] == 0 ? d - rank : 0; /* constant diagonal part: e_perp along d - r directions */
+    for (int i = 0; i < d; i++) zeros += c[i] == 0;
+    return zeros;
+}

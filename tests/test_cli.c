@@ -918,3 +918,39 @@ Test(cli, bandwidth_writes_figures_and_data)
     }
     rmdir(dir);
 }
+
+/* blowup on the default plane in R^6 (a single Gaussian on a subspace, eigenvalues 1 and 0.5):
+ * tau E|u|^2 = tau tr Sigma^-1 = 4 + tau (1/(1 + tau) + 1/(0.5 + tau)) exactly (SPEC.md E: 4.2576
+ * at tau = 0.1); the Monte Carlo values within 5 standard errors, and the limit 4. */
+Test(cli, blowup_rates_match_the_codimension)
+{
+    char dir[PATH_LEN], path[2 * PATH_LEN];
+    tmp_path(dir, "blow");
+    cli_result r = run_cli((const char *const[]){"blowup", "--out-dir", dir, "--n", "20000", "--points", "6", NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "p = -1.0000") != NULL, "fitted exponent: %s", r.out);
+    snprintf(path, sizeof path, "%s/blowup.csv", dir);
+    FILE *fp = fopen(path, "r");
+    cr_assert_not_null(fp);
+    char line[512];
+    cr_assert_not_null(fgets(line, sizeof line, fp));
+    int rows = 0;
+    while (fgets(line, sizeof line, fp)) {
+        double tau, tu2, se, ratio, dmax, u2, limit;
+        if (sscanf(line, "%lf,%lf,%lf,%lf,%lf,%lf,%lf", &tau, &tu2, &se, &ratio, &dmax, &u2, &limit) != 7) continue;
+        double want = 4 + tau * (1 / (1 + tau) + 1 / (0.5 + tau));
+        cr_expect(fabs(tu2 - want) < 5 * se, "tau = %g: tau E|u|^2 = %.5f +- %.2g, exact %.5f", tau, tu2, se, want);
+        cr_expect(fabs(ratio - 1) < 1e-9, "tau |u| / dist = %.12f", ratio);
+        cr_expect_eq(limit, 4.0);
+        cr_expect(dmax < 10, "the denoiser stays bounded (%g)", dmax);
+        rows++;
+    }
+    fclose(fp);
+    cr_expect_eq(rows, 6);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/blowup.svg", dir);
+    struct stat sb;
+    cr_expect(stat(path, &sb) == 0 && sb.st_size > 200);
+    unlink(path);
+    rmdir(dir);
+}

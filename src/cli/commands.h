@@ -12,5 +12,6 @@ int cmd_loglik(int argc, char **argv);
 int cmd_speciation(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_bandwidth(int argc, char **argv);
+int cmd_blowup(int argc, char **argv);
 
 #endif

@@ -956,3 +956,31 @@ Test(cli, blowup_rates_match_the_codimension)
     unlink(path);
     rmdir(dir);
 }
+
+/* wkb: for the exact score every h gives log q^0; for a perturbed score the CSV's exact curve and
+ * WKB prediction agree at small h to O(h^4). */
+Test(cli, wkb_curves)
+{
+    char dir[PATH_LEN], path[2 * PATH_LEN];
+    tmp_path(dir, "wkb");
+    cli_result r = run_cli((const char *const[]){"wkb", "--out-dir", dir, "--scales", "1,0.8", NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    snprintf(path, sizeof path, "%s/wkb.csv", dir);
+    FILE *fp = fopen(path, "r");
+    cr_assert_not_null(fp);
+    char line[1024];
+    cr_assert_not_null(fgets(line, sizeof line, fp));
+    double first_exact = NAN;
+    while (fgets(line, sizeof line, fp)) {
+        double h, q1, w1, q2, w2;
+        if (sscanf(line, "%lf,%lf,%lf,%lf,%lf", &h, &q1, &w1, &q2, &w2) != 5) continue;
+        if (isnan(first_exact)) first_exact = q1;
+        cr_expect(fabs(q1 - first_exact) < 1e-9 && fabs(w1 - first_exact) < 1e-9, "exact score: h = %g gives %g", h, q1);
+        if (h > 0 && h <= 0.1) cr_expect(fabs(q2 - w2) < 50 * h * h * h * h, "C = 0.8, h = %g: %g vs WKB %g", h, q2, w2);
+    }
+    fclose(fp);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/wkb.svg", dir);
+    unlink(path);
+    rmdir(dir);
+}

@@ -13,5 +13,6 @@ int cmd_speciation(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_bandwidth(int argc, char **argv);
 int cmd_blowup(int argc, char **argv);
+int cmd_wkb(int argc, char **argv);
 
 #endif

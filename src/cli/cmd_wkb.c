@@ -1,0 +1,136 @@
+/* scorefield wkb: the path-integral view (SPEC.md F) — the log-likelihood that the h-family of
+ * samplers assigns to points, as a function of h, for the exact score and for perturbed scores
+ * s_theta = C s + B, against the first-order WKB prediction log q^0 + h^2 l_1 (Gaussian data). */
+#include "cli_io.h"
+#include "commands.h"
+#include "report.h"
+#include "status.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char wkb_help[] =
+    "usage: scorefield wkb [--mixture M.json] [--schedule S] [--t0 T0] [--t1 T1] [--x X]\n"
+    "                      [--scales C1,C2,...] [--shift B] [--h-max H] [--out-dir DIR]\n"
+    "For Gaussian data (a mixture of one isotropic or diagonal component; default N(0, 0.5) in 1-D,\n"
+    "VE from t0 = 0 to t1 = 1) and score models s_theta = C s + B (default C = 1, 1/1.3, 0.7; B = 0),\n"
+    "prints log q^h_t0(x) of the model's h-sampler at the point x (default 0.3 in every coordinate)\n"
+    "for h from 0 to h-max (default 1), computed from the model's Gaussian marginals, beside the WKB\n"
+    "prediction log q^0 + h^2 l_1; writes DIR/wkb.csv and wkb.svg (default DIR scorefield-wkb).\n"
+    "For the exact score (C = 1, B = 0) every h gives the same likelihood: l_1 = 0.\n";
+
+int cmd_wkb(int argc, char **argv)
+{
+    const char *mixture_path = NULL, *dir = "scorefield-wkb", *scales_text = "1,0.7692307692307692,0.7";
+    double t0 = 0, t1 = 1, x0 = 0.3, shift = 0, h_max = 1;
+    cli_time ct;
+    cli_time_init(&ct);
+    ct.schedule = sf_schedule_default(SF_SCHEDULE_VE);
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (cli_is_help(a)) {
+            fputs(wkb_help, stdout);
+            return SF_EXIT_OK;
+        }
+        if (!strcmp(a, "--t") || !strcmp(a, "--alpha") || !strcmp(a, "--sigma"))
+            return cli_bad_input("wkb: %s does not apply: give --t0 and --t1", a);
+        int t = cli_time_option(&ct, argc, argv, &i);
+        if (t < 0) return SF_EXIT_BAD_INPUT;
+        if (t > 0) continue;
+        double *num = !strcmp(a, "--t0") ? &t0 : !strcmp(a, "--t1") ? &t1 : !strcmp(a, "--x") ? &x0
+                    : !strcmp(a, "--shift") ? &shift : !strcmp(a, "--h-max") ? &h_max : NULL;
+        if (num) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, num)) return SF_EXIT_BAD_INPUT; }
+        else if (!strcmp(a, "--mixture")) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
+        else if (!strcmp(a, "--scales")) { if (!(scales_text = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
+        else if (!strcmp(a, "--out-dir")) { if (!(dir = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
+        else return cli_bad_input("wkb: unknown option '%s' (see scorefield wkb --help)", a);
+    }
+    double scales[8];
+    int ns = 0;
+    for (const char *c = scales_text; *c && ns < 8;) {
+        char *end;
+        scales[ns++] = strtod(c, &end);
+        if (end == c || (*end && *end != ',') || !isfinite(scales[ns - 1]))
+            return cli_bad_input("option --scales: '%s' is not a comma-separated list of numbers", scales_text);
+        c = *end ? end + 1 : end;
+    }
+    if (!(h_max > 0)) return cli_bad_input("option --h-max: must be positive");
+    sf_mixture *mix = NULL;
+    sf_status st;
+    if (mixture_path) {
+        if ((st = sf_mixture_read_json(&mix, mixture_path)) != SF_OK) return cli_library_error(st);
+    } else {
+        const double mu[1] = {0};
+        sf_mixture_create(&mix, 1);
+        sf_mixture_add_isotropic(mix, 1, mu, 0.5);
+    }
+    int d = sf_mixture_dim(mix), status = SF_EXIT_OK;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        sf_mixture_destroy(mix);
+        return cli_bad_input("%s: cannot create the output folder: %s", dir, strerror(errno));
+    }
+    double *x = malloc((size_t)d * sizeof(double)), *b = malloc((size_t)d * sizeof(double));
+    for (int i = 0; i < d; i++) x[i] = x0, b[i] = shift;
+    enum { NH = 21 };
+    double hs[NH], cols_data[2 * 8][NH];
+    for (int q = 0; q < NH; q++) hs[q] = h_max * q / (NH - 1);
+    printf("scorefield wkb: d = %d, %s schedule t0 = %g -> t1 = %g, x = %g, model s_theta = C s + %g\n", d,
+           sf_schedule_kind_name(ct.schedule.kind), t0, t1, x0, shift);
+    printf("  %-10s %-14s %-14s %s\n", "C", "log q^0", "WKB l_1", "log q^h (h = 0.1, 0.5, 1) vs log q^0 + h^2 l_1");
+    for (int c = 0; c < ns && status == SF_EXIT_OK; c++) {
+        double l1, q0;
+        const double *bb = shift != 0 ? b : NULL;
+        if ((st = sf_wkb_gaussian(mix, &ct.schedule, t0, t1, scales[c], bb, 0.0, x, 1, 2000, &l1, &q0)) != SF_OK) {
+            if (st == SF_ERR_INVALID && mixture_path) sf_error_prefix(mixture_path);
+            status = cli_library_error(st);
+            break;
+        }
+        printf("  %-10.6g %-14.8f %-14.8f", scales[c], q0, l1);
+        for (int q = 0; q < NH; q++) {
+            double qh;
+            if ((st = sf_wkb_gaussian(mix, &ct.schedule, t0, t1, scales[c], bb, hs[q], x, 1, 2000, NULL, &qh)) != SF_OK) {
+                status = cli_library_error(st);
+                break;
+            }
+            cols_data[2 * c][q] = qh;
+            cols_data[2 * c + 1][q] = q0 + hs[q] * hs[q] * l1;
+        }
+        for (int q = 0; q < NH; q++)
+            if (fabs(hs[q] - 0.1 * h_max) < 1e-12 || fabs(hs[q] - 0.5 * h_max) < 1e-12 || q == NH - 1)
+                printf(" %.6f/%.6f", cols_data[2 * c][q], cols_data[2 * c + 1][q]);
+        printf("\n");
+    }
+    if (status == SF_EXIT_OK) {
+        char path[4096], names[2 * 8 + 1][32];
+        const char *np[2 * 8 + 1];
+        const double *cp[2 * 8 + 1];
+        snprintf(names[0], 32, "h");
+        np[0] = names[0], cp[0] = hs;
+        sf_series series[2 * 8];
+        char labels[2 * 8][48];
+        for (int c = 0; c < ns; c++) {
+            snprintf(names[1 + 2 * c], 32, "log_q_h_C%d", c);
+            snprintf(names[2 + 2 * c], 32, "wkb_C%d", c);
+            np[1 + 2 * c] = names[1 + 2 * c], np[2 + 2 * c] = names[2 + 2 * c];
+            cp[1 + 2 * c] = cols_data[2 * c], cp[2 + 2 * c] = cols_data[2 * c + 1];
+            snprintf(labels[2 * c], 48, "C = %.3g", scales[c]);
+            snprintf(labels[2 * c + 1], 48, "WKB, C = %.3g", scales[c]);
+            series[2 * c] = (sf_series){hs, cols_data[2 * c], NH, labels[2 * c], NULL, 0, 0};
+            series[2 * c + 1] = (sf_series){hs, cols_data[2 * c + 1], NH, labels[2 * c + 1], "#666", 1, 0};
+        }
+        snprintf(path, sizeof path, "%s/wkb.csv", dir);
+        sf_csv_write(path, 1 + 2 * ns, np, cp, NH);
+        sf_plot plot = {"likelihood of the h-family: exact against first-order WKB", "noise level h", "log q^h_t0(x)",
+                        0, 0, 0, {0}, {0}};
+        snprintf(path, sizeof path, "%s/wkb.svg", dir);
+        if ((st = sf_plot_svg(path, &plot, series, 2 * ns)) != SF_OK) status = cli_library_error(st);
+        else printf("  figures             %s/wkb.svg (data: %s/wkb.csv)\n", dir, dir);
+    }
+    free(x), free(b);
+    sf_mixture_destroy(mix);
+    return status;
+}

@@ -127,6 +127,8 @@ sf_cov_kind sf_mixture_kind(const sf_mixture *mix, int k);
 int sf_mixture_rank(const sf_mixture *mix, int k);          /* 0 unless low-rank */
 double sf_mixture_weight(const sf_mixture *mix, int k);     /* normalised */
 const double *sf_mixture_mean(const sf_mixture *mix, int k);
+/* Component k's diagonal covariance part (dim values; constant for isotropic and low-rank). */
+const double *sf_mixture_variances(const sf_mixture *mix, int k);
 /* Component k's basis rows (rank x dim, row-major; NULL when rank 0). */
 const double *sf_mixture_basis(const sf_mixture *mix, int k, int *rank);
 /* The number of zero eigenvalues of C_k: the codimension of the affine subspace component k lives
@@ -279,6 +281,16 @@ sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix,
  * to relative tolerance rtol): the numerical critical time. */
 sf_status sf_speciation_tau_numeric(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
                                     int nb, double tau_lo, double tau_hi, double rtol, double *tau_c);
+
+/* Unequal weights (SPEC.md D): w N(-a, v) + (1 - w) N(a, v) along the axis, v = s^2 + tau, is
+ * bimodal iff delta = a / sqrt(v) > 1 and |ln(w / (1 - w))| < 2 delta sqrt(delta^2 - 1) -
+ * 2 arccosh(delta) (a saddle-node, not a pitchfork); tau_c solves the equality (0: never bimodal). */
+sf_status sf_speciation_tau_asymmetric(double w, double a, double s2, double *tau_c);
+
+/* Local maxima of log q (heat time tau) along origin + r dir, r in [-half_length, half_length],
+ * on `points` equally spaced points: the numerical mode count. */
+sf_status sf_count_modes_on_line(sf_context *ctx, const sf_mixture *mix, double tau, const double *origin,
+                                 const double *dir, double half_length, size_t points, int *modes);
 
 /* Least-squares fit of u(r) = c0 + c1 r + b tanh(r / width) to n samples (the tanh layer of
  * SPEC.md D: for a symmetric isotropic pair along the axis, width = (s^2 + tau)/a exactly).

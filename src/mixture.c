@@ -265,3 +265,5 @@ int sf_mixture_codimension(const sf_mixture *m, int k)
     for (int i = 0; i < d; i++) zeros += c[i] == 0;
     return zeros;
 }
+
+const double *sf_mixture_variances(const sf_mixture *m, int k) { return m->var_diag + (size_t)k * m->dim; }

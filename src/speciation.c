@@ -339,3 +339,56 @@ sf_status sf_amplification_pf(sf_context *ctx, const sf_mixture *mix, const doub
     for (int q = 0; q < 4; q++) free(k[q]);
     return st;
 }
+
+/* |ln(w/(1-w))| minus the saddle-node bound at v: negative while bimodal */
+static double asymmetry_margin(double w, double a, double v)
+{
+    double delta = a / sqrt(v);
+    if (!(delta > 1)) return INFINITY;
+    double bound = 2 * delta * sqrt(delta * delta - 1) - 2 * acosh(delta);
+    return fabs(log(w / (1 - w))) - bound;
+}
+
+sf_status sf_speciation_tau_asymmetric(double w, double a, double s2, double *tau_c)
+{
+    if (!(w > 0 && w < 1) || !(a > 0) || !(s2 >= 0))
+        return sf_fail(SF_ERR_INVALID, "need 0 < w < 1, a > 0, s^2 >= 0 (got %g, %g, %g)", w, a, s2);
+    /* the margin increases with v: bimodal for v < v_c; tau_c = v_c - s^2 */
+    double lo = 0, hi = a * a; /* delta = 1 at v = a^2: never bimodal beyond */
+    if (!(asymmetry_margin(w, a, fmax(s2, 1e-300)) < 0)) {
+        *tau_c = 0;
+        return SF_OK;
+    }
+    lo = s2;
+    for (int it = 0; it < 200 && hi - lo > 1e-15 * hi; it++) {
+        double mid = 0.5 * (lo + hi);
+        if (asymmetry_margin(w, a, mid) < 0) lo = mid;
+        else hi = mid;
+    }
+    *tau_c = 0.5 * (lo + hi) - s2;
+    return SF_OK;
+}
+
+sf_status sf_count_modes_on_line(sf_context *ctx, const sf_mixture *mix, double tau, const double *origin,
+                                 const double *dir, double half_length, size_t points, int *modes)
+{
+    int d = mix->dim;
+    if (points < 3) return sf_fail(SF_ERR_INVALID, "mode counting needs at least 3 points");
+    double *y = malloc(points * (size_t)d * sizeof(double)), *lp = malloc(points * sizeof(double));
+    if (!y || !lp) {
+        free(y), free(lp);
+        return sf_fail(SF_ERR_NOMEM, "out of memory for %zu points", points);
+    }
+    for (size_t q = 0; q < points; q++) {
+        double r = -half_length + 2 * half_length * q / (points - 1);
+        for (int i = 0; i < d; i++) y[q * d + i] = origin[i] + r * dir[i];
+    }
+    sf_time t = heat_time(tau);
+    sf_outputs o = {.logp = lp};
+    sf_status st = sf_evaluate(ctx, mix, &t, y, points, &o);
+    int count = 0;
+    for (size_t q = 1; st == SF_OK && q + 1 < points; q++) count += lp[q] > lp[q - 1] && lp[q] >= lp[q + 1];
+    *modes = count;
+    free(y), free(lp);
+    return st;
+}

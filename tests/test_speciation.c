@@ -146,3 +146,32 @@ Test(speciation, amplification_matches_closed_form)
     sf_mixture_destroy(m);
     sf_context_destroy(ctx);
 }
+
+/* Unequal weights: the saddle-node tau_c against mode counting on a 4e5-point line (SPEC.md D):
+ * two modes just below tau_c, one just above, for five weight/variance cases. */
+Test(speciation, asymmetric_weights_against_mode_counting)
+{
+    sf_context *ctx = cpu_context();
+    static const double cases[5][3] = {{0.3, 1.0, 0.05}, {0.1, 1.0, 0.0}, {0.45, 2.0, 0.25}, {0.2, 1.5, 0.1}, {0.4, 1.0, 0.2}};
+    for (int c = 0; c < 5; c++) {
+        double w = cases[c][0], a = cases[c][1], s2 = cases[c][2], tau_c;
+        cr_assert_eq(sf_speciation_tau_asymmetric(w, a, s2, &tau_c), SF_OK);
+        cr_assert(tau_c > 0, "case %d: no bimodal range", c);
+        const double means[2] = {-a, a}, ws[2] = {w, 1 - w}, vs[2] = {s2, s2};
+        sf_mixture *m;
+        cr_assert_eq(sf_mixture_create_isotropic(&m, 1, 2, ws, means, vs), SF_OK);
+        double origin = 0, dir = 1, v_c = s2 + tau_c;
+        int below, above;
+        /* 1e-3 relative in v, as SPEC.md D's check */
+        cr_assert_eq(sf_count_modes_on_line(ctx, m, v_c * (1 - 1e-3) - s2, &origin, &dir, a + 8 * sqrt(v_c), 400000, &below), SF_OK);
+        cr_assert_eq(sf_count_modes_on_line(ctx, m, v_c * (1 + 1e-3) - s2, &origin, &dir, a + 8 * sqrt(v_c), 400000, &above), SF_OK);
+        cr_expect_eq(below, 2, "case %d (w = %g): %d modes just below tau_c = %g", c, w, below, tau_c);
+        cr_expect_eq(above, 1, "case %d (w = %g): %d modes just above tau_c = %g", c, w, above, tau_c);
+        sf_mixture_destroy(m);
+    }
+    /* equal weights: the pitchfork, tau_c = a^2 - s^2 */
+    double tau;
+    cr_assert_eq(sf_speciation_tau_asymmetric(0.5, 1.2, 0.1, &tau), SF_OK);
+    expect_rel(tau, 1.44 - 0.1, 1e-12, "w = 1/2 gives a^2 - s^2");
+    sf_context_destroy(ctx);
+}

@@ -179,6 +179,26 @@ static int run(const options *o)
     }
     printf("\n  Biroli et al.       t_s = ln(Lambda)/2 = %.6f (OU; Lambda = %.6g, top eigenvalue of the data covariance)\n",
            0.5 * log(lambda), lambda);
+    /* two isotropic components of one variance and unequal weights: a saddle-node (SPEC.md D) */
+    if (K == 2 && na == 1 && nb == 1 && sf_mixture_kind(mix, 0) == SF_COV_ISOTROPIC &&
+        sf_mixture_kind(mix, 1) == SF_COV_ISOTROPIC && sf_mixture_variances(mix, 0)[0] == sf_mixture_variances(mix, 1)[0] &&
+        fabs(sf_mixture_weight(mix, 0) - 0.5) > 1e-12) {
+        const double *m0 = sf_mixture_mean(mix, 0), *m1 = sf_mixture_mean(mix, 1);
+        double sep = 0, s2v = sf_mixture_variances(mix, 0)[0], tau_sn, mid[64];
+        for (int i = 0; i < d; i++) sep += (m0[i] - m1[i]) * (m0[i] - m1[i]);
+        double half = 0.5 * sqrt(sep), dirv[64];
+        sf_speciation_tau_asymmetric(sf_mixture_weight(mix, 0), half, s2v, &tau_sn);
+        printf("  unequal weights     tau_c = %.10g (saddle-node: the second mode appears)", tau_sn);
+        if (d <= 64 && tau_sn > 0) {
+            int below = 0, above = 0;
+            for (int i = 0; i < d; i++) mid[i] = 0.5 * (m0[i] + m1[i]), dirv[i] = (m1[i] - m0[i]) / sqrt(sep);
+            double v_c = s2v + tau_sn, L = half + 8 * sqrt(v_c);
+            sf_count_modes_on_line(ctx, mix, v_c * (1 - 1e-3) - s2v, mid, dirv, L, 200000, &below);
+            sf_count_modes_on_line(ctx, mix, v_c * (1 + 1e-3) - s2v, mid, dirv, L, 200000, &above);
+            printf("; mode count on the axis: %d just below, %d just above", below, above);
+        }
+        printf("\n");
+    }
 
     /* 2. the layer: profiles of the normal score through the interface, tanh fits */
     enum { NP = 241, NT = 4 };
@@ -210,8 +230,8 @@ static int run(const options *o)
         }
         double amp, rms;
         sf_fit_tanh_layer(r, prof[k], NP, 1e-3 * R, 10 * R, &widths[k], &amp, &rms);
-        printf("                      %-10.3g %-13.6g %s%.6g\n", factors[k], widths[k], symmetric ? "" : "(n/a) ",
-               symmetric ? (s2 + taus[k]) / a : NAN);
+        if (symmetric) printf("                      %-10.3g %-13.6g %.6g\n", factors[k], widths[k], (s2 + taus[k]) / a);
+        else printf("                      %-10.3g %-13.6g n/a (not a symmetric pair)\n", factors[k], widths[k]);
     }
     prof[NT] = r;
     {

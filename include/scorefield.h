@@ -308,6 +308,19 @@ sf_status sf_amplification_pf(sf_context *ctx, const sf_mixture *mix, const doub
  * the OU process dx = -x dt + sqrt(2) dW). */
 sf_status sf_data_covariance_top_eigenvalue(const sf_mixture *mix, double *lambda);
 
+/* ---------------------------------------------------------------- non-Gaussian data: the quartic double well */
+
+/* p0(x) proportional to exp(-(x^2 - 1)^2 / eps) in 1-D, diffused to heat time tau, by quadrature
+ * of the posterior p(x | y) ~ p0(x) exp(-(y - x)^2 / (2 tau)) on a fine grid (SPEC.md D): at the
+ * points y (n) the score u = (E[x|y] - y)/tau and its derivatives u_y = (Var - tau)/tau^2,
+ * u_yy = k3/tau^3 (k3 the third central moment) and d u/d tau at fixed y; any output may be NULL.
+ * A d-dimensional product of such wells has the score of each coordinate. */
+sf_status sf_doublewell_field(double eps, double tau, const double *y, size_t n, double *u, double *u_y, double *u_yy,
+                              double *u_tau);
+/* The critical heat time: the root of E[x^2 | y = 0; tau] = tau (where u_y(0) changes sign), and
+ * the moment surrogate a_eff^2 - s_eff^2 with a_eff = E|x|, s_eff^2 = E x^2 - (E|x|)^2 under p0. */
+sf_status sf_doublewell_tau_c(double eps, double *tau_c, double *surrogate);
+
 /* ---------------------------------------------------------------- information flow (SPEC.md G) */
 
 /* Generative bandwidth b(t) = dH(X0 | Xt)/dt = g^2 E_{p_t}[div s + d / sigma^2] / 2 by Monte Carlo

@@ -984,3 +984,22 @@ Test(cli, wkb_curves)
     unlink(path);
     rmdir(dir);
 }
+
+Test(cli, doublewell_reports_and_draws)
+{
+    char dir[PATH_LEN], path[2 * PATH_LEN];
+    tmp_path(dir, "dw");
+    cli_result r = run_cli((const char *const[]){"doublewell", "--out-dir", dir, NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    const char *at = strstr(r.out, "(largest term) = ");
+    cr_assert_not_null(at, "%s", r.out);
+    cr_expect(strtod(at + 17, NULL) < 1e-9, "Burgers residual of the quadrature score: %s", at);
+    static const char *const files[2] = {"profiles.csv", "profiles.svg"};
+    for (int f = 0; f < 2; f++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+        struct stat sb;
+        cr_expect(stat(path, &sb) == 0 && sb.st_size > 200, "%s", files[f]);
+        unlink(path);
+    }
+    rmdir(dir);
+}

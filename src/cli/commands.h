@@ -14,5 +14,6 @@ int cmd_demo(int argc, char **argv);
 int cmd_bandwidth(int argc, char **argv);
 int cmd_blowup(int argc, char **argv);
 int cmd_wkb(int argc, char **argv);
+int cmd_doublewell(int argc, char **argv);
 
 #endif

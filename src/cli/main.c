@@ -20,6 +20,7 @@ static const char usage[] =
     "  bandwidth   information flow: b(t) = dH(X0|Xt)/dt, label-entropy variance, pathwise rates\n"
     "  blowup   the score near t = 0 for data on subspaces: rates against the codimension\n"
     "  wkb      the h-family's likelihood against its first-order WKB prediction (path integral)\n"
+    "  doublewell  speciation for non-Gaussian data: the quartic double well by quadrature\n"
     "exit status: 0 success, 1 failure, 2 bad input (one-line message on stderr), 3 no CUDA device\n";
 
 int main(int argc, char **argv)
@@ -27,7 +28,8 @@ int main(int argc, char **argv)
     static const struct { const char *name; int (*run)(int, char **); } commands[] = {
         {"score", cmd_score}, {"info", cmd_info}, {"check", cmd_check}, {"burgers-residual", cmd_burgers_residual},
         {"burgers", cmd_burgers}, {"sample", cmd_sample}, {"loglik", cmd_loglik},
-        {"speciation", cmd_speciation}, {"demo", cmd_demo}, {"bandwidth", cmd_bandwidth}, {"blowup", cmd_blowup}, {"wkb", cmd_wkb}};
+        {"speciation", cmd_speciation}, {"demo", cmd_demo}, {"bandwidth", cmd_bandwidth}, {"blowup", cmd_blowup}, {"wkb", cmd_wkb},
+        {"doublewell", cmd_doublewell}};
     if (argc < 2 || cli_is_help(argv[1])) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? SF_EXIT_BAD_INPUT : SF_EXIT_OK;

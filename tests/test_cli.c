@@ -994,8 +994,13 @@ Test(cli, doublewell_reports_and_draws)
     const char *at = strstr(r.out, "(largest term) = ");
     cr_assert_not_null(at, "%s", r.out);
     cr_expect(strtod(at + 17, NULL) < 1e-9, "Burgers residual of the quadrature score: %s", at);
-    static const char *const files[2] = {"profiles.csv", "profiles.svg"};
-    for (int f = 0; f < 2; f++) {
+    r = run_cli((const char *const[]){"doublewell", "--out-dir", dir, "--dim", "2", NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    at = strstr(r.out, "vector Burgers residual");
+    cr_assert_not_null(at, "%s", r.out);
+    cr_expect(strtod(at + 24, NULL) < 1e-9, "2-D residual: %s", at);
+    static const char *const files[3] = {"profiles.csv", "profiles.svg", "field2d.csv"};
+    for (int f = 0; f < 3; f++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[f]);
         struct stat sb;
         cr_expect(stat(path, &sb) == 0 && sb.st_size > 200, "%s", files[f]);

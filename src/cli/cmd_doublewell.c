@@ -14,16 +14,20 @@
 #include <sys/stat.h>
 
 static const char doublewell_help[] =
-    "usage: scorefield doublewell [--eps E] [--out-dir DIR]\n"
+    "usage: scorefield doublewell [--eps E] [--dim 1|2] [--out-dir DIR]\n"
     "The data density p0 ~ exp(-(x^2 - 1)^2 / E) (default E = 0.3) diffused in heat time, its score by\n"
     "quadrature of the posterior. Prints the critical heat time (E[x^2 | y = 0; tau] = tau), the moment\n"
     "surrogate a_eff^2 - s_eff^2, the tanh width fitted at tau_c against (s_eff^2 + tau_c)/a_eff, and the\n"
     "largest Burgers residual |d_tau u - u_yy/2 - u u_y| / scale over a grid of points and times;\n"
-    "writes DIR/profiles.csv and profiles.svg (default DIR scorefield-doublewell).\n";
+    "writes DIR/profiles.csv and profiles.svg (default DIR scorefield-doublewell). With --dim 2 the data\n"
+    "are the product of two wells (four modes, speciating in both coordinates at tau_c): the residual is\n"
+    "the vector one, d_tau u - Lap u / 2 - (u . grad) u, on a 2-D grid of points, and DIR/field2d.csv\n"
+    "holds u on that grid.\n";
 
 int cmd_doublewell(int argc, char **argv)
 {
     double eps = 0.3;
+    size_t dim = 1;
     const char *dir = "scorefield-doublewell";
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -33,9 +37,11 @@ int cmd_doublewell(int argc, char **argv)
         }
         if (!strcmp(a, "--eps")) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, &eps)) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--out-dir")) { if (!(dir = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
+        else if (!strcmp(a, "--dim")) { if (!(v = cli_value(argc, argv, &i)) || !cli_size(a, v, &dim)) return SF_EXIT_BAD_INPUT; }
         else return cli_bad_input("doublewell: unknown option '%s' (see scorefield doublewell --help)", a);
     }
     if (!(eps > 0) || eps > 100) return cli_bad_input("option --eps: %g must be in (0, 100]", eps);
+    if (dim != 1 && dim != 2) return cli_bad_input("option --dim: %zu is not 1 or 2", dim);
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) return cli_bad_input("%s: cannot create the output folder: %s", dir, strerror(errno));
     double tau_c, surrogate;
     sf_status st = sf_doublewell_tau_c(eps, &tau_c, &surrogate);
@@ -82,6 +88,46 @@ int cmd_doublewell(int argc, char **argv)
     sf_plot plot = {"double-well score sharpening through speciation", "y", "score u(y, tau)", 0, 0, 0, {0}, {0}};
     snprintf(path, sizeof path, "%s/profiles.svg", dir);
     if ((st = sf_plot_svg(path, &plot, series, NT)) != SF_OK) return cli_library_error(st);
+    if (dim == 2) { /* the product of two wells: u_i depends on y_i only; the vector residual on a grid */
+        enum { G = 61 };
+        double ys[G], f[6][G], *field = malloc(3 * G * G * sizeof(double)), worst2 = 0;
+        for (int q = 0; q < G; q++) ys[q] = -2.5 + 5.0 * q / (G - 1);
+        for (int k = 0; k < 6 && st == SF_OK; k++) {
+            double tau = tau_c * pow(3, k - 3);
+            st = sf_doublewell_field(eps, tau, ys, G, f[0], f[1], f[2], f[3]);
+            double scale = 0, rmax = 0;
+            for (int a1 = 0; a1 < G; a1++)
+                for (int a2 = 0; a2 < G; a2++) {
+                    int idx[2] = {a1, a2};
+                    for (int i = 0; i < 2; i++) { /* R_i = d_tau u_i - (u_i,11 + u_i,22)/2 - (u_1 d_1 + u_2 d_2) u_i */
+                        int c = idx[i];
+                        double lap = f[2][c], adv = f[0][c] * f[1][c]; /* d_j u_i = 0 for j != i */
+                        scale = fmax(scale, fmax(fabs(f[3][c]), fmax(0.5 * fabs(lap), fabs(adv))));
+                        rmax = fmax(rmax, fabs(f[3][c] - 0.5 * lap - adv));
+                        if (k == 3) field[(a1 * G + a2) * 3 + 1 + i] = f[0][c];
+                    }
+                    if (k == 3) field[(a1 * G + a2) * 3] = 0;
+                }
+            worst2 = fmax(worst2, rmax / scale);
+        }
+        if (st != SF_OK) {
+            free(field);
+            return cli_library_error(st);
+        }
+        snprintf(path, sizeof path, "%s/field2d.csv", dir);
+        FILE *fp = fopen(path, "w");
+        if (fp) {
+            fprintf(fp, "y1,y2,u1,u2\n");
+            for (int a1 = 0; a1 < G; a1++)
+                for (int a2 = 0; a2 < G; a2++)
+                    fprintf(fp, "%.6g,%.6g,%.10g,%.10g\n", ys[a1], ys[a2], field[(a1 * G + a2) * 3 + 1], field[(a1 * G + a2) * 3 + 2]);
+            fclose(fp);
+        }
+        free(field);
+        printf("  2-D product         four modes, speciating in both coordinates at tau_c; vector Burgers residual\n"
+               "                      %.3g of the largest term on a %d x %d grid x 6 times; u at tau_c in %s/field2d.csv\n",
+               worst2, G, G, dir);
+    }
     printf("  figures             %s/profiles.svg (data: %s/profiles.csv)\n", dir, dir);
     return SF_EXIT_OK;
 }

@@ -92,6 +92,9 @@ typedef struct {
 
 /* Fills *out for time t. Refuses t outside the schedule's range, alpha <= 0, sigma < 0. */
 sf_status sf_schedule_at(const sf_schedule *schedule, double t, sf_time *out);
+/* The heat frame of SPEC.md 0 at heat time tau >= 0 as a time: alpha = 1, sigma^2 = tau (a
+ * direct pair, so heat-frame outputs of sf_evaluate are the fields u(y, tau) themselves). */
+sf_status sf_time_heat(double tau, sf_time *out);
 /* Inverse of the heat time: the t with tau(t) = tau (SPEC.md A, log-SNR inverse). */
 sf_status sf_schedule_t_of_tau(const sf_schedule *schedule, double tau, double *t);
 

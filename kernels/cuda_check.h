@@ -33,4 +33,12 @@
                            cudaGetErrorString(sf_e_), __FILE__, __LINE__);                             \
     } while (0)
 
+/* Blocks of `block` threads for a grid-stride loop over n elements: enough to cover n, at least
+ * one, capped (the loops stride over the rest). */
+static inline unsigned sf_blocks_for(size_t n, unsigned block)
+{
+    size_t b = (n + block - 1) / block;
+    return (unsigned)(b < 65536 * 16 ? (b ? b : 1) : 65536 * 16);
+}
+
 #endif

@@ -85,3 +85,20 @@ sf_status sf_cuda_reserve(void **buffer, size_t *capacity, size_t bytes)
     *capacity = bytes;
     return SF_OK;
 }
+
+sf_status sf_cuda_enter(sf_cuda_state *s, int *caller_device)
+{
+    SF_CUDA_TRY(cudaGetDevice(caller_device));
+    SF_CUDA_TRY(cudaSetDevice(s->device));
+    return SF_OK;
+}
+
+sf_status sf_cuda_leave(sf_cuda_state *s, int caller_device, sf_status status)
+{
+    if (status != SF_OK) cudaStreamSynchronize(s->stream);
+    cudaError_t e = cudaSetDevice(caller_device);
+    if (status == SF_OK && e != cudaSuccess)
+        return sf_fail(SF_ERR_CUDA, "cudaSetDevice(%d) failed: %s (%s:%d)", caller_device, cudaGetErrorString(e),
+                       __FILE__, __LINE__);
+    return status;
+}

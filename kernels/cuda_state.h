@@ -22,4 +22,11 @@ struct sf_cuda_state {
 /* Makes sure state->workspace (or ->field) holds at least `bytes`, reallocating if needed. */
 sf_status sf_cuda_reserve(void **buffer, size_t *capacity, size_t bytes);
 
+/* Every entry point runs on the state's device and leaves the caller's current device as it was:
+ * sf_cuda_enter makes the state's device current and remembers the caller's; sf_cuda_leave lets
+ * the stream drain after a failure (its buffers are reused next time), restores the device and
+ * returns `status` (or the restore's error when status is SF_OK). */
+sf_status sf_cuda_enter(sf_cuda_state *state, int *caller_device);
+sf_status sf_cuda_leave(sf_cuda_state *state, int caller_device, sf_status status);
+
 #endif

@@ -75,11 +75,7 @@ template <typename T> static size_t carve(void *base, const sf_grid_shape *g, gr
     return at;
 }
 
-static unsigned blocks_for(size_t n)
-{
-    size_t b = (n + SF_GRID_THREADS - 1) / SF_GRID_THREADS;
-    return (unsigned)(b < 65536 * 16 ? (b ? b : 1) : 65536 * 16);
-}
+static unsigned blocks_for(size_t n) { return sf_blocks_for(n, SF_GRID_THREADS); }
 
 #define SF_GRID_LOOP(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
 
@@ -323,22 +319,24 @@ static sf_status burgers(sf_cuda_grid *G, double *u, double dtau, int steps, sf_
 
 extern "C" sf_status sf_cuda_grid_heat(sf_cuda_grid *G, const double *density, double dtau, double *u)
 {
-    SF_CUDA_TRY(cudaSetDevice(G->state->device));
+    int caller;
+    sf_status st = sf_cuda_enter(G->state, &caller);
+    if (st != SF_OK) return st;
     (void)cudaGetLastError();
-    sf_status st = G->precision == SF_PRECISION_F32 ? heat<float>(G, density, dtau, u) : heat<double>(G, density, dtau, u);
-    if (st != SF_OK) cudaStreamSynchronize(G->state->stream);
-    return st;
+    st = G->precision == SF_PRECISION_F32 ? heat<float>(G, density, dtau, u) : heat<double>(G, density, dtau, u);
+    return sf_cuda_leave(G->state, caller, st);
 }
 
 extern "C" sf_status sf_cuda_grid_burgers(sf_cuda_grid *G, double *u, double dtau, int steps, sf_progress progress,
                                           void *data)
 {
-    SF_CUDA_TRY(cudaSetDevice(G->state->device));
+    int caller;
+    sf_status st = sf_cuda_enter(G->state, &caller);
+    if (st != SF_OK) return st;
     (void)cudaGetLastError();
-    sf_status st = G->precision == SF_PRECISION_F32 ? burgers<float>(G, u, dtau, steps, progress, data)
-                                                    : burgers<double>(G, u, dtau, steps, progress, data);
-    if (st != SF_OK) cudaStreamSynchronize(G->state->stream);
-    return st;
+    st = G->precision == SF_PRECISION_F32 ? burgers<float>(G, u, dtau, steps, progress, data)
+                                          : burgers<double>(G, u, dtau, steps, progress, data);
+    return sf_cuda_leave(G->state, caller, st);
 }
 
 template <typename T> static sf_status fft_seconds(sf_cuda_grid *G, int reps, double *seconds)

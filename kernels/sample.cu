@@ -156,13 +156,12 @@ extern "C" sf_status sf_cuda_sample(sf_cuda_state *s, sf_precision precision, si
 {
     if (!s) return sf_fail(SF_ERR_NO_CUDA, "the context has no CUDA state");
     if (n == 0) return SF_OK;
-    int caller_device = 0;
-    SF_CUDA_TRY(cudaGetDevice(&caller_device));
-    SF_CUDA_TRY(cudaSetDevice(s->device));
-    int K, R;
+    int caller_device = 0, K, R;
+    sf_status st = sf_cuda_enter(s, &caller_device);
+    if (st != SF_OK) return st;
     widest(mix, cls, &K, &R);
     size_t B;
-    sf_status st = precision == SF_PRECISION_F32
+    st = precision == SF_PRECISION_F32
                        ? choose_batch<float>(s, n, max_batch, mix->dim, K, R, 0, state_per_particle(mix->dim), &B)
                        : choose_batch<double>(s, n, max_batch, mix->dim, K, R, 0, state_per_particle(mix->dim), &B);
     if (st == SF_OK && B < n && trajectory)
@@ -177,10 +176,5 @@ extern "C" sf_status sf_cuda_sample(sf_cuda_state *s, sf_precision precision, si
                  : sample_on_device<double>(s, mix, cls, gamma, schedule, plans, times, steps, seed, x + b0 * mix->dim, nb,
                                             first_particle + b0, trajectory, data, every);
     }
-    if (st != SF_OK) cudaStreamSynchronize(s->stream);
-    cudaError_t e = cudaSetDevice(caller_device);
-    if (st == SF_OK && e != cudaSuccess)
-        return sf_fail(SF_ERR_CUDA, "cudaSetDevice(%d) failed: %s (%s:%d)", caller_device, cudaGetErrorString(e),
-                       __FILE__, __LINE__);
-    return st;
+    return sf_cuda_leave(s, caller_device, st);
 }

@@ -55,15 +55,9 @@ extern "C" sf_status sf_cuda_score(sf_cuda_state *s, const sf_field *field, sf_p
         return sf_fail(SF_ERR_INVALID, "time derivatives need a schedule (a direct alpha, sigma pair has none)");
     if (n == 0) return SF_OK;
     int caller_device = 0;
-    SF_CUDA_TRY(cudaGetDevice(&caller_device));
-    SF_CUDA_TRY(cudaSetDevice(s->device));
-    sf_status st = precision == SF_PRECISION_F32 ? score_on_device<float>(s, field, max_batch, x, n, out)
-                                                 : score_on_device<double>(s, field, max_batch, x, n, out);
-    /* after a failure work may still be queued on the stream: let it finish before buffers are reused */
-    if (st != SF_OK) cudaStreamSynchronize(s->stream);
-    cudaError_t e = cudaSetDevice(caller_device);
-    if (st == SF_OK && e != cudaSuccess)
-        return sf_fail(SF_ERR_CUDA, "cudaSetDevice(%d) failed: %s (%s:%d)", caller_device, cudaGetErrorString(e),
-                       __FILE__, __LINE__);
-    return st;
+    sf_status st = sf_cuda_enter(s, &caller_device);
+    if (st != SF_OK) return st;
+    st = precision == SF_PRECISION_F32 ? score_on_device<float>(s, field, max_batch, x, n, out)
+                                       : score_on_device<double>(s, field, max_batch, x, n, out);
+    return sf_cuda_leave(s, caller_device, st);
 }

@@ -168,11 +168,7 @@ template <typename T> static size_t carve(void *base, size_t B, size_t d, size_t
     return at;
 }
 
-static unsigned grid_for(size_t threads)
-{
-    size_t blocks = (threads + SF_THREADS - 1) / SF_THREADS;
-    return (unsigned)(blocks < 65536 * 16 ? (blocks ? blocks : 1) : 65536 * 16);
-}
+static unsigned grid_for(size_t threads) { return sf_blocks_for(threads, SF_THREADS); }
 
 /* Copies `count` values of a device array in precision T to host float64. */
 template <typename T>

@@ -12,21 +12,12 @@
 /* Particles per chunk for the finite-difference stencils (bounds the temporaries). */
 #define SF_STENCIL_CHUNK 4096
 
-/* The heat frame at tau as a time: alpha = 1, sigma^2 = tau (SPEC.md 0). */
-static sf_status heat_time(double tau, sf_time *t)
-{
-    sf_schedule s = sf_schedule_default(SF_SCHEDULE_DIRECT);
-    s.alpha = 1.0;
-    s.sigma = sqrt(tau);
-    return sf_schedule_at(&s, 0.0, t);
-}
-
 /* F(tau, u) = Lap u_mix(y, tau) / 2 + H_mix(y, tau) u */
 static sf_status burgers_rhs(sf_context *ctx, const sf_mixture *mix, const double *y, size_t n, double tau,
                              const double *u, double *lap, double *out)
 {
     sf_time t;
-    sf_status st = heat_time(tau, &t);
+    sf_status st = sf_time_heat(tau, &t);
     if (st != SF_OK) return st;
     sf_outputs o = {.lap = lap, .hvp = out, .hvp_dir = u};
     if ((st = sf_evaluate(ctx, mix, &t, y, n, &o)) != SF_OK) return st;

@@ -76,10 +76,8 @@ sf_status sf_grid_exact(sf_grid *g, const sf_mixture *mix, double floor, int ima
     if (images < 0 || images > 8) return sf_fail(SF_ERR_INVALID, "periodic images %d: must be 0 to 8", images);
     if (!(tau >= 0) || !isfinite(tau)) return sf_fail(SF_ERR_INVALID, "heat time tau = %g must be >= 0", tau);
     size_t P = s->points, Pd = P * (size_t)d;
-    sf_schedule direct = sf_schedule_default(SF_SCHEDULE_DIRECT);
-    direct.alpha = 1.0, direct.sigma = sqrt(tau);
     sf_time t;
-    sf_status st = sf_schedule_at(&direct, 0, &t);
+    sf_status st = sf_time_heat(tau, &t);
     if (st != SF_OK) return st;
     /* per point, a running log-sum-exp over images: log q = m + log(sum), grad q / q = gsum / sum */
     double *y = malloc(Pd * sizeof(double)), *shifted = malloc(Pd * sizeof(double)), *lp = malloc(P * sizeof(double));

@@ -181,3 +181,12 @@ sf_status sf_schedule_t_of_tau(const sf_schedule *s, double tau, double *t)
     }
     return SF_OK;
 }
+
+sf_status sf_time_heat(double tau, sf_time *out)
+{
+    if (!(tau >= 0) || !isfinite(tau)) return sf_fail(SF_ERR_INVALID, "heat time tau = %g must be finite and >= 0", tau);
+    sf_schedule s = sf_schedule_default(SF_SCHEDULE_DIRECT);
+    s.alpha = 1.0;
+    s.sigma = sqrt(tau);
+    return sf_schedule_at(&s, 0.0, out);
+}

@@ -62,13 +62,11 @@ sf_status sf_speciation_tau_closed_form(const sf_mixture *m, double *tau_c)
     return st;
 }
 
-/* The heat frame at tau as a time (alpha = 1, sigma^2 = tau). */
+/* The heat frame at tau (sf_time_heat; tau is validated by the callers' ranges). */
 static sf_time heat_time(double tau)
 {
-    sf_schedule s = sf_schedule_default(SF_SCHEDULE_DIRECT);
-    s.alpha = 1.0, s.sigma = sqrt(tau);
     sf_time t;
-    sf_schedule_at(&s, 0, &t);
+    sf_time_heat(tau, &t);
     return t;
 }
 

@@ -108,10 +108,8 @@ int cmd_blowup(int argc, char **argv)
     printf("  %-10s %-22s %-16s %s\n", "tau", "tau E|u|^2 +- s.e.", "tau|u(y)|/dist", "max |E[x0|x]|");
     for (size_t q = 0; q < P; q++) {
         TAU[q] = exp(log(tau_max) + (log(tau_min) - log(tau_max)) * q / (P - 1));
-        sf_schedule h = sf_schedule_default(SF_SCHEDULE_DIRECT);
-        h.alpha = 1, h.sigma = sqrt(TAU[q]);
         sf_time t;
-        sf_schedule_at(&h, 0, &t);
+        sf_time_heat(TAU[q], &t);
         sf_outputs o = {.score = s, .denoise = den}, oy = {.score = su};
         if ((st = sf_sample_marginal(mix, &t, seed, 0, x, n)) != SF_OK || (st = sf_evaluate(ctx, mix, &t, x, n, &o)) != SF_OK ||
             (st = sf_evaluate(ctx, mix, &t, y, 1, &oy)) != SF_OK) {

@@ -59,14 +59,6 @@ static sf_mixture *default_pair(void)
     return m;
 }
 
-static sf_time heat(double tau)
-{
-    sf_schedule s = sf_schedule_default(SF_SCHEDULE_DIRECT);
-    s.alpha = 1, s.sigma = sqrt(tau);
-    sf_time t;
-    sf_schedule_at(&s, 0, &t);
-    return t;
-}
 
 /* Each frame: the denoiser E[x0 | x_t] of every particle projected on the split axis. At high noise
  * it is the data mean for everyone; at speciation it branches to one group's mean or the other's. */
@@ -212,7 +204,8 @@ static int run(const options *o)
     if (symmetric) s2 = a * a - tau_closed; /* isotropic pair: tau_c = a^2 - s^2 */
     for (int k = 0; k < NT; k++) {
         taus[k] = factors[k] * tau_num;
-        sf_time t = heat(taus[k]);
+        sf_time t;
+        sf_time_heat(taus[k], &t);
         double ys[64];
         sf_speciation_normal_curvature(ctx, mix, A, na, B, nb, taus[k], NULL, NULL, d <= 64 ? ys : NULL);
         for (int q = 0; q < NP; q++)

@@ -50,6 +50,9 @@ step bench-large-d "$build/bench/bench_score" --n 200000 --dim 1024 --components
 step bench-burgers-f64 "$build/bench/bench_burgers" --backend cuda --n 200000 --grid-dim 3 --grid 128
 step bench-burgers-f32 "$build/bench/bench_burgers" --backend cuda --precision f32 --n 200000 --grid-dim 3 --grid 128
 step bench-sampler "$build/bench/bench_sampler" --backend cuda --n 1000000 --dim 64 --components 256
+step demo-cuda "$build/scorefield" demo --backend cuda --out-dir "${OUT:-.}/demo" --n 2000
+step bandwidth-cuda "$build/scorefield" bandwidth --backend cuda --n 200000 --out-dir "${OUT:-.}/bandwidth"
+step sample-cuda "$build/scorefield" sample --mixture examples/compact.json --schedule vp-linear --sampler dpm3 --spacing lambda --steps 30 --n 1000000 --out /tmp/sf_gpu_samples.npy --backend cuda
 step burgers-cli "$build/scorefield" burgers --mixture examples/three_kinds.json --grid 512 --box 8 --tau0 0.05 --tau1 0.3 --route direct --steps 200 --backend cuda
 {
   echo

@@ -14,8 +14,10 @@ static double quad_inverse(const sf_mixture *m, int k, const double *mu, double 
 {
     int d = m->dim;
     const double *c = m->var_diag + (size_t)k * d;
-    double sum = 0, *resid = malloc((size_t)d * sizeof(double));
+    double sum = 0, mu2 = 0, *resid = malloc((size_t)d * sizeof(double));
+    if (!resid) return NAN;
     memcpy(resid, mu, (size_t)d * sizeof(double));
+    for (int i = 0; i < d; i++) mu2 += mu[i] * mu[i];
     for (int j = m->rank_offset[k]; j < m->rank_offset[k + 1]; j++) {
         const double *u = m->basis + (size_t)j * d;
         double p = 0;
@@ -23,8 +25,12 @@ static double quad_inverse(const sf_mixture *m, int k, const double *mu, double 
         for (int i = 0; i < d; i++) resid[i] -= p * u[i];
         sum += p * p / (c[0] + m->eig[j] + tau); /* low-rank: constant diagonal part */
     }
-    for (int i = 0; i < d; i++)
-        if (resid[i] != 0) sum += resid[i] * resid[i] / (c[i] + tau); /* 0/0 along unused zero-variance axes */
+    for (int i = 0; i < d; i++) {
+        double r2 = resid[i] * resid[i];
+        if (c[i] + tau > 0) sum += r2 / (c[i] + tau);
+        else if (r2 > 1e-24 * mu2) sum = INFINITY; /* mu leaves the support: always separated at tau = 0 */
+        /* else: a rounding remainder along an axis of zero variance, not a component of mu */
+    }
     free(resid);
     return sum;
 }
@@ -46,7 +52,9 @@ sf_status sf_speciation_tau_closed_form(const sf_mixture *m, double *tau_c)
     /* f(tau) = mu^T (C + tau)^{-1} mu - 1 decreases in tau; f(0) <= 0: no speciation */
     double lo = 0, f0 = quad_inverse(m, 0, mu, 0);
     sf_status st = SF_OK;
-    if (!(f0 > 1)) {
+    if (isnan(f0)) {
+        st = sf_fail(SF_ERR_NOMEM, "out of memory");
+    } else if (!(f0 > 1)) {
         *tau_c = 0;
     } else {
         double hi = 1;
@@ -79,7 +87,7 @@ static sf_status log_ratio(sf_context *ctx, const sf_mixture *a, const sf_mixtur
     sf_status st = sf_evaluate(ctx, a, t, y, 1, &oa);
     if (st == SF_OK) st = sf_evaluate(ctx, b, t, y, 1, &ob);
     /* the sub-mixtures are normalised: add their masses back */
-    *phi = la - lb + log(sf_mixture_weight_sum(a)) - log(sf_mixture_weight_sum(b));
+    if (st == SF_OK) *phi = la - lb + log(sf_mixture_weight_sum(a)) - log(sf_mixture_weight_sum(b));
     return st;
 }
 
@@ -134,9 +142,23 @@ sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix,
                 for (int i = 0; i < d; i++) means[p][i] += sf_mixture_weight(parts[p], k) * parts[p]->mean[(size_t)k * d + i];
     }
     sf_time t = heat_time(tau);
-    /* bisection for phi = 0 on the segment ma -> mb (phi > 0 near A, < 0 near B) */
-    double lo = 0, hi = 1, phi = 0;
-    for (int it = 0; st == SF_OK && it < 100; it++) {
+    /* bisection for phi = 0 on the line ma + c (mb - ma): phi > 0 towards A, < 0 towards B. With
+     * unequal weights the interface can leave the segment [0, 1]: widen the bracket until it holds */
+    double lo = 0, hi = 1, phi = 0, phi_lo = 0, phi_hi = 0;
+    for (int widen = 0; st == SF_OK && widen < 12; widen++) {
+        for (int i = 0; i < d; i++) y[i] = ma[i] + lo * (mb[i] - ma[i]);
+        if ((st = log_ratio(ctx, a, b, &t, y, &phi_lo, sa, sb)) != SF_OK) break;
+        for (int i = 0; i < d; i++) y[i] = ma[i] + hi * (mb[i] - ma[i]);
+        if ((st = log_ratio(ctx, a, b, &t, y, &phi_hi, sa, sb)) != SF_OK) break;
+        if (phi_lo > 0 && phi_hi < 0) break;
+        lo = lo * 2 - 1, hi = hi * 2; /* [0,1] -> [-1,2] -> [-3,4] ... */
+    }
+    if (st == SF_OK && !(phi_lo > 0 && phi_hi < 0))
+        st = sf_fail(SF_ERR_INVALID,
+                     "no interface log q_A = log q_B on the line through the two groups' means at tau = %g "
+                     "(log q_A/q_B = %g, %g at the ends searched)",
+                     tau, phi_lo, phi_hi);
+    for (int it = 0; st == SF_OK && it < 200 && hi - lo > 1e-15 * (1 + fabs(lo)); it++) {
         double mid = 0.5 * (lo + hi);
         for (int i = 0; i < d; i++) y[i] = ma[i] + mid * (mb[i] - ma[i]);
         if ((st = log_ratio(ctx, a, b, &t, y, &phi, sa, sb)) != SF_OK) break;
@@ -172,7 +194,9 @@ sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix,
 sf_status sf_speciation_tau_numeric(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
                                     int nb, double tau_lo, double tau_hi, double rtol, double *tau_c)
 {
-    double klo, khi, kappa;
+    if (!(tau_lo > 0) || !(tau_hi > tau_lo) || !(rtol > 0) || !isfinite(tau_hi))
+        return sf_fail(SF_ERR_INVALID, "need 0 < tau_lo < tau_hi and rtol > 0 (got %g, %g, %g)", tau_lo, tau_hi, rtol);
+    double klo = NAN, khi = NAN, kappa;
     sf_status st = sf_speciation_normal_curvature(ctx, mix, set_a, na, set_b, nb, tau_lo, &kappa, &klo, NULL);
     if (st == SF_OK) st = sf_speciation_normal_curvature(ctx, mix, set_a, na, set_b, nb, tau_hi, &kappa, &khi, NULL);
     if (st != SF_OK) return st;
@@ -181,8 +205,9 @@ sf_status sf_speciation_tau_numeric(sf_context *ctx, const sf_mixture *mix, cons
                        tau_lo, tau_hi, klo, khi);
     double lo = log(tau_lo), hi = log(tau_hi);
     while (st == SF_OK && hi - lo > rtol) {
-        double mid = 0.5 * (lo + hi), k;
+        double mid = 0.5 * (lo + hi), k = NAN;
         st = sf_speciation_normal_curvature(ctx, mix, set_a, na, set_b, nb, exp(mid), &kappa, &k, NULL);
+        if (st != SF_OK) break;
         if (k > 0) lo = mid;
         else hi = mid;
     }
@@ -190,44 +215,65 @@ sf_status sf_speciation_tau_numeric(sf_context *ctx, const sf_mixture *mix, cons
     return st;
 }
 
+/* (Cov v): Cov = sum_k w_k (C_k + (mu_k - m)(mu_k - m)^T), applied without forming it */
+static void covariance_apply(const sf_mixture *m, const double *mean, const double *v, double *w)
+{
+    int d = m->dim;
+    memset(w, 0, (size_t)d * sizeof(double));
+    for (int k = 0; k < m->count; k++) {
+        double wk = sf_mixture_weight(m, k), proj = 0;
+        const double *mu = m->mean + (size_t)k * d, *c = m->var_diag + (size_t)k * d;
+        for (int i = 0; i < d; i++) proj += (mu[i] - mean[i]) * v[i];
+        for (int i = 0; i < d; i++) w[i] += wk * (c[i] * v[i] + proj * (mu[i] - mean[i]));
+        for (int j = m->rank_offset[k]; j < m->rank_offset[k + 1]; j++) {
+            const double *u = m->basis + (size_t)j * d;
+            double p = 0;
+            for (int i = 0; i < d; i++) p += u[i] * v[i];
+            for (int i = 0; i < d; i++) w[i] += wk * m->eig[j] * p * u[i];
+        }
+    }
+}
+
 sf_status sf_data_covariance_top_eigenvalue(const sf_mixture *m, double *lambda)
 {
     int d = m->dim;
+    /* small d: the dense covariance and Jacobi (exact to rounding, degenerate tops included);
+     * large d: power iteration on the implicit operator */
+    int dense = d <= 256;
     double *mean = calloc((size_t)d, sizeof(double)), *v = malloc((size_t)d * sizeof(double));
-    double *w = malloc((size_t)d * sizeof(double));
-    if (!mean || !v || !w) {
-        free(mean), free(v), free(w);
+    double *w = malloc((size_t)d * sizeof(double)), *cov = dense ? malloc((size_t)d * d * sizeof(double)) : NULL;
+    if (!mean || !v || !w || (dense && !cov)) {
+        free(mean), free(v), free(w), free(cov);
         return sf_fail(SF_ERR_NOMEM, "out of memory");
     }
     for (int k = 0; k < m->count; k++)
         for (int i = 0; i < d; i++) mean[i] += sf_mixture_weight(m, k) * m->mean[(size_t)k * d + i];
-    for (int i = 0; i < d; i++) v[i] = 1.0 + 0.01 * i;
     double lam = 0;
-    /* power iteration on Cov = sum_k w_k (C_k + (mu_k - m)(mu_k - m)^T), applied without forming it */
-    for (int it = 0; it < 2000; it++) {
-        memset(w, 0, (size_t)d * sizeof(double));
-        for (int k = 0; k < m->count; k++) {
-            double wk = sf_mixture_weight(m, k), proj = 0;
-            const double *mu = m->mean + (size_t)k * d, *c = m->var_diag + (size_t)k * d;
-            for (int i = 0; i < d; i++) proj += (mu[i] - mean[i]) * v[i];
-            for (int i = 0; i < d; i++) w[i] += wk * (c[i] * v[i] + proj * (mu[i] - mean[i]));
-            for (int j = m->rank_offset[k]; j < m->rank_offset[k + 1]; j++) {
-                const double *u = m->basis + (size_t)j * d;
-                double p = 0;
-                for (int i = 0; i < d; i++) p += u[i] * v[i];
-                for (int i = 0; i < d; i++) w[i] += wk * m->eig[j] * p * u[i];
-            }
+    if (dense) {
+        for (int j = 0; j < d; j++) { /* column j = Cov e_j */
+            memset(v, 0, (size_t)d * sizeof(double));
+            v[j] = 1;
+            covariance_apply(m, mean, v, w);
+            for (int i = 0; i < d; i++) cov[i * d + j] = w[i];
         }
-        double norm = 0, dot = 0;
-        for (int i = 0; i < d; i++) norm += w[i] * w[i], dot += w[i] * v[i];
-        norm = sqrt(norm);
-        double prev = lam;
-        lam = dot; /* Rayleigh quotient with |v| = 1 after the first pass */
-        for (int i = 0; i < d; i++) v[i] = w[i] / norm;
-        if (it > 2 && fabs(lam - prev) <= 1e-15 * fabs(lam)) break;
+        lam = top_eigenvalue(cov, d);
+    } else {
+        double norm = 0;
+        for (int i = 0; i < d; i++) v[i] = 1.0 + 0.01 * i, norm += v[i] * v[i];
+        for (int i = 0; i < d; i++) v[i] /= sqrt(norm);
+        for (int it = 0; it < 5000; it++) {
+            covariance_apply(m, mean, v, w);
+            double nw = 0, dot = 0;
+            for (int i = 0; i < d; i++) nw += w[i] * w[i], dot += w[i] * v[i];
+            nw = sqrt(nw);
+            double prev = lam;
+            lam = dot;
+            for (int i = 0; i < d; i++) v[i] = w[i] / nw;
+            if (it > 2 && fabs(lam - prev) <= 1e-15 * fabs(lam)) break;
+        }
     }
     *lambda = lam;
-    free(mean), free(v), free(w);
+    free(mean), free(v), free(w), free(cov);
     return SF_OK;
 }
 

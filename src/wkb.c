@@ -30,6 +30,7 @@ static sf_status drift(const coordinate *q, double t, double h, double *a, doubl
     sf_status st = sf_schedule_at(q->sched, t, &tm);
     if (st != SF_OK) return st;
     *V = tm.alpha * tm.alpha * q->c + tm.sigma2;
+    if (!(*V > 0)) return sf_fail(SF_ERR_INVALID, "the data variance at t = %g is zero: the model score is singular", t);
     double w = 0.5 * (1 + h * h) * tm.g2;
     *a = tm.f + w * q->scale / *V;
     *k = -w * (q->scale * tm.alpha * q->mu / *V + q->shift);
@@ -97,6 +98,10 @@ sf_status sf_wkb_gaussian(const sf_mixture *mix, const sf_schedule *sched, doubl
     if (sched->kind == SF_SCHEDULE_DIRECT) return sf_fail(SF_ERR_INVALID, "the WKB coefficient needs a schedule");
     if (!(t1 > t0) || steps < 1 || !isfinite(scale) || !(h >= 0))
         return sf_fail(SF_ERR_INVALID, "WKB needs t1 > t0, steps >= 1, a finite scale and h >= 0");
+    sf_time at0;
+    sf_status chk = sf_schedule_at(sched, t0, &at0);
+    if (chk == SF_OK) chk = sf_mixture_check_time(mix, &at0); /* a point mass at sigma = 0 has no density */
+    if (chk != SF_OK) return chk;
     int d = mix->dim, nodes = 2 * steps;
     double *m0 = malloc((size_t)(nodes + 1) * d * sizeof(double)), *S0 = malloc((size_t)(nodes + 1) * d * sizeof(double));
     double *mh = malloc((size_t)(nodes + 1) * sizeof(double)), *Sh = malloc((size_t)(nodes + 1) * sizeof(double));

@@ -1008,3 +1008,14 @@ Test(cli, doublewell_reports_and_draws)
     }
     rmdir(dir);
 }
+
+/* wkb on a point mass at sigma = 0 (vp-linear, t0 = 0) has no density: refused, not NaN */
+Test(bad_input, wkb_singular_data)
+{
+    write_text(mix_path, "{\"dim\": 1, \"components\": [{\"weight\": 1, \"mean\": [0.0], \"var\": 0}]}");
+    char dir[PATH_LEN];
+    tmp_path(dir, "wkbdir");
+    cli_result r = run_cli((const char *const[]){"wkb", "--mixture", mix_path, "--schedule", "vp-linear", "--out-dir", dir, NULL});
+    expect_refused(&r, mix_path, "singular");
+    rmdir(dir);
+}

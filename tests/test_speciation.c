@@ -175,3 +175,19 @@ Test(speciation, asymmetric_weights_against_mode_counting)
     expect_rel(tau, 1.44 - 0.1, 1e-12, "w = 1/2 gives a^2 - s^2");
     sf_context_destroy(ctx);
 }
+
+/* A pair on a line through the origin with mu inside the line and mu^T C^+ mu < 1 never speciates:
+ * tau_c = 0, however the rounding of the projection falls. */
+Test(speciation, closed_form_no_speciation_on_a_subspace)
+{
+    const double r3 = 1 / sqrt(3.0), U[3] = {r3, r3, r3}, eig[1] = {1.0};
+    const double mu[3] = {0.3 * r3, 0.3 * r3, 0.3 * r3}, neg[3] = {-0.3 * r3, -0.3 * r3, -0.3 * r3};
+    sf_mixture *m;
+    sf_mixture_create(&m, 3);
+    cr_assert_eq(sf_mixture_add_lowrank(m, 1, mu, 0.0, 1, U, eig), SF_OK);
+    cr_assert_eq(sf_mixture_add_lowrank(m, 1, neg, 0.0, 1, U, eig), SF_OK);
+    double tau;
+    cr_assert_eq(sf_speciation_tau_closed_form(m, &tau), SF_OK);
+    cr_expect_eq(tau, 0.0, "mu^T C^+ mu = 0.09 < 1: no speciation (got tau_c = %g)", tau);
+    sf_mixture_destroy(m);
+}

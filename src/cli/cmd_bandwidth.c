@@ -105,7 +105,7 @@ int cmd_bandwidth(int argc, char **argv)
         const double *m0 = sf_mixture_mean(mix, 0), *m1 = sf_mixture_mean(mix, 1);
         double sep = 0;
         for (int i = 0; i < d; i++) sep += (m0[i] - m1[i]) * (m0[i] - m1[i]);
-        a = 0.5 * sqrt(sep), s2 = a * a - tau_c;
+        a = 0.5 * sqrt(sep), s2 = sf_mixture_variances(mix, 0)[0];
     }
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
         sf_mixture_destroy(mix);
@@ -115,6 +115,12 @@ int cmd_bandwidth(int argc, char **argv)
     double *cols[8];
     for (int c = 0; c < 8; c++) cols[c] = malloc(P * sizeof(double));
     double *x = malloc(n * (size_t)d * sizeof(double)), *h = malloc(n * sizeof(double));
+    int ok = x && h;
+    for (int c = 0; c < 8; c++) ok = ok && cols[c];
+    if (!ok) {
+        status = cli_bad_input("out of memory for %zu draws", n);
+        goto done;
+    }
     if ((st = sf_context_create(&ctx, backend, SF_PRECISION_F64, 0)) != SF_OK) {
         status = cli_library_error(st);
         goto done;
@@ -202,11 +208,14 @@ int cmd_bandwidth(int argc, char **argv)
         char path[4096];
         const char *names[8] = {"t", "tau", "b", "b_se", "h_mean", "h_var", "h_var_se", "kappa"};
         snprintf(path, sizeof path, "%s/bandwidth.csv", dir);
-        sf_csv_write(path, 8, names, (const double *const *)cols, P);
+        if ((st = sf_csv_write(path, 8, names, (const double *const *)cols, P)) != SF_OK) {
+            status = cli_library_error(st);
+            goto done;
+        }
         double *lo = malloc(P * sizeof(double)), *hi = malloc(P * sizeof(double));
         for (size_t q = 0; q < P; q++) lo[q] = Bv[q] - 2 * Bse[q], hi[q] = Bv[q] + 2 * Bse[q];
         double t_c = NAN;
-        if (!isnan(tau_c)) sf_schedule_t_of_tau(&ct.schedule, tau_c, &t_c);
+        if (tau_c > 0) sf_schedule_t_of_tau(&ct.schedule, tau_c, &t_c);
         sf_series sb[3] = {{T, Bv, P, "b(t)", NULL, 0, 0}, {T, lo, P, "+- 2 s.e.", "#999", 1, 0}, {T, hi, P, NULL, "#999", 1, 0}};
         sf_plot pb = {"generative bandwidth b(t) = dH(X0|Xt)/dt", "time t", "b(t)", 0, 0, isnan(t_c) ? 0 : 1, {t_c}, {"t_c"}};
         snprintf(path, sizeof path, "%s/bandwidth.svg", dir);

@@ -80,16 +80,32 @@ int cmd_blowup(int argc, char **argv)
     double *y = calloc((size_t)d, sizeof(double)), *normal = calloc((size_t)d, sizeof(double)), dist = 0.5;
     const double *mu = sf_mixture_mean(mix, sub);
     for (int i = 0; i < d; i++) normal[i] = 1.0 / sqrt((double)d) * ((i % 2) ? 1 : -1);
-    /* remove the components along the subspace's basis rows (Gram-Schmidt against them) */
+    /* keep only directions of zero variance: off the basis rows (low rank), or along the axes of
+     * zero variance (diagonal, isotropic) */
     int rank;
-    const double *U = sf_mixture_basis(mix, sub, &rank);
+    const double *U = sf_mixture_basis(mix, sub, &rank), *var = sf_mixture_variances(mix, sub);
     for (int j = 0; j < rank; j++) {
         double p = 0;
         for (int i = 0; i < d; i++) p += U[(size_t)j * d + i] * normal[i];
         for (int i = 0; i < d; i++) normal[i] -= p * U[(size_t)j * d + i];
     }
+    if (rank == 0)
+        for (int i = 0; i < d; i++)
+            if (var[i] > 0) normal[i] = 0;
     double nn = 0;
     for (int i = 0; i < d; i++) nn += normal[i] * normal[i];
+    if (!(nn > 1e-20)) { /* the pattern projected to nothing: take a unit axis of the null space */
+        for (int a = 0; a < d && !(nn > 1e-20); a++) {
+            for (int i = 0; i < d; i++) normal[i] = i == a ? 1.0 : 0.0;
+            for (int j = 0; j < rank; j++) {
+                double p = U[(size_t)j * d + a];
+                for (int i = 0; i < d; i++) normal[i] -= p * U[(size_t)j * d + i];
+            }
+            if (rank == 0 && var[a] > 0) normal[a] = 0;
+            nn = 0;
+            for (int i = 0; i < d; i++) nn += normal[i] * normal[i];
+        }
+    }
     for (int i = 0; i < d; i++) normal[i] /= sqrt(nn), y[i] = mu[i] + dist * normal[i];
     size_t P = points;
     double *cols[7];
@@ -100,6 +116,12 @@ int cmd_blowup(int argc, char **argv)
     double *su = malloc((size_t)d * sizeof(double));
     sf_context *ctx = NULL;
     int status = SF_EXIT_OK;
+    int ok = x && s && den && su && y && normal;
+    for (int c = 0; c < 7; c++) ok = ok && cols[c];
+    if (!ok) {
+        status = cli_bad_input("out of memory for %zu draws", n);
+        goto done;
+    }
     if ((st = sf_context_create(&ctx, backend, SF_PRECISION_F64, 0)) != SF_OK) {
         status = cli_library_error(st);
         goto done;
@@ -142,7 +164,7 @@ int cmd_blowup(int argc, char **argv)
         char path[4096];
         const char *names[7] = {"tau", "tau_E_u2", "tau_E_u2_se", "tau_u_over_dist", "max_denoiser", "E_u2", "limit"};
         snprintf(path, sizeof path, "%s/blowup.csv", dir);
-        sf_csv_write(path, 7, names, (const double *const *)cols, P);
+        if ((st = sf_csv_write(path, 7, names, (const double *const *)cols, P)) != SF_OK) status = cli_library_error(st);
         sf_series series[3] = {{TAU, TU2, P, "tau E|u|^2", NULL, 0, 0}, {TAU, LIM, P, "limit: codimension", "#000", 1, 0},
                                {TAU, RATIO, P, "tau |u(y)| / dist", NULL, 0, 0}};
         sf_plot plot = {"score blow-up near t = 0 for data on a subspace", "heat time tau", "rescaled score", 1, 0, 0, {0}, {0}};

@@ -68,6 +68,15 @@ int cmd_loglik(int argc, char **argv)
     sf_status st;
     if ((status = cli_allocate_outputs(outs, 2)) != SF_EXIT_OK) goto done;
     exact = malloc((n ? n : 1) * sizeof(double));
+    if (!exact) {
+        status = cli_bad_input("out of memory for %zu points", n);
+        goto done;
+    }
+    if (wkb_path && (sf_mixture_count(mix) != 1 || sf_mixture_rank(mix, 0) != 0)) { /* before the long ODE run */
+        status = cli_bad_input("%s: the WKB coefficient is computed for Gaussian data: a mixture of one isotropic or "
+                               "diagonal component", mixture_path);
+        goto done;
+    }
     double t_start = cli_seconds();
     if ((st = sf_context_create(&ctx, backend, SF_PRECISION_F64, 0)) != SF_OK ||
         (st = sf_loglik_ode(ctx, mix, &ct.schedule, t0, t1, x.data, n, rtol, atol, outs[0].data, &steps)) != SF_OK) {

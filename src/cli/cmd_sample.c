@@ -109,6 +109,9 @@ int cmd_sample(int argc, char **argv)
     sf_sampler smp;
     sf_sampler_kind kind;
     if (sf_sampler_kind_parse(sampler_name, &kind) != SF_OK) return cli_bad_input("option --sampler: %s", sf_last_error());
+    if (!class_text && guidance != 0) return cli_bad_input("option --guidance needs --class (the components to guide toward)");
+    if (!(eta >= 0 && eta <= 1)) return cli_bad_input("option --eta: %g must be in [0, 1]", eta);
+    if (!(h >= 0)) return cli_bad_input("option --h: %g must be >= 0", h);
     smp = sf_sampler_default(kind);
     if (strcmp(spacing, "t") && strcmp(spacing, "lambda")) return cli_bad_input("option --spacing: '%s' is not t or lambda", spacing);
     if (!every || !batch) return cli_bad_input("sample: --every and --batch must be >= 1");
@@ -138,8 +141,13 @@ int cmd_sample(int argc, char **argv)
     }
     int d = sf_mixture_dim(mix), K = sf_mixture_count(mix);
     /* validate everything (times, class, schedule) on zero particles before any file is opened */
-    if ((st = sf_context_create(&ctx, backend, precision, 0)) != SF_OK ||
-        (st = sf_sample(ctx, mix, &ct.schedule, &smp, NULL, 0, 0, NULL, NULL, 0)) != SF_OK) {
+    if ((st = sf_context_create(&ctx, backend, precision, 0)) != SF_OK) {
+        status = cli_library_error(st);
+        goto done;
+    }
+    if ((st = sf_sample(ctx, mix, &ct.schedule, &smp, NULL, 0, 0, NULL, NULL, 0)) != SF_OK) {
+        /* name the option behind the refusal where there is one */
+        sf_error_prefix(strstr(sf_last_error(), "class") ? "option --class" : "sample");
         status = cli_library_error(st);
         goto done;
     }
@@ -190,8 +198,9 @@ int cmd_sample(int argc, char **argv)
     double elapsed = cli_seconds() - t_start;
     st = sf_npy_writer_close(out, 1);
     out = NULL;
-    if (st == SF_OK && traj) st = sf_npy_writer_close(traj, 1);
+    sf_status closed = sf_npy_writer_close(traj, st == SF_OK); /* commits only if the particles did */
     traj = NULL;
+    if (st == SF_OK && closed != SF_OK) st = closed;
     if (st != SF_OK) {
         status = cli_library_error(st);
         remove(out_path); /* nothing partial: both files or neither */

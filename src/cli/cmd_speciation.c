@@ -99,6 +99,8 @@ static int run(const options *o)
     sf_context *ctx = NULL;
     sf_status st;
     int status = SF_EXIT_OK;
+    enum { NP = 241, NT = 4 };
+    double *ystar = NULL, *axis = NULL, *r = NULL, *pts = NULL, *sc = NULL, *prof[NT] = {NULL};
     if (o->mixture_path) {
         if ((st = sf_mixture_read_json(&mix, o->mixture_path)) != SF_OK) return cli_library_error(st);
     } else {
@@ -109,8 +111,15 @@ static int run(const options *o)
     for (int k = 1; k < K && nb < 64; k++) B[nb++] = k;
     if (o->split) {
         const char *colon = strchr(o->split, ':');
-        if (!colon || !parse_set(o->split, A, &na, 64) || !parse_set(colon + 1, B, &nb, 64))
+        if (!colon || !parse_set(o->split, A, &na, 64) || !parse_set(colon + 1, B, &nb, 64)) {
+            sf_mixture_destroy(mix);
             return cli_bad_input("option --split: '%s' is not A1,A2,...:B1,B2,...", o->split);
+        }
+        for (int j = 0; j < na + nb; j++)
+            if ((j < na ? A[j] : B[j - na]) >= K) {
+                sf_mixture_destroy(mix);
+                return cli_bad_input("option --split: component %d does not exist (the mixture has %d)", j < na ? A[j] : B[j - na], K);
+            }
     }
     if (K < 2 || nb < 1) {
         sf_mixture_destroy(mix);
@@ -129,14 +138,26 @@ static int run(const options *o)
     /* 1. critical heat times */
     double tau_closed = NAN, tau_num = NAN, lambda = NAN;
     int symmetric = sf_speciation_tau_closed_form(mix, &tau_closed) == SF_OK;
+    /* the isotropic symmetric pair has the closed-form width (s^2 + tau)/a and amplification */
+    int iso = symmetric && sf_mixture_kind(mix, 0) == SF_COV_ISOTROPIC && sf_mixture_kind(mix, 1) == SF_COV_ISOTROPIC;
     st = sf_speciation_tau_numeric(ctx, mix, A, na, B, nb, 1e-4, 1e3, 1e-12, &tau_num);
     if (st != SF_OK) {
         status = cli_library_error(st);
         goto done;
     }
     sf_data_covariance_top_eigenvalue(mix, &lambda);
-    double kappa, top, *ystar = malloc((size_t)d * sizeof(double)), *axis = calloc((size_t)d, sizeof(double));
-    sf_speciation_normal_curvature(ctx, mix, A, na, B, nb, tau_num, &kappa, &top, ystar);
+    double kappa, top;
+    ystar = malloc((size_t)d * sizeof(double)), axis = calloc((size_t)d, sizeof(double));
+    r = malloc(NP * sizeof(double)), pts = malloc(NP * (size_t)d * sizeof(double)), sc = malloc(NP * (size_t)d * sizeof(double));
+    for (int k = 0; k < NT; k++) prof[k] = malloc(NP * sizeof(double));
+    if (!ystar || !axis || !r || !pts || !sc || !prof[NT - 1] || !prof[0] || !prof[1] || !prof[2]) {
+        status = cli_bad_input("out of memory");
+        goto done;
+    }
+    if ((st = sf_speciation_normal_curvature(ctx, mix, A, na, B, nb, tau_num, &kappa, &top, ystar)) != SF_OK) {
+        status = cli_library_error(st);
+        goto done;
+    }
     /* the split's axis: from the mean of A to the mean of B */
     double norm = 0;
     for (int c = 0; c < 2; c++) {
@@ -151,6 +172,30 @@ static int run(const options *o)
     for (int i = 0; i < d; i++) axis[i] /= sqrt(norm);
     double a = 0.5 * sqrt(norm); /* half the separation of the sub-mixture means */
 
+    /* two isotropic components of one variance and unequal weights: a saddle-node (SPEC.md D); the
+     * interface criterion then gives a^2 - s^2 whatever the weights, and the second mode appears later */
+    double tau_sn = NAN;
+    int below = -1, above = -1;
+    if (K == 2 && na == 1 && nb == 1 && sf_mixture_kind(mix, 0) == SF_COV_ISOTROPIC &&
+        sf_mixture_kind(mix, 1) == SF_COV_ISOTROPIC && sf_mixture_variances(mix, 0)[0] == sf_mixture_variances(mix, 1)[0] &&
+        fabs(sf_mixture_weight(mix, 0) - 0.5) > 1e-12) {
+        const double *m0 = sf_mixture_mean(mix, 0), *m1 = sf_mixture_mean(mix, 1);
+        double sep = 0, s2v = sf_mixture_variances(mix, 0)[0];
+        for (int i = 0; i < d; i++) sep += (m0[i] - m1[i]) * (m0[i] - m1[i]);
+        sf_speciation_tau_asymmetric(sf_mixture_weight(mix, 0), 0.5 * sqrt(sep), s2v, &tau_sn);
+        if (tau_sn > 0) {
+            double *mid = malloc((size_t)d * sizeof(double)), *dirv = malloc((size_t)d * sizeof(double));
+            if (mid && dirv) {
+                for (int i = 0; i < d; i++) mid[i] = 0.5 * (m0[i] + m1[i]), dirv[i] = (m1[i] - m0[i]) / sqrt(sep);
+                double v_c = s2v + tau_sn, L = 0.5 * sqrt(sep) + 8 * sqrt(v_c);
+                sf_count_modes_on_line(ctx, mix, v_c * (1 - 1e-3) - s2v, mid, dirv, L, 200000, &below);
+                sf_count_modes_on_line(ctx, mix, v_c * (1 + 1e-3) - s2v, mid, dirv, L, 200000, &above);
+            }
+            free(mid), free(dirv);
+        }
+    }
+    int never = !isnan(tau_sn) && !(tau_sn > 0); /* the lighter group never forms its own mode */
+    double tau_report = isnan(tau_sn) || never ? tau_num : tau_sn;
     printf("scorefield %s: %d components in d = %d, split {", o->demo ? "demo" : "speciation", K, d);
     for (int j = 0; j < na; j++) printf("%s%d", j ? "," : "", A[j]);
     printf("} vs {");
@@ -160,48 +205,33 @@ static int run(const options *o)
         printf("\nGeneration runs backwards in heat time tau = sigma^2/alpha^2. While tau is large the density\n"
                "has one basin; at the critical time tau_c a barrier appears between the two groups of\n"
                "components and every particle must choose a side: speciation (symmetry breaking).\n\n");
-    printf("  critical heat time  tau_c = %.10g (from the field: top curvature at the interface changes sign)\n", tau_num);
+    if (isnan(tau_sn)) {
+        printf("  critical heat time  tau_c = %.10g (from the field: top curvature at the interface changes sign)\n", tau_num);
+    } else if (never) {
+        printf("  no speciation       the weights are too unequal: the density stays unimodal at every tau (saddle-node)\n");
+        printf("  interface criterion tau = %.10g (top curvature at log q_A = log q_B)\n", tau_num);
+    } else {
+        printf("  critical heat time  tau_c = %.10g (unequal weights: saddle-node, the second mode appears; mode count\n"
+               "                      on the axis %d just below, %d just above)\n", tau_sn, below, above);
+        printf("  interface criterion tau = %.10g (top curvature at log q_A = log q_B: not the speciation time here)\n", tau_num);
+    }
     if (symmetric) printf("                      tau_c = %.10g (closed form: mu^T (C + tau I)^-1 mu = 1)\n", tau_closed);
-    printf("  critical times t_c  ");
+    printf("  %s  ", never ? "t at that tau      " : "critical times t_c");
     for (int kind = 0; kind < 4; kind++) {
         sf_schedule s = sf_schedule_default((sf_schedule_kind)kind);
         double t;
-        if (sf_schedule_t_of_tau(&s, tau_num, &t) == SF_OK && t >= 0 && t <= 1)
+        if (sf_schedule_t_of_tau(&s, tau_report, &t) == SF_OK && t >= 0 && t <= 1)
             printf("%s %.6f  ", sf_schedule_kind_name((sf_schedule_kind)kind), t);
     }
     printf("\n  Biroli et al.       t_s = ln(Lambda)/2 = %.6f (OU; Lambda = %.6g, top eigenvalue of the data covariance)\n",
            0.5 * log(lambda), lambda);
-    /* two isotropic components of one variance and unequal weights: a saddle-node (SPEC.md D) */
-    if (K == 2 && na == 1 && nb == 1 && sf_mixture_kind(mix, 0) == SF_COV_ISOTROPIC &&
-        sf_mixture_kind(mix, 1) == SF_COV_ISOTROPIC && sf_mixture_variances(mix, 0)[0] == sf_mixture_variances(mix, 1)[0] &&
-        fabs(sf_mixture_weight(mix, 0) - 0.5) > 1e-12) {
-        const double *m0 = sf_mixture_mean(mix, 0), *m1 = sf_mixture_mean(mix, 1);
-        double sep = 0, s2v = sf_mixture_variances(mix, 0)[0], tau_sn, mid[64];
-        for (int i = 0; i < d; i++) sep += (m0[i] - m1[i]) * (m0[i] - m1[i]);
-        double half = 0.5 * sqrt(sep), dirv[64];
-        sf_speciation_tau_asymmetric(sf_mixture_weight(mix, 0), half, s2v, &tau_sn);
-        printf("  unequal weights     tau_c = %.10g (saddle-node: the second mode appears)", tau_sn);
-        if (d <= 64 && tau_sn > 0) {
-            int below = 0, above = 0;
-            for (int i = 0; i < d; i++) mid[i] = 0.5 * (m0[i] + m1[i]), dirv[i] = (m1[i] - m0[i]) / sqrt(sep);
-            double v_c = s2v + tau_sn, L = half + 8 * sqrt(v_c);
-            sf_count_modes_on_line(ctx, mix, v_c * (1 - 1e-3) - s2v, mid, dirv, L, 200000, &below);
-            sf_count_modes_on_line(ctx, mix, v_c * (1 + 1e-3) - s2v, mid, dirv, L, 200000, &above);
-            printf("; mode count on the axis: %d just below, %d just above", below, above);
-        }
-        printf("\n");
-    }
-
     /* 2. the layer: profiles of the normal score through the interface, tanh fits */
-    enum { NP = 241, NT = 4 };
     static const double factors[NT] = {0.1, 1.0 / 3, 1, 3};
-    double *r = malloc(NP * sizeof(double)), *pts = malloc(NP * (size_t)d * sizeof(double));
-    double *sc = malloc(NP * (size_t)d * sizeof(double)), *prof[NT + 1], widths[NT], taus[NT];
+    double widths[NT], taus[NT];
     double R = 3 * fmax(a, 0.5);
     for (int q = 0; q < NP; q++) r[q] = -R + 2 * R * q / (NP - 1);
     printf("  tanh layer          tau/tau_c  fitted width  (s^2+tau)/a\n");
-    double s2 = 0;
-    if (symmetric) s2 = a * a - tau_closed; /* isotropic pair: tau_c = a^2 - s^2 */
+    double s2 = iso ? sf_mixture_variances(mix, 0)[0] : 0;
     for (int k = 0; k < NT; k++) {
         taus[k] = factors[k] * tau_num;
         sf_time t;
@@ -215,7 +245,6 @@ static int run(const options *o)
             status = cli_library_error(st);
             goto done;
         }
-        prof[k] = malloc(NP * sizeof(double));
         for (int q = 0; q < NP; q++) {
             double v = 0;
             for (int i = 0; i < d; i++) v += sc[(size_t)q * d + i] * axis[i];
@@ -223,17 +252,19 @@ static int run(const options *o)
         }
         double amp, rms;
         sf_fit_tanh_layer(r, prof[k], NP, 1e-3 * R, 10 * R, &widths[k], &amp, &rms);
-        if (symmetric) printf("                      %-10.3g %-13.6g %.6g\n", factors[k], widths[k], (s2 + taus[k]) / a);
-        else printf("                      %-10.3g %-13.6g n/a (not a symmetric pair)\n", factors[k], widths[k]);
+        if (iso) printf("                      %-10.3g %-13.6g %.6g\n", factors[k], widths[k], (s2 + taus[k]) / a);
+        else printf("                      %-10.3g %-13.6g n/a (not a symmetric isotropic pair)\n", factors[k], widths[k]);
     }
-    prof[NT] = r;
     {
         const char *names[NT + 1] = {"tau/10", "tau/3", "tau_c", "3 tau_c", "r"};
         const double *cols[NT + 1] = {r, prof[0], prof[1], prof[2], prof[3]};
         const char *cnames[NT + 1] = {"r", names[0], names[1], names[2], names[3]};
         char path[4096];
         snprintf(path, sizeof path, "%s/profiles.csv", dir);
-        sf_csv_write(path, NT + 1, cnames, cols, NP);
+        if ((st = sf_csv_write(path, NT + 1, cnames, cols, NP)) != SF_OK) {
+            status = cli_library_error(st);
+            goto done;
+        }
         sf_series series[NT];
         char labels[NT][48];
         for (int k = 0; k < NT; k++) {
@@ -261,7 +292,10 @@ static int run(const options *o)
         const double *cols[3] = {ct, cv, ck};
         const char *cnames[3] = {"tau", "top_curvature", "normal_curvature"};
         snprintf(path, sizeof path, "%s/curvature.csv", dir);
-        sf_csv_write(path, 3, cnames, cols, NC);
+        if ((st = sf_csv_write(path, 3, cnames, cols, NC)) != SF_OK) {
+            status = cli_library_error(st);
+            goto done;
+        }
         sf_series series[2] = {{ct, cv, NC, "top eigenvalue of H", NULL, 0, 0}, {ct, ck, NC, "n^T H n", NULL, 1, 0}};
         sf_plot plot = {"curvature of log q at the interface", "heat time tau", "curvature", 1, 0, 1, {tau_num}, {"tau_c"}};
         snprintf(path, sizeof path, "%s/curvature.svg", dir);
@@ -275,7 +309,7 @@ static int run(const options *o)
         goto done;
     }
     printf("  amplification       G = %.6g across the layer (PF-ODE, tau %.3g -> %.3g)", G, tau1, tau0);
-    if (symmetric) {
+    if (iso) {
         double v0 = s2 + tau0, v1 = s2 + tau1;
         printf("; closed form %.6g", sqrt(v0 / v1) * exp(0.5 * a * a * (1 / v0 - 1 / v1)));
     }
@@ -337,9 +371,9 @@ static int run(const options *o)
                "curvature.svg: the barrier appears where the curvature turns positive; trajectories.svg:\n"
                "every particle's best guess of its data point, E[x0 | x_t], sits at the common mean until t_c,\n"
                "then branches to one mode or the other.\n");
+done:
     for (int k = 0; k < NT; k++) free(prof[k]);
     free(r), free(pts), free(sc), free(ystar), free(axis);
-done:
     sf_context_destroy(ctx);
     sf_mixture_destroy(mix);
     return status;

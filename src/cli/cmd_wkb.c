@@ -51,8 +51,10 @@ int cmd_wkb(int argc, char **argv)
     }
     double scales[8];
     int ns = 0;
-    for (const char *c = scales_text; *c && ns < 8;) {
+    if (!(t1 > t0)) return cli_bad_input("wkb: need --t1 > --t0 (got %g, %g)", t1, t0);
+    for (const char *c = scales_text; *c;) {
         char *end;
+        if (ns == 8) return cli_bad_input("option --scales: at most 8 values");
         scales[ns++] = strtod(c, &end);
         if (end == c || (*end && *end != ',') || !isfinite(scales[ns - 1]))
             return cli_bad_input("option --scales: '%s' is not a comma-separated list of numbers", scales_text);
@@ -74,13 +76,19 @@ int cmd_wkb(int argc, char **argv)
         return cli_bad_input("%s: cannot create the output folder: %s", dir, strerror(errno));
     }
     double *x = malloc((size_t)d * sizeof(double)), *b = malloc((size_t)d * sizeof(double));
+    if (!x || !b) {
+        free(x), free(b);
+        sf_mixture_destroy(mix);
+        return cli_bad_input("out of memory");
+    }
     for (int i = 0; i < d; i++) x[i] = x0, b[i] = shift;
     enum { NH = 21 };
     double hs[NH], cols_data[2 * 8][NH];
     for (int q = 0; q < NH; q++) hs[q] = h_max * q / (NH - 1);
     printf("scorefield wkb: d = %d, %s schedule t0 = %g -> t1 = %g, x = %g, model s_theta = C s + %g\n", d,
            sf_schedule_kind_name(ct.schedule.kind), t0, t1, x0, shift);
-    printf("  %-10s %-14s %-14s %s\n", "C", "log q^0", "WKB l_1", "log q^h (h = 0.1, 0.5, 1) vs log q^0 + h^2 l_1");
+    printf("  %-10s %-14s %-14s log q^h (h = %g, %g, %g) vs log q^0 + h^2 l_1\n", "C", "log q^0", "WKB l_1", hs[2], hs[10],
+           hs[NH - 1]);
     for (int c = 0; c < ns && status == SF_EXIT_OK; c++) {
         double l1, q0;
         const double *bb = shift != 0 ? b : NULL;
@@ -99,9 +107,8 @@ int cmd_wkb(int argc, char **argv)
             cols_data[2 * c][q] = qh;
             cols_data[2 * c + 1][q] = q0 + hs[q] * hs[q] * l1;
         }
-        for (int q = 0; q < NH; q++)
-            if (fabs(hs[q] - 0.1 * h_max) < 1e-12 || fabs(hs[q] - 0.5 * h_max) < 1e-12 || q == NH - 1)
-                printf(" %.6f/%.6f", cols_data[2 * c][q], cols_data[2 * c + 1][q]);
+        static const int shown[3] = {2, 10, NH - 1};
+        for (int j = 0; j < 3; j++) printf(" %.6f/%.6f", cols_data[2 * c][shown[j]], cols_data[2 * c + 1][shown[j]]);
         printf("\n");
     }
     if (status == SF_EXIT_OK) {
@@ -123,12 +130,12 @@ int cmd_wkb(int argc, char **argv)
             series[2 * c + 1] = (sf_series){hs, cols_data[2 * c + 1], NH, labels[2 * c + 1], "#666", 1, 0};
         }
         snprintf(path, sizeof path, "%s/wkb.csv", dir);
-        sf_csv_write(path, 1 + 2 * ns, np, cp, NH);
+        if ((st = sf_csv_write(path, 1 + 2 * ns, np, cp, NH)) != SF_OK) status = cli_library_error(st);
         sf_plot plot = {"likelihood of the h-family: exact against first-order WKB", "noise level h", "log q^h_t0(x)",
                         0, 0, 0, {0}, {0}};
         snprintf(path, sizeof path, "%s/wkb.svg", dir);
-        if ((st = sf_plot_svg(path, &plot, series, 2 * ns)) != SF_OK) status = cli_library_error(st);
-        else printf("  figures             %s/wkb.svg (data: %s/wkb.csv)\n", dir, dir);
+        if (status == SF_EXIT_OK && (st = sf_plot_svg(path, &plot, series, 2 * ns)) != SF_OK) status = cli_library_error(st);
+        else if (status == SF_EXIT_OK) printf("  figures             %s/wkb.svg (data: %s/wkb.csv)\n", dir, dir);
     }
     free(x), free(b);
     sf_mixture_destroy(mix);

@@ -324,6 +324,17 @@ sf_status sf_doublewell_field(double eps, double tau, const double *y, size_t n,
  * the moment surrogate a_eff^2 - s_eff^2 with a_eff = E|x|, s_eff^2 = E x^2 - (E|x|)^2 under p0. */
 sf_status sf_doublewell_tau_c(double eps, double *tau_c, double *surrogate);
 
+/* The radial double well in 2-D, p0(x) ~ exp(-(|x|^2 - 1)^2 / eps) (a ring), diffused to heat
+ * time tau, by quadrature of the posterior in polar coordinates: at the points y (n x 2) the score
+ * u = (E[x|y] - y)/tau (n x 2), its Jacobian H = (Cov[x|y] - tau I)/tau^2 (n x 4, row-major), its
+ * Laplacian (Lap u)_i = sum_j k3_ijj / tau^3 (third central moments) and d u/d tau at fixed y;
+ * any output may be NULL. */
+sf_status sf_ringwell_field(double eps, double tau, const double *y, size_t n, double *u, double *jacobian, double *lap,
+                            double *u_tau);
+/* The ring's critical heat time: the centre turns from a maximum of log q into a minimum (the
+ * continuous symmetry breaks) where E[|x|^2 | y = 0; tau] = 2 tau. */
+sf_status sf_ringwell_tau_c(double eps, double *tau_c);
+
 /* ---------------------------------------------------------------- information flow (SPEC.md G) */
 
 /* Generative bandwidth b(t) = dH(X0 | Xt)/dt = g^2 E_{p_t}[div s + d / sigma^2] / 2 by Monte Carlo

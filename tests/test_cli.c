@@ -1019,3 +1019,22 @@ Test(bad_input, wkb_singular_data)
     expect_refused(&r, mix_path, "singular");
     rmdir(dir);
 }
+
+Test(cli, doublewell_ring)
+{
+    char dir[PATH_LEN], path[2 * PATH_LEN];
+    tmp_path(dir, "ring");
+    cli_result r = run_cli((const char *const[]){"doublewell", "--radial", "--out-dir", dir, NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    const char *at = strstr(r.out, "(largest term) = ");
+    cr_assert_not_null(at, "%s", r.out);
+    cr_expect(strtod(at + 17, NULL) < 1e-9, "ring Burgers residual: %s", at);
+    static const char *const files[2] = {"ring_profiles.csv", "ring_profiles.svg"};
+    for (int f = 0; f < 2; f++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+        struct stat sb;
+        cr_expect(stat(path, &sb) == 0 && sb.st_size > 200, "%s", files[f]);
+        unlink(path);
+    }
+    rmdir(dir);
+}

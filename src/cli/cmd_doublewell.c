@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 
 static const char doublewell_help[] =
-    "usage: scorefield doublewell [--eps E] [--dim 1|2] [--out-dir DIR]\n"
+    "usage: scorefield doublewell [--eps E] [--dim 1|2] [--radial] [--out-dir DIR]\n"
     "The data density p0 ~ exp(-(x^2 - 1)^2 / E) (default E = 0.3) diffused in heat time, its score by\n"
     "quadrature of the posterior. Prints the critical heat time (E[x^2 | y = 0; tau] = tau), the moment\n"
     "surrogate a_eff^2 - s_eff^2, the tanh width fitted at tau_c against (s_eff^2 + tau_c)/a_eff, and the\n"
@@ -22,12 +22,66 @@ static const char doublewell_help[] =
     "writes DIR/profiles.csv and profiles.svg (default DIR scorefield-doublewell). With --dim 2 the data\n"
     "are the product of two wells (four modes, speciating in both coordinates at tau_c): the residual is\n"
     "the vector one, d_tau u - Lap u / 2 - (u . grad) u, on a 2-D grid of points, and DIR/field2d.csv\n"
-    "holds u on that grid.\n";
+    "holds u on that grid. With --radial the 2-D data are the ring p0 ~ exp(-(|x|^2 - 1)^2 / E): the\n"
+    "continuous symmetry breaks when the centre turns from a maximum of log q into a minimum,\n"
+    "E[|x|^2 | y = 0; tau] = 2 tau; the profiles are the radial score along y = (r, 0).\n";
+
+/* The ring: critical time, vector Burgers residual on a grid, radial profiles. */
+static int ring(double eps, const char *dir)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return cli_bad_input("%s: cannot create the output folder: %s", dir, strerror(errno));
+    double tau_c;
+    sf_status st = sf_ringwell_tau_c(eps, &tau_c);
+    if (st != SF_OK) return cli_library_error(st);
+    enum { NP = 61, NT = 4, G = 9 };
+    static const double factors[NT] = {0.25, 0.5, 1, 2};
+    double r[NP], pts[2 * NP], u[2 * NP], prof[NT][NP], worst = 0;
+    for (int q = 0; q < NP; q++) r[q] = 2.5 * q / (NP - 1), pts[2 * q] = r[q], pts[2 * q + 1] = 0;
+    for (int k = 0; k < NT; k++) {
+        if ((st = sf_ringwell_field(eps, factors[k] * tau_c, pts, NP, u, NULL, NULL, NULL)) != SF_OK) return cli_library_error(st);
+        for (int q = 0; q < NP; q++) prof[k][q] = u[2 * q];
+    }
+    double grid[2 * G * G], gu[2 * G * G], J[4 * G * G], L[2 * G * G], ut[2 * G * G];
+    for (int a = 0; a < G; a++)
+        for (int b = 0; b < G; b++) grid[2 * (a * G + b)] = -2 + 4.0 * a / (G - 1), grid[2 * (a * G + b) + 1] = -2 + 4.0 * b / (G - 1);
+    for (int k = 0; k < 3; k++) {
+        double tau = tau_c * pow(2, k - 1), scale = 0, rmax = 0;
+        if ((st = sf_ringwell_field(eps, tau, grid, G * G, gu, J, L, ut)) != SF_OK) return cli_library_error(st);
+        for (int p = 0; p < G * G; p++)
+            for (int i = 0; i < 2; i++) {
+                double adv = J[4 * p + 2 * i] * gu[2 * p] + J[4 * p + 2 * i + 1] * gu[2 * p + 1];
+                scale = fmax(scale, fmax(fabs(ut[2 * p + i]), fmax(0.5 * fabs(L[2 * p + i]), fabs(adv))));
+                rmax = fmax(rmax, fabs(ut[2 * p + i] - 0.5 * L[2 * p + i] - adv));
+            }
+        worst = fmax(worst, rmax / scale);
+    }
+    printf("scorefield doublewell: the ring p0 ~ exp(-(|x|^2 - 1)^2 / %g) in 2-D\n", eps);
+    printf("  critical heat time  tau_c = %.10g (E[|x|^2 | y = 0; tau] = 2 tau: the centre becomes a minimum)\n", tau_c);
+    printf("  Burgers residual    max |d_tau u - Lap u/2 - (u.grad) u| / (largest term) = %.3g (%d x %d points x 3 times)\n",
+           worst, G, G);
+    char path[4096];
+    const double *cols[NT + 1] = {r, prof[0], prof[1], prof[2], prof[3]};
+    const char *names[NT + 1] = {"r", "tau_c/4", "tau_c/2", "tau_c", "2 tau_c"};
+    snprintf(path, sizeof path, "%s/ring_profiles.csv", dir);
+    if ((st = sf_csv_write(path, NT + 1, names, cols, NP)) != SF_OK) return cli_library_error(st);
+    sf_series series[NT];
+    char labels[NT][40];
+    for (int k = 0; k < NT; k++) {
+        snprintf(labels[k], sizeof labels[k], "tau = %.3g tau_c", factors[k]);
+        series[k] = (sf_series){r, prof[k], NP, labels[k], NULL, 0, 0};
+    }
+    sf_plot plot = {"ring: the radial score, the centre turning into a minimum", "r", "radial score u_r", 0, 0, 0, {0}, {0}};
+    snprintf(path, sizeof path, "%s/ring_profiles.svg", dir);
+    if ((st = sf_plot_svg(path, &plot, series, NT)) != SF_OK) return cli_library_error(st);
+    printf("  figures             %s/ring_profiles.svg (data: %s/ring_profiles.csv)\n", dir, dir);
+    return SF_EXIT_OK;
+}
 
 int cmd_doublewell(int argc, char **argv)
 {
     double eps = 0.3;
     size_t dim = 1;
+    int radial = 0;
     const char *dir = "scorefield-doublewell";
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -37,11 +91,13 @@ int cmd_doublewell(int argc, char **argv)
         }
         if (!strcmp(a, "--eps")) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, &eps)) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--out-dir")) { if (!(dir = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
+        else if (!strcmp(a, "--radial")) radial = 1;
         else if (!strcmp(a, "--dim")) { if (!(v = cli_value(argc, argv, &i)) || !cli_size(a, v, &dim)) return SF_EXIT_BAD_INPUT; }
         else return cli_bad_input("doublewell: unknown option '%s' (see scorefield doublewell --help)", a);
     }
     if (!(eps > 0) || eps > 100) return cli_bad_input("option --eps: %g must be in (0, 100]", eps);
     if (dim != 1 && dim != 2) return cli_bad_input("option --dim: %zu is not 1 or 2", dim);
+    if (radial) return ring(eps, dir);
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) return cli_bad_input("%s: cannot create the output folder: %s", dir, strerror(errno));
     double tau_c, surrogate;
     sf_status st = sf_doublewell_tau_c(eps, &tau_c, &surrogate);

@@ -155,3 +155,26 @@ sf_status sf_plot_svg(const char *path, const sf_plot *plot, const sf_series *se
     fprintf(f, "</svg>\n");
     return finish(f, path, tmp);
 }
+
+sf_status sf_write_profiles(const char *dir, const char *stem, const char *title, const char *xlabel,
+                            const char *ylabel, const double *x, const double *const *y, const double *factors,
+                            int count, size_t n)
+{
+    enum { MAX = 8 };
+    if (count > MAX) return sf_fail(SF_ERR_INVALID, "at most %d profiles", MAX);
+    char path[4096], labels[MAX][48];
+    const char *names[MAX + 1] = {xlabel};
+    const double *cols[MAX + 1] = {x};
+    sf_series series[MAX];
+    for (int k = 0; k < count; k++) {
+        snprintf(labels[k], sizeof labels[k], "tau = %.3g tau_c", factors[k]);
+        names[k + 1] = labels[k], cols[k + 1] = y[k];
+        series[k] = (sf_series){x, y[k], n, labels[k], NULL, 0, 0};
+    }
+    snprintf(path, sizeof path, "%s/%s.csv", dir, stem);
+    sf_status st = sf_csv_write(path, count + 1, names, cols, n);
+    if (st != SF_OK) return st;
+    sf_plot plot = {title, xlabel, ylabel, 0, 0, 0, {0}, {0}};
+    snprintf(path, sizeof path, "%s/%s.svg", dir, stem);
+    return sf_plot_svg(path, &plot, series, count);
+}

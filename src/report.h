@@ -26,4 +26,10 @@ typedef struct {
 
 sf_status sf_plot_svg(const char *path, const sf_plot *plot, const sf_series *series, int nseries);
 
+/* Curves of one quantity at several times, y[k] over the common x (n points), the times being
+ * factors[k] x tau_c: writes DIR/STEM.csv (columns x and "<factor> tau_c") and DIR/STEM.svg. */
+sf_status sf_write_profiles(const char *dir, const char *stem, const char *title, const char *xlabel,
+                            const char *ylabel, const double *x, const double *const *y, const double *factors,
+                            int count, size_t n);
+
 #endif

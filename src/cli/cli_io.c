@@ -100,3 +100,13 @@ double cli_seconds(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
+
+sf_mixture *cli_default_pair(void)
+{
+    const double mu[4] = {1.0, 0.0, -1.0, 0.0};
+    sf_mixture *m = NULL;
+    if (sf_mixture_create(&m, 2) != SF_OK) return NULL;
+    sf_mixture_add_isotropic(m, 0.5, mu, 0.1);
+    sf_mixture_add_isotropic(m, 0.5, mu + 2, 0.1);
+    return m;
+}

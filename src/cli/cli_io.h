@@ -28,6 +28,9 @@ void cli_free_outputs(cli_output *outs, int count);
 /* Matches argv[*i] against the outputs' flags and takes the path: 1 matched, 0 not, -1 error. */
 int cli_output_option(cli_output *outs, int count, int argc, char **argv, int *i);
 
+/* The analyses' default mixture: the symmetric pair +-(1, 0) in d = 2 with variance 0.1 (tau_c = 0.9). */
+sf_mixture *cli_default_pair(void);
+
 /* Prints "  label  mean .. min .. max .." of v (n values), or of row norms when stride > 1. */
 void cli_print_stats(const char *label, const double *v, size_t n, size_t stride);
 /* Monotonic seconds, for the timings in summaries. */

@@ -94,10 +94,7 @@ int cmd_bandwidth(int argc, char **argv)
     if (mixture_path) {
         if ((st = sf_mixture_read_json(&mix, mixture_path)) != SF_OK) return cli_library_error(st);
     } else {
-        const double mu[4] = {1.0, 0.0, -1.0, 0.0};
-        sf_mixture_create(&mix, 2);
-        sf_mixture_add_isotropic(mix, 0.5, mu, 0.1);
-        sf_mixture_add_isotropic(mix, 0.5, mu + 2, 0.1);
+        mix = cli_default_pair();
     }
     int d = sf_mixture_dim(mix);
     double tau_c = NAN, a = NAN, s2 = NAN;

@@ -59,20 +59,10 @@ static int ring(double eps, const char *dir)
     printf("  critical heat time  tau_c = %.10g (E[|x|^2 | y = 0; tau] = 2 tau: the centre becomes a minimum)\n", tau_c);
     printf("  Burgers residual    max |d_tau u - Lap u/2 - (u.grad) u| / (largest term) = %.3g (%d x %d points x 3 times)\n",
            worst, G, G);
-    char path[4096];
-    const double *cols[NT + 1] = {r, prof[0], prof[1], prof[2], prof[3]};
-    const char *names[NT + 1] = {"r", "tau_c/4", "tau_c/2", "tau_c", "2 tau_c"};
-    snprintf(path, sizeof path, "%s/ring_profiles.csv", dir);
-    if ((st = sf_csv_write(path, NT + 1, names, cols, NP)) != SF_OK) return cli_library_error(st);
-    sf_series series[NT];
-    char labels[NT][40];
-    for (int k = 0; k < NT; k++) {
-        snprintf(labels[k], sizeof labels[k], "tau = %.3g tau_c", factors[k]);
-        series[k] = (sf_series){r, prof[k], NP, labels[k], NULL, 0, 0};
-    }
-    sf_plot plot = {"ring: the radial score, the centre turning into a minimum", "r", "radial score u_r", 0, 0, 0, {0}, {0}};
-    snprintf(path, sizeof path, "%s/ring_profiles.svg", dir);
-    if ((st = sf_plot_svg(path, &plot, series, NT)) != SF_OK) return cli_library_error(st);
+    const double *curves[NT] = {prof[0], prof[1], prof[2], prof[3]};
+    if ((st = sf_write_profiles(dir, "ring_profiles", "ring: the radial score, the centre turning into a minimum", "r",
+                                "radial score u_r", r, curves, factors, NT, NP)) != SF_OK)
+        return cli_library_error(st);
     printf("  figures             %s/ring_profiles.svg (data: %s/ring_profiles.csv)\n", dir, dir);
     return SF_EXIT_OK;
 }
@@ -130,20 +120,11 @@ int cmd_doublewell(int argc, char **argv)
     printf("  moment surrogate    a_eff^2 - s_eff^2 = %.6g (the symmetric-pair formula with the well's moments)\n", surrogate);
     printf("  tanh width at tau_c %.6g (fitted to the profile through y = 0)\n", width);
     printf("  Burgers residual    max |d_tau u - u_yy/2 - u u_y| / (largest term) = %.3g over %d points x 6 times\n", worst, NP);
+    const double *curves[NT] = {prof[0], prof[1], prof[2], prof[3]};
+    if ((st = sf_write_profiles(dir, "profiles", "double-well score sharpening through speciation", "y", "score u(y, tau)", r,
+                                curves, factors, NT, NP)) != SF_OK)
+        return cli_library_error(st);
     char path[4096];
-    const double *cols[NT + 1] = {r, prof[0], prof[1], prof[2], prof[3]};
-    const char *names[NT + 1] = {"y", "tau_c/10", "tau_c/3", "tau_c", "3 tau_c"};
-    snprintf(path, sizeof path, "%s/profiles.csv", dir);
-    if ((st = sf_csv_write(path, NT + 1, names, cols, NP)) != SF_OK) return cli_library_error(st);
-    sf_series series[NT];
-    char labels[NT][40];
-    for (int k = 0; k < NT; k++) {
-        snprintf(labels[k], sizeof labels[k], "tau = %.3g tau_c", factors[k]);
-        series[k] = (sf_series){r, prof[k], NP, labels[k], NULL, 0, 0};
-    }
-    sf_plot plot = {"double-well score sharpening through speciation", "y", "score u(y, tau)", 0, 0, 0, {0}, {0}};
-    snprintf(path, sizeof path, "%s/profiles.svg", dir);
-    if ((st = sf_plot_svg(path, &plot, series, NT)) != SF_OK) return cli_library_error(st);
     if (dim == 2) { /* the product of two wells: u_i depends on y_i only; the vector residual on a grid */
         enum { G = 61 };
         double ys[G], f[6][G], *field = malloc(3 * G * G * sizeof(double)), worst2 = 0;

@@ -49,15 +49,6 @@ static int parse_set(const char *text, int *set, int *count, int max)
     return *count > 0;
 }
 
-static sf_mixture *default_pair(void)
-{
-    const double mu[4] = {1.0, 0.0, -1.0, 0.0};
-    sf_mixture *m = NULL;
-    sf_mixture_create(&m, 2);
-    sf_mixture_add_isotropic(m, 0.5, mu, 0.1);
-    sf_mixture_add_isotropic(m, 0.5, mu + 2, 0.1);
-    return m;
-}
 
 
 /* Each frame: the denoiser E[x0 | x_t] of every particle projected on the split axis. At high noise
@@ -104,7 +95,7 @@ static int run(const options *o)
     if (o->mixture_path) {
         if ((st = sf_mixture_read_json(&mix, o->mixture_path)) != SF_OK) return cli_library_error(st);
     } else {
-        mix = default_pair();
+        mix = cli_default_pair();
     }
     int d = sf_mixture_dim(mix), K = sf_mixture_count(mix), A[64], B[64], na = 1, nb = 0;
     A[0] = 0;
@@ -255,29 +246,11 @@ static int run(const options *o)
         if (iso) printf("                      %-10.3g %-13.6g %.6g\n", factors[k], widths[k], (s2 + taus[k]) / a);
         else printf("                      %-10.3g %-13.6g n/a (not a symmetric isotropic pair)\n", factors[k], widths[k]);
     }
-    {
-        const char *names[NT + 1] = {"tau/10", "tau/3", "tau_c", "3 tau_c", "r"};
-        const double *cols[NT + 1] = {r, prof[0], prof[1], prof[2], prof[3]};
-        const char *cnames[NT + 1] = {"r", names[0], names[1], names[2], names[3]};
-        char path[4096];
-        snprintf(path, sizeof path, "%s/profiles.csv", dir);
-        if ((st = sf_csv_write(path, NT + 1, cnames, cols, NP)) != SF_OK) {
-            status = cli_library_error(st);
-            goto done;
-        }
-        sf_series series[NT];
-        char labels[NT][48];
-        for (int k = 0; k < NT; k++) {
-            snprintf(labels[k], sizeof labels[k], "tau = %.3g tau_c", factors[k]);
-            series[k] = (sf_series){r, prof[k], NP, labels[k], NULL, 0, 0};
-        }
-        sf_plot plot = {"the score sharpens into a tanh layer (speciation)", "distance r along the split axis",
-                        "normal score u_n", 0, 0, 0, {0}, {0}};
-        snprintf(path, sizeof path, "%s/profiles.svg", dir);
-        if ((st = sf_plot_svg(path, &plot, series, NT)) != SF_OK) {
-            status = cli_library_error(st);
-            goto done;
-        }
+    if ((st = sf_write_profiles(dir, "profiles", "the score sharpens into a tanh layer (speciation)",
+                                "distance r along the split axis", "normal score u_n", r, (const double *const *)prof,
+                                factors, NT, NP)) != SF_OK) {
+        status = cli_library_error(st);
+        goto done;
     }
 
     /* 3. the interface curvature against tau */

@@ -5,7 +5,7 @@
  *    GPU: a large cuBLAS GEMM in the same precision),
  *  - for the CPU path, the time of a NumPy implementation of the same evaluation on the same
  *    input (bench/numpy_score.py), reported as the ratio scorefield / NumPy. */
-#include "../kernels/sf_cuda.h"
+#include "sf_cuda.h"
 #include "ceilings.h"
 #include "workload.h"
 

@@ -3,7 +3,7 @@
 #ifndef SF_CUDA_CHECK_H
 #define SF_CUDA_CHECK_H
 
-#include "../src/status.h"
+#include "status.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>

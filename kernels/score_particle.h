@@ -15,7 +15,7 @@
 
 #ifndef SF_SCORE_PARTICLE_COMMON
 #define SF_SCORE_PARTICLE_COMMON
-#include "../src/field_pack.h"
+#include "field_pack.h"
 #include <math.h>
 #if defined(__CUDACC__)
 #define SF_HD __host__ __device__

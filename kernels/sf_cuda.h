@@ -4,7 +4,7 @@
 #ifndef SF_CUDA_H
 #define SF_CUDA_H
 
-#include "../src/request.h"
+#include "request.h"
 #include "grid_modes.h"
 #include "sampler_step.h"
 

@@ -1,5 +1,5 @@
 /* The CUDA kernel's per-particle logic (kernels/score_particle.h), run on the CPU with one lane,
- * against the float64 reference path (src/score_cpu.c): GEMM-form screening, direct recomputation
+ * against the float64 reference path (src/cpu/score_cpu.c): GEMM-form screening, direct recomputation
  * of the surviving components, log-sum-exp, centred divergence, denoiser, Laplacian, H v (given
  * directions and the s/x-built one), full Hessian and d/dt; in float64 and float32. The GEMM
  * products are formed here by plain loops in the working precision, as cuBLAS would form them. */

@@ -1,6 +1,6 @@
 /* sf_evaluate: validate the request, prepare the field in each frame it needs, hand each request
  * to the backend, and assemble the Burgers residuals (SPEC.md C) from the backend's outputs. */
-#include "../kernels/sf_cuda.h"
+#include "sf_cuda.h"
 #include "context.h"
 #include "mixture.h"
 #include "request.h"

@@ -1,5 +1,5 @@
 /* The CUDA entry points of a build without CUDA (SF_CUDA=OFF or no nvcc): each says so. */
-#include "../kernels/sf_cuda.h"
+#include "sf_cuda.h"
 #include "status.h"
 
 #include <stdio.h>

@@ -2,7 +2,7 @@
 #ifndef SF_GRID_H
 #define SF_GRID_H
 
-#include "../kernels/grid_modes.h"
+#include "grid_modes.h"
 #include "scorefield.h"
 
 #ifdef __cplusplus

@@ -2,7 +2,7 @@
  * the score engine, and the two routes dispatched to FFTW (src/grid_cpu.c) or cuFFT
  * (kernels/grid.cu). Public arrays are point-major (N^d x d); the backends work component-major. */
 #include "grid.h"
-#include "../kernels/sf_cuda.h"
+#include "sf_cuda.h"
 #include "context.h"
 #include "mixture.h"
 #include "status.h"

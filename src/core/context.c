@@ -1,5 +1,5 @@
 /* Contexts: the backend choice, the GPU precision and the device state they own. */
-#include "../kernels/sf_cuda.h"
+#include "sf_cuda.h"
 #include "context.h"
 #include "status.h"
 

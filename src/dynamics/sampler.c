@@ -2,9 +2,9 @@
  * sampler's step as a linear multistage plan in eps = -sigma s (kernels/sampler_step.h), guidance,
  * exact marginal samples, and the probability-flow likelihood. Noise is Philox4x32-10 keyed by
  * (seed, particle, step, dimension), so any split of the particles gives the same trajectories. */
-#include "../kernels/philox.h"
-#include "../kernels/sampler_step.h"
-#include "../kernels/sf_cuda.h"
+#include "philox.h"
+#include "sampler_step.h"
+#include "sf_cuda.h"
 #include "context.h"
 #include "mixture.h"
 #include "status.h"

@@ -3,7 +3,7 @@
 #include "curl.h"
 #include "mixture.h"
 #include "status.h"
-#include "workload.h"
+#include "philox.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -77,14 +77,13 @@ sf_status sf_field_curl(sf_vector_field field, void *data, int d, const double *
     double *points = malloc(pts * d * sizeof(double) + 1), *values = malloc(pts * d * sizeof(double) + 1);
     double *dir = malloc(chunk * (size_t)dirs * d * sizeof(double) + 1), *jv = malloc((size_t)dirs * d * sizeof(double) + 1);
     sf_status st = points && values && dir && jv ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for the curl stencil");
-    sf_rng rng;
-    sf_rng_seed(&rng, seed);
     for (size_t i0 = 0; st == SF_OK && i0 < n; i0 += chunk) {
         size_t m = n - i0 < chunk ? n - i0 : chunk;
         for (size_t i = 0; i < m; i++)
             for (int q = 0; q < dirs; q++) {
                 double *v = dir + (i * dirs + q) * d;
-                for (int j = 0; j < d; j++) v[j] = probes > 0 ? sf_rng_normal(&rng) : (j == q ? 1.0 : 0.0);
+                for (int j = 0; j < d; j++) v[j] = probes > 0 ? sf_philox_normal(seed, i0 + i, (uint32_t)q, (uint32_t)j) /* keyed by particle */
+                                      : (j == q ? 1.0 : 0.0);
                 for (int sgn = 0; sgn < 2; sgn++) {
                     double *p = points + ((i * dirs + q) * 2 + sgn) * d;
                     for (int j = 0; j < d; j++) p[j] = x[(i0 + i) * d + j] + (sgn ? -h : h) * v[j];

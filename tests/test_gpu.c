@@ -6,12 +6,6 @@
 
 #include <string.h>
 
-static void require_device(void)
-{
-    const char *why = NULL;
-    if (sf_cuda_device_count(&why) == 0) cr_skip_test("no CUDA device: %s", why ? why : "none found");
-}
-
 static void compare_backends(int d, int K, sf_workload_kinds kinds, sf_schedule_kind sched, double t,
                              sf_precision precision, size_t n, size_t max_batch, uint64_t seed)
 {

@@ -176,8 +176,7 @@ Test(grid, refuses_bad_shapes_and_densities)
 /* FFTW and cuFFT routes agree (float64 to 1e-12 of max |u|). */
 Test(gpu_grid, cufft_matches_fftw)
 {
-    const char *why = NULL;
-    if (sf_cuda_device_count(&why) == 0) cr_skip_test("no CUDA device: %s", why ? why : "none found");
+    require_device();
     sf_context *cpu = cpu_context(), *gpu = NULL;
     cr_assert_eq(sf_context_create(&gpu, SF_BACKEND_CUDA, SF_PRECISION_F64, 0), SF_OK, "%s", sf_last_error());
     for (int dim = 1; dim <= 3; dim++) {

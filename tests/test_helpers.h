@@ -23,6 +23,17 @@
             cr_log_error("  got %.17g want %.17g (diff %.3g)", g_, w_, g_ - w_);                       \
     } while (0)
 
+/* GPU tests call this first: without a device they skip (ctest reports them as skipped), except
+ * under SF_REQUIRE_DEVICE=1 (the GPU suite on a GPU machine), where a missing device is a failure. */
+static inline void require_device(void)
+{
+    const char *why = NULL;
+    if (sf_cuda_device_count(&why) > 0) return;
+    const char *required = getenv("SF_REQUIRE_DEVICE");
+    if (required && required[0] == '1') cr_assert_fail("no CUDA device although SF_REQUIRE_DEVICE=1: %s", why ? why : "none found");
+    cr_skip_test("no CUDA device: %s", why ? why : "none found");
+}
+
 static inline sf_time time_at(sf_schedule_kind kind, double t)
 {
     sf_schedule s = sf_schedule_default(kind);

@@ -427,6 +427,7 @@ sf_status sf_blowup_limit(const sf_mixture *mix, double *limit, int *component);
 typedef struct {
     double tau;
     sf_estimate tau_u2;  /* tau |u|^2 over n exact draws of q_tau: its mean tends to the limit */
+    double u2;           /* E|u|^2 = tau_u2.mean / tau: ~ tau^-1 */
     sf_estimate ratio;   /* tau |u(y)| / dist(y, M_k) over n exact draws y of component k's own
                             noised law (distance ~ sqrt(codim tau) from its subspace M_k, where
                             that component dominates the posterior): tends to 1 */
@@ -454,9 +455,11 @@ typedef struct {
     double ex2, eabs;       /* E x^2 and E|x| under p0 (Gauss-Legendre on [0, L]: no kink) */
     double a_eff, s_eff2;   /* E|x| and E x^2 - (E|x|)^2 */
     double surrogate_tau_c; /* a_eff^2 - s_eff^2: the symmetric-pair formula with the well's moments */
+    double surrogate_tau_error; /* (surrogate_tau_c - tau_c) / tau_c */
     double width;           /* 2 / phi'(0) at tau_c, phi = log(q_+ / q_-) for the halves x > 0, x < 0:
                                tau_c / E[|x| | y = 0; tau_c] */
     double surrogate_width; /* (s_eff^2 + tau_c) / a_eff */
+    double surrogate_width_error; /* (surrogate_width - width) / width */
     double fitted_width;    /* tanh fit of u(y, tau_c) over |y| <= 3 */
 } sf_doublewell_summary;
 sf_status sf_doublewell_summarize(double eps, sf_doublewell_summary *out);

@@ -62,6 +62,7 @@ static sf_status typical_points(sf_context *ctx, const sf_mixture *mix, const sf
         row->max_denoiser = fmax(row->max_denoiser, sqrt(d2));
     }
     if (st == SF_OK) sf_estimate_of(v, n, &row->tau_u2);
+    row->u2 = row->tau_u2.mean / t->tau;
     free(x), free(u), free(den), free(v);
     return st;
 }

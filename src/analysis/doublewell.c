@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -70,6 +71,26 @@ static int grid(double eps, int count, double **xs, double **lp0)
     return 1;
 }
 
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The points' distinct values, sorted (a product of wells repeats each coordinate value along a
+ * grid: the quadrature is done once per value). Returns the count, 0 when out of memory. */
+static size_t distinct_values(const double *y, size_t n, double **values)
+{
+    *values = malloc(n * sizeof(double) + 1);
+    if (!*values) return 0;
+    memcpy(*values, y, n * sizeof(double));
+    qsort(*values, n, sizeof(double), compare_doubles);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || (*values)[i] != (*values)[m - 1]) (*values)[m++] = (*values)[i];
+    return m;
+}
+
 sf_status sf_doublewell_field(double eps, double tau, const double *y, size_t n, double *u, double *u_y, double *u_yy,
                               double *u_tau)
 {
@@ -77,21 +98,29 @@ sf_status sf_doublewell_field(double eps, double tau, const double *y, size_t n,
     if (!(eps > 0) || !(tau > 0)) return sf_fail(SF_ERR_INVALID, "double well: need eps > 0 and tau > 0 (got %g, %g)", eps, tau);
     int count = grid_points(eps, tau);
     if (count < 0) return sf_fail(SF_ERR_INVALID, "double well: eps = %g, tau = %g need more than 4e6 quadrature points", eps, tau);
-    double *xs, *lp0;
-    if (!grid(eps, count, &xs, &lp0)) {
-        free(xs), free(lp0);
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(y[i])) return sf_fail(SF_ERR_INVALID, "double well: point %zu is not finite (%g)", i, y[i]);
+    double *xs, *lp0, *values = NULL, *f = NULL;
+    size_t m = n ? distinct_values(y, n, &values) : 0;
+    if (!grid(eps, count, &xs, &lp0) || (n && !m) || !(f = malloc(4 * m * sizeof(double) + 1))) {
+        free(xs), free(lp0), free(values), free(f);
         return sf_fail(SF_ERR_NOMEM, "out of memory");
     }
-#pragma omp parallel for schedule(static) if (n > 64)
-    for (size_t i = 0; i < n; i++) {
-        double m, V, k3, dm;
-        posterior(tau, y[i], xs, lp0, count, &m, &V, &k3, &dm);
-        if (u) u[i] = (m - y[i]) / tau;
-        if (u_y) u_y[i] = (V - tau) / (tau * tau);
-        if (u_yy) u_yy[i] = k3 / (tau * tau * tau);
-        if (u_tau) u_tau[i] = dm / tau - (m - y[i]) / (tau * tau);
+#pragma omp parallel for schedule(static) if (m > 64)
+    for (size_t i = 0; i < m; i++) {
+        double mean, V, k3, dm, v = values[i];
+        posterior(tau, v, xs, lp0, count, &mean, &V, &k3, &dm);
+        f[4 * i] = (mean - v) / tau, f[4 * i + 1] = (V - tau) / (tau * tau), f[4 * i + 2] = k3 / (tau * tau * tau);
+        f[4 * i + 3] = dm / tau - (mean - v) / (tau * tau);
     }
-    free(xs), free(lp0);
+    for (size_t i = 0; i < n; i++) {
+        const double *at = bsearch(&y[i], values, m, sizeof(double), compare_doubles), *fi = f + 4 * (size_t)(at - values);
+        if (u) u[i] = fi[0];
+        if (u_y) u_y[i] = fi[1];
+        if (u_yy) u_yy[i] = fi[2];
+        if (u_tau) u_tau[i] = fi[3];
+    }
+    free(xs), free(lp0), free(values), free(f);
     return SF_OK;
 }
 
@@ -170,6 +199,8 @@ sf_status sf_doublewell_summarize(double eps, sf_doublewell_summary *out)
     /* phi = log(q_+/q_-) is odd, so phi'(0) = 2 u_+(0) = 2 E[|x| | y = 0] / tau */
     out->width = out->tau_c / cond_abs;
     out->surrogate_width = (out->s_eff2 + out->tau_c) / out->a_eff;
+    out->surrogate_tau_error = (out->surrogate_tau_c - out->tau_c) / out->tau_c;
+    out->surrogate_width_error = (out->surrogate_width - out->width) / out->width;
     enum { NP = 241 };
     double r[NP], u[NP];
     for (int q = 0; q < NP; q++) r[q] = -3 + 6.0 * q / (NP - 1);

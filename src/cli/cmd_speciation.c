@@ -163,11 +163,11 @@ static int amplification(const split *sp, const sf_speciation_summary *s, double
     sf_status st = sf_speciation_amplification(sp->ctx, sp->mix, sp->A, sp->na, sp->B, sp->nb, tau1, tau0, 1e-12, &amp);
     if (st != SF_OK) return cli_library_error(st);
     printf("  amplification       tau %.6g -> %.6g, a perturbation along the split's axis at the interface point:\n", tau1, tau0);
-    printf("G_ODE = %.12g\n", amp.gain.ode);
-    printf("G_SDE = %.12g\n", amp.gain.sde);
+    printf("G_ODE = %.13g\n", amp.gain.ode);
+    printf("G_SDE = %.13g\n", amp.gain.sde);
     printf("                      (tangent equation, estimated relative errors %.1g, %.1g", amp.gain.ode_error, amp.gain.sde_error);
     if (!isnan(amp.closed_form.ode))
-        printf("; closed form sqrt(v0/v1) exp(a^2 (1/v0 - 1/v1)/2) = %.12g and its square %.12g", amp.closed_form.ode,
+        printf("; closed form sqrt(v0/v1) exp(a^2 (1/v0 - 1/v1)/2) = %.13g and its square %.13g", amp.closed_form.ode,
                amp.closed_form.sde);
     printf(")\n");
     if (amp.stationary)
@@ -233,8 +233,8 @@ static int trajectories(const split *sp, const sf_speciation_summary *s, const o
     if (st != SF_OK) return cli_library_error(st);
     printf("  trajectories        %zu particles, vp-linear probability-flow ODE (Heun) 1 -> 0.01 in %zu steps: %.3f end on side A\n",
            n, o->steps, b.side_a);
-    printf("  at t_c (t = %.4f)   leaning (|E[x0 | x_t] . n| > a/2 from the interface): %.3f of the particles; exact draws\n"
-           "                      of p_t there: %.3f +- %.3f; already on the side where they end: %.3f\n",
+    printf("  at t_c              (t = %.4f) leaning (|E[x0 | x_t] . n| > a/2 from the interface): %.3f of the\n"
+           "                      particles, %.3f +- %.3f of exact draws of p_t there; already on the side they end on: %.3f\n",
            b.t, b.leaning, b.leaning_exact, b.leaning_exact_se, b.committed);
     return SF_EXIT_OK;
 }
@@ -296,10 +296,12 @@ static int run(const options *o)
                "trajectories.svg: each particle's best guess of its data point, E[x0 | x_t], along the split axis,\n"
                "coloured by the side it ends on. Before t_c the density has a single basin and the flow draws\n"
                "particles near the interface together, yet each denoiser already leans towards the nearer group\n"
-               "(the posterior weighs both groups continuously), so at t_c most particles lean already (the\n"
-               "fractions above, with the same fraction for exact draws of p_t). What t_c marks is the centre\n"
-               "turning unstable: after it, particles near the interface are pushed apart (the gain G_ODE)\n"
-               "and the two groups separate for good.\n");
+               "(the posterior weighs both groups continuously), so at t_c many lean already: the leaning fraction\n"
+               "above, which exact draws of p_t reproduce. What t_c marks is the centre turning unstable:\n"
+               "after it, particles near the interface are pushed apart (the gain G_ODE) and the groups separate.\n");
+    if (status == SF_EXIT_OK && o->demo && !isnan(s.tau_closed))
+        printf("For a symmetric pair the probability-flow ODE never crosses the interface (the midplane is invariant):\n"
+               "each particle's side is fixed by its starting draw, not chosen at t_c.\n");
     sf_context_destroy(ctx);
     sf_mixture_destroy(mix);
     return status;

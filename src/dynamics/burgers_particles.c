@@ -14,21 +14,22 @@
 #define SF_STENCIL_CHUNK 4096
 
 /* F(tau, u) = Lap u_mix(y, tau) / 2 + H_mix(y, tau) u */
-static sf_status burgers_rhs(sf_context *ctx, const sf_mixture *mix, const double *y, size_t n, double tau,
-                             const double *u, double *lap, double *out)
+static sf_status burgers_rhs(sf_plan *plan, int d, const double *y, size_t n, double tau, const double *u,
+                             double *lap, double *out)
 {
     sf_time t;
     sf_status st = sf_time_heat(tau, &t);
+    if (st == SF_OK) st = sf_plan_set_time(plan, &t);
     if (st != SF_OK) return st;
     sf_outputs o = {.lap = lap, .hvp = out, .hvp_dir = u};
-    if ((st = sf_evaluate(ctx, mix, &t, y, n, &o)) != SF_OK) return st;
-    for (size_t i = 0; i < n * (size_t)mix->dim; i++) out[i] += 0.5 * lap[i];
+    if ((st = sf_plan_evaluate(plan, y, n, &o)) != SF_OK) return st;
+    for (size_t i = 0; i < n * (size_t)d; i++) out[i] += 0.5 * lap[i];
     return SF_OK;
 }
 
 typedef struct {
-    sf_context *ctx;
-    const sf_mixture *mix;
+    sf_plan *plan; /* the mixture's field, moved to each stage time */
+    int d;
     const double *y;
     size_t n;
     double *lap; /* scratch */
@@ -37,7 +38,7 @@ typedef struct {
 static sf_status burgers_ode(void *data, double tau, const double *u, double *du)
 {
     const burgers_problem *p = data;
-    return burgers_rhs(p->ctx, p->mix, p->y, p->n, tau, u, p->lap, du);
+    return burgers_rhs(p->plan, p->d, p->y, p->n, tau, u, p->lap, du);
 }
 
 sf_status sf_burgers_advance(sf_context *ctx, const sf_mixture *mix, const double *y, size_t n, double tau0,
@@ -48,9 +49,13 @@ sf_status sf_burgers_advance(sf_context *ctx, const sf_mixture *mix, const doubl
         return sf_fail(SF_ERR_INVALID, "Burgers advance needs steps >= 1 and finite tau0, tau1 >= 0 (got %d, %g, %g)",
                        steps, tau0, tau1);
     size_t nd = n * (size_t)mix->dim;
-    burgers_problem p = {ctx, mix, y, n, malloc(nd * sizeof(double) + 1)};
-    sf_status st = p.lap ? sf_rk4(burgers_ode, &p, nd, tau0, tau1, steps, u, NULL)
-                         : sf_fail(SF_ERR_NOMEM, "out of memory advancing %zu particles", n);
+    burgers_problem p = {NULL, mix->dim, y, n, malloc(nd * sizeof(double) + 1)};
+    sf_status st = p.lap ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory advancing %zu particles", n);
+    sf_time start;
+    if (st == SF_OK) st = sf_time_heat(tau0, &start);
+    if (st == SF_OK) st = sf_plan_create(&p.plan, ctx, mix, &start);
+    if (st == SF_OK) st = sf_rk4(burgers_ode, &p, nd, tau0, tau1, steps, u, NULL);
+    sf_plan_destroy(p.plan);
     free(p.lap);
     return st;
 }
@@ -117,17 +122,10 @@ sf_status sf_field_curl(sf_vector_field field, void *data, int d, const double *
     return st;
 }
 
-typedef struct {
-    sf_context *ctx;
-    const sf_mixture *mix;
-    const sf_time *time;
-} score_field;
-
-static sf_status evaluate_score(void *data, const double *points, size_t m, double *values)
+static sf_status evaluate_score(void *plan, const double *points, size_t m, double *values)
 {
-    score_field *sf = data;
     sf_outputs o = {.score = values};
-    return sf_evaluate(sf->ctx, sf->mix, sf->time, points, m, &o);
+    return sf_plan_evaluate(plan, points, m, &o);
 }
 
 sf_status sf_score_curl(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
@@ -140,6 +138,9 @@ sf_status sf_score_curl(sf_context *ctx, const sf_mixture *mix, const sf_time *t
     for (size_t i = 0; i < (size_t)mix->count * mix->dim; i++) smallest = fmin(smallest, a2 * mix->var_diag[i] + time->sigma2);
     if (!(smallest > 0))
         return sf_fail(SF_ERR_INVALID, "the score is singular at this time (a component has zero variance and sigma = 0)");
-    score_field data = {ctx, mix, time};
-    return sf_field_curl(evaluate_score, &data, mix->dim, x, n, probes, seed, 1e-4 * sqrt(smallest), curl);
+    sf_plan *plan = NULL;
+    sf_status st = sf_plan_create(&plan, ctx, mix, time);
+    if (st == SF_OK) st = sf_field_curl(evaluate_score, plan, mix->dim, x, n, probes, seed, 1e-4 * sqrt(smallest), curl);
+    sf_plan_destroy(plan);
+    return st;
 }

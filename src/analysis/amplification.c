@@ -15,6 +15,7 @@ typedef struct {
     const sf_mixture *mix;
     int d;
     double c;
+    sf_plan *plan; /* the field, moved to each RK4 stage's time */
 } tangent_flow;
 
 /* state = (y, delta), 2d values */
@@ -25,7 +26,8 @@ static sf_status tangent_rate(void *data, double s, const double *z, double *dz)
     sf_time t;
     sf_status st = sf_time_heat(tau, &t);
     sf_outputs o = {.score = dz, .hvp = dz + f->d, .hvp_dir = z + f->d};
-    if (st == SF_OK) st = sf_evaluate(f->ctx, f->mix, &t, z, 1, &o);
+    if (st == SF_OK) st = sf_plan_set_time(f->plan, &t);
+    if (st == SF_OK) st = sf_plan_evaluate(f->plan, z, 1, &o);
     for (int i = 0; i < 2 * f->d; i++) dz[i] *= -f->c * tau;
     return st;
 }
@@ -40,7 +42,12 @@ static sf_status gain_once(const tangent_flow *f, const double *y, const double 
     for (int i = 0; i < d; i++) norm += dir[i] * dir[i];
     norm = sqrt(norm);
     for (int i = 0; i < d; i++) z[i] = y[i], z[d + i] = dir[i] / norm;
-    sf_status st = sf_rk4(tangent_rate, (void *)f, 2 * (size_t)d, log(tau1), log(tau0), steps, z, NULL);
+    tangent_flow flow = *f;
+    sf_time start;
+    sf_status st = sf_time_heat(tau1, &start);
+    if (st == SF_OK) st = sf_plan_create(&flow.plan, f->ctx, f->mix, &start);
+    if (st == SF_OK) st = sf_rk4(tangent_rate, &flow, 2 * (size_t)d, log(tau1), log(tau0), steps, z, NULL);
+    sf_plan_destroy(flow.plan);
     double g = 0;
     for (int i = 0; i < d; i++) g += z[d + i] * z[d + i];
     *gain = sqrt(g);
@@ -87,7 +94,7 @@ sf_status sf_flow_gain(sf_context *ctx, const sf_mixture *mix, const double *y, 
 {
     sf_error_clear();
     sf_status st = check_gain_args(mix, dir, tau1, tau0, rtol);
-    tangent_flow ode = {ctx, mix, sf_mixture_dim(mix), 0.5}, sde = {ctx, mix, sf_mixture_dim(mix), 1.0};
+    tangent_flow ode = {ctx, mix, sf_mixture_dim(mix), 0.5, NULL}, sde = {ctx, mix, sf_mixture_dim(mix), 1.0, NULL};
     if (st == SF_OK) st = gain_converged(&ode, y, dir, tau1, tau0, rtol, &gain->ode, &gain->ode_error, NULL);
     if (st == SF_OK) st = gain_converged(&sde, y, dir, tau1, tau0, rtol, &gain->sde, &gain->sde_error, NULL);
     return st;
@@ -106,7 +113,7 @@ sf_status sf_speciation_amplification(sf_context *ctx, const sf_mixture *mix, co
     if (st == SF_OK) st = check_gain_args(mix, axis, tau1, tau0, rtol);
     if (st == SF_OK) st = sf_speciation_normal_curvature(ctx, mix, set_a, na, set_b, nb, tau1, NULL, NULL, y1);
     if (st == SF_OK) st = sf_speciation_normal_curvature(ctx, mix, set_a, na, set_b, nb, tau0, NULL, NULL, y0);
-    tangent_flow ode = {ctx, mix, d, 0.5}, sde = {ctx, mix, d, 1.0};
+    tangent_flow ode = {ctx, mix, d, 0.5, NULL}, sde = {ctx, mix, d, 1.0, NULL};
     if (st == SF_OK) st = gain_converged(&ode, y1, axis, tau1, tau0, rtol, &out->gain.ode, &out->gain.ode_error, end);
     if (st == SF_OK) st = gain_converged(&sde, y1, axis, tau1, tau0, rtol, &out->gain.sde, &out->gain.sde_error, NULL);
     if (st == SF_OK) {

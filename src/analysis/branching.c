@@ -10,6 +10,7 @@
 typedef struct {
     sf_context *ctx;
     const sf_mixture *mix;
+    sf_plan *plan; /* the field, moved to each frame's time */
     const sf_schedule *schedule;
     const double *centre, *axis;
     double *denoised; /* n x d scratch */
@@ -17,13 +18,12 @@ typedef struct {
     int frames, capacity;
 } frame_log;
 
-/* The projections (E[x0 | x] - centre) . axis of n particles at time t. */
-static sf_status project(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
-                         const double *centre, const double *axis, double *denoised, double *proj)
+/* The projections (E[x0 | x] - centre) . axis of n particles, the plan at their time. */
+static sf_status project(sf_plan *plan, int d, const double *x, size_t n, const double *centre, const double *axis,
+                         double *denoised, double *proj)
 {
-    int d = sf_mixture_dim(mix);
     sf_outputs o = {.denoise = denoised};
-    sf_status st = sf_evaluate(ctx, mix, time, x, n, &o);
+    sf_status st = sf_plan_evaluate(plan, x, n, &o);
     for (size_t p = 0; st == SF_OK && p < n; p++) {
         double v = 0;
         for (int i = 0; i < d; i++) v += (denoised[p * d + i] - centre[i]) * axis[i];
@@ -34,12 +34,13 @@ static sf_status project(sf_context *ctx, const sf_mixture *mix, const sf_time *
 
 static sf_status record(void *data, int step, double t, const double *x, size_t n, int d)
 {
-    (void)step, (void)d;
+    (void)step;
     frame_log *lg = data;
     if (lg->frames >= lg->capacity) return sf_fail(SF_ERR_INVALID, "more trajectory frames than the %d given room for", lg->capacity);
     sf_time tm;
     sf_status st = sf_schedule_at(lg->schedule, t, &tm);
-    if (st == SF_OK) st = project(lg->ctx, lg->mix, &tm, x, n, lg->centre, lg->axis, lg->denoised, lg->proj + (size_t)lg->frames * n);
+    if (st == SF_OK) st = sf_plan_set_time(lg->plan, &tm);
+    if (st == SF_OK) st = project(lg->plan, d, x, n, lg->centre, lg->axis, lg->denoised, lg->proj + (size_t)lg->frames * n);
     if (st == SF_OK) lg->t[lg->frames++] = t;
     return st;
 }
@@ -68,7 +69,8 @@ static sf_status summarize(const frame_log *lg, size_t n, double t_c, double a, 
     sf_time tm;
     if (st == SF_OK) st = sf_schedule_at(lg->schedule, out->t, &tm);
     if (st == SF_OK) st = sf_sample_marginal(lg->mix, &tm, seed, 0, x, n_exact);
-    if (st == SF_OK) st = project(lg->ctx, lg->mix, &tm, x, n_exact, lg->centre, lg->axis, den, proj);
+    if (st == SF_OK) st = sf_plan_set_time(lg->plan, &tm);
+    if (st == SF_OK) st = project(lg->plan, d, x, n_exact, lg->centre, lg->axis, den, proj);
     size_t exact = 0;
     for (size_t p = 0; st == SF_OK && p < n_exact; p++) exact += fabs(proj[p]) > 0.5 * a;
     double f = n_exact ? (double)exact / n_exact : NAN;
@@ -94,10 +96,12 @@ sf_status sf_speciation_branching(sf_context *ctx, const sf_mixture *mix, const 
     sf_time start;
     if (st == SF_OK) st = sf_schedule_at(schedule, sampler->t1, &start);
     if (st == SF_OK) st = sf_sample_marginal(mix, &start, seed, 0, x, n);
-    frame_log lg = {ctx, mix, schedule, centre, axis, denoised, t, proj, 0, capacity};
+    frame_log lg = {ctx, mix, NULL, schedule, centre, axis, denoised, t, proj, 0, capacity};
+    if (st == SF_OK) st = sf_plan_create(&lg.plan, ctx, mix, &start);
     if (st == SF_OK) st = sf_sample(ctx, mix, schedule, sampler, x, n, 0, record, &lg, every);
     if (st == SF_OK) *frames = lg.frames;
     if (st == SF_OK && summary) st = summarize(&lg, n, t_c, a, n_exact, seed + 1, summary);
+    sf_plan_destroy(lg.plan);
     free(axis), free(centre), free(x), free(denoised);
     return st;
 }

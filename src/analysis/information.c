@@ -9,14 +9,20 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* h' = alpha^2 (div s + d/sigma^2)/2 from the divergence at the particles */
+static void rate_from_divergence(const sf_time *time, int d, double *v, size_t n)
+{
+    double a2 = time->alpha * time->alpha;
+    for (size_t i = 0; i < n; i++) v[i] = 0.5 * a2 * (v[i] + d / time->sigma2);
+}
+
 sf_status sf_entropy_rate(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
                           double *rate)
 {
     if (!(time->sigma2 > 0)) return sf_fail(SF_ERR_INVALID, "the entropy rate needs sigma > 0 (t > 0 for VP schedules)");
     sf_outputs o = {.div = rate};
     sf_status st = sf_evaluate(ctx, mix, time, x, n, &o);
-    double d = mix->dim, a2 = time->alpha * time->alpha;
-    for (size_t i = 0; st == SF_OK && i < n; i++) rate[i] = 0.5 * a2 * (rate[i] + d / time->sigma2);
+    if (st == SF_OK) rate_from_divergence(time, mix->dim, rate, n);
     return st;
 }
 
@@ -103,8 +109,7 @@ sf_status sf_pair_peak_check(sf_context *ctx, const sf_mixture *mix, sf_pair_sta
 /* Along the sampler's paths: per particle, the trapezoid rule in log tau of tau h', which is
  * int h' dtau = int (rate in t) dt. */
 typedef struct {
-    sf_context *ctx;
-    const sf_mixture *mix;
+    sf_plan *plan; /* the field, moved to each step's time */
     const sf_schedule *schedule;
     double *g_prev, *g, *integral, log_tau_prev;
     int started;
@@ -112,12 +117,16 @@ typedef struct {
 
 static sf_status accumulate(void *data, int step, double t, const double *x, size_t n, int d)
 {
-    (void)step, (void)d;
+    (void)step;
     path_budget *pb = data;
     sf_time tm;
+    sf_outputs o = {.div = pb->g};
     sf_status st = sf_schedule_at(pb->schedule, t, &tm);
-    if (st == SF_OK) st = sf_entropy_rate(pb->ctx, pb->mix, &tm, x, n, pb->g);
+    if (st == SF_OK && !(tm.sigma2 > 0)) st = sf_fail(SF_ERR_INVALID, "the entropy rate needs sigma > 0");
+    if (st == SF_OK) st = sf_plan_set_time(pb->plan, &tm);
+    if (st == SF_OK) st = sf_plan_evaluate(pb->plan, x, n, &o);
     if (st != SF_OK) return st;
+    rate_from_divergence(&tm, d, pb->g, n);
     double log_tau = log(tm.tau);
     for (size_t i = 0; i < n; i++) {
         double g = tm.tau * pb->g[i];
@@ -134,13 +143,15 @@ static sf_status pathwise_budget(sf_context *ctx, const sf_mixture *mix, const s
     sf_sampler smp = sf_sampler_default(SF_SAMPLER_HEUN);
     smp.t1 = t1, smp.t0 = t0, smp.steps = steps, smp.spacing = SF_SPACING_LAMBDA, smp.seed = seed;
     double *x = malloc(n * (size_t)mix->dim * sizeof(double));
-    path_budget pb = {ctx, mix, schedule, malloc(n * sizeof(double)), malloc(n * sizeof(double)), calloc(n, sizeof(double)), 0, 0};
+    path_budget pb = {NULL, schedule, malloc(n * sizeof(double)), malloc(n * sizeof(double)), calloc(n, sizeof(double)), 0, 0};
     sf_status st = x && pb.g_prev && pb.g && pb.integral ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %zu paths", n);
     sf_time start;
     if (st == SF_OK) st = sf_schedule_at(schedule, t1, &start);
+    if (st == SF_OK) st = sf_plan_create(&pb.plan, ctx, mix, &start);
     if (st == SF_OK) st = sf_sample_marginal(mix, &start, seed, 0, x, n);
     if (st == SF_OK) st = sf_sample(ctx, mix, schedule, &smp, x, n, 0, accumulate, &pb, 1);
     if (st == SF_OK) sf_estimate_of(pb.integral, n, out);
+    sf_plan_destroy(pb.plan);
     free(x), free(pb.g_prev), free(pb.g), free(pb.integral);
     return st;
 }

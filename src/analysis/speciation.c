@@ -69,9 +69,8 @@ sf_status sf_speciation_axis(const sf_mixture *mix, const int *set_a, int na, co
 
 /* log q_A - log q_B at the point mean_a + c (mean_b - mean_a), with the sub-mixtures' scores. */
 typedef struct {
-    sf_context *ctx;
     const split_parts *parts;
-    sf_time time;
+    sf_plan *plan_a, *plan_b; /* the two groups' fields at the heat time, for every bisection step */
     int d;
     double *y, *sa, *sb;
 } interface_line;
@@ -82,8 +81,8 @@ static sf_status log_ratio_at(void *data, double c, double *phi)
     for (int i = 0; i < l->d; i++) l->y[i] = l->parts->mean_a[i] + c * (l->parts->mean_b[i] - l->parts->mean_a[i]);
     double la, lb;
     sf_outputs oa = {.logp = &la, .score = l->sa}, ob = {.logp = &lb, .score = l->sb};
-    sf_status st = sf_evaluate(l->ctx, l->parts->a, &l->time, l->y, 1, &oa);
-    if (st == SF_OK) st = sf_evaluate(l->ctx, l->parts->b, &l->time, l->y, 1, &ob);
+    sf_status st = sf_plan_evaluate(l->plan_a, l->y, 1, &oa);
+    if (st == SF_OK) st = sf_plan_evaluate(l->plan_b, l->y, 1, &ob);
     /* the sub-mixtures are normalised: add their masses back */
     if (st == SF_OK) *phi = la - lb + log(sf_mixture_weight_sum(l->parts->a)) - log(sf_mixture_weight_sum(l->parts->b));
     return st;
@@ -118,21 +117,25 @@ sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix,
     split_parts parts;
     sf_status st = split_make(mix, set_a, na, set_b, nb, &parts);
     if (st != SF_OK) return st;
-    interface_line l = {ctx, &parts, heat_time(tau), d, malloc((size_t)d * sizeof(double)),
-                        malloc((size_t)d * sizeof(double)), malloc((size_t)d * sizeof(double))};
+    sf_time time = heat_time(tau);
+    interface_line l = {&parts, NULL, NULL, d, malloc((size_t)d * sizeof(double)), malloc((size_t)d * sizeof(double)),
+                        malloc((size_t)d * sizeof(double))};
     double *hn = malloc((size_t)d * sizeof(double)), *H = top ? malloc((size_t)d * d * sizeof(double)) : NULL;
     if (!l.y || !l.sa || !l.sb || !hn || (top && !H)) st = sf_fail(SF_ERR_NOMEM, "out of memory");
+    if (st == SF_OK) st = sf_plan_create(&l.plan_a, ctx, parts.a, &time);
+    if (st == SF_OK) st = sf_plan_create(&l.plan_b, ctx, parts.b, &time);
     if (st == SF_OK) st = find_interface(&l, tau);
     if (st == SF_OK) { /* n = grad phi = s_A - s_B; kappa = n^T H n / |n|^2 with H of the whole mixture */
         double norm2 = 0, q = 0;
         for (int i = 0; i < d; i++) l.sa[i] -= l.sb[i], norm2 += l.sa[i] * l.sa[i];
         sf_outputs o = {.hvp = hn, .hvp_dir = l.sa, .hessian = H};
-        st = sf_evaluate(ctx, mix, &l.time, l.y, 1, &o);
+        st = sf_evaluate(ctx, mix, &time, l.y, 1, &o);
         for (int i = 0; i < d; i++) q += l.sa[i] * hn[i];
         if (st == SF_OK && kappa_n) *kappa_n = norm2 > 0 ? q / norm2 : NAN;
         if (st == SF_OK && y_star) memcpy(y_star, l.y, (size_t)d * sizeof(double));
         if (st == SF_OK && top) *top = sf_symmetric_eigenvalues(H, d, NULL);
     }
+    sf_plan_destroy(l.plan_a), sf_plan_destroy(l.plan_b);
     free(l.y), free(l.sa), free(l.sb), free(hn), free(H);
     split_free(&parts);
     return st;

@@ -1292,3 +1292,26 @@ Test(cli, doublewell_ring)
     }
     rmdir(dir);
 }
+
+/* blowup on a mixture with no component on a subspace: refused naming the file, no folder made */
+Test(bad_input, blowup_without_a_subspace)
+{
+    write_text(mix_path, "{\"dim\": 2, \"components\": [{\"weight\": 1, \"mean\": [0.0, 0.0], \"var\": 0.5}]}");
+    char dir[PATH_LEN];
+    tmp_path(dir, "blowdir");
+    cli_result r = run_cli((const char *const[]){"blowup", "--mixture", mix_path, "--out-dir", dir, NULL});
+    expect_refused(&r, mix_path, "subspace");
+    cr_expect(!file_exists(dir), "the output folder was created");
+}
+
+/* speciation --amplification needs TAU1 > TAU0 > 0 and two values */
+Test(bad_input, speciation_amplification_interval)
+{
+    char dir[PATH_LEN];
+    tmp_path(dir, "ampdir");
+    cli_result r = run_cli((const char *const[]){"speciation", "--out-dir", dir, "--amplification", "0.5", "0", NULL});
+    expect_refused(&r, "--amplification", "TAU1 > TAU0 > 0");
+    r = run_cli((const char *const[]){"speciation", "--out-dir", dir, "--amplification", "0.5", NULL});
+    expect_refused(&r, "--amplification", NULL);
+    cr_expect(!file_exists(dir), "the output folder was created");
+}

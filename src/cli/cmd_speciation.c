@@ -322,8 +322,8 @@ static int parse(int argc, char **argv, options *o, const char *name)
         else if (text) { if (!(*text = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--backend")) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &o->backend)) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--amplification")) {
-            if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, &o->tau1)) return SF_EXIT_BAD_INPUT;
-            if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, &o->tau0)) return SF_EXIT_BAD_INPUT;
+            if (i + 2 >= argc) return cli_bad_input("option --amplification needs two values, TAU1 TAU0");
+            if (!cli_double(a, argv[++i], &o->tau1) || !cli_double(a, argv[++i], &o->tau0)) return SF_EXIT_BAD_INPUT;
         }
         else return cli_bad_input("%s: unknown option '%s' (see scorefield %s --help)", name, a, name);
     }

@@ -48,12 +48,13 @@ static int print_peak(sf_context *ctx, const sf_mixture *mix, const sf_schedule 
 static int print_budget(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1, size_t n,
                         uint64_t seed)
 {
+    enum { STEPS = 400 }; /* log-SNR steps of the probability-flow paths */
     sf_budget b;
-    sf_status st = sf_entropy_budget(ctx, mix, schedule, t0, t1, n, 400, seed, &b);
+    sf_status st = sf_entropy_budget(ctx, mix, schedule, t0, t1, n, STEPS, seed, &b);
     if (st != SF_OK) return cli_library_error(st);
     printf("  entropy budget      H(X0|X_t0) - H(X0|X_t1) as the rate integrated along %zu probability-flow paths (Heun,\n"
-           "                      400 log-SNR steps): %.6f +- %.2g (sd %.4g over paths); as int b dt (noising paths): %.6f +- %.2g\n"
-           "                      z = %.2f: %s\n", b.pathwise.n, b.pathwise.mean, b.pathwise.mean_se, sqrt(b.pathwise.var),
+           "                      %d log-SNR steps): %.6f +- %.2g (sd %.4g over paths); as int b dt (noising paths): %.6f +- %.2g\n"
+           "                      z = %.2f: %s\n", b.pathwise.n, (int)STEPS, b.pathwise.mean, b.pathwise.mean_se, sqrt(b.pathwise.var),
            b.integral.mean, b.integral.mean_se, b.z,
            fabs(b.z) < 3 ? "they agree within 3 standard errors" : "they DIFFER by more than 3 standard errors");
     return SF_EXIT_OK;

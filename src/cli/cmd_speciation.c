@@ -231,8 +231,8 @@ static int trajectories(const split *sp, const sf_speciation_summary *s, const o
     if (st == SF_OK) st = write_trajectories(sp->dir, t, proj, frames, n, t_c);
     free(t), free(proj);
     if (st != SF_OK) return cli_library_error(st);
-    printf("  trajectories        %zu particles, vp-linear probability-flow ODE (Heun) 1 -> 0.01 in %zu steps: %.3f end on side A\n",
-           n, o->steps, b.side_a);
+    printf("  trajectories        %zu particles, vp-linear probability-flow ODE (Heun) %g -> %g in %zu steps: %.3f end on side A\n",
+           n, smp.t1, smp.t0, o->steps, b.side_a);
     printf("  at t_c              (t = %.4f) leaning (|E[x0 | x_t] . n| > a/2 from the interface): %.3f of the\n"
            "                      particles, %.3f +- %.3f of exact draws of p_t there; already on the side they end on: %.3f\n",
            b.t, b.leaning, b.leaning_exact, b.leaning_exact_se, b.committed);

@@ -152,10 +152,11 @@ static double statistic(sf_pair_statistic which, double kappa, double phi)
 /* Gauss-Legendre nodes for E over xi ~ N(0, 1) on [-12, 12] (the tail beyond is e^-72): panels no
  * wider than 1/sqrt(kappa), so the logistic's poles at distance pi/(2 sqrt kappa) from the real
  * axis are far from every panel (geometric convergence far below rounding). */
+static int pair_panels(double kappa) { return (int)ceil(24 / fmin(0.5, 1 / sqrt(kappa))); }
+
 static int pair_nodes(double kappa, double **x, double **w)
 {
-    double width = fmin(0.5, 1 / sqrt(kappa));
-    int panels = (int)ceil(24 / width);
+    int panels = pair_panels(kappa);
     *x = malloc((size_t)panels * SF_GL_POINTS * sizeof(double));
     *w = malloc((size_t)panels * SF_GL_POINTS * sizeof(double));
     if (!*x || !*w) return 0;
@@ -215,7 +216,7 @@ sf_status sf_pair_variance_peak(sf_pair_statistic which, sf_pair_peak *peak)
     double curvature = fabs(vp - 2 * v + vm) / (h * h);
     /* rounding of a quadrature over N nodes, 16 sqrt(N) eps |V|, limits where a flat maximum can be
      * located: |V(k) - V(k*)| = |V''| (k - k*)^2 / 2 is invisible below it */
-    double nodes = (double)(int)ceil(24 / fmin(0.5, 1 / sqrt(k))) * SF_GL_POINTS;
+    double nodes = (double)pair_panels(k) * SF_GL_POINTS;
     double delta = 16 * sqrt(nodes) * DBL_EPSILON * v;
     peak->kappa = k;
     peak->kappa_tol = 1e-10 * k + sqrt(2 * delta / curvature);

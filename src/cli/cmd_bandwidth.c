@@ -16,7 +16,7 @@
 
 static const char bandwidth_help[] =
     "usage: scorefield bandwidth [--mixture M.json] [--schedule S] [--t0 T0] [--t1 T1] [--points P]\n"
-    "                            [--n N] [--seed S] [--out-dir DIR] [--backend cpu|cuda|auto]\n"
+    "                            [--n N] [--seed S] [--out-dir DIR] [--backend cpu|cuda|auto] [--quiet]\n"
     "Over P times (default 40, uniform in t from t0 = 0.02 to t1 = 0.98, vp-linear; default mixture:\n"
     "the symmetric pair +-(1, 0), variance 0.1), with N exact draws of p_t per time (default 20000):\n"
     "  b(t) = g^2 E[div s + d/sigma^2] / 2 = dH(X0 | Xt)/dt  with its standard error,\n"
@@ -24,7 +24,8 @@ static const char bandwidth_help[] =
     "  for a symmetric isotropic pair the peak is at kappa = a^2/(s^2 + tau) = 1.3454777),\n"
     "  the pathwise rate g^2 (div s + d/sigma^2)/2 integrated along probability-flow paths: its mean\n"
     "  equals the integral of b (any marginal-preserving sampler), its spread depends on the sampler.\n"
-    "Writes DIR/bandwidth.csv, bandwidth.svg, entropy.svg (default DIR scorefield-bandwidth).\n";
+    "Writes DIR/bandwidth.csv, bandwidth.svg, entropy.svg (default DIR scorefield-bandwidth), all or none.\n"
+    "Bounds: P 2 to 1e5, N 2 to 1e8, S 0 to 2^64-1. --quiet prints nothing but errors.\n";
 
 typedef struct {
     sf_context *ctx;
@@ -62,12 +63,14 @@ int cmd_bandwidth(int argc, char **argv)
     cli_time ct;
     cli_time_init(&ct);
     ct.schedule = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
+    cli_once once = {0};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v;
         if (cli_is_help(a)) {
             fputs(bandwidth_help, stdout);
             return SF_EXIT_OK;
         }
+        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
         if (!strcmp(a, "--t") || !strcmp(a, "--alpha") || !strcmp(a, "--sigma"))
             return cli_bad_input("bandwidth: %s does not apply: give --t0 and --t1", a);
         int t = cli_time_option(&ct, argc, argv, &i);
@@ -75,7 +78,9 @@ int cmd_bandwidth(int argc, char **argv)
         if (t > 0) continue;
         size_t *count = !strcmp(a, "--points") ? &points : !strcmp(a, "--n") ? &n : !strcmp(a, "--seed") ? &seed : NULL;
         double *num = !strcmp(a, "--t0") ? &t0 : !strcmp(a, "--t1") ? &t1 : NULL;
-        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_size(a, v, count)) return SF_EXIT_BAD_INPUT; }
+        size_t max = count == &points ? 100000 : count == &n ? 100000000 : SIZE_MAX;
+        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, max, count)) return SF_EXIT_BAD_INPUT; }
+        else if (!strcmp(a, "--quiet")) cli_set_quiet();
         else if (num) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, num)) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--mixture")) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--out-dir")) { if (!(dir = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
@@ -104,9 +109,10 @@ int cmd_bandwidth(int argc, char **argv)
         for (int i = 0; i < d; i++) sep += (m0[i] - m1[i]) * (m0[i] - m1[i]);
         a = 0.5 * sqrt(sep), s2 = sf_mixture_variances(mix, 0)[0];
     }
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    static const char *const files[3] = {"bandwidth.csv", "bandwidth.svg", "entropy.svg"};
+    if ((status = cli_outputs_folder(dir, files, 3)) != SF_EXIT_OK) { /* checked before any work */
         sf_mixture_destroy(mix);
-        return cli_bad_input("%s: cannot create the output folder: %s", dir, strerror(errno));
+        return status;
     }
     size_t P = points;
     double *cols[8];
@@ -115,7 +121,7 @@ int cmd_bandwidth(int argc, char **argv)
     int ok = x && h;
     for (int c = 0; c < 8; c++) ok = ok && cols[c];
     if (!ok) {
-        status = cli_bad_input("out of memory for %zu draws", n);
+        status = cli_failure("out of memory for %zu draws", n);
         goto done;
     }
     if ((st = sf_context_create(&ctx, backend, SF_PRECISION_F64, 0)) != SF_OK) {
@@ -206,7 +212,7 @@ int cmd_bandwidth(int argc, char **argv)
         const char *names[8] = {"t", "tau", "b", "b_se", "h_mean", "h_var", "h_var_se", "kappa"};
         snprintf(path, sizeof path, "%s/bandwidth.csv", dir);
         if ((st = sf_csv_write(path, 8, names, (const double *const *)cols, P)) != SF_OK) {
-            status = cli_library_error(st);
+            status = cli_write_error(st);
             goto done;
         }
         double *lo = malloc(P * sizeof(double)), *hi = malloc(P * sizeof(double));
@@ -224,7 +230,7 @@ int cmd_bandwidth(int argc, char **argv)
         sf_plot pe = {"variance of the label entropy", by_kappa ? "kappa = a^2 / (s^2 + tau)" : "time t", "Var[h_Y]",
                       by_kappa, 0, 1, {by_kappa ? 1.3454777 : T[peak]}, {by_kappa ? "kappa* = 1.3455" : "peak"}};
         snprintf(path, sizeof path, "%s/entropy.svg", dir);
-        if ((st = sf_plot_svg(path, &pe, se, 3)) != SF_OK) status = cli_library_error(st);
+        if ((st = sf_plot_svg(path, &pe, se, 3)) != SF_OK) status = cli_write_error(st);
         free(lo), free(hi);
         printf("  figures             %s/bandwidth.svg, %s/entropy.svg (data: %s/bandwidth.csv)\n", dir, dir, dir);
     }

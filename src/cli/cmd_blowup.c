@@ -16,7 +16,7 @@
 
 static const char blowup_help[] =
     "usage: scorefield blowup [--mixture M.json] [--tau-max T] [--tau-min T] [--points P] [--n N]\n"
-    "                         [--seed S] [--out-dir DIR] [--backend cpu|cuda|auto]\n"
+    "                         [--seed S] [--out-dir DIR] [--backend cpu|cuda|auto] [--quiet]\n"
     "For a mixture with components on affine subspaces (a basis with var 0; default: a plane in R^6,\n"
     "codimension 4), over P heat times from tau-max (0.1) down to tau-min (1e-6), with N exact draws\n"
     "of q_tau each (default 20000):\n"
@@ -24,7 +24,8 @@ static const char blowup_help[] =
     "  tau |u(y)| / dist(y, M_0) -> 1        at a point y off component 0's subspace\n"
     "  the slope of log E|u|^2 against log tau -> -1 (fitted on the smallest three tau)\n"
     "  max |E[x0 | x]| over the draws stays bounded (the target Lu-Wang-Bal propose to learn)\n"
-    "Writes DIR/blowup.csv and blowup.svg (default DIR scorefield-blowup).\n";
+    "Writes DIR/blowup.csv and blowup.svg (default DIR scorefield-blowup), both or neither.\n"
+    "Bounds: P 3 to 1e5, N 2 to 1e8, S 0 to 2^64-1. --quiet prints nothing but errors.\n";
 
 int cmd_blowup(int argc, char **argv)
 {
@@ -32,15 +33,19 @@ int cmd_blowup(int argc, char **argv)
     size_t points = 11, n = 20000, seed = 1;
     double tau_max = 0.1, tau_min = 1e-6;
     sf_backend backend = SF_BACKEND_AUTO;
+    cli_once once = {0};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v;
         if (cli_is_help(a)) {
             fputs(blowup_help, stdout);
             return SF_EXIT_OK;
         }
+        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
         size_t *count = !strcmp(a, "--points") ? &points : !strcmp(a, "--n") ? &n : !strcmp(a, "--seed") ? &seed : NULL;
         double *num = !strcmp(a, "--tau-max") ? &tau_max : !strcmp(a, "--tau-min") ? &tau_min : NULL;
-        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_size(a, v, count)) return SF_EXIT_BAD_INPUT; }
+        size_t max = count == &points ? 100000 : count == &n ? 100000000 : SIZE_MAX;
+        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, max, count)) return SF_EXIT_BAD_INPUT; }
+        else if (!strcmp(a, "--quiet")) cli_set_quiet();
         else if (num) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, num)) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--mixture")) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--out-dir")) { if (!(dir = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
@@ -72,9 +77,11 @@ int cmd_blowup(int argc, char **argv)
         return cli_bad_input("%s: no component lies on a subspace (a basis with \"var\": 0): nothing blows up",
                              mixture_path ? mixture_path : "mixture");
     }
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    static const char *const files[2] = {"blowup.csv", "blowup.svg"};
+    int status;
+    if ((status = cli_outputs_folder(dir, files, 2)) != SF_EXIT_OK) { /* checked before any work */
         sf_mixture_destroy(mix);
-        return cli_bad_input("%s: cannot create the output folder: %s", dir, strerror(errno));
+        return status;
     }
     /* a point off component `sub`'s subspace: its mean plus 0.5 along a direction normal to it */
     double *y = calloc((size_t)d, sizeof(double)), *normal = calloc((size_t)d, sizeof(double)), dist = 0.5;
@@ -115,11 +122,10 @@ int cmd_blowup(int argc, char **argv)
     double *den = malloc(n * (size_t)d * sizeof(double));
     double *su = malloc((size_t)d * sizeof(double));
     sf_context *ctx = NULL;
-    int status = SF_EXIT_OK;
     int ok = x && s && den && su && y && normal;
     for (int c = 0; c < 7; c++) ok = ok && cols[c];
     if (!ok) {
-        status = cli_bad_input("out of memory for %zu draws", n);
+        status = cli_failure("out of memory for %zu draws", n);
         goto done;
     }
     if ((st = sf_context_create(&ctx, backend, SF_PRECISION_F64, 0)) != SF_OK) {
@@ -164,12 +170,12 @@ int cmd_blowup(int argc, char **argv)
         char path[4096];
         const char *names[7] = {"tau", "tau_E_u2", "tau_E_u2_se", "tau_u_over_dist", "max_denoiser", "E_u2", "limit"};
         snprintf(path, sizeof path, "%s/blowup.csv", dir);
-        if ((st = sf_csv_write(path, 7, names, (const double *const *)cols, P)) != SF_OK) status = cli_library_error(st);
+        if ((st = sf_csv_write(path, 7, names, (const double *const *)cols, P)) != SF_OK) status = cli_write_error(st);
         sf_series series[3] = {{TAU, TU2, P, "tau E|u|^2", NULL, 0, 0}, {TAU, LIM, P, "limit: codimension", "#000", 1, 0},
                                {TAU, RATIO, P, "tau |u(y)| / dist", NULL, 0, 0}};
         sf_plot plot = {"score blow-up near t = 0 for data on a subspace", "heat time tau", "rescaled score", 1, 0, 0, {0}, {0}};
         snprintf(path, sizeof path, "%s/blowup.svg", dir);
-        if ((st = sf_plot_svg(path, &plot, series, 3)) != SF_OK) status = cli_library_error(st);
+        if ((st = sf_plot_svg(path, &plot, series, 3)) != SF_OK) status = cli_write_error(st);
         printf("  figures             %s/blowup.svg (data: %s/blowup.csv)\n", dir, dir);
     }
 done:

@@ -5,6 +5,7 @@
 #include "cli_io.h"
 #include "commands.h"
 #include "report.h"
+#include "staging.h"
 #include "status.h"
 
 #include <errno.h>
@@ -16,7 +17,7 @@
 
 static const char speciation_help[] =
     "usage: scorefield speciation [--mixture M.json] [--split A1,A2:B1,B2] [--out-dir DIR] [--n N]\n"
-    "                             [--steps K] [--seed S] [--backend cpu|cuda|auto]\n"
+    "                             [--steps K] [--seed S] [--backend cpu|cuda|auto] [--quiet]\n"
     "The speciation of a binary split of a mixture into component sets A and B (default: the first\n"
     "component against the rest; default mixture: the symmetric pair +-(1, 0) with variance 0.1).\n"
     "Prints the critical heat time tau_c (closed form for symmetric pairs; from the field: the sign\n"
@@ -26,7 +27,9 @@ static const char speciation_help[] =
     "  profiles.csv/.svg      the normal score through the interface at tau_c x {1/10, 1/3, 1, 3}\n"
     "  curvature.csv/.svg     the interface curvature against tau, tau_c marked\n"
     "  trajectories.csv/.svg  N particles (default 300) of the vp-linear probability-flow ODE: their\n"
-    "                         denoisers E[x0 | x_t] along the split's axis, branching at t_c\n";
+    "                         denoisers E[x0 | x_t] along the split's axis, branching at t_c\n"
+    "All six files are written or none. Bounds: N 1 to 1e5, K 10 to 1e6, S 0 to 2^64-1.\n"
+    "--quiet prints nothing but errors.\n";
 
 typedef struct {
     const char *mixture_path, *split, *out_dir;
@@ -34,20 +37,6 @@ typedef struct {
     sf_backend backend;
     int demo; /* the newcomer's summary */
 } options;
-
-static int parse_set(const char *text, int *set, int *count, int max)
-{
-    *count = 0;
-    for (const char *c = text; *c;) {
-        char *end;
-        long k = strtol(c, &end, 10);
-        if (end == c || k < 0 || *count >= max || (*end && *end != ',' && *end != ':')) return 0;
-        set[(*count)++] = (int)k;
-        if (*end == ':' || !*end) return 1;
-        c = end + 1;
-    }
-    return *count > 0;
-}
 
 
 
@@ -101,25 +90,25 @@ static int run(const options *o)
     A[0] = 0;
     for (int k = 1; k < K && nb < 64; k++) B[nb++] = k;
     if (o->split) {
-        const char *colon = strchr(o->split, ':');
-        if (!colon || !parse_set(o->split, A, &na, 64) || !parse_set(colon + 1, B, &nb, 64)) {
+        const char *end = "";
+        na = cli_index_list("--split", o->split, (size_t)K, A, 64, &end);
+        nb = na && *end == ':' ? cli_index_list("--split", end + 1, (size_t)K, B, 64, NULL) : 0;
+        if (!na || !nb) {
             sf_mixture_destroy(mix);
-            return cli_bad_input("option --split: '%s' is not A1,A2,...:B1,B2,...", o->split);
+            return na && *end != ':' ? cli_bad_input("option --split: '%s' is not A1,A2,...:B1,B2,...", o->split)
+                                     : SF_EXIT_BAD_INPUT;
         }
-        for (int j = 0; j < na + nb; j++)
-            if ((j < na ? A[j] : B[j - na]) >= K) {
-                sf_mixture_destroy(mix);
-                return cli_bad_input("option --split: component %d does not exist (the mixture has %d)", j < na ? A[j] : B[j - na], K);
-            }
     }
     if (K < 2 || nb < 1) {
         sf_mixture_destroy(mix);
         return cli_bad_input("%s: speciation needs at least two components", o->mixture_path ? o->mixture_path : "mixture");
     }
     const char *dir = o->out_dir ? o->out_dir : (o->demo ? "scorefield-demo" : "scorefield-speciation");
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    static const char *const files[6] = {"profiles.csv", "profiles.svg", "curvature.csv", "curvature.svg",
+                                         "trajectories.csv", "trajectories.svg"};
+    if ((status = cli_outputs_folder(dir, files, 6)) != SF_EXIT_OK) { /* checked before any work */
         sf_mixture_destroy(mix);
-        return cli_bad_input("%s: cannot create the output folder: %s", dir, strerror(errno));
+        return status;
     }
     if ((st = sf_context_create(&ctx, o->backend, SF_PRECISION_F64, 0)) != SF_OK) {
         sf_mixture_destroy(mix);
@@ -142,7 +131,7 @@ static int run(const options *o)
     r = malloc(NP * sizeof(double)), pts = malloc(NP * (size_t)d * sizeof(double)), sc = malloc(NP * (size_t)d * sizeof(double));
     for (int k = 0; k < NT; k++) prof[k] = malloc(NP * sizeof(double));
     if (!ystar || !axis || !r || !pts || !sc || !prof[NT - 1] || !prof[0] || !prof[1] || !prof[2]) {
-        status = cli_bad_input("out of memory");
+        status = cli_failure("out of memory");
         goto done;
     }
     if ((st = sf_speciation_normal_curvature(ctx, mix, A, na, B, nb, tau_num, &kappa, &top, ystar)) != SF_OK) {
@@ -249,7 +238,7 @@ static int run(const options *o)
     if ((st = sf_write_profiles(dir, "profiles", "the score sharpens into a tanh layer (speciation)",
                                 "distance r along the split axis", "normal score u_n", r, (const double *const *)prof,
                                 factors, NT, NP)) != SF_OK) {
-        status = cli_library_error(st);
+        status = cli_write_error(st);
         goto done;
     }
 
@@ -266,7 +255,7 @@ static int run(const options *o)
         const char *cnames[3] = {"tau", "top_curvature", "normal_curvature"};
         snprintf(path, sizeof path, "%s/curvature.csv", dir);
         if ((st = sf_csv_write(path, 3, cnames, cols, NC)) != SF_OK) {
-            status = cli_library_error(st);
+            status = cli_write_error(st);
             goto done;
         }
         sf_series series[2] = {{ct, cv, NC, "top eigenvalue of H", NULL, 0, 0}, {ct, ck, NC, "n^T H n", NULL, 1, 0}};
@@ -315,13 +304,15 @@ static int run(const options *o)
                n, o->steps, (double)on_a / n);
         char path[4096];
         snprintf(path, sizeof path, "%s/trajectories.csv", dir);
-        FILE *f = fopen(path, "w");
-        if (f) {
+        sf_staged *staged; /* through the run's output set (staging.h) */
+        FILE *f;
+        if ((st = sf_staged_open(&staged, path, &f)) == SF_OK) {
             fprintf(f, "particle,t,denoiser_projection\n");
             for (size_t p = 0; p < n; p++)
                 for (int fr = 0; fr < lg.frames; fr++) fprintf(f, "%zu,%.8g,%.8g\n", p, lg.t[fr], lg.proj[(size_t)fr * n + p]);
-            fclose(f);
+            st = sf_staged_close(staged, 1);
         }
+        if (st != SF_OK) status = cli_write_error(st);
         size_t shown = n < 150 ? n : 150;
         sf_series *series = malloc(shown * sizeof(sf_series));
         double **cols = malloc(shown * sizeof(double *));
@@ -354,16 +345,20 @@ done:
 
 static int parse(int argc, char **argv, options *o, const char *name)
 {
+    cli_once once = {0};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v;
         if (cli_is_help(a)) {
             fputs(speciation_help, stdout);
             return -1;
         }
+        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
         size_t *count = !strcmp(a, "--n") ? &o->n : !strcmp(a, "--steps") ? &o->steps : !strcmp(a, "--seed") ? &o->seed : NULL;
         const char **text = !strcmp(a, "--mixture") ? &o->mixture_path : !strcmp(a, "--split") ? &o->split
                           : !strcmp(a, "--out-dir") ? &o->out_dir : NULL;
-        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_size(a, v, count)) return SF_EXIT_BAD_INPUT; }
+        size_t max = count == &o->n ? 100000 : count == &o->steps ? 1000000 : SIZE_MAX;
+        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, max, count)) return SF_EXIT_BAD_INPUT; }
+        else if (!strcmp(a, "--quiet")) cli_set_quiet();
         else if (text) { if (!(*text = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--backend")) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &o->backend)) return SF_EXIT_BAD_INPUT; }
         else return cli_bad_input("%s: unknown option '%s' (see scorefield %s --help)", name, a, name);

@@ -2,6 +2,7 @@
 #include "field.h"
 #include "status.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,13 @@ sf_status sf_field_build_frame(sf_field *f, const sf_mixture *mix, double alpha,
                                "component %d is singular at this time (zero variance along coordinate %d "
                                "and sigma = 0): choose t > 0 or a component with positive variance",
                                k, i);
+            }
+            if (!(e >= DBL_MIN)) { /* subnormal: its precision 1/e overflows */
+                sf_field_free(f);
+                return sf_fail(SF_ERR_INVALID,
+                               "component %d: its variance along coordinate %d at this time, %g, is below the smallest "
+                               "normal double (%g): out of range (choose a larger variance or t > 0)",
+                               k, i, e, DBL_MIN);
             }
             f->alpha_mean[ki] = alpha * mix->mean[ki];
             f->prec_diag[ki] = 1.0 / e;

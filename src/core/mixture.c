@@ -76,6 +76,9 @@ static sf_status check_common(const sf_mixture *m, double weight, const double *
 {
     if (!(weight > 0) || !isfinite(weight))
         return sf_fail(SF_ERR_INVALID, "component %d: weight %g must be positive and finite", m->count, weight);
+    if (!isfinite(m->weight_total + weight))
+        return sf_fail(SF_ERR_INVALID, "component %d: weight %g makes the sum of the weights overflow (scale them down)",
+                       m->count, weight);
     for (int i = 0; i < m->dim; i++)
         if (!isfinite(mean[i]))
             return sf_fail(SF_ERR_INVALID, "component %d: mean[%d] = %g is not finite", m->count, i, mean[i]);
@@ -99,6 +102,7 @@ static sf_status append(sf_mixture *m, sf_cov_kind kind, double weight, const do
     size_t d = (size_t)m->dim, k = (size_t)m->count;
     int off = m->rank_offset[k];
     m->weight[k] = weight;
+    m->weight_total += weight;
     m->kind[k] = kind;
     memcpy(m->mean + k * d, mean, d * sizeof(double));
     memcpy(m->var_diag + k * d, var_diag, d * sizeof(double));
@@ -190,12 +194,7 @@ sf_status sf_mixture_create_isotropic(sf_mixture **out, int dim, int K, const do
     return st;
 }
 
-double sf_mixture_weight_sum(const sf_mixture *m)
-{
-    double sum = 0;
-    for (int k = 0; k < m->count; k++) sum += m->weight[k];
-    return sum;
-}
+double sf_mixture_weight_sum(const sf_mixture *m) { return m->weight_total; }
 
 int sf_mixture_dim(const sf_mixture *m) { return m->dim; }
 int sf_mixture_count(const sf_mixture *m) { return m->count; }

@@ -34,16 +34,21 @@ const char *sf_status_name(sf_status status);
 
 /* ---------------------------------------------------------------- context */
 
-typedef enum { SF_BACKEND_CPU = 0, SF_BACKEND_CUDA = 1, SF_BACKEND_AUTO = 2 } sf_backend;
+/* CPU: the default on a machine without a GPU. REFERENCE: the plain float64 CPU path, the oracle
+ * every other backend is checked against. AUTO: CUDA when a device is present, else CPU. */
+typedef enum { SF_BACKEND_CPU = 0, SF_BACKEND_CUDA = 1, SF_BACKEND_AUTO = 2, SF_BACKEND_REFERENCE = 3 } sf_backend;
 typedef enum { SF_PRECISION_F64 = 0, SF_PRECISION_F32 = 1 } sf_precision;
 
 typedef struct sf_context sf_context;
 
 /* AUTO picks CUDA when a device is present, the CPU otherwise. precision applies to the GPU;
- * the CPU path is always float64. device is the CUDA ordinal (ignored on the CPU). */
+ * the CPU paths are always float64. device is the CUDA ordinal (ignored on the CPU). */
 sf_status sf_context_create(sf_context **ctx, sf_backend backend, sf_precision precision, int device);
 void sf_context_destroy(sf_context *ctx);
 sf_backend sf_context_backend(const sf_context *ctx);     /* the resolved backend (never AUTO) */
+/* Parses "cpu", "cuda", "auto", "reference"; the name of a backend. */
+sf_status sf_backend_parse(const char *name, sf_backend *backend);
+const char *sf_backend_name(sf_backend backend);
 sf_precision sf_context_precision(const sf_context *ctx);
 /* Caps the particles per GPU batch (0: derive from free device memory, the default). */
 void sf_context_set_max_batch(sf_context *ctx, size_t max_batch);
@@ -173,9 +178,24 @@ typedef struct {
     double *residual_t_scale; /* N: max(|d_t s|, g^2 |Lap s| / 2, |H (g^2 s - f x)|, |f s|) */
 } sf_outputs;
 
-/* Evaluates the requested fields of the mixture diffused to time `time` at the n particles x
- * (n x d, row-major). Work shared by several outputs is done once. The particle range is the
- * caller's: evaluate x + i*d for a sub-range to split work across calls or processes. */
+/* A plan: the mixture's field at one time, prepared once for the context's backend (on CUDA,
+ * uploaded once) and evaluated over any number of particle batches, as FFTW and FINUFFT plans
+ * are. sf_plan_set_time moves it to another time, refreshing only the time-dependent parts (what
+ * a sampler stage does). The plan borrows ctx and mix: both must outlive it. A plan is used by
+ * one thread at a time. */
+typedef struct sf_plan sf_plan;
+
+sf_status sf_plan_create(sf_plan **plan, sf_context *ctx, const sf_mixture *mix, const sf_time *time);
+/* Refuses a time at which a component is singular; the plan then keeps no time and refuses to
+ * evaluate until a valid time is set. */
+sf_status sf_plan_set_time(sf_plan *plan, const sf_time *time);
+/* Evaluates the requested fields at the n particles x (n x d, row-major). Work shared by several
+ * outputs is done once. The particle range is the caller's: evaluate x + i*d for a sub-range to
+ * split work across calls, threads (one plan each) or processes. */
+sf_status sf_plan_evaluate(sf_plan *plan, const double *x, size_t n, const sf_outputs *out);
+void sf_plan_destroy(sf_plan *plan);
+
+/* One-shot: sf_plan_create, sf_plan_evaluate, sf_plan_destroy. */
 sf_status sf_evaluate(sf_context *ctx, const sf_mixture *mix, const sf_time *time,
                       const double *x, size_t n, const sf_outputs *out);
 

@@ -234,11 +234,8 @@ int cli_time_resolve(const cli_time *ct, sf_time *out)
 
 int cli_backend(const char *text, sf_backend *out)
 {
-    if (strcmp(text, "cpu") == 0) *out = SF_BACKEND_CPU;
-    else if (strcmp(text, "cuda") == 0) *out = SF_BACKEND_CUDA;
-    else if (strcmp(text, "auto") == 0) *out = SF_BACKEND_AUTO;
-    else {
-        cli_bad_input("option --backend: '%s' is not one of cpu, cuda, auto", text);
+    if (sf_backend_parse(text, out) != SF_OK) {
+        cli_bad_input("option --backend: '%s' is not one of cpu, cuda, auto, reference", text);
         return 0;
     }
     return 1;

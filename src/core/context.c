@@ -4,11 +4,14 @@
 #include "status.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 sf_status sf_context_create(sf_context **out, sf_backend backend, sf_precision precision, int device)
 {
     *out = NULL;
-    if (backend != SF_BACKEND_CPU && backend != SF_BACKEND_CUDA && backend != SF_BACKEND_AUTO)
+    if (!out) return sf_fail(SF_ERR_INVALID, "sf_context_create: ctx is NULL");
+    if (backend != SF_BACKEND_CPU && backend != SF_BACKEND_CUDA && backend != SF_BACKEND_AUTO &&
+        backend != SF_BACKEND_REFERENCE)
         return sf_fail(SF_ERR_INVALID, "unknown backend %d", (int)backend);
     if (precision != SF_PRECISION_F64 && precision != SF_PRECISION_F32)
         return sf_fail(SF_ERR_INVALID, "unknown precision %d", (int)precision);
@@ -16,7 +19,8 @@ sf_status sf_context_create(sf_context **out, sf_backend backend, sf_precision p
     if (!ctx) return sf_fail(SF_ERR_NOMEM, "out of memory creating a context");
     ctx->precision = precision;
     ctx->device = device;
-    ctx->backend = SF_BACKEND_CPU;
+    ctx->backend = backend == SF_BACKEND_REFERENCE ? SF_BACKEND_REFERENCE : SF_BACKEND_CPU;
+    ctx->ops = &sf_backend_reference;
     if (backend == SF_BACKEND_AUTO && sf_cuda_count(NULL) > 0) backend = SF_BACKEND_CUDA;
     if (backend == SF_BACKEND_CUDA) {
         sf_status st = sf_cuda_state_create(&ctx->cuda, device);
@@ -25,6 +29,7 @@ sf_status sf_context_create(sf_context **out, sf_backend backend, sf_precision p
             return st;
         }
         ctx->backend = SF_BACKEND_CUDA;
+        ctx->ops = &sf_backend_cuda;
     }
     *out = ctx;
     return SF_OK;
@@ -38,6 +43,24 @@ void sf_context_destroy(sf_context *ctx)
 }
 
 sf_backend sf_context_backend(const sf_context *ctx) { return ctx->backend; }
+
+static const char *const backend_names[] = {"cpu", "cuda", "auto", "reference"};
+
+sf_status sf_backend_parse(const char *name, sf_backend *backend)
+{
+    if (!name || !backend) return sf_fail(SF_ERR_INVALID, "sf_backend_parse: a required argument is NULL");
+    for (int b = 0; b < (int)(sizeof backend_names / sizeof backend_names[0]); b++)
+        if (strcmp(name, backend_names[b]) == 0) {
+            *backend = (sf_backend)b;
+            return SF_OK;
+        }
+    return sf_fail(SF_ERR_INVALID, "unknown backend '%s' (cpu, cuda, auto, reference)", name);
+}
+
+const char *sf_backend_name(sf_backend backend)
+{
+    return (unsigned)backend < sizeof backend_names / sizeof backend_names[0] ? backend_names[backend] : "?";
+}
 sf_precision sf_context_precision(const sf_context *ctx) { return ctx->precision; }
 void sf_context_set_max_batch(sf_context *ctx, size_t max_batch) { ctx->max_batch = max_batch; }
 

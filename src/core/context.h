@@ -2,12 +2,14 @@
 #ifndef SF_CONTEXT_H
 #define SF_CONTEXT_H
 
+#include "backend.h"
 #include "scorefield.h"
 
 struct sf_cuda_state;
 
 struct sf_context {
-    sf_backend backend;     /* resolved: CPU or CUDA */
+    sf_backend backend;     /* resolved: CPU, REFERENCE or CUDA */
+    const sf_backend_ops *ops; /* the backend's implementation */
     sf_precision precision; /* GPU arithmetic; the CPU path is always float64 */
     int device;
     size_t max_batch;       /* 0: from free device memory */

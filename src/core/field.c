@@ -29,25 +29,21 @@ sf_status sf_field_build(sf_field *f, const sf_mixture *mix, const sf_time *time
 sf_status sf_field_build_frame(sf_field *f, const sf_mixture *mix, double alpha, double sigma2, int has_rates,
                                double dalpha, double dsigma2)
 {
+    sf_status st = sf_field_init(f, mix);
+    if (st == SF_OK) st = sf_field_set_frame(f, mix, alpha, sigma2, has_rates, dalpha, dsigma2);
+    if (st != SF_OK) sf_field_free(f);
+    return st;
+}
+
+sf_status sf_field_init(sf_field *f, const sf_mixture *mix)
+{
     memset(f, 0, sizeof *f);
     if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "the mixture has no components");
-    if (!(alpha > 0) || !isfinite(alpha) || !(sigma2 >= 0) || !isfinite(sigma2))
-        return sf_fail(SF_ERR_INVALID, "alpha = %g, sigma^2 = %g: need alpha > 0 and sigma >= 0", alpha, sigma2);
     int d = mix->dim, K = mix->count, R = mix->rank_offset[K];
     size_t kd = (size_t)K * d;
-    double a2 = alpha * alpha, s2 = sigma2;
-    /* eigenvalue rates: d/dt (alpha^2 c + sigma^2) = rate_c c + dsigma2 */
-    double rate_c = has_rates ? 2.0 * alpha * dalpha : 0.0, rate_1 = has_rates ? dsigma2 : 0.0;
-    double log_wsum = log(sf_mixture_weight_sum(mix));
-
     f->d = d;
     f->K = K;
     f->R = R;
-    f->alpha = alpha;
-    f->sigma2 = s2;
-    f->has_rates = has_rates;
-    f->dalpha = has_rates ? dalpha : 0.0;
-    f->dsigma2 = rate_1;
     f->mean = mix->mean;
     f->cov_diag = mix->var_diag;
     f->basis = mix->basis;
@@ -63,26 +59,40 @@ sf_status sf_field_build_frame(sf_field *f, const sf_mixture *mix, double alpha,
         sf_field_free(f);
         return sf_fail(SF_ERR_NOMEM, "out of memory preparing the mixture (K = %d, d = %d)", K, d);
     }
+    return SF_OK;
+}
+
+sf_status sf_field_set_frame(sf_field *f, const sf_mixture *mix, double alpha, double sigma2, int has_rates,
+                             double dalpha, double dsigma2)
+{
+    if (!(alpha > 0) || !isfinite(alpha) || !(sigma2 >= 0) || !isfinite(sigma2))
+        return sf_fail(SF_ERR_INVALID, "alpha = %g, sigma^2 = %g: need alpha > 0 and sigma >= 0", alpha, sigma2);
+    int d = f->d, K = f->K;
+    double a2 = alpha * alpha, s2 = sigma2;
+    /* eigenvalue rates: d/dt (alpha^2 c + sigma^2) = rate_c c + dsigma2 */
+    double rate_c = has_rates ? 2.0 * alpha * dalpha : 0.0, rate_1 = has_rates ? dsigma2 : 0.0;
+    double log_wsum = log(sf_mixture_weight_sum(mix));
+    f->alpha = alpha;
+    f->sigma2 = s2;
+    f->has_rates = has_rates;
+    f->dalpha = has_rates ? dalpha : 0.0;
+    f->dsigma2 = rate_1;
 
     for (int k = 0; k < K; k++) {
         double log_det = 0, trace = 0, trace_rate = 0;
         for (int i = 0; i < d; i++) {
             size_t ki = (size_t)k * d + i;
             double e = a2 * mix->var_diag[ki] + s2;
-            if (!(e > 0)) {
-                sf_field_free(f);
+            if (!(e > 0))
                 return sf_fail(SF_ERR_INVALID,
                                "component %d is singular at this time (zero variance along coordinate %d "
                                "and sigma = 0): choose t > 0 or a component with positive variance",
                                k, i);
-            }
-            if (!(e >= DBL_MIN)) { /* subnormal: its precision 1/e overflows */
-                sf_field_free(f);
+            if (!(e >= DBL_MIN)) /* subnormal: its precision 1/e overflows */
                 return sf_fail(SF_ERR_INVALID,
                                "component %d: its variance along coordinate %d at this time, %g, is below the smallest "
                                "normal double (%g): out of range (choose a larger variance or t > 0)",
                                k, i, e, DBL_MIN);
-            }
             f->alpha_mean[ki] = alpha * mix->mean[ki];
             f->prec_diag[ki] = 1.0 / e;
             log_det += log(e);

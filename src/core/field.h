@@ -41,6 +41,12 @@ sf_status sf_field_build(sf_field *field, const sf_mixture *mix, const sf_time *
  * The heat frame of SPEC.md 0 is (1, tau) with rates (0, 1). */
 sf_status sf_field_build_frame(sf_field *field, const sf_mixture *mix, double alpha, double sigma2, int has_rates,
                                double dalpha, double dsigma2);
+/* The two halves of sf_field_build_frame, for plans that change time: sf_field_init allocates
+ * (per mixture), sf_field_set_frame fills the time-dependent arrays in place (per time; the
+ * field keeps its allocation if this fails). */
+sf_status sf_field_init(sf_field *field, const sf_mixture *mix);
+sf_status sf_field_set_frame(sf_field *field, const sf_mixture *mix, double alpha, double sigma2, int has_rates,
+                             double dalpha, double dsigma2);
 void sf_field_free(sf_field *field);
 
 #ifdef __cplusplus

@@ -4,6 +4,7 @@
  * particles. It is the oracle for the GPU path, so it favours plainness over speed: component
  * scores are recomputed in each pass rather than stored (K x d per particle). */
 #include "score_cpu.h"
+#include "backend.h"
 #include "status.h"
 
 #include <math.h>
@@ -267,3 +268,29 @@ sf_status sf_score_cpu(const sf_field *f, const double *x, size_t n, const sf_re
     if (failed) return sf_fail(SF_ERR_NOMEM, "out of memory allocating per-thread scratch (K = %d, d = %d)", K, d);
     return SF_OK;
 }
+
+/* ---------------------------------------------------------------- as a backend (backend.h) */
+
+static sf_status reference_prepare(struct sf_context *ctx, const sf_field *field, void **state)
+{
+    (void)ctx, (void)field;
+    *state = NULL; /* the reference path reads the field as it is */
+    return SF_OK;
+}
+
+static sf_status reference_update(void *state, const sf_field *field)
+{
+    (void)state, (void)field;
+    return SF_OK;
+}
+
+static sf_status reference_evaluate(void *state, const sf_field *field, const double *x, size_t n, const sf_request *rq)
+{
+    (void)state;
+    return sf_score_cpu(field, x, n, rq);
+}
+
+static void reference_release(void *state) { (void)state; }
+
+const sf_backend_ops sf_backend_reference = {"reference", reference_prepare, reference_update, reference_evaluate,
+                                             reference_release};

@@ -13,15 +13,16 @@
 #define SF_STENCIL_CHUNK 4096
 
 /* F(tau, u) = Lap u_mix(y, tau) / 2 + H_mix(y, tau) u */
-static sf_status burgers_rhs(sf_context *ctx, const sf_mixture *mix, const double *y, size_t n, double tau,
-                             const double *u, double *lap, double *out)
+static sf_status burgers_rhs(sf_plan *plan, int d, const double *y, size_t n, double tau, const double *u,
+                             double *lap, double *out)
 {
     sf_time t;
     sf_status st = sf_time_heat(tau, &t);
+    if (st == SF_OK) st = sf_plan_set_time(plan, &t);
     if (st != SF_OK) return st;
     sf_outputs o = {.lap = lap, .hvp = out, .hvp_dir = u};
-    if ((st = sf_evaluate(ctx, mix, &t, y, n, &o)) != SF_OK) return st;
-    for (size_t i = 0; i < n * (size_t)mix->dim; i++) out[i] += 0.5 * lap[i];
+    if ((st = sf_plan_evaluate(plan, y, n, &o)) != SF_OK) return st;
+    for (size_t i = 0; i < n * (size_t)d; i++) out[i] += 0.5 * lap[i];
     return SF_OK;
 }
 
@@ -37,6 +38,10 @@ sf_status sf_burgers_advance(sf_context *ctx, const sf_mixture *mix, const doubl
     int ok = stage && lap;
     for (int q = 0; q < 4; q++) ok = (k[q] = malloc(nd * sizeof(double) + 1)) && ok;
     sf_status st = ok ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory advancing %zu particles", n);
+    sf_plan *plan = NULL;
+    sf_time start;
+    if (st == SF_OK) st = sf_time_heat(tau0, &start);
+    if (st == SF_OK) st = sf_plan_create(&plan, ctx, mix, &start);
     double h = (tau1 - tau0) / steps;
     for (int step = 0; st == SF_OK && step < steps; step++) {
         double tau = tau0 + step * h;
@@ -48,12 +53,13 @@ sf_status sf_burgers_advance(sf_context *ctx, const sf_mixture *mix, const doubl
                 for (size_t i = 0; i < nd; i++) stage[i] = u[i] + at[q] * h * k[q - 1][i];
                 from = stage;
             }
-            st = burgers_rhs(ctx, mix, y, n, tau + at[q] * h, from, lap, k[q]);
+            st = burgers_rhs(plan, mix->dim, y, n, tau + at[q] * h, from, lap, k[q]);
         }
         if (st == SF_OK)
             for (size_t i = 0; i < nd; i++)
                 u[i] += h / 6.0 * (weight[0] * k[0][i] + weight[1] * k[1][i] + weight[2] * k[2][i] + weight[3] * k[3][i]);
     }
+    sf_plan_destroy(plan);
     free(stage), free(lap);
     for (int q = 0; q < 4; q++) free(k[q]);
     return st;
@@ -121,17 +127,10 @@ sf_status sf_field_curl(sf_vector_field field, void *data, int d, const double *
     return st;
 }
 
-typedef struct {
-    sf_context *ctx;
-    const sf_mixture *mix;
-    const sf_time *time;
-} score_field;
-
-static sf_status evaluate_score(void *data, const double *points, size_t m, double *values)
+static sf_status evaluate_score(void *plan, const double *points, size_t m, double *values)
 {
-    score_field *sf = data;
     sf_outputs o = {.score = values};
-    return sf_evaluate(sf->ctx, sf->mix, sf->time, points, m, &o);
+    return sf_plan_evaluate(plan, points, m, &o);
 }
 
 sf_status sf_score_curl(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
@@ -144,6 +143,9 @@ sf_status sf_score_curl(sf_context *ctx, const sf_mixture *mix, const sf_time *t
     for (size_t i = 0; i < (size_t)mix->count * mix->dim; i++) smallest = fmin(smallest, a2 * mix->var_diag[i] + time->sigma2);
     if (!(smallest > 0))
         return sf_fail(SF_ERR_INVALID, "the score is singular at this time (a component has zero variance and sigma = 0)");
-    score_field data = {ctx, mix, time};
-    return sf_field_curl(evaluate_score, &data, mix->dim, x, n, probes, seed, 1e-4 * sqrt(smallest), curl);
+    sf_plan *plan = NULL;
+    sf_status st = sf_plan_create(&plan, ctx, mix, time);
+    if (st == SF_OK) st = sf_field_curl(evaluate_score, plan, mix->dim, x, n, probes, seed, 1e-4 * sqrt(smallest), curl);
+    sf_plan_destroy(plan);
+    return st;
 }

@@ -84,6 +84,8 @@ sf_status sf_grid_exact(sf_grid *g, const sf_mixture *mix, double floor, int ima
     double *sc = malloc(Pd * sizeof(double)), *m = malloc(P * sizeof(double)), *sum = malloc(P * sizeof(double));
     double *gsum = calloc(Pd, sizeof(double));
     if (!y || !shifted || !lp || !sc || !m || !sum || !gsum) st = sf_fail(SF_ERR_NOMEM, "out of memory for %zu grid points", P);
+    sf_plan *plan = NULL;
+    if (st == SF_OK) st = sf_plan_create(&plan, g->ctx, mix, &t);
     if (st == SF_OK) {
         sf_grid_coordinates(g, y);
         double log_floor = floor > 0 ? log(floor) - d * log(s->box) : -INFINITY, log_mass = log1p(-floor);
@@ -96,7 +98,7 @@ sf_status sf_grid_exact(sf_grid *g, const sf_mixture *mix, double floor, int ima
             for (size_t p = 0; p < P; p++)
                 for (int a = 0; a < d; a++) shifted[p * d + a] = y[p * d + a] + shift[a] * s->box;
             sf_outputs o = {.score = sc, .logp = lp};
-            if ((st = sf_evaluate(g->ctx, mix, &t, shifted, P, &o)) != SF_OK) break;
+            if ((st = sf_plan_evaluate(plan, shifted, P, &o)) != SF_OK) break;
             for (size_t p = 0; p < P; p++) {
                 double l = lp[p] + log_mass;
                 if (l > m[p]) { /* rescale what was summed to the new maximum */
@@ -117,6 +119,7 @@ sf_status sf_grid_exact(sf_grid *g, const sf_mixture *mix, double floor, int ima
             if (u)
                 for (int a = 0; a < d; a++) u[p * d + a] = gsum[p * d + a] / sum[p];
         }
+    sf_plan_destroy(plan);
     free(y), free(shifted), free(lp), free(sc), free(m), free(sum), free(gsum);
     return st;
 }

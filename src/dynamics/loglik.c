@@ -25,8 +25,7 @@ static const double E[7] = {35.0 / 384 - 5179.0 / 57600, 0, 500.0 / 1113 - 7571.
                             -2187.0 / 6784 + 92097.0 / 339200, 11.0 / 84 - 187.0 / 2100, -1.0 / 40};
 
 typedef struct {
-    sf_context *ctx;
-    const sf_mixture *mix;
+    sf_plan *plan; /* the field, moved to each stage time */
     const sf_schedule *sched;
     size_t n;
     int d;
@@ -39,7 +38,8 @@ static sf_status rhs(ode *o, double t, const double *y, double *dy)
     sf_time tm;
     sf_status st = sf_schedule_at(o->sched, t, &tm);
     sf_outputs out = {.score = o->score, .div = o->div};
-    if (st == SF_OK) st = sf_evaluate(o->ctx, o->mix, &tm, y, o->n, &out);
+    if (st == SF_OK) st = sf_plan_set_time(o->plan, &tm);
+    if (st == SF_OK) st = sf_plan_evaluate(o->plan, y, o->n, &out);
     if (st != SF_OK) return st;
     size_t nd = o->n * (size_t)o->d;
     for (size_t i = 0; i < nd; i++) dy[i] = tm.f * y[i] - 0.5 * tm.g2 * o->score[i];
@@ -56,12 +56,15 @@ sf_status sf_loglik_ode(sf_context *ctx, const sf_mixture *mix, const sf_schedul
     if (!(rtol > 0) || !(atol > 0)) return sf_fail(SF_ERR_INVALID, "tolerances must be positive (rtol %g, atol %g)", rtol, atol);
     int d = mix->dim;
     size_t m = n * (size_t)d + n; /* state size */
-    ode o = {ctx, mix, sched, n, d, malloc(n * (size_t)d * sizeof(double) + 1), malloc(n * sizeof(double) + 1)};
+    ode o = {NULL, sched, n, d, malloc(n * (size_t)d * sizeof(double) + 1), malloc(n * sizeof(double) + 1)};
     double *y = malloc(m * sizeof(double)), *ynew = malloc(m * sizeof(double)), *tmp = malloc(m * sizeof(double));
     double *k[7];
     int ok = o.score && o.div && y && ynew && tmp;
     for (int i = 0; i < 7; i++) ok = (k[i] = malloc(m * sizeof(double))) && ok;
     sf_status st = ok ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for the likelihood of %zu points", n);
+    sf_time start;
+    if (st == SF_OK) st = sf_schedule_at(sched, t0, &start);
+    if (st == SF_OK) st = sf_plan_create(&o.plan, ctx, mix, &start);
     if (st == SF_OK) {
         memcpy(y, x, n * (size_t)d * sizeof(double));
         memset(y + n * (size_t)d, 0, n * sizeof(double));
@@ -109,11 +112,13 @@ sf_status sf_loglik_ode(sf_context *ctx, const sf_mixture *mix, const sf_schedul
         sf_time tm;
         st = sf_schedule_at(sched, t1, &tm);
         sf_outputs out = {.logp = logp};
-        if (st == SF_OK) st = sf_evaluate(ctx, mix, &tm, y, n, &out);
+        if (st == SF_OK) st = sf_plan_set_time(o.plan, &tm);
+        if (st == SF_OK) st = sf_plan_evaluate(o.plan, y, n, &out);
         if (st == SF_OK)
             for (size_t p = 0; p < n; p++) logp[p] += y[n * (size_t)d + p];
     }
     if (steps_taken) *steps_taken = accepted;
+    sf_plan_destroy(o.plan);
     free(o.score), free(o.div), free(y), free(ynew), free(tmp);
     for (int i = 0; i < 7; i++) free(k[i]);
     return st;

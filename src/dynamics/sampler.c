@@ -212,11 +212,11 @@ static sf_status step_times(const sf_sampler *smp, const sf_schedule *sched, dou
 /* ---------------------------------------------------------------- the sampling loop */
 
 typedef struct {
-    sf_context *ctx;
     const sf_mixture *mix;
-    sf_mixture *cls; /* guidance class, or NULL */
-    double gamma;    /* 1 + w */
-    double *s, *sc;  /* n x d scratch */
+    sf_mixture *cls;         /* guidance class, or NULL */
+    sf_plan *plan, *cls_plan; /* their fields, moved to each stage time */
+    double gamma;            /* 1 + w */
+    double *s, *sc;          /* n x d scratch */
 } eps_model;
 
 /* eps = -sigma s~ at (u, t), s~ = s + gamma (s_c - s) with guidance. */
@@ -226,10 +226,12 @@ static sf_status eval_eps(eps_model *em, const sf_schedule *sched, double t, con
     sf_time tm;
     sf_status st = time_at(sched, t, &tm);
     sf_outputs o = {.score = em->s};
-    if (st == SF_OK) st = sf_evaluate(em->ctx, em->mix, &tm, u, n, &o);
+    if (st == SF_OK) st = sf_plan_set_time(em->plan, &tm);
+    if (st == SF_OK) st = sf_plan_evaluate(em->plan, u, n, &o);
     if (st == SF_OK && em->cls) {
         sf_outputs oc = {.score = em->sc};
-        st = sf_evaluate(em->ctx, em->cls, &tm, u, n, &oc);
+        st = sf_plan_set_time(em->cls_plan, &tm);
+        if (st == SF_OK) st = sf_plan_evaluate(em->cls_plan, u, n, &oc);
     }
     if (st != SF_OK) return st;
 #pragma omp parallel for schedule(static) if (n * (size_t)d > 16384)
@@ -252,7 +254,8 @@ static sf_status check_sampler(const sf_sampler *smp, const sf_schedule *sched)
     return SF_OK;
 }
 
-/* The CPU loop over the plans: stage inputs, eps through sf_evaluate, the result with Philox noise. */
+/* The CPU loop over the step plans: stage inputs, eps through the field's plan at each stage time,
+ * the result with Philox noise. */
 static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const sf_step_plan *plans, const double *times,
                                 int K, uint64_t seed, double *x, size_t n, size_t first_particle,
                                 sf_trajectory_fn trajectory, void *data, int every)
@@ -306,7 +309,7 @@ sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *s
     size_t nd = n * (size_t)d;
     double *times = malloc(((size_t)K + 1) * sizeof(double));
     sf_step_plan *plans = malloc((size_t)K * sizeof(sf_step_plan));
-    eps_model em = {ctx, mix, NULL, 1.0 + smp->guidance, NULL, NULL};
+    eps_model em = {mix, NULL, NULL, NULL, 1.0 + smp->guidance, NULL, NULL};
     if (!times || !plans) st = sf_fail(SF_ERR_NOMEM, "out of memory for %d steps", K);
     if (st == SF_OK && smp->class_components) st = sf_mixture_subset(mix, smp->class_components, smp->class_size, &em.cls);
     if (st == SF_OK) st = step_times(smp, sched, times);
@@ -325,10 +328,15 @@ sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *s
         em.s = malloc(nd * sizeof(double) + 1);
         if (em.cls) em.sc = malloc(nd * sizeof(double) + 1);
         if (!em.s || (em.cls && !em.sc)) st = sf_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
+        sf_time start;
+        if (st == SF_OK) st = time_at(sched, times[0], &start);
+        if (st == SF_OK) st = sf_plan_create(&em.plan, ctx, mix, &start);
+        if (st == SF_OK && em.cls) st = sf_plan_create(&em.cls_plan, ctx, em.cls, &start);
         if (st == SF_OK)
             st = sample_on_host(&em, sched, plans, times, K, smp->seed, x, n, first_particle, trajectory, data, every);
     }
     free(times), free(plans), free(em.s), free(em.sc);
+    sf_plan_destroy(em.plan), sf_plan_destroy(em.cls_plan);
     sf_mixture_destroy(em.cls);
     return st;
 }

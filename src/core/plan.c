@@ -1,0 +1,246 @@
+/* Plans (sf_plan_*) and the one-shot sf_evaluate: a plan keeps the mixture's field at its time in
+ * each frame it needs, prepared once by the backend; evaluation validates the request, hands each
+ * frame's request to the backend, and assembles the Burgers residuals (SPEC.md C) from the
+ * backend's outputs. */
+#include "context.h"
+#include "mixture.h"
+#include "request.h"
+#include "status.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Particles per chunk when the residuals need temporaries (bounds their memory). */
+#define SF_RESIDUAL_CHUNK ((size_t)1 << 16)
+
+sf_status sf_particles_check(const double *x, size_t n, int d)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int j = 0; j < d; j++)
+            if (!isfinite(x[i * (size_t)d + j]))
+                return sf_fail(SF_ERR_INVALID, "particle %zu, coordinate %d is not finite (%g)", i, j,
+                               x[i * (size_t)d + j]);
+    return SF_OK;
+}
+
+/* One frame of a plan: the field, the backend's prepared copy, and whether it matches the time. */
+typedef struct {
+    sf_field field;
+    void *state;
+    int prepared; /* field allocated and backend state made */
+    int current;  /* field set for the plan's time */
+} plan_frame;
+
+struct sf_plan {
+    sf_context *ctx;
+    const sf_mixture *mix;
+    sf_time time;
+    int has_time;
+    plan_frame data; /* x at (alpha, sigma^2), with the schedule's rates when it has them */
+    plan_frame heat; /* y = x / alpha at (1, tau) with rates (0, 1): made on first need */
+};
+
+/* Brings a frame to (alpha, sigma2) and its rates: allocated and prepared the first time,
+ * refreshed in place (backend update) when the plan's time changed. */
+static sf_status frame_set(sf_plan *p, plan_frame *fr, double alpha, double sigma2, int has_rates, double dalpha,
+                           double dsigma2)
+{
+    if (fr->current) return SF_OK;
+    const sf_backend_ops *ops = p->ctx->ops;
+    sf_status st = SF_OK;
+    if (!fr->prepared) {
+        if ((st = sf_field_init(&fr->field, p->mix)) != SF_OK) return st;
+        st = sf_field_set_frame(&fr->field, p->mix, alpha, sigma2, has_rates, dalpha, dsigma2);
+        if (st == SF_OK) st = ops->prepare(p->ctx, &fr->field, &fr->state);
+        if (st != SF_OK) {
+            sf_field_free(&fr->field);
+            return st;
+        }
+        fr->prepared = 1;
+    } else {
+        st = sf_field_set_frame(&fr->field, p->mix, alpha, sigma2, has_rates, dalpha, dsigma2);
+        if (st == SF_OK) st = ops->update(fr->state, &fr->field);
+        if (st != SF_OK) return st;
+    }
+    fr->current = 1;
+    return SF_OK;
+}
+
+static void frame_release(sf_plan *p, plan_frame *fr)
+{
+    if (!fr->prepared) return;
+    p->ctx->ops->release(fr->state);
+    sf_field_free(&fr->field);
+    memset(fr, 0, sizeof *fr);
+}
+
+static sf_status data_frame(sf_plan *p)
+{
+    const sf_time *t = &p->time;
+    return frame_set(p, &p->data, t->alpha, t->sigma2, t->has_time_derivatives, t->dalpha, t->dsigma2);
+}
+
+static sf_status heat_frame(sf_plan *p) { return frame_set(p, &p->heat, 1.0, p->time.tau, 1, 0.0, 1.0); }
+
+sf_status sf_plan_set_time(sf_plan *p, const sf_time *time)
+{
+    sf_error_clear();
+    if (!p || !time) return sf_fail(SF_ERR_INVALID, "sf_plan_set_time: a required argument is NULL");
+    p->time = *time;
+    p->data.current = p->heat.current = 0;
+    sf_status st = data_frame(p); /* validates the time (singular components) and prepares the field */
+    p->has_time = st == SF_OK;
+    return st;
+}
+
+sf_status sf_plan_create(sf_plan **out, sf_context *ctx, const sf_mixture *mix, const sf_time *time)
+{
+    sf_error_clear();
+    if (!out) return sf_fail(SF_ERR_INVALID, "sf_plan_create: plan is NULL");
+    *out = NULL;
+    if (!ctx || !mix || !time) return sf_fail(SF_ERR_INVALID, "sf_plan_create: a required argument is NULL");
+    sf_plan *p = calloc(1, sizeof *p);
+    if (!p) return sf_fail(SF_ERR_NOMEM, "out of memory creating a plan");
+    p->ctx = ctx;
+    p->mix = mix;
+    sf_status st = sf_plan_set_time(p, time);
+    if (st != SF_OK) {
+        sf_plan_destroy(p);
+        return st;
+    }
+    *out = p;
+    return SF_OK;
+}
+
+void sf_plan_destroy(sf_plan *p)
+{
+    if (!p) return;
+    frame_release(p, &p->data);
+    frame_release(p, &p->heat);
+    free(p);
+}
+
+static sf_status run_backend(sf_plan *p, plan_frame *fr, const double *x, size_t n, const sf_request *rq)
+{
+    return p->ctx->ops->evaluate(fr->state, &fr->field, x, n, rq);
+}
+
+static double norm(const double *v, int d)
+{
+    double s = 0;
+    for (int j = 0; j < d; j++) s += v[j] * v[j];
+    return sqrt(s);
+}
+
+/* The data-frame outputs in one request. */
+static sf_status evaluate_data_frame(sf_plan *p, const double *x, size_t n, const sf_outputs *out)
+{
+    sf_request rq = {out->score, out->logp, out->resp, out->div, out->denoise, out->lap, out->hvp,
+                     out->hvp_dir, 0, 0, out->hessian, out->dt_score, out->dt_logp};
+    if (!rq.score && !rq.logp && !rq.resp && !rq.div && !rq.denoise && !rq.lap && !rq.hvp && !rq.hessian &&
+        !sf_request_needs_rates(&rq) && !out->hvp_score)
+        return SF_OK;
+    if (rq.hvp && !rq.hvp_dir) return sf_fail(SF_ERR_INVALID, "hvp output requested without hvp_dir directions");
+    sf_status st = data_frame(p);
+    if (st == SF_OK) st = run_backend(p, &p->data, x, n, &rq);
+    if (st == SF_OK && out->hvp_score) { /* a second direction: H s, built from s itself */
+        sf_request hs = {.hvp = out->hvp_score, .hvp_s = 1.0, .hvp_x = 0.0};
+        st = run_backend(p, &p->data, x, n, &hs);
+    }
+    return st;
+}
+
+/* Heat frame: y = x/alpha, q(y, tau) with u = grad_y log q; d_tau u, d_tau log q and the residual
+ * d_tau u - Lap u / 2 - H u, chunk by chunk. */
+static sf_status evaluate_heat_frame(sf_plan *p, const double *x, size_t n, const sf_outputs *out)
+{
+    int want_residual = out->residual || out->residual_scale;
+    if (!out->dtau_score && !out->dtau_logp && !want_residual) return SF_OK;
+    int d = p->mix->dim;
+    size_t chunk = n < SF_RESIDUAL_CHUNK ? n : SF_RESIDUAL_CHUNK, cd = chunk * (size_t)d;
+    sf_status st = heat_frame(p);
+    if (st != SF_OK) return st;
+    double *y = malloc(cd * sizeof(double) + 1), *u = malloc(cd * sizeof(double) + 1);
+    double *dtau = malloc(cd * sizeof(double) + 1), *lap = NULL, *hu = NULL;
+    if (want_residual) lap = malloc(cd * sizeof(double) + 1), hu = malloc(cd * sizeof(double) + 1);
+    if (!y || !u || !dtau || (want_residual && (!lap || !hu)))
+        st = sf_fail(SF_ERR_NOMEM, "out of memory for the heat-frame outputs of %zu particles", chunk);
+    for (size_t i0 = 0; st == SF_OK && i0 < n; i0 += chunk) {
+        size_t m = n - i0 < chunk ? n - i0 : chunk;
+        for (size_t j = 0; j < m * (size_t)d; j++) y[j] = x[i0 * d + j] / p->time.alpha;
+        sf_request rq = {.score = u, .dt_score = dtau, .dt_logp = out->dtau_logp ? out->dtau_logp + i0 : NULL,
+                         .lap = lap, .hvp = hu, .hvp_s = 1.0, .hvp_x = 0.0};
+        if (!want_residual) rq.hvp = NULL;
+        if ((st = run_backend(p, &p->heat, y, m, &rq)) != SF_OK) break;
+        for (size_t i = 0; i < m; i++) {
+            const double *a = dtau + i * d;
+            if (out->dtau_score) memcpy(out->dtau_score + (i0 + i) * d, a, (size_t)d * sizeof(double));
+            if (!want_residual) continue;
+            const double *l = lap + i * d, *h = hu + i * d;
+            if (out->residual)
+                for (int j = 0; j < d; j++) out->residual[(i0 + i) * d + j] = a[j] - 0.5 * l[j] - h[j];
+            if (out->residual_scale)
+                out->residual_scale[i0 + i] = fmax(norm(a, d), fmax(0.5 * norm(l, d), norm(h, d)));
+        }
+    }
+    free(y), free(u), free(dtau), free(lap), free(hu);
+    return st;
+}
+
+/* VP form in the data frame: R_t = d_t s - g^2 Lap s / 2 - H (g^2 s - f x) + f s (SPEC.md C). */
+static sf_status evaluate_vp_residual(sf_plan *p, const double *x, size_t n, const sf_outputs *out)
+{
+    if (!out->residual_t && !out->residual_t_scale) return SF_OK;
+    if (!p->time.has_time_derivatives)
+        return sf_fail(SF_ERR_INVALID, "the VP-form residual needs a schedule (a direct alpha, sigma pair has no d/dt)");
+    int d = p->mix->dim;
+    size_t chunk = n < SF_RESIDUAL_CHUNK ? n : SF_RESIDUAL_CHUNK, cd = chunk * (size_t)d;
+    sf_status st = data_frame(p);
+    if (st != SF_OK) return st;
+    double *s = malloc(cd * sizeof(double) + 1), *dts = malloc(cd * sizeof(double) + 1);
+    double *lap = malloc(cd * sizeof(double) + 1), *hw = malloc(cd * sizeof(double) + 1);
+    if (!s || !dts || !lap || !hw) st = sf_fail(SF_ERR_NOMEM, "out of memory for the VP residual of %zu particles", chunk);
+    double g2 = p->time.g2, fc = p->time.f;
+    for (size_t i0 = 0; st == SF_OK && i0 < n; i0 += chunk) {
+        size_t m = n - i0 < chunk ? n - i0 : chunk;
+        sf_request rq = {.score = s, .dt_score = dts, .lap = lap, .hvp = hw, .hvp_s = g2, .hvp_x = -fc};
+        if ((st = run_backend(p, &p->data, x + i0 * d, m, &rq)) != SF_OK) break;
+        for (size_t i = 0; i < m; i++) {
+            const double *a = dts + i * d, *l = lap + i * d, *h = hw + i * d, *si = s + i * d;
+            if (out->residual_t)
+                for (int j = 0; j < d; j++) out->residual_t[(i0 + i) * d + j] = a[j] - 0.5 * g2 * l[j] - h[j] + fc * si[j];
+            if (out->residual_t_scale)
+                out->residual_t_scale[i0 + i] =
+                    fmax(fmax(norm(a, d), 0.5 * g2 * norm(l, d)), fmax(norm(h, d), fabs(fc) * norm(si, d)));
+        }
+    }
+    free(s), free(dts), free(lap), free(hw);
+    return st;
+}
+
+sf_status sf_plan_evaluate(sf_plan *p, const double *x, size_t n, const sf_outputs *out)
+{
+    sf_error_clear();
+    if (!p || !out || (n > 0 && !x)) return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate: a required argument is NULL");
+    if (!p->has_time) return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate: the plan has no valid time (set one first)");
+    if ((out->dt_score || out->dt_logp) && !p->time.has_time_derivatives)
+        return sf_fail(SF_ERR_INVALID, "d/dt outputs need a schedule (a direct alpha, sigma pair has no time axis): "
+                                       "use the heat-time outputs instead");
+    sf_status st = sf_particles_check(x, n, p->mix->dim);
+    if (st == SF_OK && out->hvp_dir) st = sf_particles_check(out->hvp_dir, n, p->mix->dim);
+    if (st == SF_OK) st = evaluate_data_frame(p, x, n, out);
+    if (st == SF_OK) st = evaluate_heat_frame(p, x, n, out);
+    if (st == SF_OK) st = evaluate_vp_residual(p, x, n, out);
+    return st;
+}
+
+sf_status sf_evaluate(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
+                      const sf_outputs *out)
+{
+    sf_plan *p = NULL;
+    sf_status st = sf_plan_create(&p, ctx, mix, time);
+    if (st == SF_OK) st = sf_plan_evaluate(p, x, n, out);
+    sf_plan_destroy(p);
+    return st;
+}

@@ -72,6 +72,7 @@ sf_status sf_doublewell_field(double eps, double tau, const double *y, size_t n,
                               double *u_tau)
 {
     sf_error_clear();
+    if (n > 0 && !y) return sf_fail(SF_ERR_INVALID, "sf_doublewell_field: y is NULL");
     if (!(eps > 0) || !(tau > 0)) return sf_fail(SF_ERR_INVALID, "double well: need eps > 0 and tau > 0 (got %g, %g)", eps, tau);
     int count = grid_points(eps, tau);
     if (count < 0) return sf_fail(SF_ERR_INVALID, "double well: eps = %g, tau = %g need more than 4e6 quadrature points", eps, tau);
@@ -96,6 +97,7 @@ sf_status sf_doublewell_field(double eps, double tau, const double *y, size_t n,
 sf_status sf_doublewell_tau_c(double eps, double *tau_c, double *surrogate)
 {
     sf_error_clear();
+    if (!tau_c) return sf_fail(SF_ERR_INVALID, "sf_doublewell_tau_c: tau_c is NULL");
     if (!(eps > 0)) return sf_fail(SF_ERR_INVALID, "double well: need eps > 0 (got %g)", eps);
     /* the grid for the narrowest posterior the bisection visits (tau down to 1e-6) */
     int count = grid_points(eps, fmax(1e-6, fmin(eps, 1.0)));
@@ -199,6 +201,9 @@ sf_status sf_ringwell_field(double eps, double tau, const double *y, size_t n, d
                             double *u_tau)
 {
     sf_error_clear();
+    if (n > 0 && !y) return sf_fail(SF_ERR_INVALID, "sf_ringwell_field: y is NULL");
+    sf_status sized = sf_check_doubles(__func__, n, 4); /* the Jacobian: n x 4 */
+    if (sized != SF_OK) return sized;
     if (!(eps > 0) || !(tau > 0)) return sf_fail(SF_ERR_INVALID, "ring well: need eps > 0 and tau > 0 (got %g, %g)", eps, tau);
     polar g = polar_grid(eps, tau);
     if ((double)g.nr * g.nt > 4e7)
@@ -226,6 +231,7 @@ sf_status sf_ringwell_field(double eps, double tau, const double *y, size_t n, d
 sf_status sf_ringwell_tau_c(double eps, double *tau_c)
 {
     sf_error_clear();
+    if (!tau_c) return sf_fail(SF_ERR_INVALID, "sf_ringwell_tau_c: tau_c is NULL");
     if (!(eps > 0)) return sf_fail(SF_ERR_INVALID, "ring well: need eps > 0 (got %g)", eps);
     /* at y = 0, E[|x|^2] - 2 tau: positive while the posterior sits on the ring, negative once the
      * Gaussian factor pulls it to the centre */

@@ -11,6 +11,10 @@ sf_status sf_bandwidth(sf_context *ctx, const sf_mixture *mix, const sf_time *ti
                        double *std_error)
 {
     sf_error_clear();
+    if (!ctx || !mix || !time || !b) return sf_fail(SF_ERR_INVALID, "sf_bandwidth: ctx, mix, time and b must not be NULL");
+    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "sf_bandwidth: the mixture has no components");
+    sf_status sized = sf_check_doubles(__func__, n, (size_t)mix->dim);
+    if (sized != SF_OK) return sized;
     if (!time->has_time_derivatives) return sf_fail(SF_ERR_INVALID, "the bandwidth is a rate in t: it needs a schedule");
     if (n < 2) return sf_fail(SF_ERR_INVALID, "the bandwidth needs at least 2 draws");
     if (!(time->sigma2 > 0)) return sf_fail(SF_ERR_INVALID, "the bandwidth needs sigma > 0 (t > 0 for VP schedules)");
@@ -38,6 +42,12 @@ sf_status sf_bandwidth(sf_context *ctx, const sf_mixture *mix, const sf_time *ti
 sf_status sf_label_entropy(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
                            double *h)
 {
+    sf_error_clear();
+    if (!ctx || !mix || !time || (n > 0 && (!x || !h)))
+        return sf_fail(SF_ERR_INVALID, "sf_label_entropy: ctx, mix, time, x and h must not be NULL");
+    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "sf_label_entropy: the mixture has no components");
+    sf_status sized = sf_check_doubles(__func__, n, (size_t)mix->count);
+    if (sized != SF_OK) return sized;
     int K = mix->count;
     double *r = malloc(n * (size_t)K * sizeof(double) + 1);
     if (!r) return sf_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);

@@ -38,6 +38,7 @@ static double quad_inverse(const sf_mixture *m, int k, const double *mu, double 
 sf_status sf_speciation_tau_closed_form(const sf_mixture *m, double *tau_c)
 {
     sf_error_clear();
+    if (!m || !tau_c) return sf_fail(SF_ERR_INVALID, "sf_speciation_tau_closed_form: mix and tau_c must not be NULL");
     int d = m->dim;
     if (m->count != 2 || fabs(m->weight[0] - m->weight[1]) > 1e-12 * (m->weight[0] + m->weight[1]))
         return sf_fail(SF_ERR_INVALID, "the closed form needs two components of equal weight (a symmetric pair)");
@@ -126,6 +127,8 @@ sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix,
                                          const int *set_b, int nb, double tau, double *kappa_n, double *top, double *y_star)
 {
     sf_error_clear();
+    if (!ctx || !mix || !set_a || !set_b)
+        return sf_fail(SF_ERR_INVALID, "sf_speciation_normal_curvature: ctx, mix and both sets must not be NULL");
     int d = mix->dim;
     sf_mixture *a = NULL, *b = NULL;
     sf_status st = sf_mixture_subset(mix, set_a, na, &a);
@@ -194,6 +197,8 @@ sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix,
 sf_status sf_speciation_tau_numeric(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
                                     int nb, double tau_lo, double tau_hi, double rtol, double *tau_c)
 {
+    if (!ctx || !mix || !set_a || !set_b || !tau_c)
+        return sf_fail(SF_ERR_INVALID, "sf_speciation_tau_numeric: ctx, mix, both sets and tau_c must not be NULL");
     if (!(tau_lo > 0) || !(tau_hi > tau_lo) || !(rtol > 0) || !isfinite(tau_hi))
         return sf_fail(SF_ERR_INVALID, "need 0 < tau_lo < tau_hi and rtol > 0 (got %g, %g, %g)", tau_lo, tau_hi, rtol);
     double klo = NAN, khi = NAN, kappa;
@@ -236,6 +241,8 @@ static void covariance_apply(const sf_mixture *m, const double *mean, const doub
 
 sf_status sf_data_covariance_top_eigenvalue(const sf_mixture *m, double *lambda)
 {
+    if (!m || !lambda) return sf_fail(SF_ERR_INVALID, "sf_data_covariance_top_eigenvalue: mix and lambda must not be NULL");
+    if (m->count < 1) return sf_fail(SF_ERR_INVALID, "sf_data_covariance_top_eigenvalue: the mixture has no components");
     int d = m->dim;
     /* small d: the dense covariance and Jacobi (exact to rounding, degenerate tops included);
      * large d: power iteration on the implicit operator */
@@ -321,6 +328,7 @@ static double tanh_fit(const double *r, const double *u, size_t n, double w, dou
 sf_status sf_fit_tanh_layer(const double *r, const double *u, size_t n, double wmin, double wmax, double *width,
                             double *amplitude, double *rms)
 {
+    if (!r || !u) return sf_fail(SF_ERR_INVALID, "sf_fit_tanh_layer: r and u must not be NULL");
     if (n < 4 || !(wmin > 0) || !(wmax > wmin)) return sf_fail(SF_ERR_INVALID, "tanh fit needs n >= 4 and 0 < wmin < wmax");
     /* golden section on log w */
     const double g = 0.6180339887498949;
@@ -352,6 +360,8 @@ sf_status sf_amplification_pf(sf_context *ctx, const sf_mixture *mix, const doub
                               double tau0, int steps, double eps, double *gain)
 {
     sf_error_clear();
+    if (!ctx || !mix || !y || !dir || !gain)
+        return sf_fail(SF_ERR_INVALID, "sf_amplification_pf: ctx, mix, y, dir and gain must not be NULL");
     int d = mix->dim;
     if (steps < 1 || !(tau1 > tau0) || !(tau0 > 0) || !(eps > 0))
         return sf_fail(SF_ERR_INVALID, "amplification needs tau1 > tau0 > 0, steps >= 1, eps > 0");
@@ -395,6 +405,7 @@ static double asymmetry_margin(double w, double a, double v)
 
 sf_status sf_speciation_tau_asymmetric(double w, double a, double s2, double *tau_c)
 {
+    if (!tau_c) return sf_fail(SF_ERR_INVALID, "sf_speciation_tau_asymmetric: tau_c is NULL");
     if (!(w > 0 && w < 1) || !(a > 0) || !(s2 >= 0))
         return sf_fail(SF_ERR_INVALID, "need 0 < w < 1, a > 0, s^2 >= 0 (got %g, %g, %g)", w, a, s2);
     /* the margin increases with v: bimodal for v < v_c; tau_c = v_c - s^2 */
@@ -416,8 +427,12 @@ sf_status sf_speciation_tau_asymmetric(double w, double a, double s2, double *ta
 sf_status sf_count_modes_on_line(sf_context *ctx, const sf_mixture *mix, double tau, const double *origin,
                                  const double *dir, double half_length, size_t points, int *modes)
 {
+    if (!ctx || !mix || !origin || !dir || !modes)
+        return sf_fail(SF_ERR_INVALID, "sf_count_modes_on_line: ctx, mix, origin, dir and modes must not be NULL");
     int d = mix->dim;
     if (points < 3) return sf_fail(SF_ERR_INVALID, "mode counting needs at least 3 points");
+    sf_status sized = sf_check_doubles(__func__, points, (size_t)d);
+    if (sized != SF_OK) return sized;
     double *y = malloc(points * (size_t)d * sizeof(double)), *lp = malloc(points * sizeof(double));
     if (!y || !lp) {
         free(y), free(lp);

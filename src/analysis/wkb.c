@@ -8,6 +8,7 @@
 #include "mixture.h"
 #include "status.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,12 @@ sf_status sf_wkb_gaussian(const sf_mixture *mix, const sf_schedule *sched, doubl
                           double *log_q)
 {
     sf_error_clear();
+    if (!mix || !sched || (n > 0 && !x))
+        return sf_fail(SF_ERR_INVALID, "sf_wkb_gaussian: mix, schedule and x must not be NULL");
+    if (steps > INT_MAX / 2 - 1) return sf_fail(SF_ERR_INVALID, "sf_wkb_gaussian: %d steps are too many", steps);
+    sf_status sized = sf_check_doubles(__func__, n, (size_t)mix->dim);
+    if (sized == SF_OK && steps > 0) sized = sf_check_doubles(__func__, 2 * (size_t)steps + 1, (size_t)mix->dim);
+    if (sized != SF_OK) return sized;
     if (mix->count != 1 || mix->rank_offset[1] != 0)
         return sf_fail(SF_ERR_INVALID, "the WKB coefficient is computed for Gaussian data: a mixture of one isotropic or "
                                        "diagonal component (this one has %d component%s%s)",

@@ -24,7 +24,7 @@ static const char burgers_help[] =
     "                  dealiasing, S steps (default 100) (route B)\n"
     "Prints the max error against the exact periodised score at tau1, relative to max |u|; writes u\n"
     "(and the exact score) as .npy of shape (N, ..., N, d). Progress goes to stderr (not with --quiet).\n"
-    "Bounds: N 2 to 65536 (N^d points must fit in memory), S 1 to 1e8, I 0 to 8.\n";
+    "Bounds: N 4 to 4096 (even), S 1 to 1e8, I 0 to 8.\n";
 
 static void report_progress(void *data, double fraction)
 {
@@ -58,7 +58,7 @@ int cmd_burgers(int argc, char **argv)
                       : !strcmp(a, "--images") ? &images : NULL;
         double *number = !strcmp(a, "--box") ? &box : !strcmp(a, "--tau0") ? &tau0 : !strcmp(a, "--tau1") ? &tau1
                        : !strcmp(a, "--floor") ? &floor : NULL;
-        size_t max = count == &n ? 65536 : count == &steps ? 100000000 : count == &dim ? 3 : 8;
+        size_t max = count == &n ? 4096 : count == &steps ? 100000000 : count == &dim ? 3 : 8;
         if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, max, count)) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--quiet")) cli_set_quiet();
         else if (number) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, number)) return SF_EXIT_BAD_INPUT; }

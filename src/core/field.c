@@ -125,6 +125,7 @@ sf_status sf_field_set_frame(sf_field *f, const sf_mixture *mix, double alpha, d
 
 sf_status sf_mixture_check_time(const sf_mixture *mix, const sf_time *time)
 {
+    if (!mix || !time) return sf_fail(SF_ERR_INVALID, "sf_mixture_check_time: mix and time must not be NULL");
     sf_field f;
     sf_status st = sf_field_build(&f, mix, time);
     if (st == SF_OK) sf_field_free(&f);

@@ -40,7 +40,7 @@ static int host_is_little_endian(void)
 
 size_t sf_array_size(const sf_array *a)
 {
-    if (!a) return 0;
+    if (!a || a->ndim < 0 || a->ndim > SF_NPY_MAX_DIMS) return 0;
     size_t n = 1;
     for (int i = 0; i < a->ndim; i++) n *= a->shape[i];
     return n;

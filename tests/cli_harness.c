@@ -165,8 +165,18 @@ static cli_process spawn(const char *const *args, const cli_limits *limits)
     if (p.pid == 0) {
         if (dup2(p.out_fd, STDOUT_FILENO) < 0 || dup2(p.err_fd, STDERR_FILENO) < 0 || chdir(tmpdir) != 0) _exit(127);
         if (limits && limits->address_space) {
+#if defined(__SANITIZE_ADDRESS__)
+            /* AddressSanitizer reserves terabytes of address space for its shadow: limit its allocator
+             * instead, which then fails large requests as malloc does */
+            char options[128];
+            snprintf(options, sizeof options, "allocator_may_return_null=1:max_allocation_size_mb=%zu",
+                     limits->address_space >> 20);
+            setenv("ASAN_OPTIONS", options, 1);
+#else
             struct rlimit rl = {limits->address_space, limits->address_space};
             if (setrlimit(RLIMIT_AS, &rl) != 0) _exit(127);
+#endif
+            setenv("OMP_NUM_THREADS", "1", 1); /* thread stacks and arenas count against the limit */
         }
         if (limits && limits->file_size) {
             struct rlimit rl = {limits->file_size, limits->file_size};

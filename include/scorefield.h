@@ -1,7 +1,11 @@
 /* scorefield: exact Gaussian-mixture score fields of diffusion models, on the CPU and on CUDA.
  * The whole public C API. Every fallible function returns an sf_status; on failure
  * sf_last_error() gives a one-line message naming the input and the problem.
- * The library never exits or aborts, and keeps no global state besides that message. */
+ * Every function validates its pointers, indices and sizes: a NULL where an object or an array
+ * is needed, an index out of range or a count whose array cannot fit in memory is SF_ERR_INVALID
+ * (accessors that return values return the sentinel stated beside them and set the message).
+ * The library never exits or aborts, and keeps no global state besides that message and the list
+ * of the temporary files it is writing (so that an interrupted program can remove them). */
 #ifndef SCOREFIELD_H
 #define SCOREFIELD_H
 
@@ -45,11 +49,11 @@ typedef struct sf_context sf_context;
  * the CPU paths are always float64. device is the CUDA ordinal (ignored on the CPU). */
 sf_status sf_context_create(sf_context **ctx, sf_backend backend, sf_precision precision, int device);
 void sf_context_destroy(sf_context *ctx);
-sf_backend sf_context_backend(const sf_context *ctx);     /* the resolved backend (never AUTO) */
+sf_backend sf_context_backend(const sf_context *ctx);     /* the resolved backend (never AUTO; AUTO for NULL) */
 /* Parses "cpu", "cuda", "auto", "reference"; the name of a backend. */
 sf_status sf_backend_parse(const char *name, sf_backend *backend);
 const char *sf_backend_name(sf_backend backend);
-sf_precision sf_context_precision(const sf_context *ctx);
+sf_precision sf_context_precision(const sf_context *ctx); /* (sf_precision)-1 for NULL */
 /* Caps the particles per GPU batch (0: derive from free device memory, the default). */
 void sf_context_set_max_batch(sf_context *ctx, size_t max_batch);
 
@@ -129,19 +133,21 @@ sf_status sf_mixture_create_isotropic(sf_mixture **mix, int dim, int K, const do
  * relative to the JSON file). */
 sf_status sf_mixture_read_json(sf_mixture **mix, const char *path);
 
-int sf_mixture_dim(const sf_mixture *mix);
-int sf_mixture_count(const sf_mixture *mix);
-sf_cov_kind sf_mixture_kind(const sf_mixture *mix, int k);
-int sf_mixture_rank(const sf_mixture *mix, int k);          /* 0 unless low-rank */
-double sf_mixture_weight(const sf_mixture *mix, int k);     /* normalised */
+/* Accessors of component k (0 <= k < count). For a NULL mixture or a k out of range they return the
+ * sentinel given (0, -1, NaN or NULL; sf_mixture_basis sets *rank = -1) and set the message. */
+int sf_mixture_dim(const sf_mixture *mix);                  /* 0 for NULL */
+int sf_mixture_count(const sf_mixture *mix);                /* 0 for NULL */
+sf_cov_kind sf_mixture_kind(const sf_mixture *mix, int k);  /* (sf_cov_kind)-1 */
+int sf_mixture_rank(const sf_mixture *mix, int k);          /* 0 unless low-rank; -1 */
+double sf_mixture_weight(const sf_mixture *mix, int k);     /* normalised; NaN */
 const double *sf_mixture_mean(const sf_mixture *mix, int k);
 /* Component k's diagonal covariance part (dim values; constant for isotropic and low-rank). */
 const double *sf_mixture_variances(const sf_mixture *mix, int k);
 /* Component k's basis rows (rank x dim, row-major; NULL when rank 0). */
-const double *sf_mixture_basis(const sf_mixture *mix, int k, int *rank);
+const double *sf_mixture_basis(const sf_mixture *mix, int k, int *rank); /* rank may be NULL */
 /* The number of zero eigenvalues of C_k: the codimension of the affine subspace component k lives
  * on (0 for a full-rank covariance, dim for a point mass). */
-int sf_mixture_codimension(const sf_mixture *mix, int k);
+int sf_mixture_codimension(const sf_mixture *mix, int k); /* -1 */
 
 /* SF_OK if every component's noised covariance is non-singular at `time` (refuses, e.g., data on
  * a subspace at sigma = 0), with a message naming the component otherwise. */
@@ -584,7 +590,7 @@ typedef void (*sf_progress)(void *data, double fraction);
 
 sf_status sf_grid_create(sf_grid **grid, sf_context *ctx, int dim, int n, double box);
 void sf_grid_destroy(sf_grid *grid);
-size_t sf_grid_points(const sf_grid *grid);
+size_t sf_grid_points(const sf_grid *grid); /* 0 for NULL */
 /* Coordinates of every point, N^d x d. */
 void sf_grid_coordinates(const sf_grid *grid, double *y);
 
@@ -618,7 +624,10 @@ size_t sf_array_size(const sf_array *a);
 void sf_array_free(sf_array *a);
 /* Reads a little-endian float64 or float32 .npy (v1, v2 or v3 header), C order. */
 sf_status sf_npy_read(const char *path, sf_array *out);
-/* Writes float64 (or float32) .npy atomically: to a temporary name, then renamed. */
+/* Writes float64 (or float32) .npy atomically: to a new temporary file beside path, created
+ * exclusively under an unpredictable name, then renamed over path. A path that is a symbolic link or
+ * an existing file other than a regular file (a folder, FIFO, device, socket) is refused
+ * (SF_ERR_INVALID) and never replaced. */
 sf_status sf_npy_write(const char *path, const double *data, int ndim, const size_t *shape,
                        sf_dtype dtype);
 

@@ -3,10 +3,12 @@
  * time and option must be refused with exit status 2 and a one-line "scorefield: ..." message on
  * stderr naming the offending file (or, where there is none, the option or value), and must leave
  * no output file and no temporary file (".tmp.") behind (DESIGN.md, "Interfaces that outside checks
- * rely on"). Each test runs the CLI by fork + execv in a fresh directory under /tmp. */
+ * rely on"). Each test runs the CLI by fork + execv in a fresh directory under /tmp (cli_harness.h). */
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700 /* mkdtemp */
 #endif
+#include "cli_harness.h"
+
 #include <criterion/criterion.h>
 #include <scorefield.h>
 
@@ -22,228 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef SF_CLI_PATH
-#error "SF_CLI_PATH (the scorefield binary) must be defined by the build"
-#endif
-#ifndef SF_EXAMPLES_DIR
-#define SF_EXAMPLES_DIR "examples"
-#endif
-
-#define PATH_LEN 512
-#define ERR_LEN 8192
-
-/* ---------------------------------------------------------------- fixture: a fresh directory per test */
-
-static char tmpdir[64];
-/* The paths most tests use: the mixture, the particles and two outputs, all inside tmpdir. */
-static char mix_path[PATH_LEN], x_path[PATH_LEN], out_path[PATH_LEN], logp_path[PATH_LEN];
-
-static void tmp_path(char *buf, const char *name) { snprintf(buf, PATH_LEN, "%s/%s", tmpdir, name); }
-
-static void make_tmpdir(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/sf_test_cli_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
-    tmp_path(mix_path, "mixture.json");
-    tmp_path(x_path, "particles.npy");
-    tmp_path(out_path, "score.npy");
-    tmp_path(logp_path, "logp.npy");
-}
-
-static void remove_tmpdir(void)
-{
-    DIR *d = opendir(tmpdir);
-    if (!d) return;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        char p[PATH_LEN * 2];
-        snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-        if (unlink(p) != 0) rmdir(p);
-    }
-    closedir(d);
-    rmdir(tmpdir);
-}
-
-TestSuite(bad_input, .init = make_tmpdir, .fini = remove_tmpdir);
-TestSuite(cli, .init = make_tmpdir, .fini = remove_tmpdir);
-
-/* ---------------------------------------------------------------- writing inputs */
-
-static void write_file(const char *path, const void *bytes, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f, "cannot create %s: %s", path, strerror(errno));
-    cr_assert_eq(fwrite(bytes, 1, len, f), len, "cannot write %s", path);
-    cr_assert_eq(fclose(f), 0, "cannot close %s", path);
-}
-
-static void write_text(const char *path, const char *text) { write_file(path, text, strlen(text)); }
-
-/* A v1.0 .npy header for dtype `descr` and shape text `shape` (e.g. "(3, 2)"), padded with spaces
- * and a final '\n' so that the data starts at a multiple of 64 bytes; returns its length. */
-static size_t write_npy_header(unsigned char *buf, size_t cap, const char *descr, const char *shape)
-{
-    char dict[256];
-    int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape);
-    cr_assert(n > 0 && (size_t)n < sizeof dict);
-    size_t total = (10 + (size_t)n + 1 + 63) / 64 * 64, hlen = total - 10;
-    cr_assert_leq(total, cap);
-    memcpy(buf, "\x93NUMPY\x01\x00", 8);
-    buf[8] = (unsigned char)(hlen & 0xff);
-    buf[9] = (unsigned char)(hlen >> 8);
-    memset(buf + 10, ' ', hlen);
-    memcpy(buf + 10, dict, (size_t)n);
-    buf[total - 1] = '\n';
-    return total;
-}
-
-/* A .npy file: the header for (descr, shape) followed by `nbytes` bytes of data (which need not
- * match the shape: that is how truncated files are made). Data are in host order (little-endian). */
-static void write_npy(const char *path, const char *descr, const char *shape, const void *data, size_t nbytes)
-{
-    unsigned char *buf = malloc(256 + nbytes);
-    cr_assert_not_null(buf);
-    size_t h = write_npy_header(buf, 256, descr, shape);
-    if (nbytes) memcpy(buf + h, data, nbytes);
-    write_file(path, buf, h + nbytes);
-    free(buf);
-}
-
-static const double particles_3x2[6] = {0.1, -0.2, 1.0, 0.5, -0.7, 1.9};
-
-/* Valid 3 x 2 float64 particles at x_path. */
-static void write_valid_particles(void) { write_npy(x_path, "<f8", "(3, 2)", particles_3x2, sizeof particles_3x2); }
-
-/* A valid 2-d mixture of every covariance kind (the DESIGN.md example). */
-static const char valid_mixture[] =
-    "{\"dim\": 2,\n"
-    " \"components\": [\n"
-    "   {\"weight\": 0.5, \"mean\": [1.0, 0.0], \"var\": 0.04},\n"
-    "   {\"weight\": 0.3, \"mean\": [-1.0, 0.0], \"var\": [0.04, 0.09]},\n"
-    "   {\"weight\": 0.2, \"mean\": [0.0, 2.0], \"var\": 0.0, \"basis\": [[0.6, 0.8]], \"eig\": [0.5]}]}\n";
-
-/* A mixture file with one bad component `bad` after a good one, plus valid particles. */
-static void write_inputs_with_component(const char *bad)
-{
-    char text[1024];
-    snprintf(text, sizeof text,
-             "{\"dim\": 2, \"components\": [\n"
-             "  {\"weight\": 0.5, \"mean\": [1.0, 0.0], \"var\": 0.04},\n"
-             "  %s]}\n", bad);
-    write_text(mix_path, text);
-    write_valid_particles();
-}
-
-/* ---------------------------------------------------------------- running the CLI */
-
-typedef struct {
-    int status;        /* exit status; 128 + signal if killed; -1 if it could not be run */
-    char err[ERR_LEN]; /* everything written to stderr (NUL-terminated, truncated to ERR_LEN - 1) */
-    size_t err_len;
-    char out[ERR_LEN]; /* the same for stdout */
-} cli_result;
-
-/* Reads what a child wrote to fd (from the start) into buf, NUL-terminated; returns the length. */
-static size_t slurp(int fd, char *buf, size_t cap)
-{
-    size_t len = 0;
-    ssize_t got;
-    lseek(fd, 0, SEEK_SET);
-    while (len < cap - 1 && (got = read(fd, buf + len, cap - 1 - len)) > 0) len += (size_t)got;
-    buf[len] = '\0';
-    return len;
-}
-
-/* Runs SF_CLI_PATH with args (NULL-terminated, without argv[0]) in tmpdir; stdout and stderr are
- * captured through files outside tmpdir (so tmpdir holds only what the CLI sees). */
-static cli_result run_cli(const char *const *args)
-{
-    static cli_result r;
-    memset(&r, 0, sizeof r);
-    const char *argv[64];
-    int argc = 0;
-    argv[argc++] = SF_CLI_PATH;
-    for (; *args; args++) {
-        cr_assert_lt(argc, 63);
-        argv[argc++] = *args;
-    }
-    argv[argc] = NULL;
-
-    char err_path[] = "/tmp/sf_test_cli_stderr_XXXXXX", out_file[] = "/tmp/sf_test_cli_stdout_XXXXXX";
-    int err_fd = mkstemp(err_path), out_fd = mkstemp(out_file);
-    cr_assert(err_fd >= 0 && out_fd >= 0, "mkstemp: %s", strerror(errno));
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        if (dup2(out_fd, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0 || chdir(tmpdir) != 0)
-            _exit(127);
-        execv(SF_CLI_PATH, (char *const *)argv);
-        _exit(127);
-    }
-    int ws = 0;
-    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {}
-    r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
-
-    r.err_len = slurp(err_fd, r.err, ERR_LEN);
-    slurp(out_fd, r.out, ERR_LEN);
-    close(err_fd), close(out_fd);
-    unlink(err_path), unlink(out_file);
-    return r;
-}
-
-/* `scorefield score` on the standard paths (with --logp, so two outputs are at stake), CPU backend,
- * followed by the given time arguments. */
-#define RUN_SCORE(...)                                                                                 \
-    run_cli((const char *const[]){"score", "--mixture", mix_path, "--in", x_path, "--out", out_path,  \
-                                  "--logp", logp_path, "--backend", "cpu", "--quiet", __VA_ARGS__, NULL})
-
-static int file_exists(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0;
-}
-
-/* Names in tmpdir containing ".tmp." (temporary files left behind), for the message. */
-static int leftover_temporaries(char *names, size_t cap)
-{
-    int count = 0;
-    names[0] = '\0';
-    DIR *d = opendir(tmpdir);
-    cr_assert_not_null(d, "opendir %s: %s", tmpdir, strerror(errno));
-    for (struct dirent *e; (e = readdir(d)) != NULL;)
-        if (strstr(e->d_name, ".tmp.")) {
-            count++;
-            size_t used = strlen(names);
-            snprintf(names + used, cap - used, " %s", e->d_name);
-        }
-    closedir(d);
-    return count;
-}
-
-static void expect_no_outputs(void)
-{
-    cr_expect(!file_exists(out_path), "the --out file %s exists after a refused run", out_path);
-    cr_expect(!file_exists(logp_path), "the --logp file %s exists after a refused run", logp_path);
-    char names[1024];
-    cr_expect_eq(leftover_temporaries(names, sizeof names), 0, "temporary files left in %s:%s", tmpdir, names);
-}
-
-/* The contract for bad input: exit 2; stderr is exactly one line starting "scorefield: " and contains
- * `name` (the offending file, or the option/value) and, if not NULL, `also`; no output is left. */
-static void expect_refused(const cli_result *r, const char *name, const char *also)
-{
-    cr_expect_eq(r->status, 2, "exit status %d, expected 2 (bad input); stderr: \"%s\"", r->status, r->err);
-    size_t newlines = 0;
-    for (size_t i = 0; i < r->err_len; i++) newlines += r->err[i] == '\n';
-    cr_expect(newlines == 1 && r->err_len > 0 && r->err[r->err_len - 1] == '\n' && strlen(r->err) == r->err_len,
-              "stderr must be exactly one line ending in a newline; got %zu newline(s), %zu bytes: \"%s\"", newlines,
-              r->err_len, r->err);
-    cr_expect(strncmp(r->err, "scorefield: ", 12) == 0, "stderr does not start with \"scorefield: \": \"%s\"", r->err);
-    cr_expect(strstr(r->err, name) != NULL, "stderr does not name \"%s\": \"%s\"", name, r->err);
-    if (also) cr_expect(strstr(r->err, also) != NULL, "stderr does not mention \"%s\": \"%s\"", also, r->err);
-    expect_no_outputs();
-}
+TestSuite(bad_input, .init = cli_make_tmpdir, .fini = cli_remove_tmpdir);
+TestSuite(cli, .init = cli_make_tmpdir, .fini = cli_remove_tmpdir);
 
 /* ---------------------------------------------------------------- the harness works */
 
@@ -599,7 +381,8 @@ Test(cli, check_without_device_says_so)
     if (sf_cuda_device_count(&why) > 0) cr_skip_test("a CUDA device is present: gpu tests cover check");
     cli_result r = run_cli((const char *const[]){"check", "--n", "10", NULL});
     cr_expect_eq(r.status, 3, "check without a device exited %d", r.status);
-    cr_expect(strstr(r.out, "no CUDA device") != NULL, "%s", r.out);
+    cr_expect(strstr(r.err, "no CUDA device") != NULL, "the message goes to stderr: \"%s\"", r.err);
+    cr_expect_eq(r.out[0], '\0', "nothing on stdout: \"%s\"", r.out);
 }
 
 /* The files `scorefield score` writes hold what the library computes for the same input. */
@@ -1073,7 +856,7 @@ Test(cli, no_reference_values_in_the_sources)
     static const char *const refs[] = {"1.345477", "0.053628", "0.0536289", "3.758695", "0.142515", "0.74323"};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         char path[PATH_LEN];
-        snprintf(path, sizeof path, "%s/%s", SF_SOURCE_DIR, files[f]);
+        snprintf(path, sizeof path, "%s/src/%s", SF_SOURCE_DIR, files[f]);
         const char *text = read_text(path);
         for (size_t k = 0; k < sizeof refs / sizeof refs[0]; k++)
             cr_expect(strstr(text, refs[k]) == NULL, "%s holds the reference value %s", files[f], refs[k]);

@@ -237,15 +237,17 @@ Test(npy, write_into_missing_directory_fails)
     cr_assert_eq(tmpdir_entries(), 0);
 }
 
-/* The rename fails (the target is a directory): the temporary file must be removed. */
-Test(npy, failed_rename_leaves_no_temporary)
+/* The target is a folder: refused before anything is written (it is never replaced), and no
+ * temporary file is left. */
+Test(npy, write_over_a_folder_is_refused)
 {
     char path[PATH_LEN];
     tmp_path(path, "taken");
     cr_assert_eq(mkdir(path, 0700), 0);
     sf_status st = sf_npy_write(path, six, 1, (size_t[]){6}, SF_DTYPE_F64);
-    cr_assert_eq(st, SF_ERR_IO, "%s", sf_last_error());
+    cr_assert_eq(st, SF_ERR_INVALID, "%s", sf_last_error());
     cr_assert_not_null(strstr(sf_last_error(), path), "%s", sf_last_error());
+    cr_assert_not_null(strstr(sf_last_error(), "folder"), "%s", sf_last_error());
     cr_assert_eq(tmpdir_entries(), 1, "a temporary file was left behind");
 }
 

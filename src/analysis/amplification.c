@@ -93,6 +93,7 @@ sf_status sf_flow_gain(sf_context *ctx, const sf_mixture *mix, const double *y, 
                        double tau0, double rtol, sf_gain *gain)
 {
     sf_error_clear();
+    if (!ctx || !mix || !y || !dir || !gain) return sf_fail(SF_ERR_INVALID, "sf_flow_gain: ctx, mix, y, dir and gain must not be NULL");
     sf_status st = check_gain_args(mix, dir, tau1, tau0, rtol);
     tangent_flow ode = {ctx, mix, sf_mixture_dim(mix), 0.5, NULL}, sde = {ctx, mix, sf_mixture_dim(mix), 1.0, NULL};
     if (st == SF_OK) st = gain_converged(&ode, y, dir, tau1, tau0, rtol, &gain->ode, &gain->ode_error, NULL);
@@ -105,6 +106,8 @@ sf_status sf_speciation_amplification(sf_context *ctx, const sf_mixture *mix, co
                                       sf_amplification *out)
 {
     sf_error_clear();
+    if (!ctx || !mix || !set_a || !set_b || !out)
+        return sf_fail(SF_ERR_INVALID, "sf_speciation_amplification: ctx, mix, both sets and out must not be NULL");
     int d = sf_mixture_dim(mix);
     double *axis = malloc((size_t)d * sizeof(double)), *y1 = malloc((size_t)d * sizeof(double));
     double *y0 = malloc((size_t)d * sizeof(double)), *end = malloc((size_t)d * sizeof(double)), a, s2;

@@ -12,6 +12,7 @@
 sf_status sf_blowup_limit(const sf_mixture *mix, double *limit, int *component)
 {
     sf_error_clear();
+    if (!mix) return sf_fail(SF_ERR_INVALID, "sf_blowup_limit: mix is NULL");
     double sum = 0, heaviest = 0;
     int k_sub = -1;
     for (int k = 0; k < mix->count; k++) {
@@ -94,6 +95,9 @@ static sf_status near_component(sf_context *ctx, const sf_mixture *mix, int k, c
 sf_status sf_blowup_at(sf_context *ctx, const sf_mixture *mix, double tau, size_t n, uint64_t seed, sf_blowup_row *row)
 {
     sf_error_clear();
+    if (!ctx || !mix || !row) return sf_fail(SF_ERR_INVALID, "sf_blowup_at: ctx, mix and row must not be NULL");
+    sf_status sized = sf_check_doubles(__func__, n, 2 * (size_t)sf_mixture_dim(mix));
+    if (sized != SF_OK) return sized;
     if (n < 2 || !(tau > 0) || !isfinite(tau)) return sf_fail(SF_ERR_INVALID, "the blow-up scan needs n >= 2 draws and tau > 0 (got %g)", tau);
     int k = -1;
     sf_time t;

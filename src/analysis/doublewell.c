@@ -95,6 +95,7 @@ sf_status sf_doublewell_field(double eps, double tau, const double *y, size_t n,
                               double *u_tau)
 {
     sf_error_clear();
+    if (n > 0 && !y) return sf_fail(SF_ERR_INVALID, "sf_doublewell_field: y is NULL");
     if (!(eps > 0) || !(tau > 0)) return sf_fail(SF_ERR_INVALID, "double well: need eps > 0 and tau > 0 (got %g, %g)", eps, tau);
     int count = grid_points(eps, tau);
     if (count < 0) return sf_fail(SF_ERR_INVALID, "double well: eps = %g, tau = %g need more than 4e6 quadrature points", eps, tau);
@@ -165,6 +166,7 @@ static void half_line_moments(double eps, double tau, double *eabs, double *ex2)
 sf_status sf_doublewell_tau_c(double eps, double *tau_c, double *surrogate)
 {
     sf_error_clear();
+    if (!tau_c) return sf_fail(SF_ERR_INVALID, "sf_doublewell_tau_c: tau_c is NULL");
     if (!(eps > 0) || !isfinite(eps)) return sf_fail(SF_ERR_INVALID, "double well: need eps > 0 (got %g)", eps);
     /* the grid for the narrowest posterior the bisection visits (tau down to 1e-6) */
     int count = grid_points(eps, fmax(1e-6, fmin(eps, 1.0)));
@@ -190,6 +192,8 @@ sf_status sf_doublewell_tau_c(double eps, double *tau_c, double *surrogate)
 
 sf_status sf_doublewell_summarize(double eps, sf_doublewell_summary *out)
 {
+    sf_error_clear();
+    if (!out) return sf_fail(SF_ERR_INVALID, "sf_doublewell_summarize: out is NULL");
     sf_status st = sf_doublewell_tau_c(eps, &out->tau_c, &out->surrogate_tau_c);
     if (st != SF_OK) return st;
     double cond_abs;
@@ -215,7 +219,11 @@ sf_status sf_doublewell_burgers_residual(double eps, int dim, const double *tau,
                                          double *worst)
 {
     sf_error_clear();
+    if (!tau || !y || !worst) return sf_fail(SF_ERR_INVALID, "sf_doublewell_burgers_residual: tau, y and worst must not be NULL");
     if (dim != 1 && dim != 2) return sf_fail(SF_ERR_INVALID, "double well: dim must be 1 or 2 (got %d)", dim);
+    if (ntau < 0) return sf_fail(SF_ERR_INVALID, "sf_doublewell_burgers_residual: ntau = %d is negative", ntau);
+    sf_status sized = sf_check_doubles(__func__, n, 4 * (size_t)dim);
+    if (sized != SF_OK) return sized;
     size_t m = n * (size_t)dim; /* u_i depends on y_i alone: d_j u_i = 0 for j != i */
     double *f = malloc(4 * m * sizeof(double) + 1);
     if (!f) return sf_fail(SF_ERR_NOMEM, "out of memory for %zu points", n);
@@ -303,6 +311,9 @@ sf_status sf_ringwell_field(double eps, double tau, const double *y, size_t n, d
                             double *u_tau)
 {
     sf_error_clear();
+    if (n > 0 && !y) return sf_fail(SF_ERR_INVALID, "sf_ringwell_field: y is NULL");
+    sf_status sized = sf_check_doubles(__func__, n, 4); /* the Jacobian: n x 4 */
+    if (sized != SF_OK) return sized;
     if (!(eps > 0) || !(tau > 0)) return sf_fail(SF_ERR_INVALID, "ring well: need eps > 0 and tau > 0 (got %g, %g)", eps, tau);
     polar g = polar_grid(eps, tau);
     if ((double)g.nr * g.nt > 4e7)
@@ -341,6 +352,7 @@ static sf_status ring_centre_excess(void *data, double tau, double *value)
 sf_status sf_ringwell_tau_c(double eps, double *tau_c)
 {
     sf_error_clear();
+    if (!tau_c) return sf_fail(SF_ERR_INVALID, "sf_ringwell_tau_c: tau_c is NULL");
     if (!(eps > 0) || !isfinite(eps)) return sf_fail(SF_ERR_INVALID, "ring well: need eps > 0 (got %g)", eps);
     return sf_bisect(ring_centre_excess, &eps, 1e-3, 20, 1e-12 * 20, "the ring's critical time", tau_c);
 }
@@ -348,6 +360,10 @@ sf_status sf_ringwell_tau_c(double eps, double *tau_c)
 sf_status sf_ringwell_burgers_residual(double eps, const double *tau, int ntau, const double *y, size_t n, double *worst)
 {
     sf_error_clear();
+    if (!tau || !y || !worst) return sf_fail(SF_ERR_INVALID, "sf_ringwell_burgers_residual: tau, y and worst must not be NULL");
+    if (ntau < 0) return sf_fail(SF_ERR_INVALID, "sf_ringwell_burgers_residual: ntau = %d is negative", ntau);
+    sf_status sized = sf_check_doubles(__func__, n, 10);
+    if (sized != SF_OK) return sized;
     double *f = malloc(10 * n * sizeof(double) + 1);
     if (!f) return sf_fail(SF_ERR_NOMEM, "out of memory for %zu points", n);
     double *u = f, *J = f + 2 * n, *L = f + 6 * n, *ut = f + 8 * n;

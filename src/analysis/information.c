@@ -19,6 +19,9 @@ static void rate_from_divergence(const sf_time *time, int d, double *v, size_t n
 sf_status sf_entropy_rate(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
                           double *rate)
 {
+    sf_error_clear();
+    if (!ctx || !mix || !time || !x || !rate)
+        return sf_fail(SF_ERR_INVALID, "sf_entropy_rate: ctx, mix, time, x and rate must not be NULL");
     if (!(time->sigma2 > 0)) return sf_fail(SF_ERR_INVALID, "the entropy rate needs sigma > 0 (t > 0 for VP schedules)");
     sf_outputs o = {.div = rate};
     sf_status st = sf_evaluate(ctx, mix, time, x, n, &o);
@@ -33,6 +36,9 @@ typedef sf_status (*per_particle)(sf_context *ctx, const sf_mixture *mix, const 
 static sf_status draw_and_estimate(sf_context *ctx, const sf_mixture *mix, const sf_time *time, size_t n, uint64_t seed,
                                    per_particle statistic, sf_estimate *out)
 {
+    if (!ctx || !mix || !time || !out) return sf_fail(SF_ERR_INVALID, "a Monte Carlo estimate: ctx, mix, time and the result must not be NULL");
+    sf_status sized = sf_check_doubles(__func__, n, (size_t)sf_mixture_dim(mix) + 1);
+    if (sized != SF_OK) return sized;
     if (n < 2) return sf_fail(SF_ERR_INVALID, "a Monte Carlo estimate needs at least 2 draws");
     double *x = malloc(n * (size_t)mix->dim * sizeof(double)), *v = malloc(n * sizeof(double));
     sf_status st = x && v ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %zu draws", n);
@@ -47,6 +53,10 @@ sf_status sf_bandwidth(sf_context *ctx, const sf_mixture *mix, const sf_time *ti
                        double *std_error)
 {
     sf_error_clear();
+    if (!ctx || !mix || !time || !b) return sf_fail(SF_ERR_INVALID, "sf_bandwidth: ctx, mix, time and b must not be NULL");
+    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "sf_bandwidth: the mixture has no components");
+    sf_status sized = sf_check_doubles(__func__, n, (size_t)mix->dim);
+    if (sized != SF_OK) return sized;
     if (!time->has_time_derivatives) return sf_fail(SF_ERR_INVALID, "the bandwidth is a rate in t: it needs a schedule");
     sf_estimate e;
     sf_status st = draw_and_estimate(ctx, mix, time, n, seed, sf_entropy_rate, &e);
@@ -59,6 +69,12 @@ sf_status sf_bandwidth(sf_context *ctx, const sf_mixture *mix, const sf_time *ti
 sf_status sf_label_entropy(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
                            double *h)
 {
+    sf_error_clear();
+    if (!ctx || !mix || !time || (n > 0 && (!x || !h)))
+        return sf_fail(SF_ERR_INVALID, "sf_label_entropy: ctx, mix, time, x and h must not be NULL");
+    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "sf_label_entropy: the mixture has no components");
+    sf_status sized = sf_check_doubles(__func__, n, (size_t)mix->count);
+    if (sized != SF_OK) return sized;
     int K = mix->count;
     double *r = malloc(n * (size_t)K * sizeof(double) + 1);
     if (!r) return sf_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
@@ -87,6 +103,7 @@ sf_status sf_pair_peak_check(sf_context *ctx, const sf_mixture *mix, sf_pair_sta
                              sf_peak_check *out)
 {
     sf_error_clear();
+    if (!ctx || !mix || !out) return sf_fail(SF_ERR_INVALID, "sf_pair_peak_check: ctx, mix and out must not be NULL");
     sf_time t;
     double nu;
     sf_status st = sf_pair_variance_peak(which, &out->exact);
@@ -184,6 +201,10 @@ sf_status sf_entropy_budget(sf_context *ctx, const sf_mixture *mix, const sf_sch
                             size_t n, int steps, uint64_t seed, sf_budget *out)
 {
     sf_error_clear();
+    if (!ctx || !mix || !schedule || !out)
+        return sf_fail(SF_ERR_INVALID, "sf_entropy_budget: ctx, mix, schedule and out must not be NULL");
+    sf_status sized = sf_check_doubles(__func__, n, 2 * (size_t)sf_mixture_dim(mix) + 2);
+    if (sized != SF_OK) return sized;
     if (n < 2 || steps < 2 || !(t1 > t0)) return sf_fail(SF_ERR_INVALID, "the entropy budget needs n >= 2, steps >= 2 and t1 > t0");
     sf_time a, b;
     sf_status st = sf_schedule_at(schedule, t0, &a);

@@ -65,6 +65,7 @@ sf_status sf_fit_tanh_layer(const double *r, const double *u, size_t n, double w
                             double *amplitude, double *rms)
 {
     sf_error_clear();
+    if (!r || !u) return sf_fail(SF_ERR_INVALID, "sf_fit_tanh_layer: r and u must not be NULL");
     if (n < 4 || !(wmin > 0) || !(wmax > wmin)) return sf_fail(SF_ERR_INVALID, "tanh fit needs n >= 4 and 0 < wmin < wmax");
     profile_data p = {r, u, n};
     double log_w, c[3];
@@ -81,6 +82,10 @@ sf_status sf_speciation_layer(sf_context *ctx, const sf_mixture *mix, const int 
                               int nb, double tau, const double *r, size_t n, double *profile, sf_tanh_layer *fit)
 {
     sf_error_clear();
+    if (!ctx || !mix || !set_a || !set_b || !r || !profile || !fit)
+        return sf_fail(SF_ERR_INVALID, "sf_speciation_layer: ctx, mix, both sets, r, profile and fit must not be NULL");
+    sf_status sized = sf_check_doubles(__func__, n, (size_t)sf_mixture_dim(mix));
+    if (sized != SF_OK) return sized;
     int d = sf_mixture_dim(mix);
     double *axis = malloc((size_t)d * sizeof(double)), *y_star = malloc((size_t)d * sizeof(double));
     double *pts = malloc(n * (size_t)d * sizeof(double) + 1), *score = malloc(n * (size_t)d * sizeof(double) + 1), a, s2, R = 0;

@@ -68,6 +68,7 @@ int sf_pair_isotropic(const sf_mixture *m, double *a, double *s2)
 sf_status sf_pair_kappa(const sf_mixture *m, double tau, double *kappa, double *nu)
 {
     sf_error_clear();
+    if (!m) return sf_fail(SF_ERR_INVALID, "sf_pair_kappa: mix is NULL");
     if (!(tau >= 0) || !isfinite(tau)) return sf_fail(SF_ERR_INVALID, "heat time tau = %g must be finite and >= 0", tau);
     double *mu = malloc((size_t)m->dim * sizeof(double));
     if (!mu) return sf_fail(SF_ERR_NOMEM, "out of memory");
@@ -118,6 +119,7 @@ static sf_status tau_of_kappa(const sf_mixture *m, double kappa, double *tau, in
 sf_status sf_speciation_tau_closed_form(const sf_mixture *m, double *tau_c)
 {
     sf_error_clear();
+    if (!m || !tau_c) return sf_fail(SF_ERR_INVALID, "sf_speciation_tau_closed_form: mix and tau_c must not be NULL");
     int reached;
     sf_status st = tau_of_kappa(m, 1.0, tau_c, &reached);
     if (st != SF_OK) sf_error_prefix("the closed form");
@@ -127,6 +129,7 @@ sf_status sf_speciation_tau_closed_form(const sf_mixture *m, double *tau_c)
 sf_status sf_pair_tau_of_kappa(const sf_mixture *m, double kappa, double *tau)
 {
     sf_error_clear();
+    if (!m || !tau) return sf_fail(SF_ERR_INVALID, "sf_pair_tau_of_kappa: mix and tau must not be NULL");
     if (!(kappa > 0) || !isfinite(kappa)) return sf_fail(SF_ERR_INVALID, "kappa = %g must be positive and finite", kappa);
     int reached;
     sf_status st = tau_of_kappa(m, kappa, tau, &reached);
@@ -166,6 +169,8 @@ static int pair_nodes(double kappa, double **x, double **w)
 
 sf_status sf_pair_variance(sf_pair_statistic which, double kappa, double *var)
 {
+    sf_error_clear();
+    if (!var) return sf_fail(SF_ERR_INVALID, "sf_pair_variance: var is NULL");
     if (which != SF_PAIR_LABEL_ENTROPY && which != SF_PAIR_NORMALISED_RATE)
         return sf_fail(SF_ERR_INVALID, "unknown pair statistic %d", (int)which);
     if (!(kappa > 0) || kappa > 1e6) return sf_fail(SF_ERR_INVALID, "kappa = %g must lie in (0, 1e6]", kappa);
@@ -206,6 +211,9 @@ static sf_status minus_variance(void *data, double log_kappa, double *value)
 sf_status sf_pair_variance_peak(sf_pair_statistic which, sf_pair_peak *peak)
 {
     sf_error_clear();
+    if (!peak) return sf_fail(SF_ERR_INVALID, "sf_pair_variance_peak: peak is NULL");
+    if (which != SF_PAIR_LABEL_ENTROPY && which != SF_PAIR_NORMALISED_RATE)
+        return sf_fail(SF_ERR_INVALID, "unknown pair statistic %d", (int)which);
     peak_search s = {which};
     double lk, minus;
     /* both curves vanish as kappa -> 0 and as kappa -> infinity, with one maximum between */

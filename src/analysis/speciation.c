@@ -54,6 +54,7 @@ sf_status sf_speciation_axis(const sf_mixture *mix, const int *set_a, int na, co
                              double *half_separation)
 {
     sf_error_clear();
+    if (!mix || !set_a || !set_b || !axis) return sf_fail(SF_ERR_INVALID, "sf_speciation_axis: mix, both sets and axis must not be NULL");
     split_parts p;
     sf_status st = split_make(mix, set_a, na, set_b, nb, &p);
     if (st != SF_OK) return st;
@@ -112,6 +113,8 @@ sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix,
                                          const int *set_b, int nb, double tau, double *kappa_n, double *top, double *y_star)
 {
     sf_error_clear();
+    if (!ctx || !mix || !set_a || !set_b)
+        return sf_fail(SF_ERR_INVALID, "sf_speciation_normal_curvature: ctx, mix and both sets must not be NULL");
     int d = mix->dim;
     if (!(tau > 0) || !isfinite(tau)) return sf_fail(SF_ERR_INVALID, "heat time tau = %g must be positive and finite", tau);
     split_parts parts;
@@ -158,6 +161,8 @@ sf_status sf_speciation_tau_numeric(sf_context *ctx, const sf_mixture *mix, cons
                                     int nb, double tau_lo, double tau_hi, double rtol, double *tau_c)
 {
     sf_error_clear();
+    if (!ctx || !mix || !set_a || !set_b || !tau_c)
+        return sf_fail(SF_ERR_INVALID, "sf_speciation_tau_numeric: ctx, mix, both sets and tau_c must not be NULL");
     if (!(tau_lo > 0) || !(tau_hi > tau_lo) || !(rtol > 0) || !isfinite(tau_hi))
         return sf_fail(SF_ERR_INVALID, "need 0 < tau_lo < tau_hi and rtol > 0 (got %g, %g, %g)", tau_lo, tau_hi, rtol);
     split_ref s = {ctx, mix, set_a, set_b, na, nb};
@@ -194,6 +199,8 @@ static void covariance_apply(const sf_mixture *m, const double *mean, const doub
 
 sf_status sf_data_covariance_top_eigenvalue(const sf_mixture *m, double *lambda)
 {
+    if (!m || !lambda) return sf_fail(SF_ERR_INVALID, "sf_data_covariance_top_eigenvalue: mix and lambda must not be NULL");
+    if (m->count < 1) return sf_fail(SF_ERR_INVALID, "sf_data_covariance_top_eigenvalue: the mixture has no components");
     int d = m->dim;
     /* small d: the dense covariance and Jacobi (exact to rounding, degenerate tops included);
      * large d: power iteration on the implicit operator */
@@ -251,6 +258,7 @@ static sf_status asymmetry_margin(void *data, double v, double *margin)
 sf_status sf_speciation_tau_asymmetric(double w, double a, double s2, double *tau_c)
 {
     sf_error_clear();
+    if (!tau_c) return sf_fail(SF_ERR_INVALID, "sf_speciation_tau_asymmetric: tau_c is NULL");
     if (!(w > 0 && w < 1) || !(a > 0) || !(s2 >= 0) || !isfinite(a) || !isfinite(s2))
         return sf_fail(SF_ERR_INVALID, "need 0 < w < 1, a > 0, s^2 >= 0 (got %g, %g, %g)", w, a, s2);
     asymmetric_pair p = {w, a};
@@ -270,8 +278,12 @@ sf_status sf_count_modes_on_line(sf_context *ctx, const sf_mixture *mix, double 
                                  const double *dir, double half_length, size_t points, int *modes)
 {
     sf_error_clear();
+    if (!ctx || !mix || !origin || !dir || !modes)
+        return sf_fail(SF_ERR_INVALID, "sf_count_modes_on_line: ctx, mix, origin, dir and modes must not be NULL");
     int d = mix->dim;
     if (points < 3) return sf_fail(SF_ERR_INVALID, "mode counting needs at least 3 points");
+    sf_status sized = sf_check_doubles(__func__, points, (size_t)d);
+    if (sized != SF_OK) return sized;
     double *y = malloc(points * (size_t)d * sizeof(double)), *lp = malloc(points * sizeof(double));
     if (!y || !lp) {
         free(y), free(lp);
@@ -324,6 +336,8 @@ sf_status sf_speciation_summarize(sf_context *ctx, const sf_mixture *mix, const 
                                   int nb, sf_speciation_summary *out)
 {
     sf_error_clear();
+    if (!ctx || !mix || !set_a || !set_b || !out)
+        return sf_fail(SF_ERR_INVALID, "sf_speciation_summarize: ctx, mix, both sets and out must not be NULL");
     double *axis = malloc((size_t)mix->dim * sizeof(double)), w, a, s2, iso_a;
     if (!axis) return sf_fail(SF_ERR_NOMEM, "out of memory");
     sf_status st = sf_speciation_axis(mix, set_a, na, set_b, nb, axis, &out->half_separation);

@@ -9,6 +9,7 @@
 #include "numerics.h"
 #include "status.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,12 @@ sf_status sf_wkb_gaussian(const sf_mixture *mix, const sf_schedule *sched, doubl
                           double *log_q)
 {
     sf_error_clear();
+    if (!mix || !sched || (n > 0 && !x))
+        return sf_fail(SF_ERR_INVALID, "sf_wkb_gaussian: mix, schedule and x must not be NULL");
+    if (steps > INT_MAX / 2 - 1) return sf_fail(SF_ERR_INVALID, "sf_wkb_gaussian: %d steps are too many", steps);
+    sf_status sized = sf_check_doubles(__func__, n, (size_t)mix->dim);
+    if (sized == SF_OK && steps > 0) sized = sf_check_doubles(__func__, 2 * (size_t)steps + 1, (size_t)mix->dim);
+    if (sized != SF_OK) return sized;
     if (mix->count != 1 || mix->rank_offset[1] != 0)
         return sf_fail(SF_ERR_INVALID, "the WKB coefficient is computed for Gaussian data: a mixture of one isotropic or "
                                        "diagonal component (this one has %d component%s%s)",
@@ -158,7 +165,10 @@ sf_status sf_wkb_curve(const sf_mixture *mix, const sf_schedule *schedule, doubl
                        const double *shift, const double *x, const double *h, int nh, int steps, double *log_q,
                        double *log_q_wkb, double *l1, double *log_q0)
 {
-    double ell, q0;
+    sf_error_clear();
+    if (nh < 0 || (nh > 0 && (!h || !log_q || !log_q_wkb)))
+        return sf_fail(SF_ERR_INVALID, "sf_wkb_curve: needs nh >= 0 and h, log_q and log_q_wkb (got nh = %d)", nh);
+    double ell = NAN, q0 = NAN;
     sf_status st = sf_wkb_gaussian(mix, schedule, t0, t1, scale, shift, 0.0, x, 1, steps, &ell, &q0);
     for (int i = 0; st == SF_OK && i < nh; i++) {
         st = sf_wkb_gaussian(mix, schedule, t0, t1, scale, shift, h[i], x, 1, steps, NULL, &log_q[i]);

@@ -12,6 +12,9 @@ int cli_load_inputs(const char *mixture_path, const char *in_path, const sf_time
 {
     *mix = NULL;
     memset(x, 0, sizeof *x);
+    int declared = cli_outputs_add_input("--mixture", mixture_path);
+    if (declared == SF_EXIT_OK) declared = cli_outputs_add_input("--in", in_path);
+    if (declared != SF_EXIT_OK) return declared;
     sf_status st = sf_mixture_read_json(mix, mixture_path);
     if (st != SF_OK) return cli_library_error(st);
     int d = sf_mixture_dim(*mix), status = SF_EXIT_OK;
@@ -35,31 +38,59 @@ int cli_load_inputs(const char *mixture_path, const char *in_path, const sf_time
     return status;
 }
 
+int cli_prepare_outputs(const cli_output *outs, int count)
+{
+    for (int o = 0; o < count; o++) {
+        if (!outs[o].path) continue;
+        uint64_t bytes = cli_npy_bytes(outs[o].path, outs[o].ndim, outs[o].shape);
+        int status = bytes ? cli_outputs_add(outs[o].flag, outs[o].path, bytes) : SF_EXIT_BAD_INPUT;
+        if (status != SF_EXIT_OK) return status;
+    }
+    return cli_outputs_prepare();
+}
+
 int cli_allocate_outputs(cli_output *outs, int count)
 {
     for (int o = 0; o < count; o++) {
         if (!outs[o].path) continue;
         size_t total = 1;
-        for (int a = 0; a < outs[o].ndim; a++) total *= outs[o].shape[a];
+        for (int a = 0; a < outs[o].ndim; a++) {
+            if (outs[o].shape[a] && total > SIZE_MAX / sizeof(double) / outs[o].shape[a])
+                return cli_bad_input("%s: an array of this shape does not fit in memory", outs[o].path);
+            total *= outs[o].shape[a];
+        }
         if (!(outs[o].data = malloc((total ? total : 1) * sizeof(double))))
-            return cli_bad_input("out of memory for %s (%zu values)", outs[o].path, total);
+            return cli_failure("out of memory for %s (%zu values)", outs[o].path, total);
     }
+    return SF_EXIT_OK;
+}
+
+/* Exit 1 naming the first value that is not finite (a result the mathematics says is finite). */
+static int check_finite(const cli_output *out)
+{
+    size_t total = 1, row = 1;
+    for (int a = 0; a < out->ndim; a++) total *= out->shape[a];
+    for (int a = 1; a < out->ndim; a++) row *= out->shape[a];
+    for (size_t i = 0; i < total; i++)
+        if (!isfinite(out->data[i]))
+            return cli_failure("%s %s: the result for %s %zu is not finite (%g): the input lies beyond the range "
+                               "that float64 can evaluate here", out->flag, out->path, out->item ? out->item : "particle",
+                               row ? i / row : i, out->data[i]);
     return SF_EXIT_OK;
 }
 
 int cli_write_outputs(const cli_output *outs, int count)
 {
     for (int o = 0; o < count; o++) {
+        int status = outs[o].path ? check_finite(&outs[o]) : SF_EXIT_OK;
+        if (status != SF_EXIT_OK) return status;
+    }
+    for (int o = 0; o < count; o++) {
         if (!outs[o].path) continue;
         sf_status st = sf_npy_write(outs[o].path, outs[o].data, outs[o].ndim, outs[o].shape, SF_DTYPE_F64);
-        if (st != SF_OK) {
-            int status = cli_library_error(st);
-            for (int p = 0; p < o; p++)
-                if (outs[p].path) remove(outs[p].path);
-            return status;
-        }
+        if (st != SF_OK) return cli_write_error(st); /* the run's output set removes what was written */
     }
-    return SF_EXIT_OK;
+    return cli_outputs_commit();
 }
 
 void cli_free_outputs(cli_output *outs, int count)

@@ -3,6 +3,7 @@
 #define SF_CLI_IO_H
 
 #include "options.h"
+#include "outputs.h"
 
 /* An output .npy file: `path` (NULL: not asked for), and the array it will hold. */
 typedef struct {
@@ -10,18 +11,23 @@ typedef struct {
     double *data;
     int ndim;
     size_t shape[3];
+    const char *item; /* what a row of the array is, for messages: "particle" when NULL */
 } cli_output;
 
 /* Reads the mixture and the particles (N x d; (N,) accepted when d = 1), checks the time against
- * the mixture and the particles for finiteness: each failure printed naming its file. Returns an
- * exit status (SF_EXIT_OK on success; then free with sf_mixture_destroy / sf_array_free). */
+ * the mixture and the particles for finiteness: each failure printed naming its file. Both files
+ * are declared as inputs of the run (no output may replace them). Returns an exit status
+ * (SF_EXIT_OK on success; then free with sf_mixture_destroy / sf_array_free). */
 int cli_load_inputs(const char *mixture_path, const char *in_path, const sf_time *time, sf_mixture **mix, sf_array *x);
 
+/* Declares every output with a path in the run's output set (outputs.h), with its file size, and
+ * prepares the set: every path is checked before any work. Returns an exit status. */
+int cli_prepare_outputs(const cli_output *outs, int count);
 /* Allocates data for every output with a path (shape[0] x shape[1] x shape[2] doubles, unused
- * dimensions 1). Returns an exit status. */
+ * dimensions 1; the product checked). Returns an exit status. */
 int cli_allocate_outputs(cli_output *outs, int count);
-/* Writes every output with a path; if one fails, removes those already written (nothing partial
- * is left) and returns its exit status. */
+/* Writes every output with a path and commits them all (or none). A value that is not finite is a
+ * failure of the run (exit 1, naming the first bad row): nothing is written then. */
 int cli_write_outputs(const cli_output *outs, int count);
 void cli_free_outputs(cli_output *outs, int count);
 

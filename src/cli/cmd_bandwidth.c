@@ -15,7 +15,7 @@
 
 static const char bandwidth_help[] =
     "usage: scorefield bandwidth [--mixture M.json] [--schedule S] [--t0 T0] [--t1 T1] [--points P]\n"
-    "                            [--n N] [--seed S] [--out-dir DIR] [--backend cpu|cuda|auto]\n"
+    "                            [--n N] [--seed S] [--out-dir DIR] [--backend cpu|cuda|auto] [--quiet]\n"
     "Over P times (default 40, uniform in t from t0 = 0.02 to t1 = 0.98, vp-linear; default mixture:\n"
     "the symmetric pair +-(1, 0), variance 0.1), with N exact draws of p_t per time (default 20000):\n"
     "  b(t) = g^2 E[div s + d/sigma^2] / 2 = dH(X0 | Xt)/dt  with its standard error,\n"
@@ -26,7 +26,8 @@ static const char bandwidth_help[] =
     "this pair's peak time by a z-score. The entropy budget: the rate integrated along probability-flow\n"
     "paths against the integral of b (along noising paths), equal in mean for every marginal-preserving\n"
     "sampler, compared by a z-score. Writes DIR/bandwidth.csv, bandwidth.svg, entropy.svg (default DIR\n"
-    "scorefield-bandwidth). The formulas and their checks: docs/analyses.md, \"Information flow\".\n";
+    "scorefield-bandwidth), all or none. The formulas and their checks: docs/analyses.md, \"Information flow\".\n"
+    "Bounds: P 2 to 1e5, N 2 to 1e8, S 0 to 2^64-1. --quiet prints nothing but errors.\n";
 
 /* The symmetric pair's peak of one statistic against Monte Carlo at its time. */
 static int print_peak(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, sf_pair_statistic which,
@@ -88,7 +89,7 @@ static int write_figures(const char *dir, double *const *cols, size_t P, int pai
         st = sf_plot_svg(path, &pe, se, pair ? 2 : 1);
     }
     free(b_err), free(h_err);
-    if (st != SF_OK) return cli_library_error(st);
+    if (st != SF_OK) return cli_write_error(st);
     printf("  figures             %s/bandwidth.svg, %s/entropy.svg (data: %s/bandwidth.csv)\n", dir, dir, dir);
     return SF_EXIT_OK;
 }
@@ -126,12 +127,14 @@ int cmd_bandwidth(int argc, char **argv)
     cli_time ct;
     cli_time_init(&ct);
     ct.schedule = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
+    cli_once once = {0};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v;
         if (cli_is_help(a)) {
             fputs(bandwidth_help, stdout);
             return SF_EXIT_OK;
         }
+        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
         if (!strcmp(a, "--t") || !strcmp(a, "--alpha") || !strcmp(a, "--sigma"))
             return cli_bad_input("bandwidth: %s does not apply: give --t0 and --t1", a);
         int t = cli_time_option(&ct, argc, argv, &i);
@@ -139,7 +142,9 @@ int cmd_bandwidth(int argc, char **argv)
         if (t > 0) continue;
         size_t *count = !strcmp(a, "--points") ? &points : !strcmp(a, "--n") ? &n : !strcmp(a, "--seed") ? &seed : NULL;
         double *num = !strcmp(a, "--t0") ? &t0 : !strcmp(a, "--t1") ? &t1 : NULL;
-        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_size(a, v, count)) return SF_EXIT_BAD_INPUT; }
+        size_t max = count == &points ? 100000 : count == &n ? 100000000 : SIZE_MAX;
+        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, max, count)) return SF_EXIT_BAD_INPUT; }
+        else if (!strcmp(a, "--quiet")) cli_set_quiet();
         else if (num) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, num)) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--mixture")) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--out-dir")) { if (!(dir = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
@@ -168,15 +173,16 @@ int cmd_bandwidth(int argc, char **argv)
         return cli_library_error(st);
     }
     if (pair && sf_speciation_tau_closed_form(mix, &tau_c) == SF_OK && tau_c > 0) sf_schedule_t_of_tau(&ct.schedule, tau_c, &t_c);
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    static const char *const files[3] = {"bandwidth.csv", "bandwidth.svg", "entropy.svg"};
+    if ((status = cli_outputs_folder(dir, files, 3)) != SF_EXIT_OK) { /* checked before any work */
         sf_mixture_destroy(mix);
-        return cli_bad_input("%s: cannot create the output folder: %s", dir, strerror(errno));
+        return status;
     }
     size_t P = points;
     double *cols[NCOL];
     int ok = 1;
     for (int c = 0; c < NCOL; c++) ok = (cols[c] = malloc(P * sizeof(double))) && ok;
-    if (!ok) status = cli_bad_input("out of memory for %zu times", P);
+    if (!ok) status = cli_failure("out of memory for %zu times", P);
     if (status == SF_EXIT_OK && (st = sf_context_create(&ctx, backend, SF_PRECISION_F64, 0)) != SF_OK) status = cli_library_error(st);
     if (status == SF_EXIT_OK) {
         printf("scorefield bandwidth: %s schedule, t = %g ... %g (%zu times), %zu draws per time, d = %d\n",

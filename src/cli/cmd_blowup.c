@@ -14,7 +14,7 @@
 
 static const char blowup_help[] =
     "usage: scorefield blowup [--mixture M.json] [--tau-max T] [--tau-min T] [--points P] [--n N]\n"
-    "                         [--seed S] [--out-dir DIR] [--backend cpu|cuda|auto]\n"
+    "                         [--seed S] [--out-dir DIR] [--backend cpu|cuda|auto] [--quiet]\n"
     "For a mixture with components on affine subspaces (a basis with var 0; default: a plane in R^6,\n"
     "codimension 4), over P heat times from tau-max (0.1) down to tau-min (1e-6), with N exact draws\n"
     "of q_tau each (default 20000):\n"
@@ -24,8 +24,9 @@ static const char blowup_help[] =
     "                                        its subspace M_k, where that component dominates\n"
     "  the slope of log E|u|^2 against log tau -> -1 (fitted on the smallest three tau)\n"
     "  max |E[x0 | x]| over the draws stays bounded (the target Lu-Wang-Bal propose to learn)\n"
-    "Writes DIR/blowup.csv and blowup.svg (default DIR scorefield-blowup). The formulas and their\n"
-    "checks: docs/analyses.md, \"Blow-up near t = 0\".\n";
+    "Writes DIR/blowup.csv and blowup.svg (default DIR scorefield-blowup), both or neither. The\n"
+    "formulas and their checks: docs/analyses.md, \"Blow-up near t = 0\".\n"
+    "Bounds: P 3 to 1e5, N 2 to 1e8, S 0 to 2^64-1. --quiet prints nothing but errors.\n";
 
 int cmd_blowup(int argc, char **argv)
 {
@@ -33,15 +34,19 @@ int cmd_blowup(int argc, char **argv)
     size_t points = 11, n = 20000, seed = 1;
     double tau_max = 0.1, tau_min = 1e-6;
     sf_backend backend = SF_BACKEND_AUTO;
+    cli_once once = {0};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v;
         if (cli_is_help(a)) {
             fputs(blowup_help, stdout);
             return SF_EXIT_OK;
         }
+        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
         size_t *count = !strcmp(a, "--points") ? &points : !strcmp(a, "--n") ? &n : !strcmp(a, "--seed") ? &seed : NULL;
         double *num = !strcmp(a, "--tau-max") ? &tau_max : !strcmp(a, "--tau-min") ? &tau_min : NULL;
-        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_size(a, v, count)) return SF_EXIT_BAD_INPUT; }
+        size_t max = count == &points ? 100000 : count == &n ? 100000000 : SIZE_MAX;
+        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, max, count)) return SF_EXIT_BAD_INPUT; }
+        else if (!strcmp(a, "--quiet")) cli_set_quiet();
         else if (num) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, num)) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--mixture")) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--out-dir")) { if (!(dir = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
@@ -66,17 +71,19 @@ int cmd_blowup(int argc, char **argv)
         sf_mixture_destroy(mix);
         return cli_library_error(st);
     }
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    static const char *const files[2] = {"blowup.csv", "blowup.svg"};
+    int status;
+    if ((status = cli_outputs_folder(dir, files, 2)) != SF_EXIT_OK) { /* checked before any work */
         sf_mixture_destroy(mix);
-        return cli_bad_input("%s: cannot create the output folder: %s", dir, strerror(errno));
+        return status;
     }
     enum { TAU, TU2, TU2_SE, RATIO, RATIO_SE, DEN, U2, LIM, NCOL };
     size_t P = points;
     double *cols[NCOL];
     sf_context *ctx = NULL;
-    int status = SF_EXIT_OK, ok = 1;
+    int ok = 1;
     for (int c = 0; c < NCOL; c++) ok = (cols[c] = malloc(P * sizeof(double))) && ok;
-    if (!ok) status = cli_bad_input("out of memory for %zu times", P);
+    if (!ok) status = cli_failure("out of memory for %zu times", P);
     if (status == SF_EXIT_OK && (st = sf_context_create(&ctx, backend, SF_PRECISION_F64, 0)) != SF_OK) status = cli_library_error(st);
     if (status == SF_EXIT_OK) {
         printf("scorefield blowup: d = %d, %d components, limit of tau E|u|^2 = sum_k w_k codim_k = %.6g\n"
@@ -104,7 +111,7 @@ int cmd_blowup(int argc, char **argv)
         char path[4096];
         const char *names[NCOL] = {"tau", "tau_E_u2", "tau_E_u2_se", "tau_u_over_dist", "tau_u_over_dist_se", "max_denoiser", "E_u2", "limit"};
         snprintf(path, sizeof path, "%s/blowup.csv", dir);
-        if ((st = sf_csv_write(path, NCOL, names, (const double *const *)cols, P)) != SF_OK) status = cli_library_error(st);
+        if ((st = sf_csv_write(path, NCOL, names, (const double *const *)cols, P)) != SF_OK) status = cli_write_error(st);
         double *err = malloc(2 * P * sizeof(double));
         for (size_t q = 0; err && q < P; q++) err[q] = 2 * cols[TU2_SE][q], err[P + q] = 2 * cols[RATIO_SE][q];
         sf_series series[3] = {{.x = cols[TAU], .y = cols[TU2], .n = P, .label = "tau E|u|^2 +- 2 s.e.", .points = 1, .err = err},
@@ -115,7 +122,7 @@ int cmd_blowup(int argc, char **argv)
                         .ylabel = "rescaled score", .logx = 1};
         snprintf(path, sizeof path, "%s/blowup.svg", dir);
         if (status == SF_EXIT_OK && (st = err ? sf_plot_svg(path, &plot, series, 3) : sf_fail(SF_ERR_NOMEM, "out of memory")) != SF_OK)
-            status = cli_library_error(st);
+            status = cli_write_error(st);
         free(err);
         if (status == SF_EXIT_OK) printf("  figures             %s/blowup.svg (data: %s/blowup.csv)\n", dir, dir);
     }

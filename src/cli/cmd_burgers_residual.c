@@ -11,6 +11,7 @@
 static const char residual_help[] =
     "usage: scorefield burgers-residual --mixture M.json <time> --in X.npy --out R.npy [--scale S.npy]\n"
     "                                   [--form heat|vp] [--curl P] [--backend cpu|cuda|auto] [--precision f64|f32]\n"
+    "                                   [--quiet]\n"
     "The score of every diffused density solves viscous Burgers (docs/burgers.md). Writes, per particle,\n"
     "  heat form (default):  R = d_tau u - Lap u / 2 - H u   at y = x / alpha, tau = sigma^2 / alpha^2\n"
     "                        scale = max(|d_tau u|, |Lap u| / 2, |H u|)\n"
@@ -19,7 +20,8 @@ static const char residual_help[] =
     "and prints the worst and median |R| / scale: rounding level (~1e-15) for an exact score.\n"
     "--curl P also measures irrotationality: the largest antisymmetric part of the score's Jacobian,\n"
     "|w.Jv - v.Jw| / (|Jv||w| + |Jw||v|) over P random probe pairs per particle (P = 0: the full\n"
-    "Jacobian, ||J - J^T|| / 2||J||), J by central differences (~1e-8 for a gradient field).\n";
+    "Jacobian, ||J - J^T|| / 2||J||), J by central differences (~1e-8 for a gradient field); P is 0 to 10000.\n"
+    "--quiet prints nothing but errors.\n";
 
 static int compare_doubles(const void *a, const void *b)
 {
@@ -35,6 +37,7 @@ int cmd_burgers_residual(int argc, char **argv)
     cli_output outs[2] = {{.flag = "--out"}, {.flag = "--scale"}};
     sf_backend backend = SF_BACKEND_AUTO;
     sf_precision precision = SF_PRECISION_F64;
+    cli_once once = {0};
     cli_time ct;
     cli_time_init(&ct);
     for (int i = 0; i < argc; i++) {
@@ -44,6 +47,7 @@ int cmd_burgers_residual(int argc, char **argv)
             fputs(cli_time_help, stdout);
             return SF_EXIT_OK;
         }
+        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
         int t = cli_time_option(&ct, argc, argv, &i);
         if (t == 0) t = cli_output_option(outs, 2, argc, argv, &i);
         if (t < 0) return SF_EXIT_BAD_INPUT;
@@ -51,7 +55,8 @@ int cmd_burgers_residual(int argc, char **argv)
         if (strcmp(a, "--mixture") == 0) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (strcmp(a, "--in") == 0) { if (!(in_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (strcmp(a, "--form") == 0) { if (!(form = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (strcmp(a, "--curl") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_size(a, v, &curl_probes)) return SF_EXIT_BAD_INPUT; want_curl = 1; }
+        else if (strcmp(a, "--curl") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, 10000, &curl_probes)) return SF_EXIT_BAD_INPUT; want_curl = 1; }
+        else if (strcmp(a, "--quiet") == 0) cli_set_quiet();
         else if (strcmp(a, "--backend") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &backend)) return SF_EXIT_BAD_INPUT; }
         else if (strcmp(a, "--precision") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_precision(v, &precision)) return SF_EXIT_BAD_INPUT; }
         else return cli_bad_input("burgers-residual: unknown option '%s' (see scorefield burgers-residual --help)", a);
@@ -75,11 +80,12 @@ int cmd_burgers_residual(int argc, char **argv)
     size_t n = x.shape[0];
     outs[0].ndim = 2, outs[0].shape[0] = n, outs[0].shape[1] = (size_t)d;
     outs[1].ndim = 1, outs[1].shape[0] = n;
-    if ((status = cli_allocate_outputs(outs, 2)) != SF_EXIT_OK) goto done;
+    if ((status = cli_prepare_outputs(outs, 2)) != SF_EXIT_OK || (status = cli_allocate_outputs(outs, 2)) != SF_EXIT_OK)
+        goto done;
     double *scale = outs[1].data ? outs[1].data : (scale_own = malloc((n ? n : 1) * sizeof(double)));
     ratio = malloc((n ? n : 1) * sizeof(double));
     if (!scale || !ratio) {
-        status = cli_bad_input("out of memory for %zu particles", n);
+        status = cli_failure("out of memory for %zu particles", n);
         goto done;
     }
     sf_outputs out = {0};

@@ -4,6 +4,7 @@
 #include "cli_io.h"
 #include "commands.h"
 #include "report.h"
+#include "staging.h"
 #include "status.h"
 
 #include <errno.h>
@@ -14,7 +15,7 @@
 #include <sys/stat.h>
 
 static const char doublewell_help[] =
-    "usage: scorefield doublewell [--eps E] [--dim 1|2] [--radial] [--out-dir DIR]\n"
+    "usage: scorefield doublewell [--eps E] [--dim 1|2] [--radial] [--out-dir DIR] [--quiet]\n"
     "The data density p0 ~ exp(-(x^2 - 1)^2 / E) (default E = 0.3) diffused in heat time, its score by\n"
     "quadrature of the posterior. Prints the critical heat time (E[x^2 | y = 0; tau] = tau), E x^2 and\n"
     "E|x| under p0, the moment surrogate a_eff^2 - s_eff^2 (a_eff = E|x|, s_eff^2 = E x^2 - a_eff^2)\n"
@@ -27,12 +28,15 @@ static const char doublewell_help[] =
     "holds u on that grid. With --radial the 2-D data are the ring p0 ~ exp(-(|x|^2 - 1)^2 / E): the\n"
     "continuous symmetry breaks when the centre turns from a maximum of log q into a minimum,\n"
     "E[|x|^2 | y = 0; tau] = 2 tau; the profiles are the radial score along y = (r, 0).\n"
-    "The formulas and their checks: docs/analyses.md, \"The quartic double well\".\n";
+    "The formulas and their checks: docs/analyses.md, \"The quartic double well\".\n"
+    "The files are written all or none. --quiet prints nothing but errors.\n";
 
 /* The ring: critical time, vector Burgers residual on a grid, radial profiles. */
 static int ring(double eps, const char *dir)
 {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return cli_bad_input("%s: cannot create the output folder: %s", dir, strerror(errno));
+    static const char *const files[2] = {"ring_profiles.csv", "ring_profiles.svg"};
+    int status = cli_outputs_folder(dir, files, 2); /* checked before any work */
+    if (status != SF_EXIT_OK) return status;
     double tau_c;
     sf_status st = sf_ringwell_tau_c(eps, &tau_c);
     if (st != SF_OK) return cli_library_error(st);
@@ -55,7 +59,7 @@ static int ring(double eps, const char *dir)
     const double *curves[NT] = {prof[0], prof[1], prof[2], prof[3]};
     if ((st = sf_write_profiles(dir, "ring_profiles", "ring: the radial score, the centre turning into a minimum", "r",
                                 "radial score u_r", r, curves, factors, "tau_c", NT, NP)) != SF_OK)
-        return cli_library_error(st);
+        return cli_write_error(st);
     printf("  figures             %s/ring_profiles.svg (data: %s/ring_profiles.csv)\n", dir, dir);
     return SF_EXIT_OK;
 }
@@ -66,22 +70,27 @@ int cmd_doublewell(int argc, char **argv)
     size_t dim = 1;
     int radial = 0;
     const char *dir = "scorefield-doublewell";
+    cli_once once = {0};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v;
         if (cli_is_help(a)) {
             fputs(doublewell_help, stdout);
             return SF_EXIT_OK;
         }
+        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
         if (!strcmp(a, "--eps")) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, &eps)) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--out-dir")) { if (!(dir = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--radial")) radial = 1;
-        else if (!strcmp(a, "--dim")) { if (!(v = cli_value(argc, argv, &i)) || !cli_size(a, v, &dim)) return SF_EXIT_BAD_INPUT; }
+        else if (!strcmp(a, "--quiet")) cli_set_quiet();
+        else if (!strcmp(a, "--dim")) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, 2, &dim)) return SF_EXIT_BAD_INPUT; }
         else return cli_bad_input("doublewell: unknown option '%s' (see scorefield doublewell --help)", a);
     }
     if (!(eps > 0) || eps > 100) return cli_bad_input("option --eps: %g must be in (0, 100]", eps);
     if (dim != 1 && dim != 2) return cli_bad_input("option --dim: %zu is not 1 or 2", dim);
     if (radial) return ring(eps, dir);
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return cli_bad_input("%s: cannot create the output folder: %s", dir, strerror(errno));
+    static const char *const files[3] = {"profiles.csv", "profiles.svg", "field2d.csv"};
+    int status = cli_outputs_folder(dir, files, dim == 2 ? 3 : 2); /* checked before any work */
+    if (status != SF_EXIT_OK) return status;
     sf_doublewell_summary w;
     sf_status st = sf_doublewell_summarize(eps, &w);
     if (st != SF_OK) return cli_library_error(st);
@@ -106,7 +115,7 @@ int cmd_doublewell(int argc, char **argv)
     const double *curves[NT] = {prof[0], prof[1], prof[2], prof[3]};
     if ((st = sf_write_profiles(dir, "profiles", "double-well score sharpening through speciation", "y", "score u(y, tau)", r,
                                 curves, factors, "tau_c", NT, NP)) != SF_OK)
-        return cli_library_error(st);
+        return cli_write_error(st);
     if (dim == 2) { /* the product of two wells: u_i depends on y_i only; the vector residual on a grid */
         for (int a1 = 0; a1 < G; a1++)
             for (int a2 = 0; a2 < G; a2++) ys[2 * (a1 * G + a2)] = -2.5 + 5.0 * a1 / (G - 1), ys[2 * (a1 * G + a2) + 1] = -2.5 + 5.0 * a2 / (G - 1);
@@ -119,7 +128,7 @@ int cmd_doublewell(int argc, char **argv)
         const char *names[4] = {"y1", "y2", "u1", "u2"};
         char path[4096];
         snprintf(path, sizeof path, "%s/field2d.csv", dir);
-        if ((st = sf_csv_write(path, 4, names, cols, G * G)) != SF_OK) return cli_library_error(st);
+        if ((st = sf_csv_write(path, 4, names, cols, G * G)) != SF_OK) return cli_write_error(st);
         printf("  2-D product         four modes, speciating in both coordinates at tau_c; vector Burgers residual\n"
                "                      %.3g of the largest term on a %d x %d grid x 6 times; u at tau_c in %s/field2d.csv\n",
                worst2, G, G, dir);

@@ -3,18 +3,22 @@
 #include "options.h"
 
 #include <stdio.h>
+#include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
 int cmd_info(int argc, char **argv)
 {
+    cli_once once = {0};
     for (int i = 0; i < argc; i++) {
         if (cli_is_help(argv[i])) {
-            puts("usage: scorefield info\nPrints the version, the build configuration and the CUDA devices found.");
+            puts("usage: scorefield info [--quiet]\nPrints the version, the build configuration and the CUDA devices found.");
             return SF_EXIT_OK;
         }
-        return cli_bad_input("info: unknown option '%s'", argv[i]);
+        if (!cli_first_use(&once, argv[i])) return SF_EXIT_BAD_INPUT;
+        if (strcmp(argv[i], "--quiet") == 0) cli_set_quiet();
+        else return cli_bad_input("info: unknown option '%s'", argv[i]);
     }
     printf("scorefield %s\n", SF_VERSION);
     printf("  CPU path     float64 reference");

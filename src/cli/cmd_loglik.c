@@ -11,7 +11,7 @@
 
 static const char loglik_help[] =
     "usage: scorefield loglik --mixture M.json --schedule S --t0 T0 --in X.npy --out L.npy\n"
-    "                         [--t1 T1] [--rtol R] [--atol A] [--backend cpu|cuda|auto]\n"
+    "                         [--t1 T1] [--rtol R] [--atol A] [--backend cpu|cuda|auto] [--quiet]\n"
     "Integrates dx/dt = f x - g^2 s / 2 from t0 to t1 (default 1; vp-cosine 0.995) with\n"
     "d l/dt = f d - g^2 div s / 2 (the exact divergence), adaptive Dormand-Prince 5(4) with local\n"
     "error below atol + rtol |y| (defaults 1e-8, 1e-8), and adds the exact log p_{t1}: log p_{t0}(x).\n"
@@ -26,6 +26,7 @@ int cmd_loglik(int argc, char **argv)
     const char *mixture_path = NULL, *in_path = NULL, *out_path = NULL, *wkb_path = NULL;
     double t0 = NAN, t1 = NAN, rtol = 1e-8, atol = 1e-8, model_scale = 1.0, model_shift = 0.0;
     sf_backend backend = SF_BACKEND_AUTO;
+    cli_once once = {0};
     cli_time ct;
     cli_time_init(&ct);
     for (int i = 0; i < argc; i++) {
@@ -34,6 +35,7 @@ int cmd_loglik(int argc, char **argv)
             fputs(loglik_help, stdout);
             return SF_EXIT_OK;
         }
+        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
         if (!strcmp(a, "--t") || !strcmp(a, "--alpha") || !strcmp(a, "--sigma"))
             return cli_bad_input("loglik: %s does not apply: give --t0 (and --t1)", a);
         int t = cli_time_option(&ct, argc, argv, &i);
@@ -46,6 +48,7 @@ int cmd_loglik(int argc, char **argv)
                           : !strcmp(a, "--out") ? &out_path : !strcmp(a, "--wkb") ? &wkb_path : NULL;
         if (num) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, num)) return SF_EXIT_BAD_INPUT; }
         else if (text) { if (!(*text = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
+        else if (!strcmp(a, "--quiet")) cli_set_quiet();
         else if (!strcmp(a, "--backend")) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &backend)) return SF_EXIT_BAD_INPUT; }
         else return cli_bad_input("loglik: unknown option '%s' (see scorefield loglik --help)", a);
     }
@@ -66,10 +69,11 @@ int cmd_loglik(int argc, char **argv)
     double *shift = NULL, *model_logq = NULL;
     int steps = 0;
     sf_status st;
-    if ((status = cli_allocate_outputs(outs, 2)) != SF_EXIT_OK) goto done;
+    if ((status = cli_prepare_outputs(outs, 2)) != SF_EXIT_OK || (status = cli_allocate_outputs(outs, 2)) != SF_EXIT_OK)
+        goto done;
     exact = malloc((n ? n : 1) * sizeof(double));
     if (!exact) {
-        status = cli_bad_input("out of memory for %zu points", n);
+        status = cli_failure("out of memory for %zu points", n);
         goto done;
     }
     if (wkb_path && (sf_mixture_count(mix) != 1 || sf_mixture_rank(mix, 0) != 0)) { /* before the long ODE run */
@@ -94,7 +98,7 @@ int cmd_loglik(int argc, char **argv)
         shift = malloc((size_t)d * sizeof(double));
         model_logq = malloc((n ? n : 1) * sizeof(double));
         if (!shift || !model_logq) {
-            status = cli_bad_input("out of memory");
+            status = cli_failure("out of memory");
             goto done;
         }
         for (int i = 0; i < d; i++) shift[i] = model_shift;

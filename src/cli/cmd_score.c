@@ -27,8 +27,9 @@ static const char score_help[] =
     "options:\n"
     "  --backend cpu|cuda|auto   (default auto: CUDA when a device is present)\n"
     "  --precision f64|f32       GPU arithmetic (default f64; the CPU path is always f64)\n"
-    "  --device N                CUDA device ordinal (default 0)\n"
-    "  --quiet                   no summary on stdout\n";
+    "  --device N                CUDA device ordinal, 0 to 255 (default 0)\n"
+    "  --quiet                   nothing but errors\n"
+    "Every output is written completely or not at all (see README, \"Outputs, errors and exit codes\").\n";
 
 enum { OUT_SCORE, OUT_LOGP, OUT_DIV, OUT_RESP, OUT_DENOISE, OUT_LAP, OUT_HVP, OUT_HESSIAN, OUT_DT, OUT_DT_LOGP,
        OUT_DTAU, OUT_DTAU_LOGP, OUT_HVP_SCORE, N_OUT };
@@ -41,7 +42,7 @@ int cmd_score(int argc, char **argv)
     sf_backend backend = SF_BACKEND_AUTO;
     sf_precision precision = SF_PRECISION_F64;
     size_t device = 0;
-    int quiet = 0;
+    cli_once once = {0};
     cli_time ct;
     cli_time_init(&ct);
 
@@ -52,17 +53,18 @@ int cmd_score(int argc, char **argv)
             fputs(cli_time_help, stdout);
             return SF_EXIT_OK;
         }
+        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
         int t = cli_time_option(&ct, argc, argv, &i);
         if (t == 0) t = cli_output_option(outs, N_OUT, argc, argv, &i);
         if (t < 0) return SF_EXIT_BAD_INPUT;
         if (t > 0) continue;
-        if (strcmp(a, "--quiet") == 0) quiet = 1;
+        if (strcmp(a, "--quiet") == 0) cli_set_quiet();
         else if (strcmp(a, "--mixture") == 0) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (strcmp(a, "--in") == 0) { if (!(in_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (strcmp(a, "--hvp-dir") == 0) { if (!(dir_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (strcmp(a, "--backend") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &backend)) return SF_EXIT_BAD_INPUT; }
         else if (strcmp(a, "--precision") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_precision(v, &precision)) return SF_EXIT_BAD_INPUT; }
-        else if (strcmp(a, "--device") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_size(a, v, &device)) return SF_EXIT_BAD_INPUT; }
+        else if (strcmp(a, "--device") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, 255, &device)) return SF_EXIT_BAD_INPUT; }
         else return cli_bad_input("score: unknown option '%s' (see scorefield score --help)", a);
     }
     if (!mixture_path) return cli_bad_input("score: --mixture M.json is required");
@@ -85,6 +87,7 @@ int cmd_score(int argc, char **argv)
     size_t n = x.shape[0];
     sf_status st;
     if (dir_path) {
+        if ((status = cli_outputs_add_input("--hvp-dir", dir_path)) != SF_EXIT_OK) goto done;
         if ((st = sf_npy_read(dir_path, &dirs)) != SF_OK) {
             status = cli_library_error(st);
             goto done;
@@ -104,9 +107,10 @@ int cmd_score(int argc, char **argv)
         outs[o].ndim = dims[o][2] ? 3 : dims[o][1] ? 2 : 1;
         memcpy(outs[o].shape, dims[o], sizeof dims[o]);
     }
+    if ((status = cli_prepare_outputs(outs, N_OUT)) != SF_EXIT_OK) goto done; /* before any work */
     if ((status = cli_allocate_outputs(outs, N_OUT)) != SF_EXIT_OK) goto done;
     if (!outs[OUT_LOGP].data && !(logp_own = malloc((n ? n : 1) * sizeof(double)))) {
-        status = cli_bad_input("out of memory for %zu particles", n);
+        status = cli_failure("out of memory for %zu particles", n);
         goto done;
     }
     sf_outputs out = {.score = outs[OUT_SCORE].data, .logp = outs[OUT_LOGP].data ? outs[OUT_LOGP].data : logp_own,
@@ -127,7 +131,7 @@ int cmd_score(int argc, char **argv)
     }
     double elapsed = cli_seconds() - t0;
     if ((status = cli_write_outputs(outs, N_OUT)) != SF_EXIT_OK) goto done;
-    if (!quiet) {
+    {
         int cuda = sf_context_backend(ctx) == SF_BACKEND_CUDA;
         printf("scorefield score: %zu particles, d = %d, K = %d components\n", n, d, K);
         if (time.has_time_derivatives)

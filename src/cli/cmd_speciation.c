@@ -4,6 +4,7 @@
 #include "cli_io.h"
 #include "commands.h"
 #include "report.h"
+#include "staging.h"
 #include "status.h"
 
 #include <errno.h>
@@ -16,7 +17,7 @@
 static const char speciation_help[] =
     "usage: scorefield speciation [--mixture M.json] [--split A1,A2:B1,B2] [--out-dir DIR] [--n N]\n"
     "                             [--steps K] [--seed S] [--amplification TAU1 TAU0]\n"
-    "                             [--backend cpu|cuda|auto]\n"
+    "                             [--backend cpu|cuda|auto] [--quiet]\n"
     "The speciation of a binary split of a mixture into component sets A and B (default: the first\n"
     "component against the rest; default mixture: the symmetric pair +-(1, 0) with variance 0.1).\n"
     "Prints the critical heat time tau_c (from the field: the sign change of the top Hessian\n"
@@ -31,7 +32,8 @@ static const char speciation_help[] =
     "  curvature.csv/.svg     the interface curvature against tau, tau_c marked\n"
     "  trajectories.csv/.svg  N particles (default 300) of the vp-linear probability-flow ODE: their\n"
     "                         denoisers E[x0 | x_t] along the split's axis, coloured by the side they end on\n"
-    "The formulas and their checks: docs/analyses.md, \"Speciation\".\n";
+    "All six files are written or none. Bounds: N 1 to 1e5, K 10 to 1e6, S 0 to 2^64-1.\n"
+    "--quiet prints nothing but errors. The formulas and their checks: docs/analyses.md, \"Speciation\".\n";
 
 typedef struct {
     const char *mixture_path, *split, *out_dir;
@@ -48,20 +50,6 @@ typedef struct {
     int A[64], B[64], na, nb;
     const char *dir;
 } split;
-
-static int parse_set(const char *text, int *set, int *count, int max)
-{
-    *count = 0;
-    for (const char *c = text; *c;) {
-        char *end;
-        long k = strtol(c, &end, 10);
-        if (end == c || k < 0 || *count >= max || (*end && *end != ',' && *end != ':')) return 0;
-        set[(*count)++] = (int)k;
-        if (*end == ':' || !*end) return 1;
-        c = end + 1;
-    }
-    return *count > 0;
-}
 
 /* The reference heat time of the tables and figures: tau_c, or the interface time when the density
  * never splits. */
@@ -127,7 +115,7 @@ static int layer_table(const split *sp, const sf_speciation_summary *s)
     const double *curves[NT] = {prof[0], prof[1], prof[2], prof[3]};
     sf_status st = sf_write_profiles(sp->dir, "profiles", "the score sharpens into a tanh layer (speciation)",
                                      "distance r along the split axis", "normal score u_n", r, curves, factors, ref, NT, NP);
-    return st == SF_OK ? SF_EXIT_OK : cli_library_error(st);
+    return st == SF_OK ? SF_EXIT_OK : cli_write_error(st);
 }
 
 /* The top Hessian eigenvalue and n^T H n at the interface over tau (signed, over decades). */
@@ -154,7 +142,7 @@ static int curvature_figure(const split *sp, const sf_speciation_summary *s)
                     .symlog_y = isfinite(smallest) ? smallest : 1};
     snprintf(path, sizeof path, "%s/curvature.svg", sp->dir);
     if (st == SF_OK) st = sf_plot_svg(path, &plot, series, 2);
-    return st == SF_OK ? SF_EXIT_OK : cli_library_error(st);
+    return st == SF_OK ? SF_EXIT_OK : cli_write_error(st);
 }
 
 static int amplification(const split *sp, const sf_speciation_summary *s, double tau1, double tau0)
@@ -228,9 +216,13 @@ static int trajectories(const split *sp, const sf_speciation_summary *s, const o
         st = sf_speciation_branching(sp->ctx, sp->mix, sp->A, sp->na, sp->B, sp->nb, reference_tau(s), &vp, &smp, n, o->seed,
                                      every, capacity, t, proj, &frames, 100000, &b);
     if (st == SF_OK) st = sf_schedule_t_of_tau(&vp, reference_tau(s), &t_c);
-    if (st == SF_OK) st = write_trajectories(sp->dir, t, proj, frames, n, t_c);
+    if (st != SF_OK) {
+        free(t), free(proj);
+        return cli_library_error(st);
+    }
+    st = write_trajectories(sp->dir, t, proj, frames, n, t_c);
     free(t), free(proj);
-    if (st != SF_OK) return cli_library_error(st);
+    if (st != SF_OK) return cli_write_error(st);
     printf("  trajectories        %zu particles, vp-linear probability-flow ODE (Heun) %g -> %g in %zu steps: %.3f end on side A\n",
            n, smp.t1, smp.t0, o->steps, b.side_a);
     printf("  at t_c              (t = %.4f) leaning (|E[x0 | x_t] . n| > a/2 from the interface): %.3f of the\n"
@@ -253,26 +245,26 @@ static int run(const options *o)
     sp.A[0] = 0;
     for (int k = 1; k < K && sp.nb < 64; k++) sp.B[sp.nb++] = k;
     if (o->split) {
-        const char *colon = strchr(o->split, ':');
-        if (!colon || !parse_set(o->split, sp.A, &sp.na, 64) || !parse_set(colon + 1, sp.B, &sp.nb, 64)) {
+        const char *end = "";
+        sp.na = cli_index_list("--split", o->split, (size_t)K, sp.A, 64, &end);
+        sp.nb = sp.na && *end == ':' ? cli_index_list("--split", end + 1, (size_t)K, sp.B, 64, NULL) : 0;
+        if (!sp.na || !sp.nb) {
             sf_mixture_destroy(mix);
-            return cli_bad_input("option --split: '%s' is not A1,A2,...:B1,B2,...", o->split);
+            return sp.na && *end != ':' ? cli_bad_input("option --split: '%s' is not A1,A2,...:B1,B2,...", o->split)
+                                        : SF_EXIT_BAD_INPUT;
         }
-        for (int j = 0; j < sp.na + sp.nb; j++)
-            if ((j < sp.na ? sp.A[j] : sp.B[j - sp.na]) >= K) {
-                sf_mixture_destroy(mix);
-                return cli_bad_input("option --split: component %d does not exist (the mixture has %d)",
-                                     j < sp.na ? sp.A[j] : sp.B[j - sp.na], K);
-            }
     }
     if (K < 2 || sp.nb < 1) {
         sf_mixture_destroy(mix);
         return cli_bad_input("%s: speciation needs at least two components", o->mixture_path ? o->mixture_path : "mixture");
     }
     sp.dir = o->out_dir ? o->out_dir : (o->demo ? "scorefield-demo" : "scorefield-speciation");
-    if (mkdir(sp.dir, 0777) != 0 && errno != EEXIST) {
+    static const char *const files[6] = {"profiles.csv", "profiles.svg", "curvature.csv", "curvature.svg",
+                                         "trajectories.csv", "trajectories.svg"};
+    int status = cli_outputs_folder(sp.dir, files, 6); /* checked before any work */
+    if (status != SF_EXIT_OK) {
         sf_mixture_destroy(mix);
-        return cli_bad_input("%s: cannot create the output folder: %s", sp.dir, strerror(errno));
+        return status;
     }
     sf_context *ctx = NULL;
     if ((st = sf_context_create(&ctx, o->backend, SF_PRECISION_F64, 0)) != SF_OK) {
@@ -281,7 +273,7 @@ static int run(const options *o)
     }
     sp.ctx = ctx, sp.mix = mix;
     sf_speciation_summary s;
-    int status = (st = sf_speciation_summarize(ctx, mix, sp.A, sp.na, sp.B, sp.nb, &s)) == SF_OK ? SF_EXIT_OK : cli_library_error(st);
+    status = (st = sf_speciation_summarize(ctx, mix, sp.A, sp.na, sp.B, sp.nb, &s)) == SF_OK ? SF_EXIT_OK : cli_library_error(st);
     if (status == SF_EXIT_OK) print_times(&sp, &s, o->demo);
     if (status == SF_EXIT_OK) status = layer_table(&sp, &s);
     if (status == SF_EXIT_OK) status = curvature_figure(&sp, &s);
@@ -309,16 +301,20 @@ static int run(const options *o)
 
 static int parse(int argc, char **argv, options *o, const char *name)
 {
+    cli_once once = {0};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v;
         if (cli_is_help(a)) {
             fputs(speciation_help, stdout);
             return -1;
         }
+        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
         size_t *count = !strcmp(a, "--n") ? &o->n : !strcmp(a, "--steps") ? &o->steps : !strcmp(a, "--seed") ? &o->seed : NULL;
         const char **text = !strcmp(a, "--mixture") ? &o->mixture_path : !strcmp(a, "--split") ? &o->split
                           : !strcmp(a, "--out-dir") ? &o->out_dir : NULL;
-        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_size(a, v, count)) return SF_EXIT_BAD_INPUT; }
+        size_t max = count == &o->n ? 100000 : count == &o->steps ? 1000000 : SIZE_MAX;
+        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, max, count)) return SF_EXIT_BAD_INPUT; }
+        else if (!strcmp(a, "--quiet")) cli_set_quiet();
         else if (text) { if (!(*text = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--backend")) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &o->backend)) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--amplification")) {

@@ -15,14 +15,15 @@
 
 static const char wkb_help[] =
     "usage: scorefield wkb [--mixture M.json] [--schedule S] [--t0 T0] [--t1 T1] [--x X]\n"
-    "                      [--scales C1,C2,...] [--shift B] [--h-max H] [--out-dir DIR]\n"
+    "                      [--scales C1,C2,...] [--shift B] [--h-max H] [--out-dir DIR] [--quiet]\n"
     "For Gaussian data (a mixture of one isotropic or diagonal component; default N(0, 0.5) in 1-D,\n"
     "VE from t0 = 0 to t1 = 1) and score models s_theta = C s + B (default C = 1, 1/1.3, 0.7; B = 0),\n"
     "prints log q^h_t0(x) of the model's h-sampler at the point x (default 0.3 in every coordinate)\n"
     "for h from 0 to h-max (default 1), computed from the model's Gaussian marginals, beside the WKB\n"
     "prediction log q^0 + h^2 l_1; writes DIR/wkb.csv and wkb.svg (default DIR scorefield-wkb).\n"
     "For the exact score (C = 1, B = 0) every h gives the same likelihood: l_1 = 0. The formulas and\n"
-    "their checks: docs/analyses.md, \"The path-integral view\".\n";
+    "their checks: docs/analyses.md, \"The path-integral view\".\n"
+    "Both files are written or neither. --quiet prints nothing but errors.\n";
 
 int cmd_wkb(int argc, char **argv)
 {
@@ -31,12 +32,14 @@ int cmd_wkb(int argc, char **argv)
     cli_time ct;
     cli_time_init(&ct);
     ct.schedule = sf_schedule_default(SF_SCHEDULE_VE);
+    cli_once once = {0};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v;
         if (cli_is_help(a)) {
             fputs(wkb_help, stdout);
             return SF_EXIT_OK;
         }
+        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
         if (!strcmp(a, "--t") || !strcmp(a, "--alpha") || !strcmp(a, "--sigma"))
             return cli_bad_input("wkb: %s does not apply: give --t0 and --t1", a);
         int t = cli_time_option(&ct, argc, argv, &i);
@@ -45,6 +48,7 @@ int cmd_wkb(int argc, char **argv)
         double *num = !strcmp(a, "--t0") ? &t0 : !strcmp(a, "--t1") ? &t1 : !strcmp(a, "--x") ? &x0
                     : !strcmp(a, "--shift") ? &shift : !strcmp(a, "--h-max") ? &h_max : NULL;
         if (num) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, num)) return SF_EXIT_BAD_INPUT; }
+        else if (!strcmp(a, "--quiet")) cli_set_quiet();
         else if (!strcmp(a, "--mixture")) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--scales")) { if (!(scales_text = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--out-dir")) { if (!(dir = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
@@ -72,15 +76,16 @@ int cmd_wkb(int argc, char **argv)
         sf_mixture_add_isotropic(mix, 1, mu, 0.5);
     }
     int d = sf_mixture_dim(mix), status = SF_EXIT_OK;
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    static const char *const files[2] = {"wkb.csv", "wkb.svg"};
+    if ((status = cli_outputs_folder(dir, files, 2)) != SF_EXIT_OK) { /* checked before any work */
         sf_mixture_destroy(mix);
-        return cli_bad_input("%s: cannot create the output folder: %s", dir, strerror(errno));
+        return status;
     }
     double *x = malloc((size_t)d * sizeof(double)), *b = malloc((size_t)d * sizeof(double));
     if (!x || !b) {
         free(x), free(b);
         sf_mixture_destroy(mix);
-        return cli_bad_input("out of memory");
+        return cli_failure("out of memory");
     }
     for (int i = 0; i < d; i++) x[i] = x0, b[i] = shift;
     enum { NH = 21 };
@@ -125,11 +130,11 @@ int cmd_wkb(int argc, char **argv)
                                             .color = colors[c], .dashed = 1};
         }
         snprintf(path, sizeof path, "%s/wkb.csv", dir);
-        if ((st = sf_csv_write(path, 1 + 2 * ns, np, cp, NH)) != SF_OK) status = cli_library_error(st);
+        if ((st = sf_csv_write(path, 1 + 2 * ns, np, cp, NH)) != SF_OK) status = cli_write_error(st);
         sf_plot plot = {.title = "likelihood of the h-family: exact against first-order WKB", .xlabel = "noise level h",
                         .ylabel = "log q^h_t0(x)"};
         snprintf(path, sizeof path, "%s/wkb.svg", dir);
-        if (status == SF_EXIT_OK && (st = sf_plot_svg(path, &plot, series, 2 * ns)) != SF_OK) status = cli_library_error(st);
+        if (status == SF_EXIT_OK && (st = sf_plot_svg(path, &plot, series, 2 * ns)) != SF_OK) status = cli_write_error(st);
         else if (status == SF_EXIT_OK) printf("  figures             %s/wkb.svg (data: %s/wkb.csv)\n", dir, dir);
     }
     free(x), free(b);

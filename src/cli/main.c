@@ -1,6 +1,7 @@
 /* scorefield: the command-line front end. */
 #include "commands.h"
 #include "options.h"
+#include "outputs.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,7 +22,11 @@ static const char usage[] =
     "  blowup   the score near t = 0 for data on subspaces: rates against the codimension\n"
     "  wkb      the h-family's likelihood against its first-order WKB prediction (path integral)\n"
     "  doublewell  speciation for non-Gaussian data: the quartic double well by quadrature\n"
-    "exit status: 0 success, 1 failure, 2 bad input (one-line message on stderr), 3 no CUDA device\n";
+    "every command takes --help, and --quiet (nothing but errors)\n"
+    "outputs: each run writes all of its files or none; existing special files and symbolic links are\n"
+    "never replaced, and an interrupted run removes its temporary files\n"
+    "exit status: 0 success, 1 failure of the run (memory, disk, a non-finite result), 2 bad input or\n"
+    "usage (one-line message on stderr), 3 no CUDA device, 129/130/143 interrupted (SIGHUP/INT/TERM)\n";
 
 int main(int argc, char **argv)
 {
@@ -39,6 +44,9 @@ int main(int argc, char **argv)
         return SF_EXIT_OK;
     }
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
-        if (strcmp(argv[1], commands[c].name) == 0) return commands[c].run(argc - 2, argv + 2);
+        if (strcmp(argv[1], commands[c].name) == 0) {
+            cli_signals_start(); /* before the command starts any thread */
+            return cli_outputs_finish(commands[c].run(argc - 2, argv + 2));
+        }
     return cli_bad_input("unknown command '%s' (see scorefield --help)", argv[1]);
 }

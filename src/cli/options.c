@@ -1,6 +1,7 @@
 /* Command-line parsing shared by the scorefield commands. */
 #include "options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -8,15 +9,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void print_error(const char *fmt, va_list ap)
+{
+    fputs("scorefield: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 int cli_bad_input(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("scorefield: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    print_error(fmt, ap);
     va_end(ap);
     return SF_EXIT_BAD_INPUT;
+}
+
+int cli_failure(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    print_error(fmt, ap);
+    va_end(ap);
+    return SF_EXIT_FAILED;
 }
 
 int cli_library_error(sf_status status)
@@ -29,6 +44,14 @@ int cli_library_error(sf_status status)
     case SF_ERR_NO_CUDA: return SF_EXIT_NO_DEVICE;
     default: return SF_EXIT_FAILED;
     }
+}
+
+int cli_write_error(sf_status status)
+{
+    fprintf(stderr, "scorefield: %s\n", sf_last_error());
+    return status == SF_ERR_INVALID || status == SF_ERR_FORMAT ? SF_EXIT_BAD_INPUT
+         : status == SF_ERR_NO_CUDA                           ? SF_EXIT_NO_DEVICE
+                                                              : SF_EXIT_FAILED;
 }
 
 const char *cli_value(int argc, char **argv, int *i)
@@ -44,8 +67,8 @@ int cli_double(const char *option, const char *text, double *out)
 {
     char *end;
     errno = 0;
-    double v = strtod(text, &end);
-    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+    double v = isspace((unsigned char)text[0]) ? NAN : strtod(text, &end);
+    if (isnan(v) || end == text || *end != '\0' || errno == ERANGE || !isfinite(v)) {
         cli_bad_input("option %s: '%s' is not a finite number", option, text);
         return 0;
     }
@@ -53,18 +76,90 @@ int cli_double(const char *option, const char *text, double *out)
     return 1;
 }
 
-int cli_size(const char *option, const char *text, size_t *out)
+/* The digits at text as a count: the number of digits read (0: none, or too large for size_t). */
+static size_t read_digits(const char *text, size_t *value)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (end == text || *end != '\0' || errno == ERANGE || text[0] == '-') {
-        cli_bad_input("option %s: '%s' is not a non-negative integer", option, text);
+    size_t v = 0, n = 0;
+    for (; text[n] >= '0' && text[n] <= '9'; n++) {
+        size_t digit = (size_t)(text[n] - '0');
+        if (v > (SIZE_MAX - digit) / 10) return 0;
+        v = v * 10 + digit;
+    }
+    *value = v;
+    return n;
+}
+
+int cli_count(const char *option, const char *text, size_t max, size_t *out)
+{
+    size_t v = 0, n = read_digits(text, &v);
+    if (n == 0 && text[0] >= '0' && text[0] <= '9') {
+        cli_bad_input("option %s: '%s' is out of range (at most %zu)", option, text, max);
         return 0;
     }
-    *out = (size_t)v;
+    if (n == 0 || text[n] != '\0') {
+        cli_bad_input("option %s: '%s' is not a count (decimal digits only)", option, text);
+        return 0;
+    }
+    if (v > max) {
+        cli_bad_input("option %s: %s is out of range (at most %zu)", option, text, max);
+        return 0;
+    }
+    *out = v;
     return 1;
 }
+
+int cli_index_list(const char *option, const char *text, size_t limit, int *out, int cap, const char **end)
+{
+    int count = 0;
+    const char *c = text;
+    for (;;) {
+        size_t v = 0, n = read_digits(c, &v);
+        if (n == 0) break;
+        if (v >= limit) {
+            cli_bad_input("option %s: component %.*s does not exist (there are %zu)", option, (int)n, c, limit);
+            return 0;
+        }
+        if (count == cap) {
+            cli_bad_input("option %s: more than %d indices", option, cap);
+            return 0;
+        }
+        out[count++] = (int)v;
+        c += n;
+        if (*c != ',') break;
+        c++;
+    }
+    int clean = count > 0 && c[-1] != ',' && (end ? *c != ',' : *c == '\0');
+    if (!clean) {
+        cli_bad_input("option %s: '%s' is not a comma-separated list of component indices", option, text);
+        return 0;
+    }
+    if (end) *end = c;
+    return count;
+}
+
+int cli_first_use(cli_once *once, const char *arg)
+{
+    if (arg[0] != '-') return 1;
+    for (int k = 0; k < once->count; k++)
+        if (strcmp(once->seen[k], arg) == 0) {
+            cli_bad_input("option %s is given twice", arg);
+            return 0;
+        }
+    if (once->count < (int)(sizeof once->seen / sizeof once->seen[0])) once->seen[once->count++] = arg;
+    return 1;
+}
+
+static int quiet;
+
+void cli_set_quiet(void)
+{
+    fflush(stdout);
+    FILE *sink = freopen("/dev/null", "w", stdout); /* on failure stdout is closed: quiet as well */
+    (void)sink;
+    quiet = 1;
+}
+
+int cli_quiet(void) { return quiet; }
 
 int cli_is_help(const char *arg) { return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0; }
 

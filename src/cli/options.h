@@ -6,8 +6,9 @@
 
 #include <stddef.h>
 
-/* Exit statuses of every command. */
-enum { SF_EXIT_OK = 0, SF_EXIT_FAILED = 1, SF_EXIT_BAD_INPUT = 2, SF_EXIT_NO_DEVICE = 3 };
+/* Exit statuses of every command (README, "Outputs, errors and exit codes"); a run ended by
+ * SIGHUP, SIGINT or SIGTERM exits 128 + the signal: 129, 130, 143. */
+enum { SF_EXIT_OK = 0, SF_EXIT_FAILED = 1, SF_EXIT_BAD_INPUT = 2, SF_EXIT_NO_DEVICE = 3, SF_EXIT_SIGNAL_BASE = 128 };
 
 /* Prints "scorefield: <message>" on stderr (one line) and returns SF_EXIT_BAD_INPUT. */
 int cli_bad_input(const char *fmt, ...)
@@ -15,15 +16,47 @@ int cli_bad_input(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
-/* Reports a library failure: exit 2 for bad input or files, 1 for everything else. */
+/* The same for a failure of the run itself (memory, disk, a non-finite result): SF_EXIT_FAILED. */
+int cli_failure(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+/* Reports a library failure while reading inputs or computing: exit 2 for bad input and input files
+ * that cannot be read, 3 for no CUDA device, 1 for the rest (memory, CUDA, numeric). */
 int cli_library_error(sf_status status);
+/* Reports a failure while writing outputs: exit 2 for a bad output path, 1 for the file system
+ * (disk full, I/O error) and the rest. */
+int cli_write_error(sf_status status);
 
 /* Takes the value of option argv[*i] (which must follow it); NULL, with the error printed, if missing. */
 const char *cli_value(int argc, char **argv, int *i);
-/* Strict number parsing: the whole string must be a finite number. Returns 0 and prints on failure. */
+/* Strict number parsing: the whole string must be a finite number, without leading spaces.
+ * Returns 0 and prints on failure. */
 int cli_double(const char *option, const char *text, double *out);
-int cli_size(const char *option, const char *text, size_t *out);
+/* A count: decimal digits only (no sign, space, exponent or suffix), at most `max` (which the
+ * command's --help states). Returns 0 and prints on failure. */
+int cli_count(const char *option, const char *text, size_t max, size_t *out);
+/* A comma-separated list of indices, each a count below `limit`, at most `cap` of them; *end
+ * (may be NULL) receives the character that ended the list (',' never does). Returns the number
+ * read, or 0 with the error printed. */
+int cli_index_list(const char *option, const char *text, size_t limit, int *out, int cap, const char **end);
 int cli_is_help(const char *arg);
+
+/* Options seen so far in one command line: an option given twice is refused, not silently
+ * overridden. */
+typedef struct {
+    const char *seen[64];
+    int count;
+} cli_once;
+/* Returns 1 if `arg` (argv[i] at an option position) is not a repeated option; otherwise prints
+ * the error and returns 0. */
+int cli_first_use(cli_once *once, const char *arg);
+
+/* --quiet: nothing on stdout for the rest of the run (stdout goes to /dev/null, so no report needs a
+ * quiet branch), and no progress on stderr; errors are still printed. */
+void cli_set_quiet(void);
+int cli_quiet(void);
 
 /* The time of an evaluation: --schedule S --t T, or --alpha A --sigma S, with overrides. */
 typedef struct {

@@ -8,8 +8,8 @@
 
 sf_status sf_context_create(sf_context **out, sf_backend backend, sf_precision precision, int device)
 {
-    *out = NULL;
     if (!out) return sf_fail(SF_ERR_INVALID, "sf_context_create: ctx is NULL");
+    *out = NULL;
     if (backend != SF_BACKEND_CPU && backend != SF_BACKEND_CUDA && backend != SF_BACKEND_AUTO &&
         backend != SF_BACKEND_REFERENCE)
         return sf_fail(SF_ERR_INVALID, "unknown backend %d", (int)backend);
@@ -42,7 +42,14 @@ void sf_context_destroy(sf_context *ctx)
     free(ctx);
 }
 
-sf_backend sf_context_backend(const sf_context *ctx) { return ctx->backend; }
+sf_backend sf_context_backend(const sf_context *ctx)
+{
+    if (!ctx) {
+        sf_fail(SF_ERR_INVALID, "sf_context_backend: ctx is NULL");
+        return SF_BACKEND_AUTO; /* never a resolved backend */
+    }
+    return ctx->backend;
+}
 
 static const char *const backend_names[] = {"cpu", "cuda", "auto", "reference"};
 
@@ -61,9 +68,29 @@ const char *sf_backend_name(sf_backend backend)
 {
     return (unsigned)backend < sizeof backend_names / sizeof backend_names[0] ? backend_names[backend] : "?";
 }
-sf_precision sf_context_precision(const sf_context *ctx) { return ctx->precision; }
-void sf_context_set_max_batch(sf_context *ctx, size_t max_batch) { ctx->max_batch = max_batch; }
+sf_precision sf_context_precision(const sf_context *ctx)
+{
+    if (!ctx) {
+        sf_fail(SF_ERR_INVALID, "sf_context_precision: ctx is NULL");
+        return (sf_precision)-1;
+    }
+    return ctx->precision;
+}
+
+void sf_context_set_max_batch(sf_context *ctx, size_t max_batch)
+{
+    if (!ctx) {
+        sf_fail(SF_ERR_INVALID, "sf_context_set_max_batch: ctx is NULL");
+        return;
+    }
+    ctx->max_batch = max_batch;
+}
 
 int sf_cuda_built(void) { return sf_cuda_compiled(); }
 int sf_cuda_device_count(const char **why) { return sf_cuda_count(why); }
-sf_status sf_cuda_device_describe(int device, char *buf, size_t len) { return sf_cuda_describe(device, buf, len); }
+sf_status sf_cuda_device_describe(int device, char *buf, size_t len)
+{
+    if (!buf || len == 0) return sf_fail(SF_ERR_INVALID, "sf_cuda_device_describe: buf is NULL or empty");
+    if (device < 0) return sf_fail(SF_ERR_INVALID, "sf_cuda_device_describe: device %d is negative", device);
+    return sf_cuda_describe(device, buf, len);
+}

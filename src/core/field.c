@@ -2,6 +2,7 @@
 #include "field.h"
 #include "status.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,11 @@ sf_status sf_field_set_frame(sf_field *f, const sf_mixture *mix, double alpha, d
                                "component %d is singular at this time (zero variance along coordinate %d "
                                "and sigma = 0): choose t > 0 or a component with positive variance",
                                k, i);
+            if (!(e >= DBL_MIN)) /* subnormal: its precision 1/e overflows */
+                return sf_fail(SF_ERR_INVALID,
+                               "component %d: its variance along coordinate %d at this time, %g, is below the smallest "
+                               "normal double (%g): out of range (choose a larger variance or t > 0)",
+                               k, i, e, DBL_MIN);
             f->alpha_mean[ki] = alpha * mix->mean[ki];
             f->prec_diag[ki] = 1.0 / e;
             log_det += log(e);
@@ -119,6 +125,7 @@ sf_status sf_field_set_frame(sf_field *f, const sf_mixture *mix, double alpha, d
 
 sf_status sf_mixture_check_time(const sf_mixture *mix, const sf_time *time)
 {
+    if (!mix || !time) return sf_fail(SF_ERR_INVALID, "sf_mixture_check_time: mix and time must not be NULL");
     sf_field f;
     sf_status st = sf_field_build(&f, mix, time);
     if (st == SF_OK) sf_field_free(&f);

@@ -2,6 +2,7 @@
 #include "mixture.h"
 #include "status.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 sf_status sf_mixture_create(sf_mixture **out, int dim)
 {
+    if (!out) return sf_fail(SF_ERR_INVALID, "sf_mixture_create: mix is NULL");
     *out = NULL;
     if (dim < 1) return sf_fail(SF_ERR_INVALID, "mixture dimension %d must be >= 1", dim);
     sf_mixture *m = calloc(1, sizeof *m);
@@ -49,8 +51,10 @@ static int grow(void **p, size_t elem, size_t count)
 /* Makes room for one more component with `rank` basis rows. */
 static sf_status reserve(sf_mixture *m, int rank)
 {
+    if (m->count == INT_MAX || m->rank_offset[m->count] > INT_MAX - rank)
+        return sf_fail(SF_ERR_INVALID, "a mixture holds at most %d components and basis rows", INT_MAX);
     if (m->count == m->capacity) {
-        int cap = m->capacity ? 2 * m->capacity : 4;
+        int cap = m->capacity > INT_MAX / 2 ? INT_MAX : m->capacity ? 2 * m->capacity : 4;
         size_t d = (size_t)m->dim;
         if (!grow((void **)&m->weight, sizeof(double), cap) ||
             !grow((void **)&m->mean, sizeof(double) * d, cap) ||
@@ -62,8 +66,8 @@ static sf_status reserve(sf_mixture *m, int rank)
     }
     int need = m->rank_offset[m->count] + rank;
     if (need > m->basis_capacity) {
-        int cap = m->basis_capacity ? 2 * m->basis_capacity : 4;
-        while (cap < need) cap *= 2;
+        int cap = m->basis_capacity ? m->basis_capacity : 4;
+        while (cap < need) cap = cap > INT_MAX / 2 ? INT_MAX : 2 * cap;
         if (!grow((void **)&m->basis, sizeof(double) * (size_t)m->dim, cap) ||
             !grow((void **)&m->eig, sizeof(double), cap))
             return sf_fail(SF_ERR_NOMEM, "out of memory adding mixture component %d", m->count);
@@ -72,10 +76,22 @@ static sf_status reserve(sf_mixture *m, int rank)
     return SF_OK;
 }
 
+/* Every pointer an addition needs, before anything is read through it. */
+static sf_status check_pointers(const char *function, const sf_mixture *m, const double *mean, const void *more,
+                                const void *more2)
+{
+    if (!m || !mean || !more || !more2)
+        return sf_fail(SF_ERR_INVALID, "%s: a required argument (mixture, mean, variances, basis or eig) is NULL", function);
+    return SF_OK;
+}
+
 static sf_status check_common(const sf_mixture *m, double weight, const double *mean)
 {
     if (!(weight > 0) || !isfinite(weight))
         return sf_fail(SF_ERR_INVALID, "component %d: weight %g must be positive and finite", m->count, weight);
+    if (!isfinite(m->weight_total + weight))
+        return sf_fail(SF_ERR_INVALID, "component %d: weight %g makes the sum of the weights overflow (scale them down)",
+                       m->count, weight);
     for (int i = 0; i < m->dim; i++)
         if (!isfinite(mean[i]))
             return sf_fail(SF_ERR_INVALID, "component %d: mean[%d] = %g is not finite", m->count, i, mean[i]);
@@ -99,6 +115,7 @@ static sf_status append(sf_mixture *m, sf_cov_kind kind, double weight, const do
     size_t d = (size_t)m->dim, k = (size_t)m->count;
     int off = m->rank_offset[k];
     m->weight[k] = weight;
+    m->weight_total += weight;
     m->kind[k] = kind;
     memcpy(m->mean + k * d, mean, d * sizeof(double));
     memcpy(m->var_diag + k * d, var_diag, d * sizeof(double));
@@ -125,7 +142,8 @@ static sf_status append_constant_diag(sf_mixture *m, sf_cov_kind kind, double we
 
 sf_status sf_mixture_add_isotropic(sf_mixture *m, double weight, const double *mean, double var)
 {
-    sf_status st = check_common(m, weight, mean);
+    sf_status st = check_pointers(__func__, m, mean, mean, mean);
+    if (st == SF_OK) st = check_common(m, weight, mean);
     if (st == SF_OK) st = check_variance(m, var, -1);
     if (st != SF_OK) return st;
     return append_constant_diag(m, SF_COV_ISOTROPIC, weight, mean, var, 0, NULL, NULL);
@@ -133,7 +151,9 @@ sf_status sf_mixture_add_isotropic(sf_mixture *m, double weight, const double *m
 
 sf_status sf_mixture_add_diagonal(sf_mixture *m, double weight, const double *mean, const double *var)
 {
-    sf_status st = check_common(m, weight, mean);
+    sf_status st = check_pointers(__func__, m, mean, var, var);
+    if (st != SF_OK) return st;
+    st = check_common(m, weight, mean);
     for (int i = 0; st == SF_OK && i < m->dim; i++) {
         if (!(var[i] >= 0) || !isfinite(var[i]))
             return sf_fail(SF_ERR_INVALID, "component %d: variance[%d] = %g must be >= 0 and finite",
@@ -160,7 +180,8 @@ static double orthonormality_defect(const double *basis, int rank, int d)
 sf_status sf_mixture_add_lowrank(sf_mixture *m, double weight, const double *mean, double var, int rank,
                                  const double *basis, const double *eig)
 {
-    sf_status st = check_common(m, weight, mean);
+    sf_status st = check_pointers(__func__, m, mean, basis, eig);
+    if (st == SF_OK) st = check_common(m, weight, mean);
     if (st == SF_OK) st = check_variance(m, var, -1);
     if (st != SF_OK) return st;
     if (rank < 1 || rank > m->dim)
@@ -180,6 +201,10 @@ sf_status sf_mixture_add_lowrank(sf_mixture *m, double weight, const double *mea
 sf_status sf_mixture_create_isotropic(sf_mixture **out, int dim, int K, const double *weights,
                                       const double *means, const double *vars)
 {
+    if (!out || !weights || !means || !vars)
+        return sf_fail(SF_ERR_INVALID, "sf_mixture_create_isotropic: a required argument is NULL");
+    *out = NULL;
+    if (K < 1) return sf_fail(SF_ERR_INVALID, "sf_mixture_create_isotropic: K = %d components (at least 1)", K);
     sf_status st = sf_mixture_create(out, dim);
     for (int k = 0; st == SF_OK && k < K; k++)
         st = sf_mixture_add_isotropic(*out, weights[k], means + (size_t)k * dim, vars[k]);
@@ -190,19 +215,48 @@ sf_status sf_mixture_create_isotropic(sf_mixture **out, int dim, int K, const do
     return st;
 }
 
-double sf_mixture_weight_sum(const sf_mixture *m)
+double sf_mixture_weight_sum(const sf_mixture *m) { return m->weight_total; }
+
+/* The accessors' argument check: 1 if component k of m exists; otherwise 0 with the message set. */
+static int component_exists(const char *function, const sf_mixture *m, int k)
 {
-    double sum = 0;
-    for (int k = 0; k < m->count; k++) sum += m->weight[k];
-    return sum;
+    if (!m) sf_fail(SF_ERR_INVALID, "%s: mix is NULL", function);
+    else if (k < 0 || k >= m->count)
+        sf_fail(SF_ERR_INVALID, "%s: component %d does not exist (the mixture has %d)", function, k, m->count);
+    return m && k >= 0 && k < m->count;
 }
 
-int sf_mixture_dim(const sf_mixture *m) { return m->dim; }
-int sf_mixture_count(const sf_mixture *m) { return m->count; }
-sf_cov_kind sf_mixture_kind(const sf_mixture *m, int k) { return m->kind[k]; }
-int sf_mixture_rank(const sf_mixture *m, int k) { return m->rank_offset[k + 1] - m->rank_offset[k]; }
-double sf_mixture_weight(const sf_mixture *m, int k) { return m->weight[k] / sf_mixture_weight_sum(m); }
-const double *sf_mixture_mean(const sf_mixture *m, int k) { return m->mean + (size_t)k * m->dim; }
+int sf_mixture_dim(const sf_mixture *m)
+{
+    if (!m) sf_fail(SF_ERR_INVALID, "sf_mixture_dim: mix is NULL");
+    return m ? m->dim : 0;
+}
+
+int sf_mixture_count(const sf_mixture *m)
+{
+    if (!m) sf_fail(SF_ERR_INVALID, "sf_mixture_count: mix is NULL");
+    return m ? m->count : 0;
+}
+
+sf_cov_kind sf_mixture_kind(const sf_mixture *m, int k)
+{
+    return component_exists(__func__, m, k) ? m->kind[k] : (sf_cov_kind)-1;
+}
+
+int sf_mixture_rank(const sf_mixture *m, int k)
+{
+    return component_exists(__func__, m, k) ? m->rank_offset[k + 1] - m->rank_offset[k] : -1;
+}
+
+double sf_mixture_weight(const sf_mixture *m, int k)
+{
+    return component_exists(__func__, m, k) ? m->weight[k] / sf_mixture_weight_sum(m) : NAN;
+}
+
+const double *sf_mixture_mean(const sf_mixture *m, int k)
+{
+    return component_exists(__func__, m, k) ? m->mean + (size_t)k * m->dim : NULL;
+}
 
 sf_status sf_mixture_subset(const sf_mixture *m, const int *components, int count, sf_mixture **out)
 {
@@ -253,12 +307,18 @@ int sf_mixture_max_rank(const sf_mixture *m)
 
 const double *sf_mixture_basis(const sf_mixture *m, int k, int *rank)
 {
-    *rank = m->rank_offset[k + 1] - m->rank_offset[k];
-    return *rank ? m->basis + (size_t)m->rank_offset[k] * m->dim : NULL;
+    if (!component_exists(__func__, m, k)) {
+        if (rank) *rank = -1;
+        return NULL;
+    }
+    int r = m->rank_offset[k + 1] - m->rank_offset[k];
+    if (rank) *rank = r;
+    return r ? m->basis + (size_t)m->rank_offset[k] * m->dim : NULL;
 }
 
 int sf_mixture_codimension(const sf_mixture *m, int k)
 {
+    if (!component_exists(__func__, m, k)) return -1;
     int d = m->dim, rank = m->rank_offset[k + 1] - m->rank_offset[k], zeros = 0;
     const double *c = m->var_diag + (size_t)k * d;
     if (rank > 0) return c[0] == 0 ? d - rank : 0; /* constant diagonal part: e_perp along d - r directions */
@@ -266,4 +326,7 @@ int sf_mixture_codimension(const sf_mixture *m, int k)
     return zeros;
 }
 
-const double *sf_mixture_variances(const sf_mixture *m, int k) { return m->var_diag + (size_t)k * m->dim; }
+const double *sf_mixture_variances(const sf_mixture *m, int k)
+{
+    return component_exists(__func__, m, k) ? m->var_diag + (size_t)k * m->dim : NULL;
+}

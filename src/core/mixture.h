@@ -13,6 +13,7 @@ extern "C" {
 struct sf_mixture {
     int dim, count, capacity;
     double *weight;      /* [K] as given (positive); normalised on use */
+    double weight_total; /* their sum (kept finite: a weight that would overflow it is refused) */
     double *mean;        /* [K x dim] */
     double *var_diag;    /* [K x dim] the diagonal part of C_k */
     sf_cov_kind *kind;   /* [K] */

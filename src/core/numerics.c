@@ -161,6 +161,11 @@ void sf_gauss_legendre(double a, double b, int panels, double *x, double *w)
 
 double sf_power_law_exponent(const double *x, const double *y, size_t n)
 {
+    sf_error_clear();
+    if (!x || !y) {
+        sf_fail(SF_ERR_INVALID, "sf_power_law_exponent: x and y must not be NULL");
+        return NAN;
+    }
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
     size_t used = 0;
     for (size_t i = 0; i < n; i++) {

@@ -16,6 +16,10 @@
 
 sf_status sf_particles_check(const double *x, size_t n, int d)
 {
+    if (n > 0 && !x) return sf_fail(SF_ERR_INVALID, "sf_particles_check: x is NULL");
+    if (d < 1) return sf_fail(SF_ERR_INVALID, "sf_particles_check: dimension %d must be >= 1", d);
+    sf_status st = sf_check_doubles(__func__, n, (size_t)d);
+    if (st != SF_OK) return st;
     for (size_t i = 0; i < n; i++)
         for (int j = 0; j < d; j++)
             if (!isfinite(x[i * (size_t)d + j]))
@@ -227,7 +231,10 @@ sf_status sf_plan_evaluate(sf_plan *p, const double *x, size_t n, const sf_outpu
     if ((out->dt_score || out->dt_logp) && !p->time.has_time_derivatives)
         return sf_fail(SF_ERR_INVALID, "d/dt outputs need a schedule (a direct alpha, sigma pair has no time axis): "
                                        "use the heat-time outputs instead");
-    sf_status st = sf_particles_check(x, n, p->mix->dim);
+    size_t d = (size_t)p->mix->dim;
+    sf_status st = sf_check_doubles(__func__, n, out->hessian ? d * d : d); /* d * d < 2^62: d is an int */
+    if (st == SF_OK && out->resp) st = sf_check_doubles(__func__, n, (size_t)p->mix->count);
+    if (st == SF_OK) st = sf_particles_check(x, n, p->mix->dim);
     if (st == SF_OK && out->hvp_dir) st = sf_particles_check(out->hvp_dir, n, p->mix->dim);
     if (st == SF_OK) st = evaluate_data_frame(p, x, n, out);
     if (st == SF_OK) st = evaluate_heat_frame(p, x, n, out);

@@ -33,6 +33,7 @@ const char *sf_schedule_kind_name(sf_schedule_kind kind)
 
 sf_status sf_schedule_kind_parse(const char *name, sf_schedule_kind *kind)
 {
+    if (!name || !kind) return sf_fail(SF_ERR_INVALID, "sf_schedule_kind_parse: name and kind must not be NULL");
     for (int k = 0; k < SF_SCHEDULE_DIRECT; k++)
         if (strcmp(name, kind_names[k]) == 0) {
             *kind = (sf_schedule_kind)k;
@@ -84,6 +85,7 @@ static void set_rates(sf_time *o, double dalpha, double f, double g2)
 
 sf_status sf_schedule_at(const sf_schedule *s, double t, sf_time *o)
 {
+    if (!s || !o) return sf_fail(SF_ERR_INVALID, "sf_schedule_at: schedule and out must not be NULL");
     sf_status st = check_parameters(s);
     if (st != SF_OK) return st;
     memset(o, 0, sizeof *o);
@@ -153,6 +155,7 @@ sf_status sf_schedule_at(const sf_schedule *s, double t, sf_time *o)
 
 sf_status sf_schedule_t_of_tau(const sf_schedule *s, double tau, double *t)
 {
+    if (!s || !t) return sf_fail(SF_ERR_INVALID, "sf_schedule_t_of_tau: schedule and t must not be NULL");
     sf_status st = check_parameters(s);
     if (st != SF_OK) return st;
     if (!(tau >= 0) || !isfinite(tau))
@@ -184,6 +187,7 @@ sf_status sf_schedule_t_of_tau(const sf_schedule *s, double tau, double *t)
 
 sf_status sf_time_heat(double tau, sf_time *out)
 {
+    if (!out) return sf_fail(SF_ERR_INVALID, "sf_time_heat: out is NULL");
     if (!(tau >= 0) || !isfinite(tau)) return sf_fail(SF_ERR_INVALID, "heat time tau = %g must be finite and >= 0", tau);
     sf_schedule s = sf_schedule_default(SF_SCHEDULE_DIRECT);
     s.alpha = 1.0;

@@ -2,6 +2,7 @@
 #include "status.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,6 +35,13 @@ void sf_error_prefix(const char *prefix)
 }
 
 void sf_error_clear(void) { last_message[0] = '\0'; }
+
+sf_status sf_check_doubles(const char *function, size_t n, size_t per)
+{
+    if (per != 0 && n > SIZE_MAX / sizeof(double) / per)
+        return sf_fail(SF_ERR_INVALID, "%s: %zu x %zu values do not fit in memory", function, n, per);
+    return SF_OK;
+}
 
 const char *sf_last_error(void) { return last_message; }
 

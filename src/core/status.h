@@ -22,6 +22,10 @@ void sf_error_prefix(const char *prefix);
 /* Clears the message (at the start of a public call that may later fail). */
 void sf_error_clear(void);
 
+/* SF_OK if n x per doubles fit in the address space (checked before an allocation of that size, and
+ * before indexing a caller's array of that shape); otherwise SF_ERR_INVALID naming `function`. */
+sf_status sf_check_doubles(const char *function, size_t n, size_t per);
+
 #ifdef __cplusplus
 }
 #endif

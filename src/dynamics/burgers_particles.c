@@ -45,12 +45,16 @@ sf_status sf_burgers_advance(sf_context *ctx, const sf_mixture *mix, const doubl
                              double tau1, int steps, double *u)
 {
     sf_error_clear();
+    if (!ctx || !mix || (n > 0 && (!y || !u)))
+        return sf_fail(SF_ERR_INVALID, "sf_burgers_advance: ctx, mix, y and u must not be NULL");
+    sf_status st = sf_check_doubles(__func__, n, (size_t)mix->dim);
+    if (st != SF_OK) return st;
     if (steps < 1 || !(tau0 >= 0) || !(tau1 >= 0) || !isfinite(tau0) || !isfinite(tau1))
         return sf_fail(SF_ERR_INVALID, "Burgers advance needs steps >= 1 and finite tau0, tau1 >= 0 (got %d, %g, %g)",
                        steps, tau0, tau1);
     size_t nd = n * (size_t)mix->dim;
     burgers_problem p = {NULL, mix->dim, y, n, malloc(nd * sizeof(double) + 1)};
-    sf_status st = p.lap ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory advancing %zu particles", n);
+    st = p.lap ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory advancing %zu particles", n);
     sf_time start;
     if (st == SF_OK) st = sf_time_heat(tau0, &start);
     if (st == SF_OK) st = sf_plan_create(&p.plan, ctx, mix, &start);
@@ -132,7 +136,13 @@ sf_status sf_score_curl(sf_context *ctx, const sf_mixture *mix, const sf_time *t
                         int probes, uint64_t seed, double *curl)
 {
     sf_error_clear();
+    if (!ctx || !mix || !time || (n > 0 && (!x || !curl)))
+        return sf_fail(SF_ERR_INVALID, "sf_score_curl: ctx, mix, time, x and curl must not be NULL");
     if (probes < 0) return sf_fail(SF_ERR_INVALID, "curl probes must be >= 0 (got %d)", probes);
+    size_t dirs = probes > 0 ? 2 * (size_t)probes : (size_t)mix->dim; /* the stencil of one chunk: */
+    sf_status checked = sf_check_doubles(__func__, n, (size_t)mix->dim);
+    if (checked == SF_OK) checked = sf_check_doubles(__func__, 2 * SF_STENCIL_CHUNK * dirs, (size_t)mix->dim);
+    if (checked != SF_OK) return checked;
     /* step: 1e-4 of the narrowest noised component's standard deviation */
     double smallest = INFINITY, a2 = time->alpha * time->alpha;
     for (size_t i = 0; i < (size_t)mix->count * mix->dim; i++) smallest = fmin(smallest, a2 * mix->var_diag[i] + time->sigma2);

@@ -13,8 +13,9 @@
 
 sf_status sf_grid_create(sf_grid **out, sf_context *ctx, int dim, int n, double box)
 {
-    *out = NULL;
     sf_error_clear();
+    if (!out || !ctx) return sf_fail(SF_ERR_INVALID, "sf_grid_create: grid and ctx must not be NULL");
+    *out = NULL;
     if (dim < 1 || dim > 3) return sf_fail(SF_ERR_INVALID, "grid dimension %d: must be 1, 2 or 3", dim);
     if (n < 4 || n % 2 || n > 4096) return sf_fail(SF_ERR_INVALID, "grid size %d: must be even, 4 to 4096", n);
     if (!(box > 0) || !isfinite(box)) return sf_fail(SF_ERR_INVALID, "box length %g must be positive", box);
@@ -43,10 +44,18 @@ void sf_grid_destroy(sf_grid *g)
     free(g);
 }
 
-size_t sf_grid_points(const sf_grid *g) { return g->shape.points; }
+size_t sf_grid_points(const sf_grid *g)
+{
+    if (!g) sf_fail(SF_ERR_INVALID, "sf_grid_points: grid is NULL");
+    return g ? g->shape.points : 0;
+}
 
 void sf_grid_coordinates(const sf_grid *g, double *y)
 {
+    if (!g || !y) {
+        sf_fail(SF_ERR_INVALID, "sf_grid_coordinates: grid and y must not be NULL");
+        return;
+    }
     const sf_grid_shape *s = &g->shape;
     for (size_t p = 0; p < s->points; p++) {
         size_t rest = p;
@@ -69,6 +78,7 @@ sf_status sf_grid_exact(sf_grid *g, const sf_mixture *mix, double floor, int ima
                         double *u)
 {
     sf_error_clear();
+    if (!g || !mix) return sf_fail(SF_ERR_INVALID, "sf_grid_exact: grid and mix must not be NULL");
     const sf_grid_shape *s = &g->shape;
     int d = s->dim;
     if (mix->dim != d) return sf_fail(SF_ERR_INVALID, "the mixture has dimension %d, the grid %d", mix->dim, d);
@@ -127,6 +137,7 @@ sf_status sf_grid_exact(sf_grid *g, const sf_mixture *mix, double floor, int ima
 sf_status sf_grid_heat_route(sf_grid *g, const double *density, double dtau, double *u)
 {
     sf_error_clear();
+    if (!g || !density || !u) return sf_fail(SF_ERR_INVALID, "sf_grid_heat_route: grid, density and u must not be NULL");
     if (!(dtau >= 0) || !isfinite(dtau)) return sf_fail(SF_ERR_INVALID, "heat-time step %g must be >= 0", dtau);
     size_t P = g->shape.points, d = (size_t)g->shape.dim;
     for (size_t p = 0; p < P; p++)
@@ -144,6 +155,7 @@ sf_status sf_grid_heat_route(sf_grid *g, const double *density, double dtau, dou
 sf_status sf_grid_burgers_route(sf_grid *g, double *u, double dtau, int steps, sf_progress progress, void *data)
 {
     sf_error_clear();
+    if (!g || !u) return sf_fail(SF_ERR_INVALID, "sf_grid_burgers_route: grid and u must not be NULL");
     if (steps < 1 || !isfinite(dtau)) return sf_fail(SF_ERR_INVALID, "route B needs steps >= 1 and a finite dtau");
     size_t P = g->shape.points, d = (size_t)g->shape.dim;
     double *cm = malloc(P * d * sizeof(double));

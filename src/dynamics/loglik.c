@@ -51,6 +51,10 @@ sf_status sf_loglik_ode(sf_context *ctx, const sf_mixture *mix, const sf_schedul
                         const double *x, size_t n, double rtol, double atol, double *logp, int *steps_taken)
 {
     sf_error_clear();
+    if (!ctx || !mix || !sched || (n > 0 && (!x || !logp)))
+        return sf_fail(SF_ERR_INVALID, "sf_loglik_ode: ctx, mix, schedule, x and logp must not be NULL");
+    sf_status checked = sf_check_doubles(__func__, n, (size_t)mix->dim + 1); /* the ODE state */
+    if (checked != SF_OK) return checked;
     if (sched->kind == SF_SCHEDULE_DIRECT) return sf_fail(SF_ERR_INVALID, "the likelihood needs a schedule with a time axis");
     if (!(t1 > t0)) return sf_fail(SF_ERR_INVALID, "need t1 > t0 (got %g, %g)", t1, t0);
     if (!(rtol > 0) || !(atol > 0)) return sf_fail(SF_ERR_INVALID, "tolerances must be positive (rtol %g, atol %g)", rtol, atol);

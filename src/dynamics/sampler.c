@@ -29,6 +29,7 @@ const char *sf_sampler_kind_name(sf_sampler_kind kind)
 
 sf_status sf_sampler_kind_parse(const char *name, sf_sampler_kind *kind)
 {
+    if (!name || !kind) return sf_fail(SF_ERR_INVALID, "sf_sampler_kind_parse: name and kind must not be NULL");
     for (int k = 0; k < (int)(sizeof sampler_names / sizeof sampler_names[0]); k++)
         if (strcmp(name, sampler_names[k]) == 0) {
             *kind = (sf_sampler_kind)k;
@@ -56,6 +57,10 @@ sf_sampler sf_sampler_default(sf_sampler_kind kind)
 sf_status sf_sample_marginal(const sf_mixture *mix, const sf_time *time, uint64_t seed, size_t first_particle,
                              double *x, size_t n)
 {
+    if (!mix || !time || (n > 0 && !x)) return sf_fail(SF_ERR_INVALID, "sf_sample_marginal: mix, time and x must not be NULL");
+    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "sf_sample_marginal: the mixture has no components");
+    sf_status checked = sf_check_doubles(__func__, n, (size_t)mix->dim);
+    if (checked != SF_OK) return checked;
     int d = mix->dim, rmax = sf_mixture_max_rank(mix);
     int failed = 0;
 #pragma omp parallel if (n > 256)
@@ -244,6 +249,11 @@ static sf_status eval_eps(eps_model *em, const sf_schedule *sched, double t, con
 
 static sf_status check_sampler(const sf_sampler *smp, const sf_schedule *sched)
 {
+    if (smp->spacing != SF_SPACING_T && smp->spacing != SF_SPACING_LAMBDA && smp->spacing != SF_SPACING_GIVEN)
+        return sf_fail(SF_ERR_INVALID, "unknown step spacing %d", (int)smp->spacing);
+    if (smp->class_size < 0 || (smp->class_size > 0 && !smp->class_components))
+        return sf_fail(SF_ERR_INVALID, "guidance class of %d components given without its component list",
+                       smp->class_size);
     if (sched->kind == SF_SCHEDULE_DIRECT) return sf_fail(SF_ERR_INVALID, "samplers need a schedule with a time axis");
     if (smp->steps < 1 || smp->steps > 100000000) return sf_fail(SF_ERR_INVALID, "steps %d must be >= 1", smp->steps);
     if (smp->spacing != SF_SPACING_GIVEN && !(smp->t1 > smp->t0))
@@ -291,6 +301,13 @@ static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const s
             double z = plan->C != 0 ? sf_philox_normal(seed, first_particle + p, (uint32_t)k, (uint32_t)(e % d)) : 0.0;
             x[e] = sf_step_result(plan, x[e], all, z);
         }
+        if (sf_particles_check(x, n, d) != SF_OK) { /* the step, not the caller, produced it */
+            char why[256];
+            snprintf(why, sizeof why, "%s", sf_last_error());
+            st = sf_fail(SF_ERR_NUMERIC, "sampling produced a non-finite particle at t = %g (step %d): %s",
+                         times[k + 1], k + 1, why);
+            break;
+        }
         if (trajectory && ((every > 0 && (k + 1) % every == 0) || k + 1 == K))
             st = trajectory(data, k + 1, times[k + 1], x, n, d);
     }
@@ -303,7 +320,12 @@ sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *s
                     size_t n, size_t first_particle, sf_trajectory_fn trajectory, void *data, int every)
 {
     sf_error_clear();
-    sf_status st = check_sampler(smp, sched);
+    if (!ctx || !mix || !sched || !smp || (n > 0 && !x))
+        return sf_fail(SF_ERR_INVALID, "sf_sample: ctx, mix, schedule, sampler and x must not be NULL");
+    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "sf_sample: the mixture has no components");
+    if (every < 0) return sf_fail(SF_ERR_INVALID, "sf_sample: every = %d must be >= 0", every);
+    sf_status st = sf_check_doubles(__func__, n, (size_t)mix->dim);
+    if (st == SF_OK) st = check_sampler(smp, sched);
     if (st != SF_OK) return st;
     int d = mix->dim, K = smp->steps;
     size_t nd = n * (size_t)d;

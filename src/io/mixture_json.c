@@ -4,6 +4,7 @@
 #include "status.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,8 +146,8 @@ static sf_status read_compact(const char *path, sf_mixture *m, json_t *root)
     if (st == SF_OK) st = read_named_npy(path, "means", jm, &mu);
     if (st == SF_OK && json_is_string(jv)) st = read_named_npy(path, "var", jv, &v);
     size_t K = w.ndim == 1 ? w.shape[0] : 0;
-    if (st == SF_OK && (w.ndim != 1 || K < 1))
-        st = sf_fail(SF_ERR_FORMAT, "%s: \"weights\" must be a 1-d array of K >= 1 numbers", path);
+    if (st == SF_OK && (w.ndim != 1 || K < 1 || K > INT_MAX))
+        st = sf_fail(SF_ERR_FORMAT, "%s: \"weights\" must be a 1-d array of K >= 1 numbers (at most %d)", path, INT_MAX);
     if (st == SF_OK && (mu.ndim != 2 || mu.shape[0] != K || mu.shape[1] != (size_t)d))
         st = sf_fail(SF_ERR_FORMAT, "%s: \"means\" must have shape (%zu, %d) to match weights and dim", path, K, d);
     int diagonal = v.ndim == 2;
@@ -169,8 +170,9 @@ static sf_status read_compact(const char *path, sf_mixture *m, json_t *root)
 
 sf_status sf_mixture_read_json(sf_mixture **out, const char *path)
 {
-    *out = NULL;
     sf_error_clear();
+    if (!out || !path) return sf_fail(SF_ERR_INVALID, "sf_mixture_read_json: mix and path must not be NULL");
+    *out = NULL;
     json_error_t err;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
     if (!root) {

@@ -3,6 +3,7 @@
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700 /* fsync, fileno, fdopen */
 #endif
+#include "staging.h"
 #include "status.h"
 
 #include <errno.h>
@@ -39,7 +40,7 @@ static int host_is_little_endian(void)
 
 size_t sf_array_size(const sf_array *a)
 {
-    if (!a) return 0;
+    if (!a || a->ndim < 0 || a->ndim > SF_NPY_MAX_DIMS) return 0;
     size_t n = 1;
     for (int i = 0; i < a->ndim; i++) n *= a->shape[i];
     return n;
@@ -409,22 +410,6 @@ static size_t build_header(char *buf, size_t cap, sf_dtype dtype, int ndim, cons
     return total;
 }
 
-/* Opens a new file beside `path` and names it in *tmp. Not mkstemp: its mode 0600 would
- * survive the rename, while open(..., 0666) lets the umask decide, as for any new file. */
-static int open_temp(const char *path, char **tmp)
-{
-    static _Thread_local unsigned counter;
-    size_t cap = strlen(path) + 48;
-    *tmp = malloc(cap);
-    if (!*tmp) return -1;
-    for (int attempt = 0; attempt < 1000; attempt++) {
-        snprintf(*tmp, cap, "%s.tmp.%ld.%u", path, (long)getpid(), counter++);
-        int fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-        if (fd >= 0 || errno != EEXIST) return fd;
-    }
-    return -1;
-}
-
 /* Writes count doubles as itemsize 8 or 4; returns 1 on success. */
 static int write_values(FILE *f, sf_dtype dtype, const double *data, size_t count)
 {
@@ -460,21 +445,16 @@ static sf_status check_write_args(const char *path, const double *data, int ndim
 }
 
 struct sf_npy_writer {
-    char *path, *tmp; /* the final name, and the temporary one written until commit */
+    char *path;
+    sf_staged *staged; /* the temporary file written until commit (staging.h) */
     FILE *f;
     sf_dtype dtype;
     size_t expected, written;
 };
 
-static void writer_free(sf_npy_writer *w)
-{
-    free(w->path);
-    free(w->tmp);
-    free(w);
-}
-
 sf_status sf_npy_writer_open(sf_npy_writer **out, const char *path, int ndim, const size_t *shape, sf_dtype dtype)
 {
+    if (!out) return sf_fail(SF_ERR_INVALID, "sf_npy_writer_open: writer is NULL");
     *out = NULL;
     size_t count = 0;
     static const double nothing = 0;
@@ -488,19 +468,13 @@ sf_status sf_npy_writer_open(sf_npy_writer **out, const char *path, int ndim, co
     w->dtype = dtype, w->expected = count;
     char header[NPY_PREAMBLE_V1 + NPY_SHAPE_TEXT + 128];
     size_t header_len = build_header(header, sizeof header, dtype, ndim, shape);
-    int fd = open_temp(path, &w->tmp);
-    if (fd < 0) {
-        st = w->tmp ? sf_fail(SF_ERR_IO, "%s: cannot create a temporary file beside it: %s", path, strerror(errno))
-                    : sf_fail(SF_ERR_NOMEM, "%s: out of memory", path);
-        writer_free(w);
-        return st;
-    }
-    if (!(w->f = fdopen(fd, "wb")) || fwrite(header, 1, header_len, w->f) != header_len) {
+    if ((st = sf_staged_open(&w->staged, path, &w->f)) == SF_OK && fwrite(header, 1, header_len, w->f) != header_len) {
         st = sf_fail(SF_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-        if (w->f) fclose(w->f);
-        else close(fd);
-        unlink(w->tmp);
-        writer_free(w);
+        sf_staged_close(w->staged, 0);
+    }
+    if (st != SF_OK) {
+        free(w->path);
+        free(w);
         return st;
     }
     *out = w;
@@ -509,6 +483,8 @@ sf_status sf_npy_writer_open(sf_npy_writer **out, const char *path, int ndim, co
 
 sf_status sf_npy_writer_append(sf_npy_writer *w, const double *data, size_t count)
 {
+    if (!w) return sf_fail(SF_ERR_INVALID, "sf_npy_writer_append: writer is NULL");
+    if (count && !data) return sf_fail(SF_ERR_INVALID, "%s: data is NULL", w->path);
     if (count > w->expected - w->written)
         return sf_fail(SF_ERR_INVALID, "%s: %zu values appended to an array of %zu (%zu written)", w->path, count,
                        w->expected, w->written);
@@ -524,15 +500,10 @@ sf_status sf_npy_writer_close(sf_npy_writer *w, int commit)
     sf_status st = SF_OK;
     if (commit && w->written != w->expected)
         st = sf_fail(SF_ERR_INVALID, "%s: %zu of %zu values written", w->path, w->written, w->expected);
-    int ok = fflush(w->f) == 0 && fsync(fileno(w->f)) == 0;
-    int saved = errno;
-    if (fclose(w->f) != 0) ok = 0, saved = errno;
-    if (st == SF_OK && commit && !ok) st = sf_fail(SF_ERR_IO, "%s: write failed: %s", w->path, strerror(saved));
-    if (st == SF_OK && commit && rename(w->tmp, w->path) != 0)
-        st = sf_fail(SF_ERR_IO, "%s: cannot rename the temporary file into place: %s", w->path, strerror(errno));
-    if (st != SF_OK || !commit) unlink(w->tmp); /* no half-written file is left behind */
-    writer_free(w);
-    return st;
+    sf_status closed = sf_staged_close(w->staged, commit && st == SF_OK); /* no half-written file is left */
+    free(w->path);
+    free(w);
+    return st != SF_OK ? st : closed;
 }
 
 sf_status sf_npy_write(const char *path, const double *data, int ndim, const size_t *shape, sf_dtype dtype)

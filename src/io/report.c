@@ -1,51 +1,26 @@
 /* CSV tables and SVG line plots for the analyses (see report.h). */
 #include "report.h"
+#include "staging.h"
 #include "status.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-/* Opens path.tmp.<pid> for writing; *tmp receives its name (caller frees). */
-static FILE *open_temporary(const char *path, char **tmp)
-{
-    size_t len = strlen(path) + 32;
-    *tmp = malloc(len);
-    if (!*tmp) return NULL;
-    snprintf(*tmp, len, "%s.tmp.%ld", path, (long)getpid());
-    return fopen(*tmp, "w");
-}
-
-static sf_status finish(FILE *f, const char *path, char *tmp)
-{
-    int ok = !ferror(f);
-    ok = fclose(f) == 0 && ok;
-    sf_status st = SF_OK;
-    if (!ok || rename(tmp, path) != 0) {
-        st = sf_fail(SF_ERR_IO, "%s: cannot write", path);
-        unlink(tmp);
-    }
-    free(tmp);
-    return st;
-}
 
 sf_status sf_csv_write(const char *path, int cols, const char *const *names, const double *const *data, size_t rows)
 {
-    char *tmp;
-    FILE *f = open_temporary(path, &tmp);
-    if (!f) {
-        free(tmp);
-        return sf_fail(SF_ERR_IO, "%s: cannot create", path);
-    }
+    sf_staged *staged; /* an exclusive temporary file, renamed at the commit (staging.h) */
+    FILE *f;
+    sf_status opened = sf_staged_open(&staged, path, &f);
+    if (opened != SF_OK) return opened;
     for (int c = 0; c < cols; c++) fprintf(f, "%s%s", c ? "," : "", names[c]);
     fputc('\n', f);
     for (size_t r = 0; r < rows; r++) {
         for (int c = 0; c < cols; c++) fprintf(f, "%s%.10g", c ? "," : "", data[c][r]);
         fputc('\n', f);
     }
-    return finish(f, path, tmp);
+    return sf_staged_close(staged, 1);
 }
 
 static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"};
@@ -167,12 +142,10 @@ sf_status sf_plot_svg(const char *path, const sf_plot *plot, const sf_series *se
     fr.y.lo -= pad, fr.y.hi += pad;
     double width = fr.left + fr.width + (legend > 0 ? legend + 16 : 24);
     width = fmax(width, text_width(plot->title) * 14 / 12 + 40);
-    char *tmp;
-    FILE *f = open_temporary(path, &tmp);
-    if (!f) {
-        free(tmp);
-        return sf_fail(SF_ERR_IO, "%s: cannot create", path);
-    }
+    sf_staged *staged; /* an exclusive temporary file, renamed at the commit (staging.h) */
+    FILE *f;
+    sf_status opened = sf_staged_open(&staged, path, &f);
+    if (opened != SF_OK) return opened;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"430\" font-family=\"sans-serif\" font-size=\"12\">\n", width);
     fprintf(f, "<rect width=\"%.0f\" height=\"430\" fill=\"white\"/>\n", width);
     fprintf(f, "<text x=\"%.0f\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">%s</text>\n", width / 2, plot->title ? plot->title : "");
@@ -221,7 +194,7 @@ sf_status sf_plot_svg(const char *path, const sf_plot *plot, const sf_series *se
         fprintf(f, "<text x=\"%g\" y=\"%g\">%s</text>\n", lx + 30, ly, se->label);
     }
     fprintf(f, "</svg>\n");
-    return finish(f, path, tmp);
+    return sf_staged_close(staged, 1);
 }
 
 sf_status sf_write_profiles(const char *dir, const char *stem, const char *title, const char *xlabel,

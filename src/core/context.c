@@ -62,6 +62,23 @@ const char *sf_backend_name(sf_backend backend)
     return (unsigned)backend < sizeof backend_names / sizeof backend_names[0] ? backend_names[backend] : "?";
 }
 sf_precision sf_context_precision(const sf_context *ctx) { return ctx->precision; }
+
+void sf_context_cancel(sf_context *ctx)
+{
+    if (ctx) atomic_store(&ctx->cancel, 1);
+}
+
+void sf_context_resume(sf_context *ctx)
+{
+    if (ctx) atomic_store(&ctx->cancel, 0);
+}
+
+int sf_context_cancelled(const sf_context *ctx) { return ctx ? atomic_load(&((sf_context *)ctx)->cancel) : 0; }
+
+sf_status sf_context_poll(const sf_context *ctx)
+{
+    return sf_context_cancelled(ctx) ? sf_fail(SF_ERR_CANCELLED, "cancelled (sf_context_cancel)") : SF_OK;
+}
 void sf_context_set_max_batch(sf_context *ctx, size_t max_batch) { ctx->max_batch = max_batch; }
 
 int sf_cuda_built(void) { return sf_cuda_compiled(); }

@@ -2,6 +2,7 @@
  * each frame it needs, prepared once by the backend; evaluation validates the request, hands each
  * frame's request to the backend, and assembles the Burgers residuals (SPEC.md C) from the
  * backend's outputs. */
+#include "abi.h"
 #include "context.h"
 #include "mixture.h"
 #include "request.h"
@@ -13,6 +14,8 @@
 
 /* Particles per chunk when the residuals need temporaries (bounds their memory). */
 #define SF_RESIDUAL_CHUNK ((size_t)1 << 16)
+/* Particles per chunk between two checks for cancellation. */
+#define SF_CANCEL_CHUNK ((size_t)1 << 18)
 
 sf_status sf_particles_check(const double *x, size_t n, int d)
 {
@@ -87,9 +90,11 @@ sf_status sf_plan_set_time(sf_plan *p, const sf_time *time)
 {
     sf_error_clear();
     if (!p || !time) return sf_fail(SF_ERR_INVALID, "sf_plan_set_time: a required argument is NULL");
-    p->time = *time;
+    p->has_time = 0;
+    sf_status st = SF_LOAD_STRUCT(p->time, time, SF_TIME_SIZE_0_1, "sf_time");
+    if (st != SF_OK) return st;
     p->data.current = p->heat.current = 0;
-    sf_status st = data_frame(p); /* validates the time (singular components) and prepares the field */
+    st = data_frame(p); /* validates the time (singular components) and prepares the field */
     p->has_time = st == SF_OK;
     return st;
 }
@@ -219,19 +224,49 @@ static sf_status evaluate_vp_residual(sf_plan *p, const double *x, size_t n, con
     return st;
 }
 
-sf_status sf_plan_evaluate(sf_plan *p, const double *x, size_t n, const sf_outputs *out)
+/* The outputs of particles [i0, ...) of a request: every array advanced by i0 rows. */
+static sf_outputs outputs_from(const sf_outputs *o, size_t i0, int d, int K)
+{
+    size_t v = i0 * (size_t)d;
+#define SF_ROWS(p, width) ((p) ? (p) + i0 * (size_t)(width) : NULL)
+    sf_outputs c = *o;
+    c.score = SF_ROWS(o->score, d), c.logp = SF_ROWS(o->logp, 1), c.resp = SF_ROWS(o->resp, K);
+    c.div = SF_ROWS(o->div, 1), c.denoise = SF_ROWS(o->denoise, d), c.lap = SF_ROWS(o->lap, d);
+    c.hvp_dir = SF_ROWS(o->hvp_dir, d), c.hvp = SF_ROWS(o->hvp, d), c.hvp_score = SF_ROWS(o->hvp_score, d);
+    c.hessian = o->hessian ? o->hessian + v * (size_t)d : NULL;
+    c.dt_score = SF_ROWS(o->dt_score, d), c.dt_logp = SF_ROWS(o->dt_logp, 1);
+    c.dtau_score = SF_ROWS(o->dtau_score, d), c.dtau_logp = SF_ROWS(o->dtau_logp, 1);
+    c.residual = SF_ROWS(o->residual, d), c.residual_scale = SF_ROWS(o->residual_scale, 1);
+    c.residual_t = SF_ROWS(o->residual_t, d), c.residual_t_scale = SF_ROWS(o->residual_t_scale, 1);
+#undef SF_ROWS
+    return c;
+}
+
+sf_status sf_plan_evaluate(sf_plan *p, const double *x, size_t n, const sf_outputs *requested)
 {
     sf_error_clear();
-    if (!p || !out || (n > 0 && !x)) return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate: a required argument is NULL");
+    if (!p || !requested || (n > 0 && !x))
+        return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate: a required argument is NULL");
     if (!p->has_time) return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate: the plan has no valid time (set one first)");
+    sf_outputs outputs;
+    sf_status st = SF_LOAD_STRUCT(outputs, requested, SF_OUTPUTS_SIZE_0_1, "sf_outputs");
+    if (st != SF_OK) return st;
+    const sf_outputs *out = &outputs;
     if ((out->dt_score || out->dt_logp) && !p->time.has_time_derivatives)
         return sf_fail(SF_ERR_INVALID, "d/dt outputs need a schedule (a direct alpha, sigma pair has no time axis): "
                                        "use the heat-time outputs instead");
-    sf_status st = sf_particles_check(x, n, p->mix->dim);
+    st = sf_particles_check(x, n, p->mix->dim);
     if (st == SF_OK && out->hvp_dir) st = sf_particles_check(out->hvp_dir, n, p->mix->dim);
-    if (st == SF_OK) st = evaluate_data_frame(p, x, n, out);
-    if (st == SF_OK) st = evaluate_heat_frame(p, x, n, out);
-    if (st == SF_OK) st = evaluate_vp_residual(p, x, n, out);
+    int d = p->mix->dim, K = p->mix->count;
+    for (size_t i0 = 0; st == SF_OK && i0 < n; i0 += SF_CANCEL_CHUNK) {
+        size_t m = n - i0 < SF_CANCEL_CHUNK ? n - i0 : SF_CANCEL_CHUNK;
+        sf_outputs chunk = outputs_from(out, i0, d, K);
+        const double *xc = x + i0 * (size_t)d;
+        st = sf_context_poll(p->ctx);
+        if (st == SF_OK) st = evaluate_data_frame(p, xc, m, &chunk);
+        if (st == SF_OK) st = evaluate_heat_frame(p, xc, m, &chunk);
+        if (st == SF_OK) st = evaluate_vp_residual(p, xc, m, &chunk);
+    }
     return st;
 }
 

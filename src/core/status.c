@@ -48,6 +48,8 @@ const char *sf_status_name(sf_status status)
     case SF_ERR_NO_CUDA: return "no CUDA";
     case SF_ERR_CUDA: return "CUDA error";
     case SF_ERR_NUMERIC: return "non-finite result";
+    case SF_ERR_CANCELLED: return "cancelled";
+    case SF_ERR_CALLBACK: return "callback failed";
     }
     return "unknown status";
 }

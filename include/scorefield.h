@@ -52,6 +52,9 @@ typedef enum {
     SF_ERR_CALLBACK = 9   /* a caller's callback failed (its own status is passed on when it gives one) */
 } sf_status;
 
+/* The library's version, e.g. "0.1.0" (SF_VERSION is the header's). */
+SF_API const char *sf_version(void);
+
 /* Message of the last failure on this thread ("" if none). */
 SF_API const char *sf_last_error(void);
 /* Short name of a status code, e.g. "invalid input". */

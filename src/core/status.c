@@ -37,6 +37,8 @@ void sf_error_clear(void) { last_message[0] = '\0'; }
 
 const char *sf_last_error(void) { return last_message; }
 
+const char *sf_version(void) { return SF_VERSION; }
+
 const char *sf_status_name(sf_status status)
 {
     switch (status) {

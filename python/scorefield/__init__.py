@@ -1,0 +1,34 @@
+"""scorefield: exact Gaussian-mixture score fields of diffusion models, from Python.
+
+The C library (CPU, and CUDA where built) behind NumPy arrays: the score and its derivatives at
+any time (evaluate, Plan), samplers with the exact score or a user's score model (sample),
+likelihoods (loglik), the Burgers structure at particles and on a periodic grid, and the analyses
+(speciation, double wells, information flow, WKB). Errors raise ScorefieldError subclasses with
+the library's message; work runs without the GIL and Ctrl-C stops it.
+
+    import scorefield as sf
+    mix = sf.Mixture([0.5, 0.5], [[-1.0], [1.0]], var=0.1)
+    out = sf.evaluate(mix, x, schedule="vp-linear", t=0.3, outputs=("score", "logp"))
+    xs = sf.sample(mix, n=1000, schedule="vp-linear", sampler="dpm2", steps=50, seed=1)
+"""
+
+from ._analysis import (amplification_pf, bandwidth, count_modes_on_line, data_covariance_top_eigenvalue,
+                        doublewell_field, doublewell_tau_c, fit_tanh_layer, label_entropy, ringwell_field,
+                        ringwell_tau_c, speciation_curvature, speciation_tau_asymmetric, speciation_tau_closed_form,
+                        speciation_tau_numeric, wkb_gaussian)
+from ._core import (OUTPUTS, Context, Mixture, Plan, Schedule, TimePoint, cuda_available, evaluate)
+from ._dynamics import (SAMPLERS, Grid, Trajectory, burgers_advance, loglik, sample, sample_marginal, score_curl)
+from ._lib import (CudaError, FileFormatError, InvalidInputError, NoCudaError, NumericError, ScorefieldError,
+                   version as library_version)
+
+__version__ = library_version()
+
+__all__ = [
+    "OUTPUTS", "SAMPLERS", "Context", "CudaError", "FileFormatError", "Grid", "InvalidInputError", "Mixture",
+    "NoCudaError", "NumericError", "Plan", "Schedule", "ScorefieldError", "TimePoint", "Trajectory",
+    "amplification_pf", "bandwidth", "burgers_advance", "count_modes_on_line", "cuda_available",
+    "data_covariance_top_eigenvalue", "doublewell_field", "doublewell_tau_c", "evaluate", "fit_tanh_layer",
+    "label_entropy", "library_version", "loglik", "ringwell_field", "ringwell_tau_c", "sample", "sample_marginal",
+    "score_curl", "speciation_curvature", "speciation_tau_asymmetric", "speciation_tau_closed_form",
+    "speciation_tau_numeric", "wkb_gaussian",
+]

@@ -211,12 +211,29 @@ def _per_component(value: Any, K: int, name: str) -> list[Any]:
     raise ValueError(f"{name}: expected one entry per component ({K})")
 
 
+def _variances(var: Any, K: int, d: int) -> list[np.ndarray]:
+    """Per component: a 0-d array (isotropic) or (d,) (diagonal)."""
+    if isinstance(var, (list, tuple)) and len(var) == K and any(np.ndim(v) for v in var):
+        out = [as_f64(v, f"var[{k}]") for k, v in enumerate(var)]
+    else:
+        v = as_f64(var, "var")
+        if v.ndim == 0:
+            v = np.full(K, float(v))
+        if not (v.shape == (K,) or v.shape == (K, d)):
+            raise ValueError(f"var: expected a number, ({K},) or ({K}, {d}), got {v.shape}")
+        out = [np.array(row, dtype=np.float64) for row in v]
+    for k, v in enumerate(out):
+        if not (v.ndim == 0 or v.shape == (d,)):
+            raise ValueError(f"var[{k}]: expected a number or {d} numbers, got shape {v.shape}")
+    return out
+
+
 class Mixture:
     """A Gaussian mixture sum_k w_k N(mu_k, C_k) in R^d.
 
     Mixture(weights, means, var=..., basis=..., eig=...): weights (K,) positive (normalised);
     means (K, d); var a number (every component isotropic, var I), (K,) (isotropic per
-    component) or (K, d) (diagonal); basis with eig adds U_k diag(eig_k) U_k^T to var_k I for the
+    component), (K, d) (diagonal), or one entry per component (a number or d numbers); basis with eig adds U_k diag(eig_k) U_k^T to var_k I for the
     components that have one (basis: per component None or r_k orthonormal rows (r_k, d), or one
     (K, r, d) array; eig: per component (r_k,) positive). var_k = 0 with a basis puts the component
     on an affine subspace. Mixture.from_json(path) reads the CLI's files."""
@@ -230,21 +247,17 @@ class Mixture:
         if mu.ndim != 2 or mu.shape[0] != K:
             raise ValueError(f"means: expected shape ({K}, d), got {mu.shape}")
         if var is None:
-            raise ValueError("var is required: a number, (K,) or (K, d) variances")
+            raise ValueError("var is required: a number, (K,) or (K, d) variances, or one entry per component")
         d = mu.shape[1]
-        v = as_f64(var, "var")
-        if v.ndim == 0:
-            v = np.full(K, float(v))
-        if not (v.shape == (K,) or v.shape == (K, d)):
-            raise ValueError(f"var: expected a number, ({K},) or ({K}, {d}), got {v.shape}")
+        variances = _variances(var, K, d)
         bases, eigs = _per_component(basis, K, "basis"), _per_component(eig, K, "eig")
         handle = C.c_void_p()
         call(lib.sf_mixture_create, C.byref(handle), int(d))
         self._handle = handle
         for k in range(K):
-            mean = np.ascontiguousarray(mu[k])
+            mean, v = np.ascontiguousarray(mu[k]), variances[k]
             if bases[k] is not None:
-                if v.ndim != 1:
+                if v.ndim != 0:
                     raise ValueError(f"component {k}: a low-rank component takes an isotropic var (a number)")
                 U = as_f64(bases[k], f"basis[{k}]")
                 U = U.reshape(1, -1) if U.ndim == 1 else U
@@ -252,14 +265,14 @@ class Mixture:
                 if U.ndim != 2 or U.shape[1] != d or e.shape[0] != U.shape[0]:
                     raise ValueError(f"component {k}: basis must be (r, {d}) with r = len(eig), got basis "
                                      f"{U.shape}, eig {e.shape}")
-                call(lib.sf_mixture_add_lowrank, handle, float(w[k]), ptr(mean), float(v[k]), int(U.shape[0]),
+                call(lib.sf_mixture_add_lowrank, handle, float(w[k]), ptr(mean), float(v), int(U.shape[0]),
                      ptr(U), ptr(e))
             elif eigs[k] is not None:
                 raise ValueError(f"component {k}: eig given without a basis")
-            elif v.ndim == 2:
-                call(lib.sf_mixture_add_diagonal, handle, float(w[k]), ptr(mean), ptr(np.ascontiguousarray(v[k])))
+            elif v.ndim == 1:
+                call(lib.sf_mixture_add_diagonal, handle, float(w[k]), ptr(mean), ptr(v))
             else:
-                call(lib.sf_mixture_add_isotropic, handle, float(w[k]), ptr(mean), float(v[k]))
+                call(lib.sf_mixture_add_isotropic, handle, float(w[k]), ptr(mean), float(v))
 
     @classmethod
     def from_json(cls, path: str | Path) -> "Mixture":

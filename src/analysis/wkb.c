@@ -60,7 +60,9 @@ static sf_status moments(const coordinate *q, double t0, double t1, double h, in
     m[nodes] = end.alpha * q->mu;
     S[nodes] = end.alpha * end.alpha * q->c + end.sigma2;
     for (int j = nodes; st == SF_OK && j > 0; j--) {
-        double t = t0 + j * dt, y[2] = {m[j], S[j]}, k1[2] = {0}, k2[2] = {0}, k3[2] = {0}, k4[2] = {0}, tmp[2];
+        /* t1 itself at the last node: t0 + nodes dt may round past the end of the schedule (t = 1) */
+        double t = j == nodes ? t1 : t0 + j * dt, y[2] = {m[j], S[j]}, k1[2] = {0}, k2[2] = {0}, k3[2] = {0},
+               k4[2] = {0}, tmp[2];
         st = moments_rate(q, t, h, y, k1);
         for (int e = 0; e < 2; e++) tmp[e] = y[e] - 0.5 * dt * k1[e];
         if (st == SF_OK) st = moments_rate(q, t - 0.5 * dt, h, tmp, k2);
@@ -134,7 +136,8 @@ sf_status sf_wkb_gaussian(const sf_mixture *mix, const sf_schedule *sched, doubl
                 for (int e = 0; e < 2; e++) tmp[e] = z[e] + 0.5 * dt * k2[e];
                 if (st == SF_OK) st = trajectory_rate(&qs[i], t + 0.5 * dt, m[2 * j + 1], S[2 * j + 1], tmp, k3);
                 for (int e = 0; e < 2; e++) tmp[e] = z[e] + dt * k3[e];
-                if (st == SF_OK) st = trajectory_rate(&qs[i], t + dt, m[2 * j + 2], S[2 * j + 2], tmp, k4);
+                double next = j + 1 == steps ? t1 : t + dt; /* never rounded past t1 */
+                if (st == SF_OK) st = trajectory_rate(&qs[i], next, m[2 * j + 2], S[2 * j + 2], tmp, k4);
                 for (int e = 0; e < 2; e++) z[e] += dt / 6 * (k1[e] + 2 * k2[e] + 2 * k3[e] + k4[e]);
             }
             total += z[1];

@@ -247,20 +247,28 @@ def call(fn: Callable[..., int], *args: Any, context: Any = None, callbacks: Cal
         status, message = _run(fn, args)
     else:
         box: dict[str, Any] = {}
+        finished = threading.Event()
 
         def work() -> None:
-            box["result"] = _run(fn, args)
+            try:
+                box["result"] = _run(fn, args)
+            finally:
+                finished.set()
 
         worker = threading.Thread(target=work, name="scorefield-call", daemon=True)
         worker.start()
         interrupted = False
+        # wait on an Event, not on Thread.join: a join interrupted by KeyboardInterrupt may mark the
+        # thread finished while it still runs (CPython's bpo-45274 handling), and the caller's
+        # arrays must outlive the work
         while True:
             try:
-                worker.join()
+                finished.wait()
                 break
             except KeyboardInterrupt:
                 interrupted = True
                 lib.sf_context_cancel(context)
+        worker.join()
         if interrupted:
             lib.sf_context_resume(context)
             raise KeyboardInterrupt

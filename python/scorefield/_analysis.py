@@ -83,7 +83,7 @@ def fit_tanh_layer(r: Any, u: Any, wmin: float, wmax: float) -> tuple[float, flo
     rs = as_f64(r, "r").reshape(-1)
     us = as_f64(u, "u", rs.shape)
     width, amp, rms = _double(), _double(), _double()
-    call(lib.sf_fit_tanh_layer, ptr(rs), rs.size, float(wmin), float(wmax), C.byref(width), C.byref(amp),
+    call(lib.sf_fit_tanh_layer, ptr(rs), ptr(us), rs.size, float(wmin), float(wmax), C.byref(width), C.byref(amp),
          C.byref(rms))
     return width.value, amp.value, rms.value
 

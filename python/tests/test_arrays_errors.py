@@ -134,14 +134,14 @@ def test_score_model_exceptions_propagate(three_kinds: sf.Mixture) -> None:
 
 
 def test_the_gil_is_released_during_work(random_mixture: sf.Mixture) -> None:
-    """While another thread is inside a long library call, this thread keeps running Python."""
-    x = sf.sample_marginal(random_mixture, 400000, "ve", 0.5, seed=1)
+    """While another thread is inside one long library call (about a second), this thread keeps
+    running Python: its longest stall is a small part of the call."""
     done = threading.Event()
     spent = []
 
     def work() -> None:
         start = time.perf_counter()
-        sf.evaluate(random_mixture, x, "ve", 0.5, outputs=("score", "div", "lap"))
+        sf.sample(random_mixture, n=4000, sampler="heun", steps=40, seed=1)
         spent.append(time.perf_counter() - start)
         done.set()
 
@@ -151,7 +151,7 @@ def test_the_gil_is_released_during_work(random_mixture: sf.Mixture) -> None:
     while not done.is_set():
         stamps.append(time.perf_counter())
     thread.join()
-    assert spent[0] > 0.3, f"the call took {spent[0]:.3f} s: too short to tell"
+    assert spent[0] > 0.2, f"the call took {spent[0]:.3f} s: too short to tell"
     assert np.diff(stamps).max() < 0.25 * spent[0], "this thread stalled during the call"
 
 

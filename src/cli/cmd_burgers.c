@@ -1,6 +1,6 @@
 /* scorefield burgers: the score of a periodised mixture on a d = 1, 2, 3 grid, advanced from tau0
  * to tau1 by exact heat propagation (route A) or by integrating Burgers directly (route B), with
- * the error against the exact periodised score (SPEC.md C, grid form). */
+ * the error against the exact periodised score (docs/burgers.md, the grid). */
 #include "cli_io.h"
 #include "commands.h"
 #include "status.h"

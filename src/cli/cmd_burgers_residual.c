@@ -1,4 +1,4 @@
-/* scorefield burgers-residual: the Burgers residual of the mixture's score at particles (SPEC.md C),
+/* scorefield burgers-residual: the Burgers residual of the mixture's score at particles (docs/burgers.md),
  * in heat time or in the VP form, with the scale it is measured against. */
 #include "cli_io.h"
 #include "commands.h"
@@ -11,7 +11,7 @@
 static const char residual_help[] =
     "usage: scorefield burgers-residual --mixture M.json <time> --in X.npy --out R.npy [--scale S.npy]\n"
     "                                   [--form heat|vp] [--curl P] [--backend cpu|cuda|auto] [--precision f64|f32]\n"
-    "The score of every diffused density solves viscous Burgers (SPEC.md C). Writes, per particle,\n"
+    "The score of every diffused density solves viscous Burgers (docs/burgers.md). Writes, per particle,\n"
     "  heat form (default):  R = d_tau u - Lap u / 2 - H u   at y = x / alpha, tau = sigma^2 / alpha^2\n"
     "                        scale = max(|d_tau u|, |Lap u| / 2, |H u|)\n"
     "  vp form:              R = d_t s - g^2 (Lap s / 2 + H s) + f (s + H x)   (needs --schedule)\n"

@@ -16,7 +16,7 @@ static const char loglik_help[] =
     "d l/dt = f d - g^2 div s / 2 (the exact divergence), adaptive Dormand-Prince 5(4) with local\n"
     "error below atol + rtol |y| (defaults 1e-8, 1e-8), and adds the exact log p_{t1}: log p_{t0}(x).\n"
     "Prints the mean and the largest difference from the mixture's exact log p_{t0}.\n"
-    "WKB (SPEC.md F; Gaussian data: a mixture of one isotropic or diagonal component):\n"
+    "WKB (docs/analyses.md; Gaussian data: a mixture of one isotropic or diagonal component):\n"
     "  --wkb L1.npy --model-scale C [--model-shift B]  for the score model s_theta = C s + B (B a number\n"
     "  added to every coordinate) writes the first-order coefficient l_1(x) of log q^h = log q^0 + h^2 l_1,\n"
     "  and prints the model's probability-flow log-likelihood log q^0.\n";

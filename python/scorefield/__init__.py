@@ -12,10 +12,14 @@ the library's message; work runs without the GIL and Ctrl-C stops it.
     xs = sf.sample(mix, n=1000, schedule="vp-linear", sampler="dpm2", steps=50, seed=1)
 """
 
-from ._analysis import (amplification_pf, bandwidth, count_modes_on_line, data_covariance_top_eigenvalue,
-                        doublewell_field, doublewell_tau_c, fit_tanh_layer, label_entropy, ringwell_field,
-                        ringwell_tau_c, speciation_curvature, speciation_tau_asymmetric, speciation_tau_closed_form,
-                        speciation_tau_numeric, wkb_gaussian)
+from ._analysis import (bandwidth, blowup_at, blowup_limit, count_modes_on_line, data_covariance_top_eigenvalue,
+                        doublewell_burgers_residual, doublewell_field, doublewell_summary, doublewell_tau_c,
+                        entropy_budget, entropy_rate, fit_tanh_layer, flow_gain, label_entropy, label_entropy_moments,
+                        pair_kappa, pair_peak_check, pair_tau_of_kappa, pair_variance, pair_variance_peak,
+                        power_law_exponent, ringwell_burgers_residual, ringwell_field, ringwell_tau_c,
+                        speciation_amplification, speciation_axis, speciation_branching, speciation_curvature,
+                        speciation_layer, speciation_summary, speciation_tau_asymmetric, speciation_tau_closed_form,
+                        speciation_tau_numeric, wkb_curve, wkb_gaussian)
 from ._core import (OUTPUTS, Context, Mixture, Plan, Schedule, TimePoint, cuda_available, evaluate)
 from ._dynamics import (SAMPLERS, Grid, Trajectory, burgers_advance, loglik, sample, sample_marginal, score_curl)
 from ._lib import (CudaError, FileFormatError, InvalidInputError, NoCudaError, NumericError, ScorefieldError,
@@ -24,11 +28,15 @@ from ._lib import (CudaError, FileFormatError, InvalidInputError, NoCudaError, N
 __version__ = library_version()
 
 __all__ = [
-    "OUTPUTS", "SAMPLERS", "Context", "CudaError", "FileFormatError", "Grid", "InvalidInputError", "Mixture",
-    "NoCudaError", "NumericError", "Plan", "Schedule", "ScorefieldError", "TimePoint", "Trajectory",
-    "amplification_pf", "bandwidth", "burgers_advance", "count_modes_on_line", "cuda_available",
-    "data_covariance_top_eigenvalue", "doublewell_field", "doublewell_tau_c", "evaluate", "fit_tanh_layer",
-    "label_entropy", "library_version", "loglik", "ringwell_field", "ringwell_tau_c", "sample", "sample_marginal",
-    "score_curl", "speciation_curvature", "speciation_tau_asymmetric", "speciation_tau_closed_form",
-    "speciation_tau_numeric", "wkb_gaussian",
+    "Context", "CudaError", "FileFormatError", "Grid", "InvalidInputError", "Mixture", "NoCudaError",
+    "NumericError", "OUTPUTS", "Plan", "SAMPLERS", "Schedule", "ScorefieldError", "TimePoint", "Trajectory",
+    "bandwidth", "blowup_at", "blowup_limit", "burgers_advance", "count_modes_on_line", "cuda_available",
+    "data_covariance_top_eigenvalue", "doublewell_burgers_residual", "doublewell_field", "doublewell_summary",
+    "doublewell_tau_c", "entropy_budget", "entropy_rate", "evaluate", "fit_tanh_layer", "flow_gain",
+    "label_entropy", "label_entropy_moments", "library_version", "loglik", "pair_kappa", "pair_peak_check",
+    "pair_tau_of_kappa", "pair_variance", "pair_variance_peak", "power_law_exponent",
+    "ringwell_burgers_residual", "ringwell_field", "ringwell_tau_c", "sample", "sample_marginal", "score_curl",
+    "speciation_amplification", "speciation_axis", "speciation_branching", "speciation_curvature",
+    "speciation_layer", "speciation_summary", "speciation_tau_asymmetric", "speciation_tau_closed_form",
+    "speciation_tau_numeric", "wkb_curve", "wkb_gaussian",
 ]

@@ -105,6 +105,56 @@ class Sampler(C.Structure):
                 ("class_size", cint), ("guidance", dbl)]
 
 
+# analysis results (fixed value types nested in others: sf_estimate, sf_gain, sf_pair_peak)
+class Estimate(C.Structure):
+    _fields_ = [("mean", dbl), ("mean_se", dbl), ("var", dbl), ("var_se", dbl), ("n", size_t)]
+
+
+class SpeciationSummary(C.Structure):
+    _fields_ = [("kind", cint), ("half_separation", dbl), ("tau_interface", dbl), ("tau_closed", dbl),
+                ("tau_c", dbl), ("modes_below", cint), ("modes_above", cint), ("lambda_", dbl), ("t_spectral", dbl),
+                ("t_midpoint_ou", dbl), ("isotropic_s2", dbl)]
+
+
+class TanhLayer(C.Structure):
+    _fields_ = [("width", dbl), ("amplitude", dbl), ("rms", dbl), ("predicted_width", dbl)]
+
+
+class Gain(C.Structure):
+    _fields_ = [("ode", dbl), ("sde", dbl), ("ode_error", dbl), ("sde_error", dbl)]
+
+
+class Amplification(C.Structure):
+    _fields_ = [("gain", Gain), ("closed_form", Gain), ("stationary", cint), ("end_offset", dbl)]
+
+
+class BranchingSummary(C.Structure):
+    _fields_ = [("frame", cint), ("t", dbl), ("leaning", dbl), ("leaning_exact", dbl), ("leaning_exact_se", dbl),
+                ("committed", dbl), ("side_a", dbl)]
+
+
+class BlowupRow(C.Structure):
+    _fields_ = [("tau", dbl), ("tau_u2", Estimate), ("u2", dbl), ("ratio", Estimate), ("max_denoiser", dbl)]
+
+
+class DoublewellSummary(C.Structure):
+    _fields_ = [("tau_c", dbl), ("ex2", dbl), ("eabs", dbl), ("a_eff", dbl), ("s_eff2", dbl),
+                ("surrogate_tau_c", dbl), ("surrogate_tau_error", dbl), ("width", dbl), ("surrogate_width", dbl),
+                ("surrogate_width_error", dbl), ("fitted_width", dbl)]
+
+
+class PairPeak(C.Structure):
+    _fields_ = [("kappa", dbl), ("kappa_tol", dbl), ("var", dbl), ("var_tol", dbl)]
+
+
+class PeakCheck(C.Structure):
+    _fields_ = [("exact", PairPeak), ("tau", dbl), ("mc", Estimate), ("z", dbl)]
+
+
+class Budget(C.Structure):
+    _fields_ = [("pathwise", Estimate), ("integral", Estimate), ("z", dbl)]
+
+
 TRAJECTORY_FN = C.CFUNCTYPE(cint, vp, cint, dbl, vp, size_t, cint)
 SCORE_FN = C.CFUNCTYPE(cint, vp, dbl, vp, size_t, cint, vp)
 PROGRESS_FN = C.CFUNCTYPE(None, vp, dbl)
@@ -168,20 +218,41 @@ _PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
                              vp, cint]),
     "sf_loglik_ode": (st, [vp, vp, P(Schedule), dbl, dbl, vp, size_t, dbl, dbl, vp, P(cint)]),
     "sf_wkb_gaussian": (st, [vp, P(Schedule), dbl, dbl, dbl, vp, dbl, vp, size_t, cint, vp, vp]),
+    "sf_wkb_curve": (st, [vp, P(Schedule), dbl, dbl, dbl, vp, vp, vp, cint, cint, vp, vp, vp, vp]),
+    "sf_power_law_exponent": (dbl, [vp, vp, size_t]),
     "sf_speciation_tau_closed_form": (st, [vp, P(dbl)]),
     "sf_speciation_normal_curvature": (st, [vp, vp, vp, cint, vp, cint, dbl, P(dbl), P(dbl), vp]),
     "sf_speciation_tau_numeric": (st, [vp, vp, vp, cint, vp, cint, dbl, dbl, dbl, P(dbl)]),
     "sf_speciation_tau_asymmetric": (st, [dbl, dbl, dbl, P(dbl)]),
     "sf_count_modes_on_line": (st, [vp, vp, dbl, vp, vp, dbl, size_t, P(cint)]),
     "sf_fit_tanh_layer": (st, [vp, vp, size_t, dbl, dbl, P(dbl), P(dbl), P(dbl)]),
-    "sf_amplification_pf": (st, [vp, vp, vp, vp, dbl, dbl, cint, dbl, P(dbl)]),
     "sf_data_covariance_top_eigenvalue": (st, [vp, P(dbl)]),
+    "sf_speciation_axis": (st, [vp, vp, cint, vp, cint, vp, P(dbl)]),
+    "sf_speciation_summarize": (st, [vp, vp, vp, cint, vp, cint, P(SpeciationSummary)]),
+    "sf_speciation_layer": (st, [vp, vp, vp, cint, vp, cint, dbl, vp, size_t, vp, P(TanhLayer)]),
+    "sf_flow_gain": (st, [vp, vp, vp, vp, dbl, dbl, dbl, P(Gain)]),
+    "sf_speciation_amplification": (st, [vp, vp, vp, cint, vp, cint, dbl, dbl, dbl, P(Amplification)]),
+    "sf_speciation_branching": (st, [vp, vp, vp, cint, vp, cint, dbl, P(Schedule), P(Sampler), size_t, C.c_uint64,
+                                     cint, cint, vp, vp, P(cint), size_t, P(BranchingSummary)]),
+    "sf_blowup_limit": (st, [vp, P(dbl), P(cint)]),
+    "sf_blowup_at": (st, [vp, vp, dbl, size_t, C.c_uint64, P(BlowupRow)]),
     "sf_doublewell_field": (st, [dbl, dbl, vp, size_t, vp, vp, vp, vp]),
     "sf_doublewell_tau_c": (st, [dbl, P(dbl), P(dbl)]),
+    "sf_doublewell_summarize": (st, [dbl, P(DoublewellSummary)]),
+    "sf_doublewell_burgers_residual": (st, [dbl, cint, vp, cint, vp, size_t, P(dbl)]),
     "sf_ringwell_field": (st, [dbl, dbl, vp, size_t, vp, vp, vp, vp]),
     "sf_ringwell_tau_c": (st, [dbl, P(dbl)]),
+    "sf_ringwell_burgers_residual": (st, [dbl, vp, cint, vp, size_t, P(dbl)]),
     "sf_bandwidth": (st, [vp, vp, P(Time), size_t, C.c_uint64, P(dbl), P(dbl)]),
+    "sf_entropy_rate": (st, [vp, vp, P(Time), vp, size_t, vp]),
     "sf_label_entropy": (st, [vp, vp, P(Time), vp, size_t, vp]),
+    "sf_label_entropy_moments": (st, [vp, vp, P(Time), size_t, C.c_uint64, P(Estimate)]),
+    "sf_pair_variance": (st, [cint, dbl, P(dbl)]),
+    "sf_pair_variance_peak": (st, [cint, P(PairPeak)]),
+    "sf_pair_kappa": (st, [vp, dbl, P(dbl), P(dbl)]),
+    "sf_pair_tau_of_kappa": (st, [vp, dbl, P(dbl)]),
+    "sf_pair_peak_check": (st, [vp, vp, cint, size_t, C.c_uint64, P(PeakCheck)]),
+    "sf_entropy_budget": (st, [vp, vp, P(Schedule), dbl, dbl, size_t, cint, C.c_uint64, P(Budget)]),
     "sf_grid_create": (st, [P(vp), vp, cint, cint, dbl]),
     "sf_grid_destroy": (None, [vp]),
     "sf_grid_points": (size_t, [vp]),

@@ -35,7 +35,12 @@ extern "C" {
  * The library's constructors set it (sf_schedule_default, sf_sampler_default, sf_schedule_at,
  * sf_time_heat: header inlines that pass sizeof to the exported sf_*_init functions); a struct
  * written by hand sets `.size = sizeof(T)` (SF_OUTPUTS_INIT does) or leaves it 0, which means the
- * layout of this version (0.1). A field added later means "as before" when zero. */
+ * layout of this version (0.1). A field added later means "as before" when zero.
+ * Result structs that the library fills (sf_speciation_summary, sf_tanh_layer, sf_amplification,
+ * sf_branching_summary, sf_blowup_row, sf_doublewell_summary, sf_peak_check, sf_budget) grow the
+ * same way: their functions are header inlines passing sizeof to an exported *_sized function,
+ * which writes only the fields the caller's version has. The small value types nested in them
+ * (sf_estimate, sf_gain, sf_pair_peak) and sf_array keep their layout. */
 
 /* ---------------------------------------------------------------- status */
 
@@ -447,8 +452,13 @@ typedef struct {
 } sf_speciation_summary;
 
 /* The critical times of a split (sets A, B) and the quantities printed beside them. */
-SF_API sf_status sf_speciation_summarize(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
-                                  int nb, sf_speciation_summary *out);
+SF_API sf_status sf_speciation_summarize_sized(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                               const int *set_b, int nb, sf_speciation_summary *out, size_t size);
+static inline sf_status sf_speciation_summarize(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                                const int *set_b, int nb, sf_speciation_summary *out)
+{
+    return sf_speciation_summarize_sized(ctx, mix, set_a, na, set_b, nb, out, sizeof *out);
+}
 
 typedef struct {
     double width, amplitude, rms; /* the tanh fit of the profile (sf_fit_tanh_layer) */
@@ -458,8 +468,15 @@ typedef struct {
 /* The normal score u . axis at heat time tau at the n points y*(tau) + r_i axis (y* the interface
  * point, axis from sf_speciation_axis) into profile (n values), and its tanh fit (widths searched
  * over [1e-3, 10] x max|r|). */
-SF_API sf_status sf_speciation_layer(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
-                              int nb, double tau, const double *r, size_t n, double *profile, sf_tanh_layer *fit);
+SF_API sf_status sf_speciation_layer_sized(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                           const int *set_b, int nb, double tau, const double *r, size_t n,
+                                           double *profile, sf_tanh_layer *fit, size_t size);
+static inline sf_status sf_speciation_layer(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                            const int *set_b, int nb, double tau, const double *r, size_t n,
+                                            double *profile, sf_tanh_layer *fit)
+{
+    return sf_speciation_layer_sized(ctx, mix, set_a, na, set_b, nb, tau, r, n, profile, fit, sizeof *fit);
+}
 
 /* Tangent gains in heat time from tau1 down to tau0 > 0 of a perturbation along dir at y (d
  * values): `ode` for the probability-flow ODE dy/dtau = -u/2, `sde` for the mean of the reverse
@@ -487,9 +504,15 @@ typedef struct {
 
 /* Error amplification across the layer of a split between heat times tau1 > tau0 > 0: the gains
  * of sf_flow_gain at the interface point along the split's axis. */
-SF_API sf_status sf_speciation_amplification(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
-                                      const int *set_b, int nb, double tau1, double tau0, double rtol,
-                                      sf_amplification *out);
+SF_API sf_status sf_speciation_amplification_sized(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                                   const int *set_b, int nb, double tau1, double tau0, double rtol,
+                                                   sf_amplification *out, size_t size);
+static inline sf_status sf_speciation_amplification(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                                    const int *set_b, int nb, double tau1, double tau0, double rtol,
+                                                    sf_amplification *out)
+{
+    return sf_speciation_amplification_sized(ctx, mix, set_a, na, set_b, nb, tau1, tau0, rtol, out, sizeof *out);
+}
 
 typedef struct {
     int frame;                /* the recorded frame nearest t_c */
@@ -506,10 +529,20 @@ typedef struct {
  * projected on the split's axis, into proj (frames x n) with the frame times in t (frames).
  * `capacity` bounds the frames (steps / every + 2 suffice); *frames receives the count. The
  * summary compares the frame nearest t_c (the time of tau_c) with n_exact exact draws of p_t_c. */
-SF_API sf_status sf_speciation_branching(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
-                                  int nb, double tau_c, const sf_schedule *schedule, const sf_sampler *sampler,
-                                  size_t n, uint64_t seed, int every, int capacity, double *t, double *proj,
-                                  int *frames, size_t n_exact, sf_branching_summary *summary);
+SF_API sf_status sf_speciation_branching_sized(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                               const int *set_b, int nb, double tau_c, const sf_schedule *schedule,
+                                               const sf_sampler *sampler, size_t n, uint64_t seed, int every,
+                                               int capacity, double *t, double *proj, int *frames, size_t n_exact,
+                                               sf_branching_summary *summary, size_t size);
+static inline sf_status sf_speciation_branching(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                                const int *set_b, int nb, double tau_c, const sf_schedule *schedule,
+                                                const sf_sampler *sampler, size_t n, uint64_t seed, int every,
+                                                int capacity, double *t, double *proj, int *frames, size_t n_exact,
+                                                sf_branching_summary *summary)
+{
+    return sf_speciation_branching_sized(ctx, mix, set_a, na, set_b, nb, tau_c, schedule, sampler, n, seed, every,
+                                         capacity, t, proj, frames, n_exact, summary, sizeof *summary);
+}
 
 /* ---------------------------------------------------------------- blow-up near t = 0 (docs/analyses.md, "Blow-up") */
 
@@ -528,7 +561,13 @@ typedef struct {
 } sf_blowup_row;
 
 /* One heat time of the blow-up scan, k from sf_blowup_limit. */
-SF_API sf_status sf_blowup_at(sf_context *ctx, const sf_mixture *mix, double tau, size_t n, uint64_t seed, sf_blowup_row *row);
+SF_API sf_status sf_blowup_at_sized(sf_context *ctx, const sf_mixture *mix, double tau, size_t n, uint64_t seed,
+                                    sf_blowup_row *row, size_t size);
+static inline sf_status sf_blowup_at(sf_context *ctx, const sf_mixture *mix, double tau, size_t n, uint64_t seed,
+                                     sf_blowup_row *row)
+{
+    return sf_blowup_at_sized(ctx, mix, tau, n, seed, row, sizeof *row);
+}
 
 /* ---------------------------------------------------------------- non-Gaussian data: the quartic double well */
 
@@ -555,7 +594,11 @@ typedef struct {
     double surrogate_width_error; /* (surrogate_width - width) / width */
     double fitted_width;    /* tanh fit of u(y, tau_c) over |y| <= 3 */
 } sf_doublewell_summary;
-SF_API sf_status sf_doublewell_summarize(double eps, sf_doublewell_summary *out);
+SF_API sf_status sf_doublewell_summarize_sized(double eps, sf_doublewell_summary *out, size_t size);
+static inline sf_status sf_doublewell_summarize(double eps, sf_doublewell_summary *out)
+{
+    return sf_doublewell_summarize_sized(eps, out, sizeof *out);
+}
 
 /* The largest |d_tau u - Lap u / 2 - (u . grad) u| relative to the largest of the three terms,
  * over n points y and ntau heat times: dim = 1 (y has n values) or dim = 2, the product of two
@@ -628,8 +671,13 @@ typedef struct {
     double z;           /* (mc.var - exact.var) / mc.var_se */
 } sf_peak_check;
 /* The Monte Carlo variance of h_Y (or rho) at this pair's peak time against the universal peak. */
-SF_API sf_status sf_pair_peak_check(sf_context *ctx, const sf_mixture *mix, sf_pair_statistic which, size_t n,
-                             uint64_t seed, sf_peak_check *out);
+SF_API sf_status sf_pair_peak_check_sized(sf_context *ctx, const sf_mixture *mix, sf_pair_statistic which, size_t n,
+                                          uint64_t seed, sf_peak_check *out, size_t size);
+static inline sf_status sf_pair_peak_check(sf_context *ctx, const sf_mixture *mix, sf_pair_statistic which, size_t n,
+                                           uint64_t seed, sf_peak_check *out)
+{
+    return sf_pair_peak_check_sized(ctx, mix, which, n, seed, out, sizeof *out);
+}
 
 typedef struct {
     sf_estimate pathwise; /* per path, int_t0^t1 of the rate in t along the sampler's paths */
@@ -641,8 +689,13 @@ typedef struct {
  * `steps` steps uniform in log-SNR, the rate integrated by the trapezoid rule in log tau over
  * every step) against int b dt (n draws, composite Gauss-Legendre in log tau): equal means for
  * every marginal-preserving sampler, so z measures the agreement. */
-SF_API sf_status sf_entropy_budget(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1,
-                            size_t n, int steps, uint64_t seed, sf_budget *out);
+SF_API sf_status sf_entropy_budget_sized(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0,
+                                         double t1, size_t n, int steps, uint64_t seed, sf_budget *out, size_t size);
+static inline sf_status sf_entropy_budget(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule,
+                                          double t0, double t1, size_t n, int steps, uint64_t seed, sf_budget *out)
+{
+    return sf_entropy_budget_sized(ctx, mix, schedule, t0, t1, n, steps, seed, out, sizeof *out);
+}
 
 /* ---------------------------------------------------------------- the periodic grid (SPEC.md C, grid form) */
 

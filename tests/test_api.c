@@ -310,3 +310,16 @@ Test(abi, outputs_of_any_known_size)
     sf_mixture_destroy(mix);
     sf_context_destroy(ctx);
 }
+
+Test(abi, results_in_the_callers_layout)
+{
+    sf_doublewell_summary ref;
+    cr_assert_eq(sf_doublewell_summarize(0.3, &ref), SF_OK, "%s", sf_last_error());
+    unsigned char big[sizeof(sf_doublewell_summary) + 24];
+    memset(big, 0xEE, sizeof big);
+    cr_assert_eq(sf_doublewell_summarize_sized(0.3, (sf_doublewell_summary *)big, sizeof big), SF_OK);
+    cr_expect(memcmp(big, &ref, sizeof ref) == 0, "the known fields");
+    for (size_t i = sizeof ref; i < sizeof big; i++) cr_expect_eq(big[i], 0, "byte %zu", i);
+    cr_expect_eq(sf_doublewell_summarize_sized(0.3, &ref, sizeof(double)), SF_ERR_INVALID);
+    cr_expect(strstr(sf_last_error(), "sf_doublewell_summary") != NULL, "%s", sf_last_error());
+}

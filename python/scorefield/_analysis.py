@@ -65,8 +65,9 @@ def speciation_tau_closed_form(mix: Mixture) -> float:
     return tau.value
 
 
-def speciation_curvature(mix: Mixture, set_a: Sequence[int], set_b: Sequence[int], tau: float, *,
-                         backend: ContextLike = "cpu") -> tuple[float, float, np.ndarray]:
+def speciation_curvature(
+    mix: Mixture, set_a: Sequence[int], set_b: Sequence[int], tau: float, *, backend: ContextLike = "cpu"
+) -> tuple[float, float, np.ndarray]:
     """At heat time tau, for the split of the components into set_a and set_b: the interface point
     y* between the two groups' means where log q_A = log q_B, the normal criterion
     kappa_n = n^T H n / |n|^2 there, and the top eigenvalue of the Hessian H of log q.
@@ -74,18 +75,50 @@ def speciation_curvature(mix: Mixture, set_a: Sequence[int], set_b: Sequence[int
     a, b = _components(set_a, "set_a"), _components(set_b, "set_b")
     kappa, top, y = _double(), _double(), np.empty(mix.dim)
     ctx = context(backend)
-    call(lib.sf_speciation_normal_curvature, ctx.handle, mix.handle, ptr(a), a.size, ptr(b), b.size, float(tau),
-         C.byref(kappa), C.byref(top), ptr(y), context=ctx.handle)
+    call(
+        lib.sf_speciation_normal_curvature,
+        ctx.handle,
+        mix.handle,
+        ptr(a),
+        a.size,
+        ptr(b),
+        b.size,
+        float(tau),
+        C.byref(kappa),
+        C.byref(top),
+        ptr(y),
+        context=ctx.handle,
+    )
     return kappa.value, top.value, y
 
 
-def speciation_tau_numeric(mix: Mixture, set_a: Sequence[int], set_b: Sequence[int], tau_lo: float, tau_hi: float,
-                           rtol: float = 1e-10, *, backend: ContextLike = "cpu") -> float:
+def speciation_tau_numeric(
+    mix: Mixture,
+    set_a: Sequence[int],
+    set_b: Sequence[int],
+    tau_lo: float,
+    tau_hi: float,
+    rtol: float = 1e-10,
+    *,
+    backend: ContextLike = "cpu",
+) -> float:
     """The heat time in [tau_lo, tau_hi] where the top curvature at the interface changes sign."""
     a, b = _components(set_a, "set_a"), _components(set_b, "set_b")
     tau, ctx = _double(), context(backend)
-    call(lib.sf_speciation_tau_numeric, ctx.handle, mix.handle, ptr(a), a.size, ptr(b), b.size, float(tau_lo),
-         float(tau_hi), float(rtol), C.byref(tau), context=ctx.handle)
+    call(
+        lib.sf_speciation_tau_numeric,
+        ctx.handle,
+        mix.handle,
+        ptr(a),
+        a.size,
+        ptr(b),
+        b.size,
+        float(tau_lo),
+        float(tau_hi),
+        float(rtol),
+        C.byref(tau),
+        context=ctx.handle,
+    )
     return tau.value
 
 
@@ -97,13 +130,31 @@ def speciation_tau_asymmetric(w: float, a: float, s2: float) -> float:
     return tau.value
 
 
-def count_modes_on_line(mix: Mixture, tau: float, origin: Any, direction: Any, half_length: float,
-                        points: int = 100001, *, backend: ContextLike = "cpu") -> int:
+def count_modes_on_line(
+    mix: Mixture,
+    tau: float,
+    origin: Any,
+    direction: Any,
+    half_length: float,
+    points: int = 100001,
+    *,
+    backend: ContextLike = "cpu",
+) -> int:
     """Local maxima of log q (heat time tau) along origin + r direction, |r| <= half_length."""
     o, v = as_f64(origin, "origin", (mix.dim,)), as_f64(direction, "direction", (mix.dim,))
     modes, ctx = C.c_int(), context(backend)
-    call(lib.sf_count_modes_on_line, ctx.handle, mix.handle, float(tau), ptr(o), ptr(v), float(half_length),
-         int(points), C.byref(modes), context=ctx.handle)
+    call(
+        lib.sf_count_modes_on_line,
+        ctx.handle,
+        mix.handle,
+        float(tau),
+        ptr(o),
+        ptr(v),
+        float(half_length),
+        int(points),
+        C.byref(modes),
+        context=ctx.handle,
+    )
     return modes.value
 
 
@@ -113,8 +164,17 @@ def fit_tanh_layer(r: Any, u: Any, wmin: float, wmax: float) -> tuple[float, flo
     rs = as_f64(r, "r").reshape(-1)
     us = as_f64(u, "u", rs.shape)
     width, amp, rms = _double(), _double(), _double()
-    call(lib.sf_fit_tanh_layer, ptr(rs), ptr(us), rs.size, float(wmin), float(wmax), C.byref(width), C.byref(amp),
-         C.byref(rms))
+    call(
+        lib.sf_fit_tanh_layer,
+        ptr(rs),
+        ptr(us),
+        rs.size,
+        float(wmin),
+        float(wmax),
+        C.byref(width),
+        C.byref(amp),
+        C.byref(rms),
+    )
     return width.value, amp.value, rms.value
 
 
@@ -165,31 +225,58 @@ def ringwell_tau_c(eps: float) -> float:
 # ---------------------------------------------------------------- information flow and WKB
 
 
-def bandwidth(mix: Mixture, schedule: ScheduleLike, t: float, n: int = 20000, seed: int = 0, *,
-              backend: ContextLike = "cpu") -> tuple[float, float]:
+def bandwidth(
+    mix: Mixture, schedule: ScheduleLike, t: float, n: int = 20000, seed: int = 0, *, backend: ContextLike = "cpu"
+) -> tuple[float, float]:
     """The generative bandwidth b(t) = dH(X0 | Xt)/dt by Monte Carlo over n exact draws of p_t:
     (b, its standard error)."""
     time = resolve_time(schedule, t)
     b, err, ctx = _double(), _double(), context(backend)
-    call(lib.sf_bandwidth, ctx.handle, mix.handle, C.byref(time), int(n), int(seed), C.byref(b), C.byref(err),
-         context=ctx.handle)
+    call(
+        lib.sf_bandwidth,
+        ctx.handle,
+        mix.handle,
+        C.byref(time),
+        int(n),
+        int(seed),
+        C.byref(b),
+        C.byref(err),
+        context=ctx.handle,
+    )
     return b.value, err.value
 
 
-def label_entropy(mix: Mixture, x: Any, schedule: ScheduleLike | None = None, t: float | None = None, *,
-                  alpha: float | None = None, sigma: float | None = None, tau: float | None = None,
-                  backend: ContextLike = "cpu") -> np.ndarray:
+def label_entropy(
+    mix: Mixture,
+    x: Any,
+    schedule: ScheduleLike | None = None,
+    t: float | None = None,
+    *,
+    alpha: float | None = None,
+    sigma: float | None = None,
+    tau: float | None = None,
+    backend: ContextLike = "cpu",
+) -> np.ndarray:
     """h_Y(x) = -sum_k r_k ln r_k (n,): the entropy of the component label given x_t = x."""
     time = resolve_time(schedule, t, alpha, sigma, tau)
     xs = as_f64(x, "x", (None, mix.dim))
     h, ctx = np.empty(xs.shape[0]), context(backend)
-    call(lib.sf_label_entropy, ctx.handle, mix.handle, C.byref(time), ptr(xs), xs.shape[0], ptr(h),
-         context=ctx.handle)
+    call(lib.sf_label_entropy, ctx.handle, mix.handle, C.byref(time), ptr(xs), xs.shape[0], ptr(h), context=ctx.handle)
     return h
 
 
-def wkb_gaussian(mix: Mixture, x: Any, schedule: ScheduleLike = "vp-linear", t0: float = 1e-3, t1: float = 1.0, *,
-                 scale: float = 1.0, shift: Any = None, h: float = 0.0, steps: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+def wkb_gaussian(
+    mix: Mixture,
+    x: Any,
+    schedule: ScheduleLike = "vp-linear",
+    t0: float = 1e-3,
+    t1: float = 1.0,
+    *,
+    scale: float = 1.0,
+    shift: Any = None,
+    h: float = 0.0,
+    steps: int = 2000,
+) -> tuple[np.ndarray, np.ndarray]:
     """For Gaussian data (one isotropic or diagonal component) and the score model
     s_theta = scale * s + shift: the first-order WKB coefficient l_1(x) of log q^h_t0 = log q^0_t0
     + h^2 l_1 + O(h^4) over the h-family, and log q^h_t0(x) for the given h. Returns (l_1, log_q)."""
@@ -197,8 +284,21 @@ def wkb_gaussian(mix: Mixture, x: Any, schedule: ScheduleLike = "vp-linear", t0:
     xs = as_f64(x, "x", (None, mix.dim))
     b = None if shift is None else as_f64(shift, "shift", (mix.dim,))
     ell1, log_q = np.empty(xs.shape[0]), np.empty(xs.shape[0])
-    call(lib.sf_wkb_gaussian, mix.handle, C.byref(sched), float(t0), float(t1), float(scale), ptr(b), float(h),
-         ptr(xs), xs.shape[0], int(steps), ptr(ell1), ptr(log_q))
+    call(
+        lib.sf_wkb_gaussian,
+        mix.handle,
+        C.byref(sched),
+        float(t0),
+        float(t1),
+        float(scale),
+        ptr(b),
+        float(h),
+        ptr(xs),
+        xs.shape[0],
+        int(steps),
+        ptr(ell1),
+        ptr(log_q),
+    )
     return ell1, log_q
 
 
@@ -220,57 +320,134 @@ def speciation_axis(mix: Mixture, set_a: Sequence[int], set_b: Sequence[int]) ->
     return axis, half.value
 
 
-def speciation_summary(mix: Mixture, set_a: Sequence[int] = (0,), set_b: Sequence[int] = (1,), *,
-                       backend: ContextLike = "cpu") -> Any:
+def speciation_summary(
+    mix: Mixture, set_a: Sequence[int] = (0,), set_b: Sequence[int] = (1,), *, backend: ContextLike = "cpu"
+) -> Any:
     """The critical times of a split, as `scorefield speciation` prints them: kind ("pitchfork",
     "saddle-node", "never"), half_separation, tau_interface, tau_closed, tau_c, modes_below,
     modes_above, lambda_ (top data covariance eigenvalue), t_spectral, t_midpoint_ou, isotropic_s2."""
     a, b = _components(set_a, "set_a"), _components(set_b, "set_b")
     out, ctx = _lib.SpeciationSummary(), context(backend)
-    call(lib.sf_speciation_summarize, ctx.handle, mix.handle, ptr(a), a.size, ptr(b), b.size, C.byref(out),
-         context=ctx.handle)
+    call(
+        lib.sf_speciation_summarize_sized,
+        ctx.handle,
+        mix.handle,
+        ptr(a),
+        a.size,
+        ptr(b),
+        b.size,
+        C.byref(out),
+        C.sizeof(out),
+        context=ctx.handle,
+    )
     result = _result(out)
     return dataclasses.replace(result, kind=_SPECIATION_KINDS[out.kind])
 
 
-def speciation_layer(mix: Mixture, tau: float, r: Any, set_a: Sequence[int] = (0,), set_b: Sequence[int] = (1,), *,
-                     backend: ContextLike = "cpu") -> tuple[np.ndarray, Any]:
+def speciation_layer(
+    mix: Mixture,
+    tau: float,
+    r: Any,
+    set_a: Sequence[int] = (0,),
+    set_b: Sequence[int] = (1,),
+    *,
+    backend: ContextLike = "cpu",
+) -> tuple[np.ndarray, Any]:
     """The normal score through the interface at heat time tau at offsets r along the split's axis,
     and its tanh fit (width, amplitude, rms, predicted_width): (profile, fit)."""
     a, b = _components(set_a, "set_a"), _components(set_b, "set_b")
     rs = as_f64(r, "r").reshape(-1)
     profile, fit, ctx = np.empty(rs.size), _lib.TanhLayer(), context(backend)
-    call(lib.sf_speciation_layer, ctx.handle, mix.handle, ptr(a), a.size, ptr(b), b.size, float(tau), ptr(rs), rs.size,
-         ptr(profile), C.byref(fit), context=ctx.handle)
+    call(
+        lib.sf_speciation_layer_sized,
+        ctx.handle,
+        mix.handle,
+        ptr(a),
+        a.size,
+        ptr(b),
+        b.size,
+        float(tau),
+        ptr(rs),
+        rs.size,
+        ptr(profile),
+        C.byref(fit),
+        C.sizeof(fit),
+        context=ctx.handle,
+    )
     return profile, _result(fit)
 
 
-def flow_gain(mix: Mixture, y: Any, direction: Any, tau1: float, tau0: float, rtol: float = 1e-8, *,
-              backend: ContextLike = "cpu") -> Any:
+def flow_gain(
+    mix: Mixture, y: Any, direction: Any, tau1: float, tau0: float, rtol: float = 1e-8, *, backend: ContextLike = "cpu"
+) -> Any:
     """Tangent gains from tau1 down to tau0 of a perturbation along direction at y: ode (the
     probability-flow ODE) and sde (the reverse SDE's mean), with their estimated relative errors."""
     ys, v = as_f64(y, "y", (mix.dim,)), as_f64(direction, "direction", (mix.dim,))
     gain, ctx = _lib.Gain(), context(backend)
-    call(lib.sf_flow_gain, ctx.handle, mix.handle, ptr(ys), ptr(v), float(tau1), float(tau0), float(rtol),
-         C.byref(gain), context=ctx.handle)
+    call(
+        lib.sf_flow_gain,
+        ctx.handle,
+        mix.handle,
+        ptr(ys),
+        ptr(v),
+        float(tau1),
+        float(tau0),
+        float(rtol),
+        C.byref(gain),
+        context=ctx.handle,
+    )
     return _result(gain)
 
 
-def speciation_amplification(mix: Mixture, tau1: float, tau0: float, set_a: Sequence[int] = (0,),
-                             set_b: Sequence[int] = (1,), rtol: float = 1e-8, *, backend: ContextLike = "cpu") -> Any:
+def speciation_amplification(
+    mix: Mixture,
+    tau1: float,
+    tau0: float,
+    set_a: Sequence[int] = (0,),
+    set_b: Sequence[int] = (1,),
+    rtol: float = 1e-8,
+    *,
+    backend: ContextLike = "cpu",
+) -> Any:
     """Error amplification across the layer between heat times tau1 > tau0: gain (ode, sde), the
     closed_form of a symmetric isotropic pair, stationary, end_offset."""
     a, b = _components(set_a, "set_a"), _components(set_b, "set_b")
     out, ctx = _lib.Amplification(), context(backend)
-    call(lib.sf_speciation_amplification, ctx.handle, mix.handle, ptr(a), a.size, ptr(b), b.size, float(tau1),
-         float(tau0), float(rtol), C.byref(out), context=ctx.handle)
+    call(
+        lib.sf_speciation_amplification_sized,
+        ctx.handle,
+        mix.handle,
+        ptr(a),
+        a.size,
+        ptr(b),
+        b.size,
+        float(tau1),
+        float(tau0),
+        float(rtol),
+        C.byref(out),
+        C.sizeof(out),
+        context=ctx.handle,
+    )
     return _result(out)
 
 
-def speciation_branching(mix: Mixture, tau_c: float, schedule: ScheduleLike = "vp-linear", sampler: str = "heun", *,
-                         set_a: Sequence[int] = (0,), set_b: Sequence[int] = (1,), n: int = 200, steps: int = 200,
-                         every: int = 2, t1: float = 1.0, t0: float = 1e-3, seed: int = 0, n_exact: int = 100000,
-                         backend: ContextLike = "cpu") -> tuple[np.ndarray, np.ndarray, Any]:
+def speciation_branching(
+    mix: Mixture,
+    tau_c: float,
+    schedule: ScheduleLike = "vp-linear",
+    sampler: str = "heun",
+    *,
+    set_a: Sequence[int] = (0,),
+    set_b: Sequence[int] = (1,),
+    n: int = 200,
+    steps: int = 200,
+    every: int = 2,
+    t1: float = 1.0,
+    t0: float = 1e-3,
+    seed: int = 0,
+    n_exact: int = 100000,
+    backend: ContextLike = "cpu",
+) -> tuple[np.ndarray, np.ndarray, Any]:
     """Branching of the denoisers E[x0 | x_t] of n sampler paths across the interface: (times
     (F,), projections on the split's axis (F, n), summary at the frame nearest the time of tau_c)."""
     a, b = _components(set_a, "set_a"), _components(set_b, "set_b")
@@ -279,9 +456,29 @@ def speciation_branching(mix: Mixture, tau_c: float, schedule: ScheduleLike = "v
     capacity = steps // max(int(every), 1) + 2
     t, proj, frames = np.empty(capacity), np.empty((capacity, int(n))), C.c_int()
     summary, ctx = _lib.BranchingSummary(), context(backend)
-    call(lib.sf_speciation_branching, ctx.handle, mix.handle, ptr(a), a.size, ptr(b), b.size, float(tau_c),
-         C.byref(sched.struct()), C.byref(smp), int(n), int(seed), int(every), capacity, ptr(t), ptr(proj),
-         C.byref(frames), int(n_exact), C.byref(summary), context=ctx.handle)
+    call(
+        lib.sf_speciation_branching_sized,
+        ctx.handle,
+        mix.handle,
+        ptr(a),
+        a.size,
+        ptr(b),
+        b.size,
+        float(tau_c),
+        C.byref(sched.struct()),
+        C.byref(smp),
+        int(n),
+        int(seed),
+        int(every),
+        capacity,
+        ptr(t),
+        ptr(proj),
+        C.byref(frames),
+        int(n_exact),
+        C.byref(summary),
+        C.sizeof(summary),
+        context=ctx.handle,
+    )
     f = frames.value
     return t[:f].copy(), proj[:f].copy(), _result(summary)
 
@@ -300,7 +497,17 @@ def blowup_at(mix: Mixture, tau: float, n: int = 20000, seed: int = 0, *, backen
     """One heat time of the blow-up scan: tau, tau_u2 (an Estimate of tau |u|^2), u2, ratio (an
     Estimate of tau |u| / dist to the subspace), max_denoiser."""
     row, ctx = _lib.BlowupRow(), context(backend)
-    call(lib.sf_blowup_at, ctx.handle, mix.handle, float(tau), int(n), int(seed), C.byref(row), context=ctx.handle)
+    call(
+        lib.sf_blowup_at_sized,
+        ctx.handle,
+        mix.handle,
+        float(tau),
+        int(n),
+        int(seed),
+        C.byref(row),
+        C.sizeof(row),
+        context=ctx.handle,
+    )
     return _result(row)
 
 
@@ -310,7 +517,7 @@ def blowup_at(mix: Mixture, tau: float, n: int = 20000, seed: int = 0, *, backen
 def doublewell_summary(eps: float) -> Any:
     """The quartic well's critical time, moments, surrogate and widths (`scorefield doublewell`)."""
     out = _lib.DoublewellSummary()
-    call(lib.sf_doublewell_summarize, float(eps), C.byref(out))
+    call(lib.sf_doublewell_summarize_sized, float(eps), C.byref(out), C.sizeof(out))
     return _result(out)
 
 
@@ -320,8 +527,9 @@ def doublewell_burgers_residual(eps: float, taus: Any, y: Any, dim: int = 1) -> 
     ts = as_f64(taus, "taus").reshape(-1)
     ys = as_f64(y, "y").reshape(-1) if dim == 1 else as_f64(y, "y", (None, 2))
     worst = _double()
-    call(lib.sf_doublewell_burgers_residual, float(eps), int(dim), ptr(ts), ts.size, ptr(ys), ys.shape[0],
-         C.byref(worst))
+    call(
+        lib.sf_doublewell_burgers_residual, float(eps), int(dim), ptr(ts), ts.size, ptr(ys), ys.shape[0], C.byref(worst)
+    )
     return worst.value
 
 
@@ -337,26 +545,42 @@ def ringwell_burgers_residual(eps: float, taus: Any, y: Any) -> float:
 # ---------------------------------------------------------------- information flow
 
 
-def entropy_rate(mix: Mixture, x: Any, schedule: ScheduleLike | None = None, t: float | None = None, *,
-                 alpha: float | None = None, sigma: float | None = None, tau: float | None = None,
-                 backend: ContextLike = "cpu") -> np.ndarray:
+def entropy_rate(
+    mix: Mixture,
+    x: Any,
+    schedule: ScheduleLike | None = None,
+    t: float | None = None,
+    *,
+    alpha: float | None = None,
+    sigma: float | None = None,
+    tau: float | None = None,
+    backend: ContextLike = "cpu",
+) -> np.ndarray:
     """Per particle, the heat-time rate of the conditional entropy h'(x) = (div u + d/tau)/2 at
     y = x/alpha (n,); b(t) is the mean of d tau/dt h'."""
     time = resolve_time(schedule, t, alpha, sigma, tau)
     xs = as_f64(x, "x", (None, mix.dim))
     out, ctx = np.empty(xs.shape[0]), context(backend)
-    call(lib.sf_entropy_rate, ctx.handle, mix.handle, C.byref(time), ptr(xs), xs.shape[0], ptr(out),
-         context=ctx.handle)
+    call(lib.sf_entropy_rate, ctx.handle, mix.handle, C.byref(time), ptr(xs), xs.shape[0], ptr(out), context=ctx.handle)
     return out
 
 
-def label_entropy_moments(mix: Mixture, schedule: ScheduleLike, t: float, n: int = 20000, seed: int = 0, *,
-                          backend: ContextLike = "cpu") -> Any:
+def label_entropy_moments(
+    mix: Mixture, schedule: ScheduleLike, t: float, n: int = 20000, seed: int = 0, *, backend: ContextLike = "cpu"
+) -> Any:
     """Mean and variance of the label entropy over n exact draws of p_t, with standard errors."""
     time = resolve_time(schedule, t)
     out, ctx = _lib.Estimate(), context(backend)
-    call(lib.sf_label_entropy_moments, ctx.handle, mix.handle, C.byref(time), int(n), int(seed), C.byref(out),
-         context=ctx.handle)
+    call(
+        lib.sf_label_entropy_moments,
+        ctx.handle,
+        mix.handle,
+        C.byref(time),
+        int(n),
+        int(seed),
+        C.byref(out),
+        context=ctx.handle,
+    )
     return _result(out)
 
 
@@ -389,37 +613,93 @@ def pair_tau_of_kappa(mix: Mixture, kappa: float) -> float:
     return tau.value
 
 
-def pair_peak_check(mix: Mixture, statistic: str = "label-entropy", n: int = 20000, seed: int = 0, *,
-                    backend: ContextLike = "cpu") -> Any:
+def pair_peak_check(
+    mix: Mixture, statistic: str = "label-entropy", n: int = 20000, seed: int = 0, *, backend: ContextLike = "cpu"
+) -> Any:
     """The Monte Carlo variance at this pair's peak time against the universal peak: exact, tau,
     mc (an Estimate), z."""
     out, ctx = _lib.PeakCheck(), context(backend)
-    call(lib.sf_pair_peak_check, ctx.handle, mix.handle, _statistic(statistic), int(n), int(seed), C.byref(out),
-         context=ctx.handle)
+    call(
+        lib.sf_pair_peak_check_sized,
+        ctx.handle,
+        mix.handle,
+        _statistic(statistic),
+        int(n),
+        int(seed),
+        C.byref(out),
+        C.sizeof(out),
+        context=ctx.handle,
+    )
     return _result(out)
 
 
-def entropy_budget(mix: Mixture, schedule: ScheduleLike = "vp-linear", t0: float = 1e-3, t1: float = 1.0,
-                   n: int = 2000, steps: int = 100, seed: int = 0, *, backend: ContextLike = "cpu") -> Any:
+def entropy_budget(
+    mix: Mixture,
+    schedule: ScheduleLike = "vp-linear",
+    t0: float = 1e-3,
+    t1: float = 1.0,
+    n: int = 2000,
+    steps: int = 100,
+    seed: int = 0,
+    *,
+    backend: ContextLike = "cpu",
+) -> Any:
     """The conditional entropy removed along probability-flow paths (pathwise) against int b dt
     (integral), each an Estimate, and z, their difference in standard errors."""
     out, ctx = _lib.Budget(), context(backend)
-    call(lib.sf_entropy_budget, ctx.handle, mix.handle, C.byref(as_schedule(schedule).struct()), float(t0), float(t1),
-         int(n), int(steps), int(seed), C.byref(out), context=ctx.handle)
+    call(
+        lib.sf_entropy_budget_sized,
+        ctx.handle,
+        mix.handle,
+        C.byref(as_schedule(schedule).struct()),
+        float(t0),
+        float(t1),
+        int(n),
+        int(steps),
+        int(seed),
+        C.byref(out),
+        C.sizeof(out),
+        context=ctx.handle,
+    )
     return _result(out)
 
 
 # ---------------------------------------------------------------- the path-integral view
 
 
-def wkb_curve(mix: Mixture, x: Any, h: Any, schedule: ScheduleLike = "vp-linear", t0: float = 1e-3, t1: float = 1.0, *,
-              scale: float = 1.0, shift: Any = None, steps: int = 2000) -> dict[str, Any]:
+def wkb_curve(
+    mix: Mixture,
+    x: Any,
+    h: Any,
+    schedule: ScheduleLike = "vp-linear",
+    t0: float = 1e-3,
+    t1: float = 1.0,
+    *,
+    scale: float = 1.0,
+    shift: Any = None,
+    steps: int = 2000,
+) -> dict[str, Any]:
     """The likelihood curve over noise levels h at one point x (d,) for the model scale * s + shift:
     log_q (log q^h_t0(x)), log_q_wkb (log q^0 + h^2 l_1), l1 and log_q0."""
     xs = as_f64(x, "x", (mix.dim,))
     hs = as_f64(h, "h").reshape(-1)
     b = None if shift is None else as_f64(shift, "shift", (mix.dim,))
     log_q, log_q_wkb, l1, log_q0 = np.empty(hs.size), np.empty(hs.size), _double(), _double()
-    call(lib.sf_wkb_curve, mix.handle, C.byref(as_schedule(schedule).struct()), float(t0), float(t1), float(scale),
-         ptr(b), ptr(xs), ptr(hs), hs.size, int(steps), ptr(log_q), ptr(log_q_wkb), C.byref(l1), C.byref(log_q0))
+    call(
+        lib.sf_wkb_curve,
+        mix.handle,
+        C.byref(as_schedule(schedule).struct()),
+        float(t0),
+        float(t1),
+        float(scale),
+        ptr(b),
+        ptr(xs),
+        ptr(hs),
+        hs.size,
+        int(steps),
+        ptr(log_q),
+        ptr(log_q_wkb),
+        C.byref(l1),
+        C.byref(log_q0),
+    )
     return {"log_q": log_q, "log_q_wkb": log_q_wkb, "l1": l1.value, "log_q0": log_q0.value}

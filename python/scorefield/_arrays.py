@@ -21,7 +21,8 @@ def to_numpy(obj: Any, name: str) -> np.ndarray:
             if int(device_type) not in _DLPACK_HOST:
                 raise ValueError(
                     f"{name}: an array on device {int(device_type)}:{device_id} (DLPack); scorefield takes "
-                    "host arrays here: move it to the host first (for torch: .cpu())")
+                    "host arrays here: move it to the host first (for torch: .cpu())"
+                )
         if getattr(obj, "requires_grad", False):  # torch refuses to export tensors that need gradients
             obj = obj.detach()
         return np.from_dlpack(obj)
@@ -64,6 +65,7 @@ def host_result(out: Any, n: int, d: int) -> np.ndarray:
         if a.size == n * d:
             a = a.reshape(n, d)
         else:
-            raise ValueError(f"the score model returned shape {a.shape} for {n} points in dimension {d}: "
-                             f"expected ({n}, {d})")
+            raise ValueError(
+                f"the score model returned shape {a.shape} for {n} points in dimension {d}: expected ({n}, {d})"
+            )
     return a

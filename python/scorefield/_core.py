@@ -105,7 +105,12 @@ class Schedule:
         s = _lib.Schedule()
         call(lib.sf_schedule_init, C.byref(s), C.sizeof(s), kind.value)
         s.sigma_min, s.sigma_max, s.beta_min, s.beta_max, s.cosine_s = (
-            self.sigma_min, self.sigma_max, self.beta_min, self.beta_max, self.cosine_s)
+            self.sigma_min,
+            self.sigma_max,
+            self.beta_min,
+            self.beta_max,
+            self.cosine_s,
+        )
         return s
 
     def at(self, t: float) -> "TimePoint":
@@ -155,8 +160,13 @@ def heat_time(tau: float) -> _lib.Time:
     return out
 
 
-def resolve_time(schedule: ScheduleLike | None = None, t: float | None = None, alpha: float | None = None,
-                 sigma: float | None = None, tau: float | None = None) -> _lib.Time:
+def resolve_time(
+    schedule: ScheduleLike | None = None,
+    t: float | None = None,
+    alpha: float | None = None,
+    sigma: float | None = None,
+    tau: float | None = None,
+) -> _lib.Time:
     """One time from exactly one of: schedule and t; alpha and sigma (a direct pair); tau (the heat
     frame: alpha = 1, sigma^2 = tau)."""
     given = [schedule is not None or t is not None, alpha is not None or sigma is not None, tau is not None]
@@ -192,8 +202,9 @@ class TimePoint:
 
     @classmethod
     def of(cls, s: _lib.Time) -> "TimePoint":
-        return cls(**{f.name: (bool if f.name == "has_time_derivatives" else float)(getattr(s, f.name))
-                      for f in fields(cls)})
+        return cls(
+            **{f.name: (bool if f.name == "has_time_derivatives" else float)(getattr(s, f.name)) for f in fields(cls)}
+        )
 
 
 # ---------------------------------------------------------------- mixtures
@@ -233,9 +244,10 @@ class Mixture:
 
     Mixture(weights, means, var=..., basis=..., eig=...): weights (K,) positive (normalised);
     means (K, d); var a number (every component isotropic, var I), (K,) (isotropic per
-    component), (K, d) (diagonal), or one entry per component (a number or d numbers); basis with eig adds U_k diag(eig_k) U_k^T to var_k I for the
-    components that have one (basis: per component None or r_k orthonormal rows (r_k, d), or one
-    (K, r, d) array; eig: per component (r_k,) positive). var_k = 0 with a basis puts the component
+    component), (K, d) (diagonal), or one entry per component (a number or d numbers); basis
+    with eig adds U_k diag(eig_k) U_k^T to var_k I for the components that have one (basis: per
+    component None or r_k orthonormal rows (r_k, d), or one (K, r, d) array; eig: per component
+    (r_k,) positive). var_k = 0 with a basis puts the component
     on an affine subspace. Mixture.from_json(path) reads the CLI's files."""
 
     def __init__(self, weights: Any, means: Any, var: Any = None, basis: Any = None, eig: Any = None):
@@ -263,10 +275,19 @@ class Mixture:
                 U = U.reshape(1, -1) if U.ndim == 1 else U
                 e = as_f64(eigs[k] if eigs[k] is not None else [], f"eig[{k}]").reshape(-1)
                 if U.ndim != 2 or U.shape[1] != d or e.shape[0] != U.shape[0]:
-                    raise ValueError(f"component {k}: basis must be (r, {d}) with r = len(eig), got basis "
-                                     f"{U.shape}, eig {e.shape}")
-                call(lib.sf_mixture_add_lowrank, handle, float(w[k]), ptr(mean), float(v), int(U.shape[0]),
-                     ptr(U), ptr(e))
+                    raise ValueError(
+                        f"component {k}: basis must be (r, {d}) with r = len(eig), got basis {U.shape}, eig {e.shape}"
+                    )
+                call(
+                    lib.sf_mixture_add_lowrank,
+                    handle,
+                    float(w[k]),
+                    ptr(mean),
+                    float(v),
+                    int(U.shape[0]),
+                    ptr(U),
+                    ptr(e),
+                )
             elif eigs[k] is not None:
                 raise ValueError(f"component {k}: eig given without a basis")
             elif v.ndim == 1:
@@ -311,7 +332,7 @@ class Mixture:
         return np.array([np.ctypeslib.as_array(lib.sf_mixture_mean(self._handle, k), (d,)) for k in range(len(self))])
 
     def kind(self, k: int) -> str:
-        """"isotropic", "diagonal" or "lowrank"."""
+        """ "isotropic", "diagonal" or "lowrank"."""
         self._check(k)
         return _KINDS[lib.sf_mixture_kind(self._handle, k)]
 
@@ -350,9 +371,23 @@ class Mixture:
 
 # every output of sf_evaluate with its width per particle: "d" (vectors), 1 (scalars), "K", "dd"
 OUTPUTS: Mapping[str, Any] = {
-    "score": "d", "logp": 1, "resp": "K", "div": 1, "denoise": "d", "lap": "d", "hvp": "d", "hvp_score": "d",
-    "hessian": "dd", "dt_score": "d", "dt_logp": 1, "dtau_score": "d", "dtau_logp": 1, "residual": "d",
-    "residual_scale": 1, "residual_t": "d", "residual_t_scale": 1,
+    "score": "d",
+    "logp": 1,
+    "resp": "K",
+    "div": 1,
+    "denoise": "d",
+    "lap": "d",
+    "hvp": "d",
+    "hvp_score": "d",
+    "hessian": "dd",
+    "dt_score": "d",
+    "dt_logp": 1,
+    "dtau_score": "d",
+    "dtau_logp": 1,
+    "residual": "d",
+    "residual_scale": 1,
+    "residual_t": "d",
+    "residual_t_scale": 1,
 }
 
 
@@ -393,10 +428,21 @@ def _prepare(mix: Mixture, x: Any, outputs: str | Iterable[str], hvp_dir: Any):
     return xs, arrays, _outputs_struct(arrays, direction), direction
 
 
-def evaluate(mix: Mixture, x: Any, schedule: ScheduleLike | None = None, t: float | None = None, *,
-             alpha: float | None = None, sigma: float | None = None, tau: float | None = None,
-             outputs: str | Iterable[str] = ("score",), hvp_dir: Any = None, backend: ContextLike = "cpu",
-             precision: str = "f64", device: int = 0) -> dict[str, np.ndarray]:
+def evaluate(
+    mix: Mixture,
+    x: Any,
+    schedule: ScheduleLike | None = None,
+    t: float | None = None,
+    *,
+    alpha: float | None = None,
+    sigma: float | None = None,
+    tau: float | None = None,
+    outputs: str | Iterable[str] = ("score",),
+    hvp_dir: Any = None,
+    backend: ContextLike = "cpu",
+    precision: str = "f64",
+    device: int = 0,
+) -> dict[str, np.ndarray]:
     """The mixture's fields at the points x (n, d), at one time, as a dict of NumPy arrays.
 
     The time: schedule= and t=, or alpha= and sigma= (a direct pair), or tau= (the heat frame).
@@ -416,9 +462,19 @@ class Plan:
     """A mixture's field at one time prepared once (uploaded once on CUDA) and evaluated over any
     number of batches; set_time moves it in time, refreshing only what depends on time."""
 
-    def __init__(self, mix: Mixture, schedule: ScheduleLike | None = None, t: float | None = None, *,
-                 alpha: float | None = None, sigma: float | None = None, tau: float | None = None,
-                 backend: ContextLike = "cpu", precision: str = "f64", device: int = 0):
+    def __init__(
+        self,
+        mix: Mixture,
+        schedule: ScheduleLike | None = None,
+        t: float | None = None,
+        *,
+        alpha: float | None = None,
+        sigma: float | None = None,
+        tau: float | None = None,
+        backend: ContextLike = "cpu",
+        precision: str = "f64",
+        device: int = 0,
+    ):
         self._mix = mix
         self._ctx = context(backend, precision, device)
         time = resolve_time(schedule, t, alpha, sigma, tau)
@@ -427,8 +483,15 @@ class Plan:
         self._handle = handle
         self._schedule = as_schedule(schedule) if schedule is not None else None
 
-    def set_time(self, t: float | None = None, *, schedule: ScheduleLike | None = None, alpha: float | None = None,
-                 sigma: float | None = None, tau: float | None = None) -> None:
+    def set_time(
+        self,
+        t: float | None = None,
+        *,
+        schedule: ScheduleLike | None = None,
+        alpha: float | None = None,
+        sigma: float | None = None,
+        tau: float | None = None,
+    ) -> None:
         """Moves the plan to time t of its schedule (or another given time)."""
         if t is not None and schedule is None:
             schedule = self._schedule

@@ -11,8 +11,7 @@ import numpy as np
 
 from . import _lib
 from ._arrays import as_f64, host_result, ptr
-from ._core import (ContextLike, Mixture, ScheduleLike, as_schedule, context, evaluate, resolve_time,
-                    schedule_time)
+from ._core import ContextLike, Mixture, ScheduleLike, as_schedule, context, evaluate, resolve_time
 from ._lib import CallbackErrors, call, lib
 
 SAMPLERS = ("em", "ode-euler", "heun", "ddpm", "ddim", "dpm1", "dpm2", "dpm3")
@@ -34,14 +33,31 @@ def _as_doubles(p: int, n: int, d: int) -> np.ndarray:
     return np.ctypeslib.as_array(C.cast(p, C.POINTER(C.c_double)), (n, d))
 
 
-def _sampler_struct(sampler: str, steps: int, t1: float, t0: float, spacing: str, times: np.ndarray | None,
-                    h: float, eta: float | None, seed: int, classes: np.ndarray | None,
-                    guidance: float) -> _lib.Sampler:
+def _sampler_struct(
+    sampler: str,
+    steps: int,
+    t1: float,
+    t0: float,
+    spacing: str,
+    times: np.ndarray | None,
+    h: float,
+    eta: float | None,
+    seed: int,
+    classes: np.ndarray | None,
+    guidance: float,
+) -> _lib.Sampler:
     kind = C.c_int()
     call(lib.sf_sampler_kind_parse, str(sampler).encode(), C.byref(kind))
     s = _lib.Sampler()
     call(lib.sf_sampler_init, C.byref(s), C.sizeof(s), kind.value)
-    s.steps, s.t1, s.t0, s.h, s.seed, s.guidance = int(steps), float(t1), float(t0), float(h), int(seed), float(guidance)
+    s.steps, s.t1, s.t0, s.h, s.seed, s.guidance = (
+        int(steps),
+        float(t1),
+        float(t0),
+        float(h),
+        int(seed),
+        float(guidance),
+    )
     if eta is not None:
         s.eta = float(eta)
     if times is not None:
@@ -55,9 +71,18 @@ def _sampler_struct(sampler: str, steps: int, t1: float, t0: float, spacing: str
     return s
 
 
-def sample_marginal(mix: Mixture, n: int, schedule: ScheduleLike | None = None, t: float | None = None, *,
-                    alpha: float | None = None, sigma: float | None = None, tau: float | None = None,
-                    seed: int = 0, first_particle: int = 0) -> np.ndarray:
+def sample_marginal(
+    mix: Mixture,
+    n: int,
+    schedule: ScheduleLike | None = None,
+    t: float | None = None,
+    *,
+    alpha: float | None = None,
+    sigma: float | None = None,
+    tau: float | None = None,
+    seed: int = 0,
+    first_particle: int = 0,
+) -> np.ndarray:
     """n exact draws (n, d) of the mixture diffused to a time: x = alpha x0 + sigma z (Philox keyed
     by seed and particle number first_particle + i, so any split of particles gives the same set)."""
     time = resolve_time(schedule, t, alpha, sigma, tau)
@@ -66,12 +91,31 @@ def sample_marginal(mix: Mixture, n: int, schedule: ScheduleLike | None = None, 
     return x
 
 
-def sample(mix: Mixture | None, n: int | None = None, schedule: ScheduleLike = "vp-linear", sampler: str = "dpm2", *,
-           steps: int = 100, t1: float = 1.0, t0: float = 1e-3, spacing: str = "t", times: Any = None,
-           h: float = 1.0, eta: float | None = None, seed: int = 0, classes: Sequence[int] | None = None,
-           guidance: float = 0.0, score: ScoreModel | None = None, model_input: str = "numpy", x0: Any = None,
-           first_particle: int = 0, trajectory_every: int = 0, backend: ContextLike = "cpu",
-           precision: str = "f64", device: int = 0) -> np.ndarray | tuple[np.ndarray, Trajectory]:
+def sample(
+    mix: Mixture | None,
+    n: int | None = None,
+    schedule: ScheduleLike = "vp-linear",
+    sampler: str = "dpm2",
+    *,
+    steps: int = 100,
+    t1: float = 1.0,
+    t0: float = 1e-3,
+    spacing: str = "t",
+    times: Any = None,
+    h: float = 1.0,
+    eta: float | None = None,
+    seed: int = 0,
+    classes: Sequence[int] | None = None,
+    guidance: float = 0.0,
+    score: ScoreModel | None = None,
+    model_input: str = "numpy",
+    x0: Any = None,
+    first_particle: int = 0,
+    trajectory_every: int = 0,
+    backend: ContextLike = "cpu",
+    precision: str = "f64",
+    device: int = 0,
+) -> np.ndarray | tuple[np.ndarray, Trajectory]:
     """Generates n particles (n, d) by running a sampler from t1 down to t0.
 
     sampler: "em" (Euler-Maruyama of the h-family: h = 1 the reverse SDE, h = 0 the PF-ODE),
@@ -115,16 +159,47 @@ def sample(mix: Mixture | None, n: int | None = None, schedule: ScheduleLike = "
     if score is None:
         if mix is None:
             raise ValueError("the mixture's score needs the mixture: give mix, or a score model")
-        call(lib.sf_sample, ctx.handle, mix.handle, C.byref(sched.struct()), C.byref(smp), ptr(x), count,
-             int(first_particle), trajectory, None, int(trajectory_every), context=ctx.handle, callbacks=errors)
+        call(
+            lib.sf_sample,
+            ctx.handle,
+            mix.handle,
+            C.byref(sched.struct()),
+            C.byref(smp),
+            ptr(x),
+            count,
+            int(first_particle),
+            trajectory,
+            None,
+            int(trajectory_every),
+            context=ctx.handle,
+            callbacks=errors,
+        )
     else:
         model = _lib.SCORE_FN(errors.guard(_model_adapter(score, model_input)))
-        call(lib.sf_sample_model, ctx.handle, d, model, None, C.byref(sched.struct()), C.byref(smp), ptr(x), count,
-             int(first_particle), trajectory, None, int(trajectory_every), context=ctx.handle, callbacks=errors)
+        call(
+            lib.sf_sample_model,
+            ctx.handle,
+            d,
+            model,
+            None,
+            C.byref(sched.struct()),
+            C.byref(smp),
+            ptr(x),
+            count,
+            int(first_particle),
+            trajectory,
+            None,
+            int(trajectory_every),
+            context=ctx.handle,
+            callbacks=errors,
+        )
     if trajectory_every <= 0:
         return x
-    return x, Trajectory(np.array([f[0] for f in frames], dtype=int), np.array([f[1] for f in frames]),
-                         np.stack([f[2] for f in frames]) if frames else np.empty((0, count, d)))
+    return x, Trajectory(
+        np.array([f[0] for f in frames], dtype=int),
+        np.array([f[1] for f in frames]),
+        np.stack([f[2] for f in frames]) if frames else np.empty((0, count, d)),
+    )
 
 
 def _model_adapter(score: ScoreModel, model_input: str) -> Callable[..., None]:
@@ -135,6 +210,7 @@ def _model_adapter(score: ScoreModel, model_input: str) -> Callable[..., None]:
         def wrap(x: np.ndarray) -> Any:
             return torch.from_numpy(x)
     elif model_input == "numpy":
+
         def wrap(x: np.ndarray) -> Any:
             x.flags.writeable = False
             return x
@@ -150,9 +226,20 @@ def _model_adapter(score: ScoreModel, model_input: str) -> Callable[..., None]:
     return body
 
 
-def loglik(mix: Mixture, x: Any, schedule: ScheduleLike = "vp-linear", t0: float = 1e-3, *, t1: float = 1.0,
-           rtol: float = 1e-8, atol: float = 1e-8, return_steps: bool = False, backend: ContextLike = "cpu",
-           precision: str = "f64", device: int = 0) -> np.ndarray | tuple[np.ndarray, int]:
+def loglik(
+    mix: Mixture,
+    x: Any,
+    schedule: ScheduleLike = "vp-linear",
+    t0: float = 1e-3,
+    *,
+    t1: float = 1.0,
+    rtol: float = 1e-8,
+    atol: float = 1e-8,
+    return_steps: bool = False,
+    backend: ContextLike = "cpu",
+    precision: str = "f64",
+    device: int = 0,
+) -> np.ndarray | tuple[np.ndarray, int]:
     """log p_t0(x) (n,) by the probability-flow ODE from t0 to t1 with the exact divergence
     (instantaneous change of variables) plus the exact log p_t1: adaptive Dormand-Prince 5(4), local
     error below atol + rtol |y|. return_steps=True also gives the accepted steps."""
@@ -161,16 +248,39 @@ def loglik(mix: Mixture, x: Any, schedule: ScheduleLike = "vp-linear", t0: float
     out = np.empty(xs.shape[0])
     taken = C.c_int()
     ctx = context(backend, precision, device)
-    call(lib.sf_loglik_ode, ctx.handle, mix.handle, C.byref(sched.struct()), float(t0), float(t1), ptr(xs),
-         xs.shape[0], float(rtol), float(atol), ptr(out), C.byref(taken), context=ctx.handle)
+    call(
+        lib.sf_loglik_ode,
+        ctx.handle,
+        mix.handle,
+        C.byref(sched.struct()),
+        float(t0),
+        float(t1),
+        ptr(xs),
+        xs.shape[0],
+        float(rtol),
+        float(atol),
+        ptr(out),
+        C.byref(taken),
+        context=ctx.handle,
+    )
     return (out, taken.value) if return_steps else out
 
 
 # ---------------------------------------------------------------- Burgers structure
 
 
-def burgers_advance(mix: Mixture, y: Any, tau0: float, tau1: float, steps: int = 100, u0: Any = None, *,
-                    backend: ContextLike = "cpu", precision: str = "f64", device: int = 0) -> np.ndarray:
+def burgers_advance(
+    mix: Mixture,
+    y: Any,
+    tau0: float,
+    tau1: float,
+    steps: int = 100,
+    u0: Any = None,
+    *,
+    backend: ContextLike = "cpu",
+    precision: str = "f64",
+    device: int = 0,
+) -> np.ndarray:
     """The score carried by particles at fixed heat coordinates y (n, d) from heat time tau0 to
     tau1 by RK4 on d_tau u = Lap u / 2 + H u (Laplacian and Hessian from the mixture): u0 (default
     the exact u(y, tau0)) advanced; compare with the exact evaluate(mix, y, tau=tau1)["score"]."""
@@ -180,22 +290,54 @@ def burgers_advance(mix: Mixture, y: Any, tau0: float, tau1: float, steps: int =
     else:
         u = np.array(as_f64(u0, "u0", ys.shape), copy=True)
     ctx = context(backend, precision, device)
-    call(lib.sf_burgers_advance, ctx.handle, mix.handle, ptr(ys), ys.shape[0], float(tau0), float(tau1), int(steps),
-         ptr(u), context=ctx.handle)
+    call(
+        lib.sf_burgers_advance,
+        ctx.handle,
+        mix.handle,
+        ptr(ys),
+        ys.shape[0],
+        float(tau0),
+        float(tau1),
+        int(steps),
+        ptr(u),
+        context=ctx.handle,
+    )
     return u
 
 
-def score_curl(mix: Mixture, x: Any, schedule: ScheduleLike | None = None, t: float | None = None, *,
-               alpha: float | None = None, sigma: float | None = None, tau: float | None = None, probes: int = 8,
-               seed: int = 0, backend: ContextLike = "cpu", precision: str = "f64", device: int = 0) -> np.ndarray:
+def score_curl(
+    mix: Mixture,
+    x: Any,
+    schedule: ScheduleLike | None = None,
+    t: float | None = None,
+    *,
+    alpha: float | None = None,
+    sigma: float | None = None,
+    tau: float | None = None,
+    probes: int = 8,
+    seed: int = 0,
+    backend: ContextLike = "cpu",
+    precision: str = "f64",
+    device: int = 0,
+) -> np.ndarray:
     """Irrotationality at particles (n,): the antisymmetric part of the score's Jacobian by central
     differences, over `probes` random pairs, or from the full Jacobian with probes=0."""
     time = resolve_time(schedule, t, alpha, sigma, tau)
     xs = as_f64(x, "x", (None, mix.dim))
     out = np.empty(xs.shape[0])
     ctx = context(backend, precision, device)
-    call(lib.sf_score_curl, ctx.handle, mix.handle, C.byref(time), ptr(xs), xs.shape[0], int(probes), int(seed),
-         ptr(out), context=ctx.handle)
+    call(
+        lib.sf_score_curl,
+        ctx.handle,
+        mix.handle,
+        C.byref(time),
+        ptr(xs),
+        xs.shape[0],
+        int(probes),
+        int(seed),
+        ptr(out),
+        context=ctx.handle,
+    )
     return out
 
 
@@ -204,8 +346,9 @@ class Grid:
     FFT plans made once (FFTW on the CPU, cuFFT on CUDA). Fields are (n^dim,) densities and
     (n^dim, dim) vector fields, points in row-major order (last axis fastest)."""
 
-    def __init__(self, dim: int, n: int, box: float, *, backend: ContextLike = "cpu", precision: str = "f64",
-                 device: int = 0):
+    def __init__(
+        self, dim: int, n: int, box: float, *, backend: ContextLike = "cpu", precision: str = "f64", device: int = 0
+    ):
         self._ctx = context(backend, precision, device)
         handle = C.c_void_p()
         call(lib.sf_grid_create, C.byref(handle), self._ctx.handle, int(dim), int(n), float(box))
@@ -224,8 +367,17 @@ class Grid:
     def exact(self, mix: Mixture, tau: float, floor: float = 1e-3, images: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """The exact periodised density (with a uniform floor) and its score u = grad log q at tau."""
         density, u = np.empty(self.points), np.empty((self.points, self.dim))
-        call(lib.sf_grid_exact, self._handle, mix.handle, float(floor), int(images), float(tau), ptr(density), ptr(u),
-             context=self._ctx.handle)
+        call(
+            lib.sf_grid_exact,
+            self._handle,
+            mix.handle,
+            float(floor),
+            int(images),
+            float(tau),
+            ptr(density),
+            ptr(u),
+            context=self._ctx.handle,
+        )
         return density, u
 
     def heat_route(self, density: Any, dtau: float) -> np.ndarray:
@@ -238,8 +390,16 @@ class Grid:
     def burgers_route(self, u: Any, dtau: float, steps: int = 100) -> np.ndarray:
         """Route B: viscous Burgers integrated directly (integrating-factor RK4, 2/3 dealiasing)."""
         out = np.array(as_f64(u, "u", (self.points, self.dim)), copy=True)
-        call(lib.sf_grid_burgers_route, self._handle, ptr(out), float(dtau), int(steps), _lib.PROGRESS_FN(), None,
-             context=self._ctx.handle)
+        call(
+            lib.sf_grid_burgers_route,
+            self._handle,
+            ptr(out),
+            float(dtau),
+            int(steps),
+            _lib.PROGRESS_FN(),
+            None,
+            context=self._ctx.handle,
+        )
         return out
 
     def __del__(self) -> None:

@@ -23,14 +23,17 @@ def _find_library() -> str:
             return str(here / name)
     raise ImportError(
         f"scorefield: the C library is missing from {here} (install the package with `pip install .`, "
-        "or point SCOREFIELD_LIBRARY at a built libscorefield.so)")
+        "or point SCOREFIELD_LIBRARY at a built libscorefield.so)"
+    )
 
 
 lib = C.CDLL(_find_library())  # CDLL: every call releases the GIL
 
 # ---------------------------------------------------------------- status and errors
 
-OK, ERR_INVALID, ERR_IO, ERR_FORMAT, ERR_NOMEM, ERR_NO_CUDA, ERR_CUDA, ERR_NUMERIC, ERR_CANCELLED, ERR_CALLBACK = range(10)
+OK, ERR_INVALID, ERR_IO, ERR_FORMAT, ERR_NOMEM, ERR_NO_CUDA, ERR_CUDA, ERR_NUMERIC, ERR_CANCELLED, ERR_CALLBACK = range(
+    10
+)
 
 
 class ScorefieldError(Exception):
@@ -61,8 +64,15 @@ class NumericError(ScorefieldError, ArithmeticError):
     """A result is not finite where it must be (SF_ERR_NUMERIC)."""
 
 
-_ERRORS = {ERR_INVALID: InvalidInputError, ERR_IO: FileFormatError, ERR_FORMAT: FileFormatError,
-           ERR_NOMEM: MemoryError, ERR_NO_CUDA: NoCudaError, ERR_CUDA: CudaError, ERR_NUMERIC: NumericError}
+_ERRORS = {
+    ERR_INVALID: InvalidInputError,
+    ERR_IO: FileFormatError,
+    ERR_FORMAT: FileFormatError,
+    ERR_NOMEM: MemoryError,
+    ERR_NO_CUDA: NoCudaError,
+    ERR_CUDA: CudaError,
+    ERR_NUMERIC: NumericError,
+}
 
 
 def error(status: int, message: str) -> BaseException:
@@ -79,20 +89,57 @@ size_t, dbl, cint, vp = C.c_size_t, C.c_double, C.c_int, C.c_void_p
 
 
 class Schedule(C.Structure):
-    _fields_ = [("size", size_t), ("kind", cint), ("sigma_min", dbl), ("sigma_max", dbl), ("beta_min", dbl),
-                ("beta_max", dbl), ("cosine_s", dbl), ("alpha", dbl), ("sigma", dbl)]
+    _fields_ = [
+        ("size", size_t),
+        ("kind", cint),
+        ("sigma_min", dbl),
+        ("sigma_max", dbl),
+        ("beta_min", dbl),
+        ("beta_max", dbl),
+        ("cosine_s", dbl),
+        ("alpha", dbl),
+        ("sigma", dbl),
+    ]
 
 
 class Time(C.Structure):
-    _fields_ = [("size", size_t), ("t", dbl), ("alpha", dbl), ("sigma", dbl), ("sigma2", dbl), ("tau", dbl),
-                ("has_time_derivatives", cint), ("dalpha", dbl), ("dsigma2", dbl), ("f", dbl), ("g2", dbl),
-                ("dtau", dbl)]
+    _fields_ = [
+        ("size", size_t),
+        ("t", dbl),
+        ("alpha", dbl),
+        ("sigma", dbl),
+        ("sigma2", dbl),
+        ("tau", dbl),
+        ("has_time_derivatives", cint),
+        ("dalpha", dbl),
+        ("dsigma2", dbl),
+        ("f", dbl),
+        ("g2", dbl),
+        ("dtau", dbl),
+    ]
 
 
 # sf_outputs after `size`, in order; hvp_dir is an input
-OUTPUT_FIELDS = ("score", "logp", "resp", "div", "denoise", "lap", "hvp_dir", "hvp", "hvp_score", "hessian",
-                 "dt_score", "dt_logp", "dtau_score", "dtau_logp", "residual", "residual_scale", "residual_t",
-                 "residual_t_scale")
+OUTPUT_FIELDS = (
+    "score",
+    "logp",
+    "resp",
+    "div",
+    "denoise",
+    "lap",
+    "hvp_dir",
+    "hvp",
+    "hvp_score",
+    "hessian",
+    "dt_score",
+    "dt_logp",
+    "dtau_score",
+    "dtau_logp",
+    "residual",
+    "residual_scale",
+    "residual_t",
+    "residual_t_scale",
+)
 
 
 class Outputs(C.Structure):
@@ -100,9 +147,21 @@ class Outputs(C.Structure):
 
 
 class Sampler(C.Structure):
-    _fields_ = [("size", size_t), ("kind", cint), ("h", dbl), ("eta", dbl), ("steps", cint), ("spacing", cint),
-                ("times", vp), ("t1", dbl), ("t0", dbl), ("seed", C.c_uint64), ("class_components", vp),
-                ("class_size", cint), ("guidance", dbl)]
+    _fields_ = [
+        ("size", size_t),
+        ("kind", cint),
+        ("h", dbl),
+        ("eta", dbl),
+        ("steps", cint),
+        ("spacing", cint),
+        ("times", vp),
+        ("t1", dbl),
+        ("t0", dbl),
+        ("seed", C.c_uint64),
+        ("class_components", vp),
+        ("class_size", cint),
+        ("guidance", dbl),
+    ]
 
 
 # analysis results (fixed value types nested in others: sf_estimate, sf_gain, sf_pair_peak)
@@ -111,9 +170,19 @@ class Estimate(C.Structure):
 
 
 class SpeciationSummary(C.Structure):
-    _fields_ = [("kind", cint), ("half_separation", dbl), ("tau_interface", dbl), ("tau_closed", dbl),
-                ("tau_c", dbl), ("modes_below", cint), ("modes_above", cint), ("lambda_", dbl), ("t_spectral", dbl),
-                ("t_midpoint_ou", dbl), ("isotropic_s2", dbl)]
+    _fields_ = [
+        ("kind", cint),
+        ("half_separation", dbl),
+        ("tau_interface", dbl),
+        ("tau_closed", dbl),
+        ("tau_c", dbl),
+        ("modes_below", cint),
+        ("modes_above", cint),
+        ("lambda_", dbl),
+        ("t_spectral", dbl),
+        ("t_midpoint_ou", dbl),
+        ("isotropic_s2", dbl),
+    ]
 
 
 class TanhLayer(C.Structure):
@@ -129,8 +198,15 @@ class Amplification(C.Structure):
 
 
 class BranchingSummary(C.Structure):
-    _fields_ = [("frame", cint), ("t", dbl), ("leaning", dbl), ("leaning_exact", dbl), ("leaning_exact_se", dbl),
-                ("committed", dbl), ("side_a", dbl)]
+    _fields_ = [
+        ("frame", cint),
+        ("t", dbl),
+        ("leaning", dbl),
+        ("leaning_exact", dbl),
+        ("leaning_exact_se", dbl),
+        ("committed", dbl),
+        ("side_a", dbl),
+    ]
 
 
 class BlowupRow(C.Structure):
@@ -138,9 +214,19 @@ class BlowupRow(C.Structure):
 
 
 class DoublewellSummary(C.Structure):
-    _fields_ = [("tau_c", dbl), ("ex2", dbl), ("eabs", dbl), ("a_eff", dbl), ("s_eff2", dbl),
-                ("surrogate_tau_c", dbl), ("surrogate_tau_error", dbl), ("width", dbl), ("surrogate_width", dbl),
-                ("surrogate_width_error", dbl), ("fitted_width", dbl)]
+    _fields_ = [
+        ("tau_c", dbl),
+        ("ex2", dbl),
+        ("eabs", dbl),
+        ("a_eff", dbl),
+        ("s_eff2", dbl),
+        ("surrogate_tau_c", dbl),
+        ("surrogate_tau_error", dbl),
+        ("width", dbl),
+        ("surrogate_width", dbl),
+        ("surrogate_width_error", dbl),
+        ("fitted_width", dbl),
+    ]
 
 
 class PairPeak(C.Structure):
@@ -214,8 +300,10 @@ _PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "sf_sampler_kind_name": (C.c_char_p, [cint]),
     "sf_sample_marginal": (st, [vp, P(Time), C.c_uint64, size_t, vp, size_t]),
     "sf_sample": (st, [vp, vp, P(Schedule), P(Sampler), vp, size_t, size_t, TRAJECTORY_FN, vp, cint]),
-    "sf_sample_model": (st, [vp, cint, SCORE_FN, vp, P(Schedule), P(Sampler), vp, size_t, size_t, TRAJECTORY_FN,
-                             vp, cint]),
+    "sf_sample_model": (
+        st,
+        [vp, cint, SCORE_FN, vp, P(Schedule), P(Sampler), vp, size_t, size_t, TRAJECTORY_FN, vp, cint],
+    ),
     "sf_loglik_ode": (st, [vp, vp, P(Schedule), dbl, dbl, vp, size_t, dbl, dbl, vp, P(cint)]),
     "sf_wkb_gaussian": (st, [vp, P(Schedule), dbl, dbl, dbl, vp, dbl, vp, size_t, cint, vp, vp]),
     "sf_wkb_curve": (st, [vp, P(Schedule), dbl, dbl, dbl, vp, vp, vp, cint, cint, vp, vp, vp, vp]),
@@ -228,17 +316,39 @@ _PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "sf_fit_tanh_layer": (st, [vp, vp, size_t, dbl, dbl, P(dbl), P(dbl), P(dbl)]),
     "sf_data_covariance_top_eigenvalue": (st, [vp, P(dbl)]),
     "sf_speciation_axis": (st, [vp, vp, cint, vp, cint, vp, P(dbl)]),
-    "sf_speciation_summarize": (st, [vp, vp, vp, cint, vp, cint, P(SpeciationSummary)]),
-    "sf_speciation_layer": (st, [vp, vp, vp, cint, vp, cint, dbl, vp, size_t, vp, P(TanhLayer)]),
+    "sf_speciation_summarize_sized": (st, [vp, vp, vp, cint, vp, cint, P(SpeciationSummary), size_t]),
+    "sf_speciation_layer_sized": (st, [vp, vp, vp, cint, vp, cint, dbl, vp, size_t, vp, P(TanhLayer), size_t]),
     "sf_flow_gain": (st, [vp, vp, vp, vp, dbl, dbl, dbl, P(Gain)]),
-    "sf_speciation_amplification": (st, [vp, vp, vp, cint, vp, cint, dbl, dbl, dbl, P(Amplification)]),
-    "sf_speciation_branching": (st, [vp, vp, vp, cint, vp, cint, dbl, P(Schedule), P(Sampler), size_t, C.c_uint64,
-                                     cint, cint, vp, vp, P(cint), size_t, P(BranchingSummary)]),
+    "sf_speciation_amplification_sized": (st, [vp, vp, vp, cint, vp, cint, dbl, dbl, dbl, P(Amplification), size_t]),
+    "sf_speciation_branching_sized": (
+        st,
+        [
+            vp,
+            vp,
+            vp,
+            cint,
+            vp,
+            cint,
+            dbl,
+            P(Schedule),
+            P(Sampler),
+            size_t,
+            C.c_uint64,
+            cint,
+            cint,
+            vp,
+            vp,
+            P(cint),
+            size_t,
+            P(BranchingSummary),
+            size_t,
+        ],
+    ),
     "sf_blowup_limit": (st, [vp, P(dbl), P(cint)]),
-    "sf_blowup_at": (st, [vp, vp, dbl, size_t, C.c_uint64, P(BlowupRow)]),
+    "sf_blowup_at_sized": (st, [vp, vp, dbl, size_t, C.c_uint64, P(BlowupRow), size_t]),
     "sf_doublewell_field": (st, [dbl, dbl, vp, size_t, vp, vp, vp, vp]),
     "sf_doublewell_tau_c": (st, [dbl, P(dbl), P(dbl)]),
-    "sf_doublewell_summarize": (st, [dbl, P(DoublewellSummary)]),
+    "sf_doublewell_summarize_sized": (st, [dbl, P(DoublewellSummary), size_t]),
     "sf_doublewell_burgers_residual": (st, [dbl, cint, vp, cint, vp, size_t, P(dbl)]),
     "sf_ringwell_field": (st, [dbl, dbl, vp, size_t, vp, vp, vp, vp]),
     "sf_ringwell_tau_c": (st, [dbl, P(dbl)]),
@@ -251,8 +361,8 @@ _PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "sf_pair_variance_peak": (st, [cint, P(PairPeak)]),
     "sf_pair_kappa": (st, [vp, dbl, P(dbl), P(dbl)]),
     "sf_pair_tau_of_kappa": (st, [vp, dbl, P(dbl)]),
-    "sf_pair_peak_check": (st, [vp, vp, cint, size_t, C.c_uint64, P(PeakCheck)]),
-    "sf_entropy_budget": (st, [vp, vp, P(Schedule), dbl, dbl, size_t, cint, C.c_uint64, P(Budget)]),
+    "sf_pair_peak_check_sized": (st, [vp, vp, cint, size_t, C.c_uint64, P(PeakCheck), size_t]),
+    "sf_entropy_budget_sized": (st, [vp, vp, P(Schedule), dbl, dbl, size_t, cint, C.c_uint64, P(Budget), size_t]),
     "sf_grid_create": (st, [P(vp), vp, cint, cint, dbl]),
     "sf_grid_destroy": (None, [vp]),
     "sf_grid_points": (size_t, [vp]),

@@ -20,8 +20,13 @@ EXAMPLES = REPO / "examples"
 def three_kinds() -> sf.Mixture:
     """An isotropic, a diagonal and a low-rank component in 2-D: examples/three_kinds.json, built
     from arrays."""
-    return sf.Mixture([0.5, 0.3, 0.2], [[1.0, 0.0], [-1.0, 0.0], [0.0, 2.0]], var=[0.04, [0.04, 0.09], 0.0],
-                      basis=[None, None, [[0.6, 0.8]]], eig=[None, None, [0.5]])
+    return sf.Mixture(
+        [0.5, 0.3, 0.2],
+        [[1.0, 0.0], [-1.0, 0.0], [0.0, 2.0]],
+        var=[0.04, [0.04, 0.09], 0.0],
+        basis=[None, None, [[0.6, 0.8]]],
+        eig=[None, None, [0.5]],
+    )
 
 
 @pytest.fixture
@@ -31,8 +36,13 @@ def random_mixture() -> sf.Mixture:
     d = 3
     means = rng.normal(size=(4, d))
     q, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    return sf.Mixture([0.1, 0.2, 0.3, 0.4], means, var=[0.3, 0.2, 0.1, 0.0],
-                      basis=[None, None, q[:1], q[1:3]], eig=[None, None, [0.7], [0.4, 0.9]])
+    return sf.Mixture(
+        [0.1, 0.2, 0.3, 0.4],
+        means,
+        var=[0.3, 0.2, 0.1, 0.0],
+        basis=[None, None, q[:1], q[1:3]],
+        eig=[None, None, [0.7], [0.4, 0.9]],
+    )
 
 
 def cli_path() -> str | None:

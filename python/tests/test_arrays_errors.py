@@ -72,8 +72,12 @@ def test_torch_tensors_and_torch_models(three_kinds: sf.Mixture) -> None:
         return torch.from_numpy(plan.score(xt.numpy()))
 
     kw = dict(n=32, sampler="dpm2", steps=10, seed=2)
-    np.testing.assert_allclose(sf.sample(three_kinds, score=torch_model, model_input="torch", **kw),
-                               sf.sample(three_kinds, **kw), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(
+        sf.sample(three_kinds, score=torch_model, model_input="torch", **kw),
+        sf.sample(three_kinds, **kw),
+        rtol=1e-13,
+        atol=1e-13,
+    )
 
 
 def test_library_errors_carry_its_message(tmp_path, three_kinds: sf.Mixture) -> None:
@@ -98,8 +102,9 @@ def test_library_errors_carry_its_message(tmp_path, three_kinds: sf.Mixture) -> 
         sf.evaluate(three_kinds, x[:1], "ve", 0.5, outputs="scores")
     # the library's message is per thread: a failure in a worker thread is reported there too
     errors = []
-    thread = threading.Thread(target=lambda: errors.append(pytest.raises(sf.InvalidInputError, sf.evaluate,
-                                                                         three_kinds, x, "ve", 2.0)))
+    thread = threading.Thread(
+        target=lambda: errors.append(pytest.raises(sf.InvalidInputError, sf.evaluate, three_kinds, x, "ve", 2.0))
+    )
     thread.start()
     thread.join()
     assert "outside [0, 1]" in str(errors[0].value)

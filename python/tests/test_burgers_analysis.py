@@ -55,7 +55,7 @@ def test_speciation_times() -> None:
     assert sf.speciation_tau_asymmetric(0.5, a, s2) == pytest.approx(a * a - s2, rel=1e-9)
     kappa, top, y = sf.speciation_curvature(mix, [0], [1], 0.5)
     v = s2 + 0.5
-    assert top == pytest.approx((a * a - v) / v ** 2, rel=1e-8)  # the midpoint curvature
+    assert top == pytest.approx((a * a - v) / v**2, rel=1e-8)  # the midpoint curvature
     np.testing.assert_allclose(y, [0.0, 0.0], atol=1e-9)
     assert sf.count_modes_on_line(mix, 0.5, [0, 0], [1, 0], 3.0, 20001) == 2
     assert sf.count_modes_on_line(mix, 1.5, [0, 0], [1, 0], 3.0, 20001) == 1
@@ -92,7 +92,7 @@ def test_speciation_summary_layer_and_amplification() -> None:
     v0, v1 = s2 + tau_c / 10, s2 + 3 * tau_c
     ode = np.sqrt(v0 / v1) * np.exp(0.5 * a * a * (1 / v0 - 1 / v1))
     assert amp.gain.ode == pytest.approx(ode, rel=1e-7)
-    assert amp.gain.sde == pytest.approx(ode ** 2, rel=1e-7)
+    assert amp.gain.sde == pytest.approx(ode**2, rel=1e-7)
     gain = sf.flow_gain(mix, [0.0, 0.0], [1.0, 0.0], 3 * tau_c, tau_c / 10)
     assert gain.ode == pytest.approx(ode, rel=1e-7)
 
@@ -114,7 +114,7 @@ def test_blowup_rates_of_a_gaussian_on_a_line() -> None:
         assert abs(row.tau_u2.mean - (tau / (1 + tau) + 2)) < 5 * row.tau_u2.mean_se
         assert row.u2 == pytest.approx(row.tau_u2.mean / tau)
     x = np.array([1e-3, 1e-2, 1e-1])
-    assert sf.power_law_exponent(x, 3 * x ** -1.5) == pytest.approx(-1.5, rel=1e-12)
+    assert sf.power_law_exponent(x, 3 * x**-1.5) == pytest.approx(-1.5, rel=1e-12)
 
 
 def test_pair_statistics_against_numpy_quadrature() -> None:
@@ -123,7 +123,7 @@ def test_pair_statistics_against_numpy_quadrature() -> None:
     kappa = 1.7
     a, v = np.sqrt(kappa), 1.0
     y = np.linspace(-a - 14, a + 14, 400001)
-    density = 0.5 * (np.exp(-(y - a) ** 2 / 2) + np.exp(-(y + a) ** 2 / 2)) / np.sqrt(2 * np.pi)
+    density = 0.5 * (np.exp(-((y - a) ** 2) / 2) + np.exp(-((y + a) ** 2) / 2)) / np.sqrt(2 * np.pi)
     r = 1 / (1 + np.exp(-2 * a * y / v))
     h = -(r * np.log(r, where=r > 0, out=np.zeros_like(r)) + (1 - r) * np.log(1 - r, where=r < 1, out=np.zeros_like(r)))
     dy = y[1] - y[0]
@@ -161,10 +161,10 @@ def test_doublewell_summary_and_residuals() -> None:
     summary = sf.doublewell_summary(eps)
     assert summary.tau_c == pytest.approx(sf.doublewell_tau_c(eps)[0], rel=1e-12)
     x = np.linspace(-4, 4, 80001)
-    p0 = np.exp(-(x ** 2 - 1) ** 2 / eps)
+    p0 = np.exp(-((x**2 - 1) ** 2) / eps)
     assert summary.ex2 == pytest.approx((x * x * p0).sum() / p0.sum(), rel=1e-8)
     assert summary.eabs == pytest.approx((np.abs(x) * p0).sum() / p0.sum(), rel=1e-6)
-    assert summary.surrogate_tau_c == pytest.approx(summary.a_eff ** 2 - summary.s_eff2, rel=1e-12)
+    assert summary.surrogate_tau_c == pytest.approx(summary.a_eff**2 - summary.s_eff2, rel=1e-12)
     y = np.linspace(-2, 2, 9)
     assert sf.doublewell_burgers_residual(eps, [0.3, 0.8], y) < 1e-8
     assert sf.doublewell_burgers_residual(eps, [0.5], np.column_stack([y, y[::-1]]), dim=2) < 1e-8
@@ -174,15 +174,15 @@ def test_doublewell_summary_and_residuals() -> None:
 def test_doublewell_against_numpy_quadrature() -> None:
     eps, tau = 0.3, 0.6
     x = np.linspace(-4, 4, 40001)
-    p0 = np.exp(-(x ** 2 - 1) ** 2 / eps)
+    p0 = np.exp(-((x**2 - 1) ** 2) / eps)
     y = np.array([-0.7, 0.0, 0.4, 1.3])
     out = sf.doublewell_field(eps, tau, y)
     for i, yi in enumerate(y):
-        w = p0 * np.exp(-(yi - x) ** 2 / (2 * tau))
+        w = p0 * np.exp(-((yi - x) ** 2) / (2 * tau))
         mean = (x * w).sum() / w.sum()
         assert out["u"][i] == pytest.approx((mean - yi) / tau, rel=1e-7, abs=1e-9)
     tau_c, _ = sf.doublewell_tau_c(eps)
-    w = p0 * np.exp(-x ** 2 / (2 * tau_c))
+    w = p0 * np.exp(-(x**2) / (2 * tau_c))
     assert (x * x * w).sum() / w.sum() == pytest.approx(tau_c, rel=1e-6)  # E[x^2 | y = 0] = tau_c
     ring = sf.ringwell_field(eps, tau, np.array([[0.3, -0.2]]))
     assert ring["jacobian"].shape == (1, 2, 2)
@@ -197,7 +197,7 @@ def test_bandwidth_of_a_gaussian_and_label_entropy() -> None:
 
     def entropy(t: float) -> float:  # H(X0 | Xt) of Gaussian data
         tp = sched.at(t)
-        return 0.5 * d * np.log(2 * np.pi * np.e * v * tp.sigma2 / (tp.alpha ** 2 * v + tp.sigma2))
+        return 0.5 * d * np.log(2 * np.pi * np.e * v * tp.sigma2 / (tp.alpha**2 * v + tp.sigma2))
 
     t, h = 0.4, 1e-5
     b, err = sf.bandwidth(mix, "vp-linear", t, n=2000, seed=1)
@@ -223,7 +223,8 @@ def test_wkb_curve_is_the_pointwise_coefficient() -> None:
     ell1, logq0 = sf.wkb_gaussian(mix, [[0.3]], "ve", 0.0, 1.0, scale=1 / 1.3, h=0.0, steps=400)
     assert curve["l1"] == pytest.approx(ell1[0], rel=1e-10)
     assert curve["log_q0"] == pytest.approx(logq0[0], rel=1e-12)
-    np.testing.assert_allclose(curve["log_q_wkb"], curve["log_q0"] + h ** 2 * curve["l1"], rtol=1e-12)
+    np.testing.assert_allclose(curve["log_q_wkb"], curve["log_q0"] + h**2 * curve["l1"], rtol=1e-12)
     for hi, lq in zip(h, curve["log_q"]):
-        assert lq == pytest.approx(sf.wkb_gaussian(mix, [[0.3]], "ve", 0.0, 1.0, scale=1 / 1.3, h=hi, steps=400)[1][0],
-                                   rel=1e-12)
+        assert lq == pytest.approx(
+            sf.wkb_gaussian(mix, [[0.3]], "ve", 0.0, 1.0, scale=1 / 1.3, h=hi, steps=400)[1][0], rel=1e-12
+        )

@@ -24,11 +24,11 @@ def test_single_gaussian_closed_form(schedule: str) -> None:
     mix = sf.Mixture([1.0], [mu], var=v)
     x = points(20, 3)
     tp = sf.Schedule(schedule).at(0.4)
-    e = tp.alpha ** 2 * v + tp.sigma2
+    e = tp.alpha**2 * v + tp.sigma2
     out = sf.evaluate(mix, x, schedule=schedule, t=0.4, outputs=("score", "logp", "div", "denoise", "hessian"))
     r = x - tp.alpha * mu
     np.testing.assert_allclose(out["score"], -r / e, rtol=1e-13, atol=1e-13)
-    np.testing.assert_allclose(out["logp"], -0.5 * (r ** 2).sum(1) / e - 1.5 * np.log(2 * np.pi * e), rtol=1e-13)
+    np.testing.assert_allclose(out["logp"], -0.5 * (r**2).sum(1) / e - 1.5 * np.log(2 * np.pi * e), rtol=1e-13)
     np.testing.assert_allclose(out["div"], np.full(20, -3 / e), rtol=1e-13)
     np.testing.assert_allclose(out["hessian"], np.broadcast_to(-np.eye(3) / e, (20, 3, 3)), atol=1e-13)
     # Tweedie: E[x0 | x] = (x + sigma^2 s) / alpha
@@ -60,13 +60,15 @@ def test_derivatives_against_central_differences(random_mixture: sf.Mixture) -> 
         plus = sf.evaluate(mix, x + e, "vp-linear", 0.2, outputs=("logp", "score", "div"))
         minus = sf.evaluate(mix, x - e, "vp-linear", 0.2, outputs=("logp", "score", "div"))
         np.testing.assert_allclose(out["score"][:, j], (plus["logp"] - minus["logp"]) / (2 * h), rtol=1e-6, atol=1e-6)
-        np.testing.assert_allclose(out["hessian"][:, :, j], (plus["score"] - minus["score"]) / (2 * h), rtol=1e-5,
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            out["hessian"][:, :, j], (plus["score"] - minus["score"]) / (2 * h), rtol=1e-5, atol=1e-5
+        )
         np.testing.assert_allclose(out["lap"][:, j], (plus["div"] - minus["div"]) / (2 * h), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(out["div"], np.trace(out["hessian"], axis1=1, axis2=2), rtol=1e-10)
     np.testing.assert_allclose(out["hvp"], np.einsum("nij,nj->ni", out["hessian"], v), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(out["hvp_score"], np.einsum("nij,nj->ni", out["hessian"], out["score"]), rtol=1e-10,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        out["hvp_score"], np.einsum("nij,nj->ni", out["hessian"], out["score"]), rtol=1e-10, atol=1e-12
+    )
     np.testing.assert_allclose(out["resp"].sum(1), 1.0, rtol=1e-14)
     # d/dt at fixed x
     ht = 1e-5
@@ -122,11 +124,31 @@ def test_same_numbers_as_the_cli(tmp_path, three_kinds: sf.Mixture) -> None:
     if cli is None:
         pytest.skip("the scorefield command is not installed beside this Python")
     from conftest import EXAMPLES
+
     x = points(30, 2, 8)
     np.save(tmp_path / "x.npy", x)
-    subprocess.run([cli, "score", "--mixture", str(EXAMPLES / "three_kinds.json"), "--schedule", "vp-linear",
-                    "--t", "0.3", "--in", str(tmp_path / "x.npy"), "--out", str(tmp_path / "s.npy"), "--logp",
-                    str(tmp_path / "l.npy"), "--div", str(tmp_path / "d.npy"), "--quiet"], check=True)
+    subprocess.run(
+        [
+            cli,
+            "score",
+            "--mixture",
+            str(EXAMPLES / "three_kinds.json"),
+            "--schedule",
+            "vp-linear",
+            "--t",
+            "0.3",
+            "--in",
+            str(tmp_path / "x.npy"),
+            "--out",
+            str(tmp_path / "s.npy"),
+            "--logp",
+            str(tmp_path / "l.npy"),
+            "--div",
+            str(tmp_path / "d.npy"),
+            "--quiet",
+        ],
+        check=True,
+    )
     mix = sf.Mixture.from_json(EXAMPLES / "three_kinds.json")
     out = sf.evaluate(mix, x, "vp-linear", 0.3, outputs=("score", "logp", "div"))
     np.testing.assert_array_equal(np.load(tmp_path / "s.npy"), out["score"])

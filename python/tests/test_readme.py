@@ -15,7 +15,7 @@ from conftest import REPO, has_module
 
 def readme_example() -> str:
     text = (REPO / "README.md").read_text()
-    section = text[text.index("\n## Python\n"):]
+    section = text[text.index("\n## Python\n") :]
     match = re.search(r"```python\n(.*?)```", section, re.S)
     assert match, "README: no python block in the Python section"
     return match.group(1)
@@ -24,8 +24,14 @@ def readme_example() -> str:
 def test_the_readme_example_runs_as_written(tmp_path) -> None:
     script = tmp_path / "example.py"
     script.write_text(readme_example())
-    run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "MPLBACKEND": "Agg"})
+    run = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )
     assert run.returncode == 0, run.stderr
     assert "exact score as a model, largest difference: 0.0" in run.stdout
     shares = [np.array(m.split(), dtype=float) for m in re.findall(r"component shares \[([^\]]*)\]", run.stdout)]

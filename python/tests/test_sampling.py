@@ -16,8 +16,9 @@ from conftest import EXAMPLES, cli_path
 
 @pytest.mark.parametrize("sampler", sf.SAMPLERS)
 def test_exact_score_as_a_callable_reproduces_the_builtin_run(sampler: str, random_mixture: sf.Mixture) -> None:
-    kw = dict(n=64, schedule="vp-linear", sampler=sampler, steps=12, seed=3, t1=0.9, t0=0.02, h=0.6, eta=0.3,
-              spacing="lambda")
+    kw = dict(
+        n=64, schedule="vp-linear", sampler=sampler, steps=12, seed=3, t1=0.9, t0=0.02, h=0.6, eta=0.3, spacing="lambda"
+    )
     builtin = sf.sample(random_mixture, **kw)
     plan = sf.Plan(random_mixture, "vp-linear", 0.9)
     calls = []
@@ -43,7 +44,7 @@ def test_closed_form_numpy_model_in_float32() -> None:
 
     def model(x: np.ndarray, t: float) -> np.ndarray:
         tp = sched.at(t)
-        return (-(x - tp.alpha * mu) / (tp.alpha ** 2 * v + tp.sigma2)).astype(np.float32)
+        return (-(x - tp.alpha * mu) / (tp.alpha**2 * v + tp.sigma2)).astype(np.float32)
 
     kw = dict(n=200, schedule=sched, sampler="ddpm", steps=20, seed=4, t1=0.9, t0=0.02)
     a, b = sf.sample(mix, **kw), sf.sample(mix, score=model, **kw)
@@ -79,9 +80,31 @@ def test_same_particles_as_the_cli(tmp_path) -> None:
     if cli is None:
         pytest.skip("the scorefield command is not installed beside this Python")
     path = EXAMPLES / "symmetric_binary.json"
-    subprocess.run([cli, "sample", "--mixture", str(path), "--schedule", "vp-linear", "--sampler", "dpm2",
-                    "--spacing", "lambda", "--steps", "30", "--n", "300", "--seed", "1", "--out",
-                    str(tmp_path / "x.npy"), "--quiet"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            cli,
+            "sample",
+            "--mixture",
+            str(path),
+            "--schedule",
+            "vp-linear",
+            "--sampler",
+            "dpm2",
+            "--spacing",
+            "lambda",
+            "--steps",
+            "30",
+            "--n",
+            "300",
+            "--seed",
+            "1",
+            "--out",
+            str(tmp_path / "x.npy"),
+            "--quiet",
+        ],
+        check=True,
+        capture_output=True,
+    )
     mix = sf.Mixture.from_json(path)
     xs = sf.sample(mix, n=300, schedule="vp-linear", sampler="dpm2", spacing="lambda", steps=30, seed=1)
     np.testing.assert_array_equal(np.load(tmp_path / "x.npy"), xs)
@@ -94,8 +117,9 @@ def test_marginal_moments(three_kinds: sf.Mixture) -> None:
     mean = tp.alpha * (w @ mu)
     assert np.all(np.abs(x.mean(0) - mean) < 5 * x.std(0) / np.sqrt(len(x)))
     # any split of the particles gives the same draws
-    np.testing.assert_array_equal(sf.sample_marginal(three_kinds, 10, "vp-linear", 0.3, seed=2, first_particle=7),
-                                  x[7:17])
+    np.testing.assert_array_equal(
+        sf.sample_marginal(three_kinds, 10, "vp-linear", 0.3, seed=2, first_particle=7), x[7:17]
+    )
 
 
 def test_trajectory_frames(three_kinds: sf.Mixture) -> None:

@@ -13,6 +13,15 @@
 #define SF_TIME_SIZE_0_1 SF_FIELD_END(sf_time, dtau)
 #define SF_OUTPUTS_SIZE_0_1 SF_FIELD_END(sf_outputs, residual_t_scale)
 #define SF_SAMPLER_SIZE_0_1 SF_FIELD_END(sf_sampler, guidance)
+/* analysis results */
+#define SF_SPECIATION_SUMMARY_SIZE_0_1 SF_FIELD_END(sf_speciation_summary, isotropic_s2)
+#define SF_TANH_LAYER_SIZE_0_1 SF_FIELD_END(sf_tanh_layer, predicted_width)
+#define SF_AMPLIFICATION_SIZE_0_1 SF_FIELD_END(sf_amplification, end_offset)
+#define SF_BRANCHING_SUMMARY_SIZE_0_1 SF_FIELD_END(sf_branching_summary, side_a)
+#define SF_BLOWUP_ROW_SIZE_0_1 SF_FIELD_END(sf_blowup_row, max_denoiser)
+#define SF_DOUBLEWELL_SUMMARY_SIZE_0_1 SF_FIELD_END(sf_doublewell_summary, fitted_width)
+#define SF_PEAK_CHECK_SIZE_0_1 SF_FIELD_END(sf_peak_check, z)
+#define SF_BUDGET_SIZE_0_1 SF_FIELD_END(sf_budget, z)
 
 /* Reads a caller's struct of `size` bytes at src (size 0: first_size) into the library's own
  * (known_size bytes at dst): fields the caller's version lacks are zero ("as before"). Refuses a

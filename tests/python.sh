@@ -16,7 +16,6 @@ done
 venv=$PWD/build/python-venv
 rm -rf "$venv"
 "$python" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet pytest matplotlib
 "$venv/bin/python" -m pip install --quiet .
 cd python/tests  # import the installed package, not the source tree

@@ -65,6 +65,9 @@ SF_API const char *sf_last_error(void);
 /* Short name of a status code, e.g. "invalid input". */
 SF_API const char *sf_status_name(sf_status status);
 
+/* Element types of caller arrays (particles, .npy files). */
+typedef enum { SF_DTYPE_F64 = 0, SF_DTYPE_F32 = 1 } sf_dtype;
+
 /* ---------------------------------------------------------------- context */
 
 /* CPU: the default on a machine without a GPU. REFERENCE: the plain float64 CPU path, the oracle
@@ -250,6 +253,10 @@ SF_API sf_status sf_plan_set_time(sf_plan *plan, const sf_time *time);
  * outputs is done once. The particle range is the caller's: evaluate x + i*d for a sub-range to
  * split work across calls, threads (one plan each) or processes. */
 SF_API sf_status sf_plan_evaluate(sf_plan *plan, const double *x, size_t n, const sf_outputs *out);
+/* sf_plan_evaluate on particles of either dtype (SF_DTYPE_F64, SF_DTYPE_F32): float32 particles are widened to float64 a bounded chunk at a time
+ * inside the library, so the caller's array is read in place. Outputs and hvp_dir are float64. */
+SF_API sf_status sf_plan_evaluate_typed(sf_plan *plan, const void *x, sf_dtype dtype, size_t n,
+                                        const sf_outputs *out);
 SF_API void sf_plan_destroy(sf_plan *plan);
 
 /* One-shot: sf_plan_create, sf_plan_evaluate, sf_plan_destroy. */
@@ -730,7 +737,6 @@ SF_API sf_status sf_grid_burgers_route(sf_grid *grid, double *u, double dtau, in
 
 /* ---------------------------------------------------------------- .npy arrays */
 
-typedef enum { SF_DTYPE_F64 = 0, SF_DTYPE_F32 = 1 } sf_dtype;
 
 #define SF_NPY_MAX_DIMS 8
 

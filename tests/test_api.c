@@ -323,3 +323,46 @@ Test(abi, results_in_the_callers_layout)
     cr_expect_eq(sf_doublewell_summarize_sized(0.3, &ref, sizeof(double)), SF_ERR_INVALID);
     cr_expect(strstr(sf_last_error(), "sf_doublewell_summary") != NULL, "%s", sf_last_error());
 }
+
+/* ---------------------------------------------------------------- particle dtypes */
+
+Test(dtype, float32_particles_are_read_in_place)
+{
+    sf_context *ctx = cpu_context();
+    const int d = 64;
+    const size_t n = 70000; /* more than one widening chunk (2^22 / 64 = 65536 particles) */
+    double means[2 * 64], w[2] = {0.3, 0.7}, vars[2] = {0.5, 1.5};
+    for (int j = 0; j < 2 * d; j++) means[j] = sin(1.0 + j);
+    sf_mixture *mix;
+    cr_assert_eq(sf_mixture_create_isotropic(&mix, d, 2, w, means, vars), SF_OK);
+    float *x32 = malloc(n * d * sizeof(float));
+    double *x64 = malloc(n * d * sizeof(double)), *a = malloc(n * d * sizeof(double)), *b = malloc(n * d * sizeof(double));
+    double la[4], lb[4];
+    for (size_t e = 0; e < n * d; e++) x64[e] = x32[e] = (float)(1.5 * sin(0.37 * (double)e));
+    sf_time t = time_at(SF_SCHEDULE_VP_COSINE, 0.4);
+    sf_plan *plan;
+    cr_assert_eq(sf_plan_create(&plan, ctx, mix, &t), SF_OK);
+    sf_outputs oa = {.score = a}, ob = {.score = b};
+    cr_assert_eq(sf_plan_evaluate(plan, x64, n, &oa), SF_OK, "%s", sf_last_error());
+    cr_assert_eq(sf_plan_evaluate_typed(plan, x32, SF_DTYPE_F32, n, &ob), SF_OK, "%s", sf_last_error());
+    cr_expect(memcmp(a, b, n * d * sizeof(double)) == 0, "float32 particles give the float64 results of their values");
+    /* outputs of the last particles, past the first chunk, land in their own rows */
+    sf_outputs la_o = {.logp = la}, lb_o = {.logp = lb};
+    cr_assert_eq(sf_plan_evaluate(plan, x64 + (n - 4) * d, 4, &la_o), SF_OK);
+    double *lfull = malloc(n * sizeof(double));
+    sf_outputs lf_o = {.logp = lfull};
+    cr_assert_eq(sf_plan_evaluate_typed(plan, x32, SF_DTYPE_F32, n, &lf_o), SF_OK);
+    for (int i = 0; i < 4; i++) lb[i] = lfull[n - 4 + i];
+    for (int i = 0; i < 4; i++) cr_expect_eq(la[i], lb[i], "logp of particle %zu", n - 4 + i);
+    (void)lb_o;
+    x32[(n - 2) * d + 5] = NAN;
+    cr_expect_eq(sf_plan_evaluate_typed(plan, x32, SF_DTYPE_F32, n, &ob), SF_ERR_INVALID);
+    char want[64];
+    snprintf(want, sizeof want, "particle %zu, coordinate 5 is not finite", n - 2);
+    cr_expect(strstr(sf_last_error(), want) != NULL, "%s", sf_last_error());
+    cr_expect_eq(sf_plan_evaluate_typed(plan, x32, (sf_dtype)7, n, &ob), SF_ERR_INVALID);
+    free(x32), free(x64), free(a), free(b), free(lfull);
+    sf_plan_destroy(plan);
+    sf_mixture_destroy(mix);
+    sf_context_destroy(ctx);
+}

@@ -48,6 +48,22 @@ def as_f64(obj: Any, name: str, shape: tuple[int | None, ...] | None = None) -> 
     return a
 
 
+DTYPE_F64, DTYPE_F32 = 0, 1  # sf_dtype
+
+
+def as_particles(obj: Any, name: str, d: int) -> tuple[np.ndarray, int]:
+    """Particles (n, d) for a library call that reads either dtype: a float32 C-contiguous array is
+    passed as it is (the library widens it a chunk at a time), anything else as float64."""
+    a = to_numpy(obj, name)
+    if a.dtype == np.float32 and a.flags.c_contiguous:
+        if a.ndim == 1 and a.shape[0] == d:
+            a = a.reshape(1, d)
+        if a.ndim != 2 or a.shape[1] != d:
+            raise ValueError(f"{name}: expected shape (n, {d}), got {a.shape}")
+        return a, DTYPE_F32
+    return as_f64(a, name, (None, d)), DTYPE_F64
+
+
 def ptr(a: np.ndarray | None) -> int | None:
     """The address of an array's data (None stays None: 'not wanted')."""
     return None if a is None else a.ctypes.data

@@ -11,7 +11,7 @@ from typing import Any, Iterable, Mapping, Sequence, Union
 import numpy as np
 
 from . import _lib
-from ._arrays import as_f64, ptr
+from ._arrays import as_f64, as_particles, ptr
 from ._lib import call, lib
 
 # ---------------------------------------------------------------- contexts
@@ -418,14 +418,14 @@ def _outputs_struct(arrays: Mapping[str, np.ndarray], hvp_dir: np.ndarray | None
 def _prepare(mix: Mixture, x: Any, outputs: str | Iterable[str], hvp_dir: Any):
     names = _output_names(outputs)
     d = mix.dim
-    xs = as_f64(x, "x", (None, d))
+    xs, dtype = as_particles(x, "x", d)
     direction = None
     if "hvp" in names:
         if hvp_dir is None:
             raise ValueError("the hvp output needs hvp_dir= (directions, the shape of x)")
         direction = as_f64(hvp_dir, "hvp_dir", xs.shape)
     arrays = _allocate(names, xs.shape[0], d, len(mix))
-    return xs, arrays, _outputs_struct(arrays, direction), direction
+    return xs, dtype, arrays, _outputs_struct(arrays, direction), direction
 
 
 def evaluate(
@@ -450,12 +450,12 @@ def evaluate(
     dt_score, dtau_score, residual, residual_t (n, d); logp, div, dt_logp, dtau_logp,
     residual_scale, residual_t_scale (n,); resp (n, K); hessian (n, d, d). d/dt outputs and
     residual_t need a schedule; heat-frame outputs (dtau_*, residual) are at y = x / alpha.
-    x may be any float array or __dlpack__ object on the host; float64 C-order is used in place."""
-    time = resolve_time(schedule, t, alpha, sigma, tau)
-    ctx = context(backend, precision, device)
-    xs, arrays, o, direction = _prepare(mix, x, outputs, hvp_dir)
-    call(lib.sf_evaluate, ctx.handle, mix.handle, C.byref(time), ptr(xs), xs.shape[0], C.byref(o), context=ctx.handle)
-    return arrays
+    x may be any float array or __dlpack__ object on the host; float64 and float32 C-order arrays
+    are read in place."""
+    plan = Plan(
+        mix, schedule, t, alpha=alpha, sigma=sigma, tau=tau, backend=backend, precision=precision, device=device
+    )
+    return plan.evaluate(x, outputs, hvp_dir)
 
 
 class Plan:
@@ -500,8 +500,10 @@ class Plan:
 
     def evaluate(self, x: Any, outputs: str | Iterable[str] = ("score",), hvp_dir: Any = None) -> dict[str, np.ndarray]:
         """As evaluate(), at the plan's time."""
-        xs, arrays, o, direction = _prepare(self._mix, x, outputs, hvp_dir)
-        call(lib.sf_plan_evaluate, self._handle, ptr(xs), xs.shape[0], C.byref(o), context=self._ctx.handle)
+        xs, dtype, arrays, o, direction = _prepare(self._mix, x, outputs, hvp_dir)
+        call(
+            lib.sf_plan_evaluate_typed, self._handle, ptr(xs), dtype, xs.shape[0], C.byref(o), context=self._ctx.handle
+        )
         return arrays
 
     def score(self, x: Any) -> np.ndarray:

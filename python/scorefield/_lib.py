@@ -291,6 +291,7 @@ _PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "sf_plan_create": (st, [P(vp), vp, vp, P(Time)]),
     "sf_plan_set_time": (st, [vp, P(Time)]),
     "sf_plan_evaluate": (st, [vp, vp, size_t, P(Outputs)]),
+    "sf_plan_evaluate_typed": (st, [vp, vp, cint, size_t, P(Outputs)]),
     "sf_plan_destroy": (None, [vp]),
     "sf_evaluate": (st, [vp, vp, P(Time), vp, size_t, P(Outputs)]),
     "sf_burgers_advance": (st, [vp, vp, vp, size_t, dbl, dbl, cint, vp]),

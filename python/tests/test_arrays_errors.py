@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import scorefield as sf
-from scorefield._arrays import as_f64
+from scorefield._arrays import as_f64, as_particles
 from conftest import has_module
 
 
@@ -30,11 +30,15 @@ class ForeignArray:
         return self._device
 
 
-def test_float64_c_order_is_used_in_place() -> None:
+def test_float64_and_float32_c_order_are_used_in_place() -> None:
     x = np.random.default_rng(0).normal(size=(100, 3))
     assert as_f64(x, "x", (None, 3)) is x
+    assert as_particles(x, "x", 3) == (x, 0)
     view = as_f64(ForeignArray(x), "x", (None, 3))
     assert np.shares_memory(view, x)
+    x32 = x.astype(np.float32)
+    same, dtype = as_particles(x32, "x", 3)
+    assert same is x32 and dtype == 1  # the library reads float32 particles itself
     # float32 and Fortran order are converted
     assert as_f64(x.astype(np.float32), "x").dtype == np.float64
     assert as_f64(np.asfortranarray(x), "x").flags.c_contiguous

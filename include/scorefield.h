@@ -18,6 +18,34 @@ extern "C" {
 
 #define SF_VERSION "0.1.0"
 
+/* Marks the exported API: the shared library is built with hidden visibility, so everything else
+ * stays internal to it. */
+#if defined(_WIN32)
+#if defined(SF_BUILDING_LIBRARY)
+#define SF_API __declspec(dllexport)
+#else
+#define SF_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) || defined(__clang__)
+#define SF_API __attribute__((visibility("default")))
+#else
+#define SF_API
+#endif
+
+/* Growable structs. sf_schedule, sf_time, sf_sampler and sf_outputs begin with `size`, the
+ * sizeof the struct as the caller's header declared it, so that fields can be appended in later
+ * versions without breaking programs built against this one (the library reads only the fields
+ * that `size` covers, and refuses a larger struct whose unknown trailing fields are not zero).
+ * The library's constructors set it (sf_schedule_default, sf_sampler_default, sf_schedule_at,
+ * sf_time_heat: header inlines that pass sizeof to the exported sf_*_init functions); a struct
+ * written by hand sets `.size = sizeof(T)` (SF_OUTPUTS_INIT does) or leaves it 0, which means the
+ * layout of this version (0.1). A field added later means "as before" when zero.
+ * Result structs that the library fills (sf_speciation_summary, sf_tanh_layer, sf_amplification,
+ * sf_branching_summary, sf_blowup_row, sf_doublewell_summary, sf_peak_check, sf_budget) grow the
+ * same way: their functions are header inlines passing sizeof to an exported *_sized function,
+ * which writes only the fields the caller's version has. The small value types nested in them
+ * (sf_estimate, sf_gain, sf_pair_peak) and sf_array keep their layout. */
+
 /* ---------------------------------------------------------------- status */
 
 typedef enum {
@@ -28,13 +56,21 @@ typedef enum {
     SF_ERR_NOMEM = 4,     /* host allocation failed */
     SF_ERR_NO_CUDA = 5,   /* CUDA backend asked for, but not built in or no device present */
     SF_ERR_CUDA = 6,      /* a CUDA, cuBLAS or cuFFT call failed (message names call, file, line) */
-    SF_ERR_NUMERIC = 7    /* a result is not finite where it must be */
+    SF_ERR_NUMERIC = 7,   /* a result is not finite where it must be */
+    SF_ERR_CANCELLED = 8, /* the work was cancelled (sf_context_cancel) */
+    SF_ERR_CALLBACK = 9   /* a caller's callback failed (its own status is passed on when it gives one) */
 } sf_status;
 
+/* The library's version, e.g. "0.1.0" (SF_VERSION is the header's). */
+SF_API const char *sf_version(void);
+
 /* Message of the last failure on this thread ("" if none). */
-const char *sf_last_error(void);
+SF_API const char *sf_last_error(void);
 /* Short name of a status code, e.g. "invalid input". */
-const char *sf_status_name(sf_status status);
+SF_API const char *sf_status_name(sf_status status);
+
+/* Element types of caller arrays (particles, .npy files). */
+typedef enum { SF_DTYPE_F64 = 0, SF_DTYPE_F32 = 1 } sf_dtype;
 
 /* ---------------------------------------------------------------- context */
 
@@ -47,22 +83,31 @@ typedef struct sf_context sf_context;
 
 /* AUTO picks CUDA when a device is present, the CPU otherwise. precision applies to the GPU;
  * the CPU paths are always float64. device is the CUDA ordinal (ignored on the CPU). */
-sf_status sf_context_create(sf_context **ctx, sf_backend backend, sf_precision precision, int device);
-void sf_context_destroy(sf_context *ctx);
-sf_backend sf_context_backend(const sf_context *ctx);     /* the resolved backend (never AUTO; AUTO for NULL) */
+SF_API sf_status sf_context_create(sf_context **ctx, sf_backend backend, sf_precision precision, int device);
+SF_API void sf_context_destroy(sf_context *ctx);
+SF_API sf_backend sf_context_backend(const sf_context *ctx);     /* the resolved backend (never AUTO; AUTO for NULL) */
 /* Parses "cpu", "cuda", "auto", "reference"; the name of a backend. */
-sf_status sf_backend_parse(const char *name, sf_backend *backend);
-const char *sf_backend_name(sf_backend backend);
-sf_precision sf_context_precision(const sf_context *ctx); /* (sf_precision)-1 for NULL */
+SF_API sf_status sf_backend_parse(const char *name, sf_backend *backend);
+SF_API const char *sf_backend_name(sf_backend backend);
+SF_API sf_precision sf_context_precision(const sf_context *ctx); /* (sf_precision)-1 for NULL */
+/* Cancellation: asks the work running on ctx to stop. The running call, and every later one on
+ * ctx until sf_context_resume, returns SF_ERR_CANCELLED at its next check: between chunks of
+ * particles in an evaluation (so in every sampler stage, likelihood or Burgers step and analysis
+ * that evaluates the field) and before each call of a score model (sf_sample_model). Safe from
+ * any thread and from a signal handler (a lock-free atomic store). Not checked inside: the grid
+ * routes' steps and device-resident sampling (sf_sample with the mixture's score on CUDA). */
+SF_API void sf_context_cancel(sf_context *ctx);
+SF_API void sf_context_resume(sf_context *ctx);
+SF_API int sf_context_cancelled(const sf_context *ctx);
 /* Caps the particles per GPU batch (0: derive from free device memory, the default). */
-void sf_context_set_max_batch(sf_context *ctx, size_t max_batch);
+SF_API void sf_context_set_max_batch(sf_context *ctx, size_t max_batch);
 
 /* 1 if this library was built with CUDA. */
-int sf_cuda_built(void);
+SF_API int sf_cuda_built(void);
 /* Number of usable CUDA devices; 0 with a reason in *why (static string) when none. */
-int sf_cuda_device_count(const char **why);
+SF_API int sf_cuda_device_count(const char **why);
 /* One-line description of CUDA device `device` into buf (name, memory, compute capability). */
-sf_status sf_cuda_device_describe(int device, char *buf, size_t len);
+SF_API sf_status sf_cuda_device_describe(int device, char *buf, size_t len);
 
 /* ---------------------------------------------------------------- schedules (SPEC.md A) */
 
@@ -75,6 +120,7 @@ typedef enum {
 } sf_schedule_kind;
 
 typedef struct {
+    size_t size;                 /* sizeof(sf_schedule), set by sf_schedule_default */
     sf_schedule_kind kind;
     double sigma_min, sigma_max; /* ve: defaults 0.01, 50 */
     double beta_min, beta_max;   /* vp-linear: defaults 0.1, 20 */
@@ -83,13 +129,20 @@ typedef struct {
 } sf_schedule;
 
 /* A schedule of the given kind with the default parameters of DESIGN.md. */
-sf_schedule sf_schedule_default(sf_schedule_kind kind);
+SF_API sf_status sf_schedule_init(sf_schedule *schedule, size_t size, sf_schedule_kind kind);
+static inline sf_schedule sf_schedule_default(sf_schedule_kind kind)
+{
+    sf_schedule s;
+    sf_schedule_init(&s, sizeof s, kind);
+    return s;
+}
 /* Parses "ve", "vp-linear", "vp-cosine", "ou". */
-sf_status sf_schedule_kind_parse(const char *name, sf_schedule_kind *kind);
-const char *sf_schedule_kind_name(sf_schedule_kind kind);
+SF_API sf_status sf_schedule_kind_parse(const char *name, sf_schedule_kind *kind);
+SF_API const char *sf_schedule_kind_name(sf_schedule_kind kind);
 
 /* Everything a time t gives, in the stable forms of SPEC.md A. */
 typedef struct {
+    size_t size;                 /* sizeof(sf_time), set by the functions that fill it */
     double t;
     double alpha, sigma, sigma2; /* sigma2 = sigma^2 computed without cancellation */
     double tau;                  /* heat time sigma^2 / alpha^2 */
@@ -100,12 +153,17 @@ typedef struct {
 } sf_time;
 
 /* Fills *out for time t. Refuses t outside the schedule's range, alpha <= 0, sigma < 0. */
-sf_status sf_schedule_at(const sf_schedule *schedule, double t, sf_time *out);
+SF_API sf_status sf_schedule_time(const sf_schedule *schedule, double t, sf_time *out, size_t size);
+static inline sf_status sf_schedule_at(const sf_schedule *schedule, double t, sf_time *out)
+{
+    return sf_schedule_time(schedule, t, out, sizeof *out);
+}
 /* The heat frame of SPEC.md 0 at heat time tau >= 0 as a time: alpha = 1, sigma^2 = tau (a
  * direct pair, so heat-frame outputs of sf_evaluate are the fields u(y, tau) themselves). */
-sf_status sf_time_heat(double tau, sf_time *out);
+SF_API sf_status sf_heat_time(double tau, sf_time *out, size_t size);
+static inline sf_status sf_time_heat(double tau, sf_time *out) { return sf_heat_time(tau, out, sizeof *out); }
 /* Inverse of the heat time: the t with tau(t) = tau (SPEC.md A, log-SNR inverse). */
-sf_status sf_schedule_t_of_tau(const sf_schedule *schedule, double tau, double *t);
+SF_API sf_status sf_schedule_t_of_tau(const sf_schedule *schedule, double tau, double *t);
 
 /* ---------------------------------------------------------------- mixtures (SPEC.md B) */
 
@@ -115,53 +173,54 @@ typedef struct sf_mixture sf_mixture;
 
 /* An empty mixture in R^dim; add components, each validated as it is added. Weights are
  * normalised to sum 1 when the mixture is used. */
-sf_status sf_mixture_create(sf_mixture **mix, int dim);
-void sf_mixture_destroy(sf_mixture *mix);
+SF_API sf_status sf_mixture_create(sf_mixture **mix, int dim);
+SF_API void sf_mixture_destroy(sf_mixture *mix);
 /* Covariance var * I (var >= 0). */
-sf_status sf_mixture_add_isotropic(sf_mixture *mix, double weight, const double *mean, double var);
+SF_API sf_status sf_mixture_add_isotropic(sf_mixture *mix, double weight, const double *mean, double var);
 /* Covariance diag(var[0..dim-1]) (each >= 0). */
-sf_status sf_mixture_add_diagonal(sf_mixture *mix, double weight, const double *mean, const double *var);
+SF_API sf_status sf_mixture_add_diagonal(sf_mixture *mix, double weight, const double *mean, const double *var);
 /* Covariance U diag(eig) U^T + var * I, U given as `rank` orthonormal rows of length dim
  * (row-major rank x dim), eig > 0, var >= 0 (var = 0: data on an affine subspace). */
-sf_status sf_mixture_add_lowrank(sf_mixture *mix, double weight, const double *mean, double var,
+SF_API sf_status sf_mixture_add_lowrank(sf_mixture *mix, double weight, const double *mean, double var,
                                  int rank, const double *basis, const double *eig);
 /* K isotropic components at once: weights[K], means[K x dim], vars[K]. */
-sf_status sf_mixture_create_isotropic(sf_mixture **mix, int dim, int K, const double *weights,
+SF_API sf_status sf_mixture_create_isotropic(sf_mixture **mix, int dim, int K, const double *weights,
                                       const double *means, const double *vars);
 
 /* Reads the JSON formats of DESIGN.md (components form, or the compact form naming .npy files
  * relative to the JSON file). */
-sf_status sf_mixture_read_json(sf_mixture **mix, const char *path);
+SF_API sf_status sf_mixture_read_json(sf_mixture **mix, const char *path);
 
 /* Accessors of component k (0 <= k < count). For a NULL mixture or a k out of range they return the
  * sentinel given (0, -1, NaN or NULL; sf_mixture_basis sets *rank = -1) and set the message. */
-int sf_mixture_dim(const sf_mixture *mix);                  /* 0 for NULL */
-int sf_mixture_count(const sf_mixture *mix);                /* 0 for NULL */
-sf_cov_kind sf_mixture_kind(const sf_mixture *mix, int k);  /* (sf_cov_kind)-1 */
-int sf_mixture_rank(const sf_mixture *mix, int k);          /* 0 unless low-rank; -1 */
-double sf_mixture_weight(const sf_mixture *mix, int k);     /* normalised; NaN */
-const double *sf_mixture_mean(const sf_mixture *mix, int k);
+SF_API int sf_mixture_dim(const sf_mixture *mix);                  /* 0 for NULL */
+SF_API int sf_mixture_count(const sf_mixture *mix);                /* 0 for NULL */
+SF_API sf_cov_kind sf_mixture_kind(const sf_mixture *mix, int k);  /* (sf_cov_kind)-1 */
+SF_API int sf_mixture_rank(const sf_mixture *mix, int k);          /* 0 unless low-rank; -1 */
+SF_API double sf_mixture_weight(const sf_mixture *mix, int k);     /* normalised; NaN */
+SF_API const double *sf_mixture_mean(const sf_mixture *mix, int k);
 /* Component k's diagonal covariance part (dim values; constant for isotropic and low-rank). */
-const double *sf_mixture_variances(const sf_mixture *mix, int k);
+SF_API const double *sf_mixture_variances(const sf_mixture *mix, int k);
 /* Component k's basis rows (rank x dim, row-major; NULL when rank 0). */
-const double *sf_mixture_basis(const sf_mixture *mix, int k, int *rank); /* rank may be NULL */
+SF_API const double *sf_mixture_basis(const sf_mixture *mix, int k, int *rank); /* rank may be NULL */
 /* The number of zero eigenvalues of C_k: the codimension of the affine subspace component k lives
  * on (0 for a full-rank covariance, dim for a point mass). */
-int sf_mixture_codimension(const sf_mixture *mix, int k); /* -1 */
+SF_API int sf_mixture_codimension(const sf_mixture *mix, int k); /* -1 */
 
 /* SF_OK if every component's noised covariance is non-singular at `time` (refuses, e.g., data on
  * a subspace at sigma = 0), with a message naming the component otherwise. */
-sf_status sf_mixture_check_time(const sf_mixture *mix, const sf_time *time);
+SF_API sf_status sf_mixture_check_time(const sf_mixture *mix, const sf_time *time);
 
 /* ---------------------------------------------------------------- score evaluation */
 
 /* SF_OK if all n x d values are finite; otherwise names the first bad particle and coordinate. */
-sf_status sf_particles_check(const double *x, size_t n, int d);
+SF_API sf_status sf_particles_check(const double *x, size_t n, int d);
 
 /* Caller-owned host arrays, row-major; a NULL pointer means "not wanted". Data-frame outputs are
  * at x and time t; heat-frame outputs are in heat coordinates (SPEC.md 0): y = x / alpha,
  * tau = sigma^2 / alpha^2, u(y, tau) = grad_y log q = alpha s. */
 typedef struct {
+    size_t size;     /* sizeof(sf_outputs) or 0 (see "Growable structs") */
     double *score;   /* N x d: grad log p_t */
     double *logp;    /* N: log p_t */
     double *resp;    /* N x K: responsibilities r_k (posterior component probabilities) */
@@ -183,6 +242,7 @@ typedef struct {
     double *residual_t;       /* N x d: VP form d_t s - g^2 (Lap s / 2 + H s) + f (s + H x) (needs a schedule) */
     double *residual_t_scale; /* N: max(|d_t s|, g^2 |Lap s| / 2, |H (g^2 s - f x)|, |f s|) */
 } sf_outputs;
+#define SF_OUTPUTS_INIT {.size = sizeof(sf_outputs)}
 
 /* A plan: the mixture's field at one time, prepared once for the context's backend (on CUDA,
  * uploaded once) and evaluated over any number of particle batches, as FFTW and FINUFFT plans
@@ -191,18 +251,22 @@ typedef struct {
  * one thread at a time. */
 typedef struct sf_plan sf_plan;
 
-sf_status sf_plan_create(sf_plan **plan, sf_context *ctx, const sf_mixture *mix, const sf_time *time);
+SF_API sf_status sf_plan_create(sf_plan **plan, sf_context *ctx, const sf_mixture *mix, const sf_time *time);
 /* Refuses a time at which a component is singular; the plan then keeps no time and refuses to
  * evaluate until a valid time is set. */
-sf_status sf_plan_set_time(sf_plan *plan, const sf_time *time);
+SF_API sf_status sf_plan_set_time(sf_plan *plan, const sf_time *time);
 /* Evaluates the requested fields at the n particles x (n x d, row-major). Work shared by several
  * outputs is done once. The particle range is the caller's: evaluate x + i*d for a sub-range to
  * split work across calls, threads (one plan each) or processes. */
-sf_status sf_plan_evaluate(sf_plan *plan, const double *x, size_t n, const sf_outputs *out);
-void sf_plan_destroy(sf_plan *plan);
+SF_API sf_status sf_plan_evaluate(sf_plan *plan, const double *x, size_t n, const sf_outputs *out);
+/* sf_plan_evaluate on particles of either dtype (SF_DTYPE_F64, SF_DTYPE_F32): float32 particles are widened to float64 a bounded chunk at a time
+ * inside the library, so the caller's array is read in place. Outputs and hvp_dir are float64. */
+SF_API sf_status sf_plan_evaluate_typed(sf_plan *plan, const void *x, sf_dtype dtype, size_t n,
+                                        const sf_outputs *out);
+SF_API void sf_plan_destroy(sf_plan *plan);
 
 /* One-shot: sf_plan_create, sf_plan_evaluate, sf_plan_destroy. */
-sf_status sf_evaluate(sf_context *ctx, const sf_mixture *mix, const sf_time *time,
+SF_API sf_status sf_evaluate(sf_context *ctx, const sf_mixture *mix, const sf_time *time,
                       const double *x, size_t n, const sf_outputs *out);
 
 /* ---------------------------------------------------------------- Burgers structure at particles (SPEC.md C) */
@@ -211,7 +275,7 @@ sf_status sf_evaluate(sf_context *ctx, const sf_mixture *mix, const sf_time *tim
  * to tau1 in `steps` equal RK4 steps of d_tau u = Lap u_mix / 2 + H_mix u, the Laplacian and the
  * Hessian taken from the mixture at each stage. u (n x d) holds u(y, tau0) on entry (usually the
  * mixture's score there) and the advanced field on return: compare it with the exact u(y, tau1). */
-sf_status sf_burgers_advance(sf_context *ctx, const sf_mixture *mix, const double *y, size_t n, double tau0,
+SF_API sf_status sf_burgers_advance(sf_context *ctx, const sf_mixture *mix, const double *y, size_t n, double tau0,
                              double tau1, int steps, double *u);
 
 /* Irrotationality at particles: the antisymmetric part of the Jacobian J of the score, measured by
@@ -219,7 +283,7 @@ sf_status sf_burgers_advance(sf_context *ctx, const sf_mixture *mix, const doubl
  * it cannot show curl). Per particle, curl[i] is the largest |w.Jv - v.Jw| / (|Jv||w| + |Jw||v|)
  * over `probes` random Gaussian pairs (v, w), or, with probes = 0, ||J - J^T|| / (2 ||J||)
  * (Frobenius) from the full d x d Jacobian (2d evaluations per particle: for small d). */
-sf_status sf_score_curl(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
+SF_API sf_status sf_score_curl(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
                         int probes, uint64_t seed, double *curl);
 
 /* ---------------------------------------------------------------- samplers (SPEC.md F, H) */
@@ -238,6 +302,7 @@ typedef enum {
 typedef enum { SF_SPACING_T = 0, SF_SPACING_LAMBDA = 1, SF_SPACING_GIVEN = 2 } sf_spacing;
 
 typedef struct {
+    size_t size;           /* sizeof(sf_sampler), set by sf_sampler_default */
     sf_sampler_kind kind;
     double h;              /* EM: noise level of the h-family (default 1) */
     double eta;            /* DDIM: 0 deterministic, 1 = DDPM */
@@ -252,29 +317,49 @@ typedef struct {
 } sf_sampler;
 
 /* A sampler of the given kind with defaults: h = 1, eta = 0, 100 steps uniform in t, no guidance. */
-sf_sampler sf_sampler_default(sf_sampler_kind kind);
-sf_status sf_sampler_kind_parse(const char *name, sf_sampler_kind *kind); /* em, ode-euler, heun, ddpm, ddim, dpm1-3 */
-const char *sf_sampler_kind_name(sf_sampler_kind kind);
+SF_API sf_status sf_sampler_init(sf_sampler *sampler, size_t size, sf_sampler_kind kind);
+static inline sf_sampler sf_sampler_default(sf_sampler_kind kind)
+{
+    sf_sampler s;
+    sf_sampler_init(&s, sizeof s, kind);
+    return s;
+}
+SF_API sf_status sf_sampler_kind_parse(const char *name, sf_sampler_kind *kind); /* em, ode-euler, heun, ddpm, ddim, dpm1-3 */
+SF_API const char *sf_sampler_kind_name(sf_sampler_kind kind);
 
 /* Called every `every` steps (and at the start and the end) with the particles at time t. */
 typedef sf_status (*sf_trajectory_fn)(void *data, int step, double t, const double *x, size_t n, int d);
 
 /* Exact samples of the mixture diffused to `time`: x = alpha x0 + sigma z, x0 ~ p_0, drawn with
  * Philox from (seed, first_particle + i): any split of particles across calls gives the same set. */
-sf_status sf_sample_marginal(const sf_mixture *mix, const sf_time *time, uint64_t seed, size_t first_particle,
+SF_API sf_status sf_sample_marginal(const sf_mixture *mix, const sf_time *time, uint64_t seed, size_t first_particle,
                              double *x, size_t n);
 
 /* Runs the sampler on particles x (n x d, in place) from t1 down to t0 with the exact (optionally
  * guided) score. first_particle numbers the particles for the noise keys (shard-independent).
  * trajectory (may be NULL) is called every `every` steps. */
-sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, const sf_sampler *sampler,
+SF_API sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, const sf_sampler *sampler,
                     double *x, size_t n, size_t first_particle, sf_trajectory_fn trajectory, void *data, int every);
+
+/* A score model: writes the score s(x, t) = grad log p_t(x) of the n points x (n x d, row-major)
+ * into s (n x d). Returns SF_OK, or any other status to stop the sampler, which then returns it. x
+ * and s are the sampler's host arrays, valid during the call only. */
+typedef sf_status (*sf_score_fn)(void *data, double t, const double *x, size_t n, int d, double *s);
+
+/* sf_sample with a caller's score model in place of the mixture's: the same step grid, stages,
+ * coefficients and Philox noise, so with the exact score as the model it reproduces sf_sample to
+ * rounding. Runs on the host on any context (ctx gives cancellation); the model is called once
+ * per stage with all n particles. Guidance toward components (class_components) is refused: a
+ * model carries its own. */
+SF_API sf_status sf_sample_model(sf_context *ctx, int dim, sf_score_fn score, void *score_data,
+                                 const sf_schedule *schedule, const sf_sampler *sampler, double *x, size_t n,
+                                 size_t first_particle, sf_trajectory_fn trajectory, void *data, int every);
 
 /* log p_{t0}(x) of points x (n x d) by integrating the probability-flow ODE from t0 to t1 with
  * the exact divergence (instantaneous change of variables) and adding the exact log p_{t1}:
  * adaptive Dormand-Prince 5(4), step size shared by the batch, local error per step below
  * atol + rtol |y| for every particle. steps_taken (may be NULL) reports the accepted steps. */
-sf_status sf_loglik_ode(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1,
+SF_API sf_status sf_loglik_ode(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1,
                         const double *x, size_t n, double rtol, double atol, double *logp, int *steps_taken);
 
 /* First-order WKB coefficient (docs/analyses.md, "The path-integral view") for a perturbed score
@@ -286,14 +371,14 @@ sf_status sf_loglik_ode(sf_context *ctx, const sf_mixture *mix, const sf_schedul
  * model is affine in x, so every q^h is Gaussian and is computed here by ODEs for its mean and
  * variance (RK4, `steps` steps). Outputs (each may be NULL): ell1 = l_1(x); log_q = log q^h_t0(x)
  * for the given h (h = 0: the model's probability-flow likelihood). shift may be NULL (zero). */
-sf_status sf_wkb_gaussian(const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1, double scale,
+SF_API sf_status sf_wkb_gaussian(const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1, double scale,
                           const double *shift, double h, const double *x, size_t n, int steps, double *ell1,
                           double *log_q);
 /* The likelihood curve over h at one point x (d values): for each of the nh noise levels h[i],
  * log_q[i] = log q^h_t0(x) of the model's h-sampler (from its Gaussian marginals) and
  * log_q_wkb[i] = log q^0_t0(x) + h^2 l_1(x), the first-order prediction; l1 and log_q0 (may be
  * NULL) receive l_1(x) and log q^0_t0(x). */
-sf_status sf_wkb_curve(const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1, double scale,
+SF_API sf_status sf_wkb_curve(const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1, double scale,
                        const double *shift, const double *x, const double *h, int nh, int steps, double *log_q,
                        double *log_q_wkb, double *l1, double *log_q0);
 
@@ -308,14 +393,14 @@ typedef struct {
 
 /* Least-squares slope of log y against log x over n points (non-positive values skipped): the
  * exponent p of y ~ x^p; NaN with fewer than 2 usable points. */
-double sf_power_law_exponent(const double *x, const double *y, size_t n);
+SF_API double sf_power_law_exponent(const double *x, const double *y, size_t n);
 
 /* ---------------------------------------------------------------- speciation (docs/analyses.md, "Speciation") */
 
 /* A symmetric binary split: mix has two components of equal weight and equal covariance C, means
  * c +- mu. Critical heat time: the root of mu^T (C + tau I)^{-1} mu = 1 (0 if mu^T C^{-1} mu <= 1:
  * no speciation). Refuses mixtures that are not such a pair. */
-sf_status sf_speciation_tau_closed_form(const sf_mixture *mix, double *tau_c);
+SF_API sf_status sf_speciation_tau_closed_form(const sf_mixture *mix, double *tau_c);
 
 /* The curvature of log q at the interface, numerically, for any binary split of a mixture into
  * the component sets A and B at heat time tau: the interface point y* on the line through the
@@ -324,37 +409,37 @@ sf_status sf_speciation_tau_closed_form(const sf_mixture *mix, double *tau_c);
  * y*; full d x d, for moderate d). top > 0: y* is a saddle between two basins. For a symmetric
  * pair kappa_n changes sign at the closed-form tau_c only when mu is an eigenvector of C; top
  * changes sign there always. Any output may be NULL. */
-sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+SF_API sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
                                          const int *set_b, int nb, double tau, double *kappa_n, double *top,
                                          double *y_star);
 /* The heat time where the top curvature changes sign (bisection in log tau over [tau_lo, tau_hi],
  * to relative tolerance rtol): the numerical critical time. */
-sf_status sf_speciation_tau_numeric(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
+SF_API sf_status sf_speciation_tau_numeric(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
                                     int nb, double tau_lo, double tau_hi, double rtol, double *tau_c);
 
 /* Unequal weights: w N(-a, v) + (1 - w) N(a, v) along the axis, v = s^2 + tau, is bimodal iff
  * delta = a / sqrt(v) > 1 and |ln(w / (1 - w))| < 2 delta sqrt(delta^2 - 1) - 2 arccosh(delta)
  * (a saddle-node, not a pitchfork); tau_c solves the equality (0: never bimodal). */
-sf_status sf_speciation_tau_asymmetric(double w, double a, double s2, double *tau_c);
+SF_API sf_status sf_speciation_tau_asymmetric(double w, double a, double s2, double *tau_c);
 
 /* Local maxima of log q (heat time tau) along origin + r dir, r in [-half_length, half_length],
  * on `points` equally spaced points: the numerical mode count. */
-sf_status sf_count_modes_on_line(sf_context *ctx, const sf_mixture *mix, double tau, const double *origin,
+SF_API sf_status sf_count_modes_on_line(sf_context *ctx, const sf_mixture *mix, double tau, const double *origin,
                                  const double *dir, double half_length, size_t points, int *modes);
 
 /* Least-squares fit of u(r) = c0 + c1 r + b tanh(r / width) to n samples (the tanh layer: for a
  * symmetric isotropic pair along the axis, width = (s^2 + tau)/a exactly). The width is found by
  * golden-section search over [wmin, wmax]; rms is the fit's residual. */
-sf_status sf_fit_tanh_layer(const double *r, const double *u, size_t n, double wmin, double wmax, double *width,
+SF_API sf_status sf_fit_tanh_layer(const double *r, const double *u, size_t n, double wmin, double wmax, double *width,
                             double *amplitude, double *rms);
 
 /* Top eigenvalue of the data covariance (Biroli et al.'s spectral time t_s = ln(Lambda) / 2 for
  * the OU process dx = -x dt + sqrt(2) dW). */
-sf_status sf_data_covariance_top_eigenvalue(const sf_mixture *mix, double *lambda);
+SF_API sf_status sf_data_covariance_top_eigenvalue(const sf_mixture *mix, double *lambda);
 
 /* The split's axis: the unit vector (d values) from the weighted mean of A to that of B, and half
  * the distance between the two means. */
-sf_status sf_speciation_axis(const sf_mixture *mix, const int *set_a, int na, const int *set_b, int nb, double *axis,
+SF_API sf_status sf_speciation_axis(const sf_mixture *mix, const int *set_a, int na, const int *set_b, int nb, double *axis,
                              double *half_separation);
 
 typedef enum {
@@ -380,8 +465,13 @@ typedef struct {
 } sf_speciation_summary;
 
 /* The critical times of a split (sets A, B) and the quantities printed beside them. */
-sf_status sf_speciation_summarize(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
-                                  int nb, sf_speciation_summary *out);
+SF_API sf_status sf_speciation_summarize_sized(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                               const int *set_b, int nb, sf_speciation_summary *out, size_t size);
+static inline sf_status sf_speciation_summarize(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                                const int *set_b, int nb, sf_speciation_summary *out)
+{
+    return sf_speciation_summarize_sized(ctx, mix, set_a, na, set_b, nb, out, sizeof *out);
+}
 
 typedef struct {
     double width, amplitude, rms; /* the tanh fit of the profile (sf_fit_tanh_layer) */
@@ -391,8 +481,15 @@ typedef struct {
 /* The normal score u . axis at heat time tau at the n points y*(tau) + r_i axis (y* the interface
  * point, axis from sf_speciation_axis) into profile (n values), and its tanh fit (widths searched
  * over [1e-3, 10] x max|r|). */
-sf_status sf_speciation_layer(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
-                              int nb, double tau, const double *r, size_t n, double *profile, sf_tanh_layer *fit);
+SF_API sf_status sf_speciation_layer_sized(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                           const int *set_b, int nb, double tau, const double *r, size_t n,
+                                           double *profile, sf_tanh_layer *fit, size_t size);
+static inline sf_status sf_speciation_layer(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                            const int *set_b, int nb, double tau, const double *r, size_t n,
+                                            double *profile, sf_tanh_layer *fit)
+{
+    return sf_speciation_layer_sized(ctx, mix, set_a, na, set_b, nb, tau, r, n, profile, fit, sizeof *fit);
+}
 
 /* Tangent gains in heat time from tau1 down to tau0 > 0 of a perturbation along dir at y (d
  * values): `ode` for the probability-flow ODE dy/dtau = -u/2, `sde` for the mean of the reverse
@@ -405,7 +502,7 @@ sf_status sf_speciation_layer(sf_context *ctx, const sf_mixture *mix, const int 
 typedef struct {
     double ode, sde, ode_error, sde_error;
 } sf_gain;
-sf_status sf_flow_gain(sf_context *ctx, const sf_mixture *mix, const double *y, const double *dir, double tau1,
+SF_API sf_status sf_flow_gain(sf_context *ctx, const sf_mixture *mix, const double *y, const double *dir, double tau1,
                        double tau0, double rtol, sf_gain *gain);
 
 typedef struct {
@@ -420,9 +517,15 @@ typedef struct {
 
 /* Error amplification across the layer of a split between heat times tau1 > tau0 > 0: the gains
  * of sf_flow_gain at the interface point along the split's axis. */
-sf_status sf_speciation_amplification(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
-                                      const int *set_b, int nb, double tau1, double tau0, double rtol,
-                                      sf_amplification *out);
+SF_API sf_status sf_speciation_amplification_sized(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                                   const int *set_b, int nb, double tau1, double tau0, double rtol,
+                                                   sf_amplification *out, size_t size);
+static inline sf_status sf_speciation_amplification(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                                    const int *set_b, int nb, double tau1, double tau0, double rtol,
+                                                    sf_amplification *out)
+{
+    return sf_speciation_amplification_sized(ctx, mix, set_a, na, set_b, nb, tau1, tau0, rtol, out, sizeof *out);
+}
 
 typedef struct {
     int frame;                /* the recorded frame nearest t_c */
@@ -439,16 +542,26 @@ typedef struct {
  * projected on the split's axis, into proj (frames x n) with the frame times in t (frames).
  * `capacity` bounds the frames (steps / every + 2 suffice); *frames receives the count. The
  * summary compares the frame nearest t_c (the time of tau_c) with n_exact exact draws of p_t_c. */
-sf_status sf_speciation_branching(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
-                                  int nb, double tau_c, const sf_schedule *schedule, const sf_sampler *sampler,
-                                  size_t n, uint64_t seed, int every, int capacity, double *t, double *proj,
-                                  int *frames, size_t n_exact, sf_branching_summary *summary);
+SF_API sf_status sf_speciation_branching_sized(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                               const int *set_b, int nb, double tau_c, const sf_schedule *schedule,
+                                               const sf_sampler *sampler, size_t n, uint64_t seed, int every,
+                                               int capacity, double *t, double *proj, int *frames, size_t n_exact,
+                                               sf_branching_summary *summary, size_t size);
+static inline sf_status sf_speciation_branching(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                                const int *set_b, int nb, double tau_c, const sf_schedule *schedule,
+                                                const sf_sampler *sampler, size_t n, uint64_t seed, int every,
+                                                int capacity, double *t, double *proj, int *frames, size_t n_exact,
+                                                sf_branching_summary *summary)
+{
+    return sf_speciation_branching_sized(ctx, mix, set_a, na, set_b, nb, tau_c, schedule, sampler, n, seed, every,
+                                         capacity, t, proj, frames, n_exact, summary, sizeof *summary);
+}
 
 /* ---------------------------------------------------------------- blow-up near t = 0 (docs/analyses.md, "Blow-up") */
 
 /* sum_k w_k codim_k, the limit of tau E|u|^2 as tau -> 0, and the subspace component the
  * pointwise ratio is measured at (the heaviest with codim > 0); refuses mixtures without one. */
-sf_status sf_blowup_limit(const sf_mixture *mix, double *limit, int *component);
+SF_API sf_status sf_blowup_limit(const sf_mixture *mix, double *limit, int *component);
 
 typedef struct {
     double tau;
@@ -461,7 +574,13 @@ typedef struct {
 } sf_blowup_row;
 
 /* One heat time of the blow-up scan, k from sf_blowup_limit. */
-sf_status sf_blowup_at(sf_context *ctx, const sf_mixture *mix, double tau, size_t n, uint64_t seed, sf_blowup_row *row);
+SF_API sf_status sf_blowup_at_sized(sf_context *ctx, const sf_mixture *mix, double tau, size_t n, uint64_t seed,
+                                    sf_blowup_row *row, size_t size);
+static inline sf_status sf_blowup_at(sf_context *ctx, const sf_mixture *mix, double tau, size_t n, uint64_t seed,
+                                     sf_blowup_row *row)
+{
+    return sf_blowup_at_sized(ctx, mix, tau, n, seed, row, sizeof *row);
+}
 
 /* ---------------------------------------------------------------- non-Gaussian data: the quartic double well */
 
@@ -470,11 +589,11 @@ sf_status sf_blowup_at(sf_context *ctx, const sf_mixture *mix, double tau, size_
  * (n) the score u = (E[x|y] - y)/tau and its derivatives u_y = (Var - tau)/tau^2,
  * u_yy = k3/tau^3 (k3 the third central moment) and d u/d tau at fixed y; any output may be NULL.
  * A d-dimensional product of such wells has the score of each coordinate. */
-sf_status sf_doublewell_field(double eps, double tau, const double *y, size_t n, double *u, double *u_y, double *u_yy,
+SF_API sf_status sf_doublewell_field(double eps, double tau, const double *y, size_t n, double *u, double *u_y, double *u_yy,
                               double *u_tau);
 /* The critical heat time: the root of E[x^2 | y = 0; tau] = tau (where u_y(0) changes sign), and
  * the moment surrogate a_eff^2 - s_eff^2 with a_eff = E|x|, s_eff^2 = E x^2 - (E|x|)^2 under p0. */
-sf_status sf_doublewell_tau_c(double eps, double *tau_c, double *surrogate);
+SF_API sf_status sf_doublewell_tau_c(double eps, double *tau_c, double *surrogate);
 
 typedef struct {
     double tau_c;           /* E[x^2 | y = 0; tau] = tau */
@@ -488,12 +607,16 @@ typedef struct {
     double surrogate_width_error; /* (surrogate_width - width) / width */
     double fitted_width;    /* tanh fit of u(y, tau_c) over |y| <= 3 */
 } sf_doublewell_summary;
-sf_status sf_doublewell_summarize(double eps, sf_doublewell_summary *out);
+SF_API sf_status sf_doublewell_summarize_sized(double eps, sf_doublewell_summary *out, size_t size);
+static inline sf_status sf_doublewell_summarize(double eps, sf_doublewell_summary *out)
+{
+    return sf_doublewell_summarize_sized(eps, out, sizeof *out);
+}
 
 /* The largest |d_tau u - Lap u / 2 - (u . grad) u| relative to the largest of the three terms,
  * over n points y and ntau heat times: dim = 1 (y has n values) or dim = 2, the product of two
  * wells (y is n x 2). */
-sf_status sf_doublewell_burgers_residual(double eps, int dim, const double *tau, int ntau, const double *y, size_t n,
+SF_API sf_status sf_doublewell_burgers_residual(double eps, int dim, const double *tau, int ntau, const double *y, size_t n,
                                          double *worst);
 
 /* The radial double well in 2-D, p0(x) ~ exp(-(|x|^2 - 1)^2 / eps) (a ring), diffused to heat
@@ -501,34 +624,34 @@ sf_status sf_doublewell_burgers_residual(double eps, int dim, const double *tau,
  * u = (E[x|y] - y)/tau (n x 2), its Jacobian H = (Cov[x|y] - tau I)/tau^2 (n x 4, row-major), its
  * Laplacian (Lap u)_i = sum_j k3_ijj / tau^3 (third central moments) and d u/d tau at fixed y;
  * any output may be NULL. */
-sf_status sf_ringwell_field(double eps, double tau, const double *y, size_t n, double *u, double *jacobian, double *lap,
+SF_API sf_status sf_ringwell_field(double eps, double tau, const double *y, size_t n, double *u, double *jacobian, double *lap,
                             double *u_tau);
 /* The ring's critical heat time: the centre turns from a maximum of log q into a minimum (the
  * continuous symmetry breaks) where E[|x|^2 | y = 0; tau] = 2 tau. */
-sf_status sf_ringwell_tau_c(double eps, double *tau_c);
+SF_API sf_status sf_ringwell_tau_c(double eps, double *tau_c);
 /* The ring's vector Burgers residual, as sf_doublewell_burgers_residual, at n points y (n x 2). */
-sf_status sf_ringwell_burgers_residual(double eps, const double *tau, int ntau, const double *y, size_t n,
+SF_API sf_status sf_ringwell_burgers_residual(double eps, const double *tau, int ntau, const double *y, size_t n,
                                        double *worst);
 
 /* ---------------------------------------------------------------- information flow (docs/analyses.md, "Information flow") */
 
 /* Generative bandwidth b(t) = dH(X0 | Xt)/dt = g^2 E_{p_t}[div s + d / sigma^2] / 2 by Monte Carlo
  * over n exact draws of p_t (Philox, seed), with its standard error. */
-sf_status sf_bandwidth(sf_context *ctx, const sf_mixture *mix, const sf_time *time, size_t n, uint64_t seed,
+SF_API sf_status sf_bandwidth(sf_context *ctx, const sf_mixture *mix, const sf_time *time, size_t n, uint64_t seed,
                        double *b, double *std_error);
 
 /* Per particle, the heat-time rate of the conditional entropy, h'(x) = alpha^2 (div s + d/sigma^2)/2
  * = (div u + d/tau)/2 at y = x/alpha (tr Cov[X0 | x] / (2 tau^2) >= 0); the rate in t is
  * (d tau/dt) h', and b(t) its mean. */
-sf_status sf_entropy_rate(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
+SF_API sf_status sf_entropy_rate(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
                           double *rate);
 
 /* Label entropy h_Y(x) = -sum_k r_k ln r_k at each particle (the conditional entropy of the
  * component label given x_t = x). */
-sf_status sf_label_entropy(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
+SF_API sf_status sf_label_entropy(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
                            double *h);
 /* Mean and variance of h_Y over n exact draws of p_t, with standard errors. */
-sf_status sf_label_entropy_moments(sf_context *ctx, const sf_mixture *mix, const sf_time *time, size_t n,
+SF_API sf_status sf_label_entropy_moments(sf_context *ctx, const sf_mixture *mix, const sf_time *time, size_t n,
                                    uint64_t seed, sf_estimate *h);
 
 /* The symmetric pair's universal curves. For a symmetric pair (sf_speciation_tau_closed_form's
@@ -539,7 +662,7 @@ sf_status sf_label_entropy_moments(sf_context *ctx, const sf_mixture *mix, const
 typedef enum { SF_PAIR_LABEL_ENTROPY = 0, SF_PAIR_NORMALISED_RATE = 1 } sf_pair_statistic;
 /* Var over y ~ q_tau of h_Y or rho at kappa > 0, by Gauss-Legendre quadrature of the exact
  * Gaussian expectation (rounding level). */
-sf_status sf_pair_variance(sf_pair_statistic which, double kappa, double *var);
+SF_API sf_status sf_pair_variance(sf_pair_statistic which, double kappa, double *var);
 typedef struct {
     double kappa, kappa_tol; /* the maximising kappa and its uncertainty */
     double var, var_tol;     /* the maximum and its uncertainty */
@@ -547,12 +670,12 @@ typedef struct {
 /* The maximum of sf_pair_variance over kappa: golden-section search in log kappa on the
  * quadrature. kappa_tol = the final bracket plus the rounding limit sqrt(2 delta / |V''|) (delta
  * the quadrature's rounding, V'' by differences); var_tol = delta + |V''| kappa_tol^2 / 2. */
-sf_status sf_pair_variance_peak(sf_pair_statistic which, sf_pair_peak *peak);
+SF_API sf_status sf_pair_variance_peak(sf_pair_statistic which, sf_pair_peak *peak);
 /* kappa(tau) = mu^T (C + tau I)^-1 mu and the rate normalisation nu(tau) of a symmetric pair
  * (either output may be NULL); refuses other mixtures. */
-sf_status sf_pair_kappa(const sf_mixture *mix, double tau, double *kappa, double *nu);
+SF_API sf_status sf_pair_kappa(const sf_mixture *mix, double tau, double *kappa, double *nu);
 /* The heat time where kappa(tau) = kappa (kappa(tau) decreases); refuses kappa >= kappa(0). */
-sf_status sf_pair_tau_of_kappa(const sf_mixture *mix, double kappa, double *tau);
+SF_API sf_status sf_pair_tau_of_kappa(const sf_mixture *mix, double kappa, double *tau);
 
 typedef struct {
     sf_pair_peak exact; /* the universal peak */
@@ -561,8 +684,13 @@ typedef struct {
     double z;           /* (mc.var - exact.var) / mc.var_se */
 } sf_peak_check;
 /* The Monte Carlo variance of h_Y (or rho) at this pair's peak time against the universal peak. */
-sf_status sf_pair_peak_check(sf_context *ctx, const sf_mixture *mix, sf_pair_statistic which, size_t n,
-                             uint64_t seed, sf_peak_check *out);
+SF_API sf_status sf_pair_peak_check_sized(sf_context *ctx, const sf_mixture *mix, sf_pair_statistic which, size_t n,
+                                          uint64_t seed, sf_peak_check *out, size_t size);
+static inline sf_status sf_pair_peak_check(sf_context *ctx, const sf_mixture *mix, sf_pair_statistic which, size_t n,
+                                           uint64_t seed, sf_peak_check *out)
+{
+    return sf_pair_peak_check_sized(ctx, mix, which, n, seed, out, sizeof *out);
+}
 
 typedef struct {
     sf_estimate pathwise; /* per path, int_t0^t1 of the rate in t along the sampler's paths */
@@ -574,8 +702,13 @@ typedef struct {
  * `steps` steps uniform in log-SNR, the rate integrated by the trapezoid rule in log tau over
  * every step) against int b dt (n draws, composite Gauss-Legendre in log tau): equal means for
  * every marginal-preserving sampler, so z measures the agreement. */
-sf_status sf_entropy_budget(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1,
-                            size_t n, int steps, uint64_t seed, sf_budget *out);
+SF_API sf_status sf_entropy_budget_sized(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0,
+                                         double t1, size_t n, int steps, uint64_t seed, sf_budget *out, size_t size);
+static inline sf_status sf_entropy_budget(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule,
+                                          double t0, double t1, size_t n, int steps, uint64_t seed, sf_budget *out)
+{
+    return sf_entropy_budget_sized(ctx, mix, schedule, t0, t1, n, steps, seed, out, sizeof *out);
+}
 
 /* ---------------------------------------------------------------- the periodic grid (SPEC.md C, grid form) */
 
@@ -588,29 +721,28 @@ typedef struct sf_grid sf_grid;
 /* Called during long runs with the fraction done, for progress reports; may be NULL. */
 typedef void (*sf_progress)(void *data, double fraction);
 
-sf_status sf_grid_create(sf_grid **grid, sf_context *ctx, int dim, int n, double box);
-void sf_grid_destroy(sf_grid *grid);
-size_t sf_grid_points(const sf_grid *grid); /* 0 for NULL */
+SF_API sf_status sf_grid_create(sf_grid **grid, sf_context *ctx, int dim, int n, double box);
+SF_API void sf_grid_destroy(sf_grid *grid);
+SF_API size_t sf_grid_points(const sf_grid *grid); /* 0 for NULL */
 /* Coordinates of every point, N^d x d. */
-void sf_grid_coordinates(const sf_grid *grid, double *y);
+SF_API void sf_grid_coordinates(const sf_grid *grid, double *y);
 
 /* The exact periodised field in heat time tau: the density
  *   q(y) = floor / L^d + (1 - floor) sum_k w_k sum_{|n|_inf <= images} N(y + n L; mu_k, C_k + tau I)
  * (a uniform floor, 0 <= floor < 1, keeps q away from 0) and its score u = grad log q, evaluated
  * through the score engine. density (N^d) or u (N^d x d) may be NULL. */
-sf_status sf_grid_exact(sf_grid *grid, const sf_mixture *mix, double floor, int images, double tau, double *density,
+SF_API sf_status sf_grid_exact(sf_grid *grid, const sf_mixture *mix, double floor, int images, double tau, double *density,
                         double *u);
 /* Route A, exact heat propagation (Cole-Hopf): the density at tau0 -> its heat flow over dtau,
  * q_hat e^{-|k|^2 dtau / 2} -> u = IFFT(i k q_hat) / IFFT(q_hat) at tau0 + dtau. */
-sf_status sf_grid_heat_route(sf_grid *grid, const double *density, double dtau, double *u);
+SF_API sf_status sf_grid_heat_route(sf_grid *grid, const double *density, double dtau, double *u);
 /* Route B, direct Burgers: u (N^d x d, a gradient field) advanced in place over dtau by
  * d_tau u_hat = -|k|^2 u_hat / 2 + i k FFT(|u|^2 / 2) (2/3-rule dealiased), integrating-factor RK4
  * in `steps` steps; 4 (d + 1) FFTs per step. */
-sf_status sf_grid_burgers_route(sf_grid *grid, double *u, double dtau, int steps, sf_progress progress, void *data);
+SF_API sf_status sf_grid_burgers_route(sf_grid *grid, double *u, double dtau, int steps, sf_progress progress, void *data);
 
 /* ---------------------------------------------------------------- .npy arrays */
 
-typedef enum { SF_DTYPE_F64 = 0, SF_DTYPE_F32 = 1 } sf_dtype;
 
 #define SF_NPY_MAX_DIMS 8
 
@@ -620,24 +752,24 @@ typedef struct {
     double *data; /* converted to float64, C order; free with sf_array_free */
 } sf_array;
 
-size_t sf_array_size(const sf_array *a);
-void sf_array_free(sf_array *a);
+SF_API size_t sf_array_size(const sf_array *a);
+SF_API void sf_array_free(sf_array *a);
 /* Reads a little-endian float64 or float32 .npy (v1, v2 or v3 header), C order. */
-sf_status sf_npy_read(const char *path, sf_array *out);
+SF_API sf_status sf_npy_read(const char *path, sf_array *out);
 /* Writes float64 (or float32) .npy atomically: to a new temporary file beside path, created
  * exclusively under an unpredictable name, then renamed over path. A path that is a symbolic link or
  * an existing file other than a regular file (a folder, FIFO, device, socket) is refused
  * (SF_ERR_INVALID) and never replaced. */
-sf_status sf_npy_write(const char *path, const double *data, int ndim, const size_t *shape,
+SF_API sf_status sf_npy_write(const char *path, const double *data, int ndim, const size_t *shape,
                        sf_dtype dtype);
 
 /* Streaming writer for arrays larger than memory: open with the full shape, append values in C
  * order, close with commit = 1 to rename into place (all values must have been appended) or 0 to
  * discard. Until then the data live under a temporary name beside `path`. */
 typedef struct sf_npy_writer sf_npy_writer;
-sf_status sf_npy_writer_open(sf_npy_writer **writer, const char *path, int ndim, const size_t *shape, sf_dtype dtype);
-sf_status sf_npy_writer_append(sf_npy_writer *writer, const double *data, size_t count);
-sf_status sf_npy_writer_close(sf_npy_writer *writer, int commit);
+SF_API sf_status sf_npy_writer_open(sf_npy_writer **writer, const char *path, int ndim, const size_t *shape, sf_dtype dtype);
+SF_API sf_status sf_npy_writer_append(sf_npy_writer *writer, const double *data, size_t count);
+SF_API sf_status sf_npy_writer_close(sf_npy_writer *writer, int commit);
 
 #ifdef __cplusplus
 }

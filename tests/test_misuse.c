@@ -567,6 +567,79 @@ Test(misuse, npy)
     cr_expect_eq(sf_npy_writer_close(NULL, 1), SF_OK, "closing nothing is a no-op");
 }
 
+/* ---------------------------------------------------------------- sized entry points, models, cancellation */
+
+static sf_status null_model(void *data, double t, const double *x, size_t n, int d, double *s)
+{
+    (void)data, (void)t, (void)x, (void)n, (void)d, (void)s;
+    return SF_OK;
+}
+
+Test(misuse, sized_entry_points_models_and_cancellation)
+{
+    cr_expect(sf_version() != NULL && sf_version()[0] != '\0');
+    sf_context_cancel(NULL), sf_context_resume(NULL); /* no-ops on NULL */
+    cr_expect_eq(sf_context_cancelled(NULL), 0);
+    sf_schedule sch;
+    sf_sampler smp;
+    sf_time t;
+    EXPECT_INVALID(sf_schedule_init(NULL, sizeof sch, SF_SCHEDULE_VE));
+    EXPECT_INVALID(sf_schedule_init(&sch, 1, SF_SCHEDULE_VE));
+    EXPECT_INVALID(sf_sampler_init(NULL, sizeof smp, SF_SAMPLER_EM));
+    EXPECT_INVALID(sf_sampler_init(&smp, 1, SF_SAMPLER_EM));
+    cr_assert_eq(sf_schedule_init(&sch, sizeof sch, SF_SCHEDULE_VE), SF_OK);
+    cr_assert_eq(sf_sampler_init(&smp, sizeof smp, SF_SAMPLER_EM), SF_OK);
+    EXPECT_INVALID(sf_schedule_time(NULL, 0.5, &t, sizeof t));
+    EXPECT_INVALID(sf_schedule_time(&sch, 0.5, NULL, sizeof t));
+    EXPECT_INVALID(sf_schedule_time(&sch, 0.5, &t, 1));
+    EXPECT_INVALID(sf_heat_time(0.5, NULL, sizeof t));
+    EXPECT_INVALID(sf_heat_time(0.5, &t, 1));
+    double x[2] = {0, 0};
+    EXPECT_INVALID(sf_plan_evaluate_typed(NULL, x, SF_DTYPE_F64, 1, NULL));
+    sf_context *ctx = NULL;
+    cr_assert_eq(sf_context_create(&ctx, SF_BACKEND_REFERENCE, SF_PRECISION_F64, 0), SF_OK);
+    EXPECT_INVALID(sf_sample_model(NULL, 1, null_model, NULL, &sch, &smp, x, 1, 0, NULL, NULL, 0));
+    EXPECT_INVALID(sf_sample_model(ctx, 1, NULL, NULL, &sch, &smp, x, 1, 0, NULL, NULL, 0));
+    EXPECT_INVALID(sf_sample_model(ctx, 0, null_model, NULL, &sch, &smp, x, 1, 0, NULL, NULL, 0));
+    EXPECT_INVALID(sf_sample_model(ctx, 1, null_model, NULL, NULL, &smp, x, 1, 0, NULL, NULL, 0));
+    EXPECT_INVALID(sf_sample_model(ctx, 1, null_model, NULL, &sch, NULL, x, 1, 0, NULL, NULL, 0));
+    EXPECT_INVALID(sf_sample_model(ctx, 1, null_model, NULL, &sch, &smp, NULL, 1, 0, NULL, NULL, 0));
+    /* the analyses' sized forms: NULL results and sizes below the first layout are refused */
+    sf_mixture *m = NULL;
+    const double mu[2] = {1, -1};
+    cr_assert_eq(sf_mixture_create(&m, 1), SF_OK);
+    cr_assert_eq(sf_mixture_add_isotropic(m, 0.5, mu, 0.1), SF_OK);
+    cr_assert_eq(sf_mixture_add_isotropic(m, 0.5, mu + 1, 0.1), SF_OK);
+    const int a[1] = {0}, b[1] = {1};
+    double r[3] = {-1, 0, 1}, prof[3];
+    sf_speciation_summary sum;
+    sf_tanh_layer fit;
+    sf_amplification amp;
+    sf_branching_summary br;
+    sf_blowup_row row;
+    sf_doublewell_summary dw;
+    sf_peak_check pk;
+    sf_budget bud;
+    EXPECT_INVALID(sf_speciation_summarize_sized(ctx, m, a, 1, b, 1, NULL, sizeof sum));
+    EXPECT_INVALID(sf_speciation_summarize_sized(ctx, m, a, 1, b, 1, &sum, 1));
+    EXPECT_INVALID(sf_speciation_layer_sized(ctx, m, a, 1, b, 1, 0.5, r, 3, prof, NULL, sizeof fit));
+    EXPECT_INVALID(sf_speciation_layer_sized(ctx, m, a, 1, b, 1, 0.5, r, 3, prof, &fit, 1));
+    EXPECT_INVALID(sf_speciation_amplification_sized(ctx, m, a, 1, b, 1, 1.0, 0.1, 1e-8, NULL, sizeof amp));
+    EXPECT_INVALID(sf_speciation_amplification_sized(ctx, m, a, 1, b, 1, 1.0, 0.1, 1e-8, &amp, 1));
+    EXPECT_INVALID(sf_speciation_branching_sized(ctx, m, a, 1, b, 1, 0.9, &sch, &smp, 4, 1, 1, 0, NULL, NULL, NULL,
+                                                 4, NULL, sizeof br));
+    EXPECT_INVALID(sf_blowup_at_sized(ctx, m, 0.1, 8, 1, NULL, sizeof row));
+    EXPECT_INVALID(sf_blowup_at_sized(ctx, m, 0.1, 8, 1, &row, 1));
+    EXPECT_INVALID(sf_doublewell_summarize_sized(0.3, NULL, sizeof dw));
+    EXPECT_INVALID(sf_doublewell_summarize_sized(0.3, &dw, 1));
+    EXPECT_INVALID(sf_pair_peak_check_sized(ctx, m, (sf_pair_statistic)0, 8, 1, NULL, sizeof pk));
+    EXPECT_INVALID(sf_pair_peak_check_sized(ctx, m, (sf_pair_statistic)0, 8, 1, &pk, 1));
+    EXPECT_INVALID(sf_entropy_budget_sized(ctx, m, &sch, 0.1, 0.9, 8, 4, 1, NULL, sizeof bud));
+    EXPECT_INVALID(sf_entropy_budget_sized(ctx, m, &sch, 0.1, 0.9, 8, 4, 1, &bud, 1));
+    sf_mixture_destroy(m);
+    sf_context_destroy(ctx);
+}
+
 /* ---------------------------------------------------------------- coverage of the header */
 
 /* Every function declared in include/scorefield.h is exercised above: the names are listed here,
@@ -591,7 +664,12 @@ Test(misuse, every_public_function_is_exercised)
         "sf_grid_destroy", "sf_grid_points", "sf_grid_coordinates", "sf_grid_exact", "sf_grid_heat_route",
         "sf_grid_burgers_route", "sf_array_size", "sf_array_free", "sf_npy_read", "sf_npy_write", "sf_npy_writer_open",
         "sf_npy_writer_append", "sf_npy_writer_close",
-        "sf_blowup_at", "sf_blowup_limit", "sf_doublewell_burgers_residual", "sf_doublewell_summarize", "sf_entropy_budget", "sf_entropy_rate", "sf_flow_gain", "sf_label_entropy_moments", "sf_pair_kappa", "sf_pair_peak_check", "sf_pair_tau_of_kappa", "sf_pair_variance", "sf_pair_variance_peak", "sf_power_law_exponent", "sf_ringwell_burgers_residual", "sf_speciation_amplification", "sf_speciation_axis", "sf_speciation_branching", "sf_speciation_layer", "sf_speciation_summarize", "sf_wkb_curve"};
+        "sf_blowup_at", "sf_blowup_limit", "sf_doublewell_burgers_residual", "sf_doublewell_summarize", "sf_entropy_budget", "sf_entropy_rate", "sf_flow_gain", "sf_label_entropy_moments", "sf_pair_kappa", "sf_pair_peak_check", "sf_pair_tau_of_kappa", "sf_pair_variance", "sf_pair_variance_peak", "sf_power_law_exponent", "sf_ringwell_burgers_residual", "sf_speciation_amplification", "sf_speciation_axis", "sf_speciation_branching", "sf_speciation_layer", "sf_speciation_summarize", "sf_wkb_curve",
+        "sf_version", "sf_context_cancel", "sf_context_resume", "sf_context_cancelled", "sf_schedule_init",
+        "sf_schedule_time", "sf_heat_time", "sf_plan_evaluate_typed", "sf_sampler_init", "sf_sample_model",
+        "sf_speciation_summarize_sized", "sf_speciation_layer_sized", "sf_speciation_amplification_sized",
+        "sf_speciation_branching_sized", "sf_blowup_at_sized", "sf_doublewell_summarize_sized",
+        "sf_pair_peak_check_sized", "sf_entropy_budget_sized"};
     FILE *f = fopen(SF_SOURCE_DIR "/include/scorefield.h", "r");
     cr_assert_not_null(f);
     char line[1024];

@@ -2,6 +2,7 @@
  * equation of the heat-time flows dy/dtau = -c u(y, tau), c = 1/2 (probability flow) or 1 (the
  * reverse SDE's drift), integrated with the path, in s = log tau:
  *   dy/ds = -c tau u(y, tau),   d delta/ds = -c tau H(y, tau) delta. */
+#include "abi.h"
 #include "numerics.h"
 #include "pair.h"
 #include "status.h"
@@ -101,7 +102,7 @@ sf_status sf_flow_gain(sf_context *ctx, const sf_mixture *mix, const double *y, 
     return st;
 }
 
-sf_status sf_speciation_amplification(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+static sf_status speciation_amplification_into(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
                                       const int *set_b, int nb, double tau1, double tau0, double rtol,
                                       sf_amplification *out)
 {
@@ -133,5 +134,19 @@ sf_status sf_speciation_amplification(sf_context *ctx, const sf_mixture *mix, co
         }
     }
     free(axis), free(y1), free(y0), free(end);
+    return st;
+}
+
+/* sf_speciation_amplification for a caller's sf_amplification of `size` bytes (sizeof in its header): the fields it knows. */
+sf_status sf_speciation_amplification_sized(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                            const int *set_b, int nb, double tau1, double tau0, double rtol,
+                                            sf_amplification *out, size_t size)
+{
+    sf_amplification result;
+    memset(&result, 0, sizeof result);
+    sf_status st = speciation_amplification_into(ctx, mix, set_a, na, set_b, nb, tau1, tau0, rtol,
+                                                 out ? &result : NULL);
+    if (st == SF_OK && out) st = sf_struct_store(out, size, &result, SF_AMPLIFICATION_SIZE_0_1, sizeof result,
+        "sf_amplification");
     return st;
 }

@@ -1,6 +1,7 @@
 /* Blow-up near t = 0 for data on subspaces (docs/analyses.md, "Blow-up near t = 0"): tau E|u|^2
  * against the codimensions, tau |u| / dist(y, M_k) at points where component k dominates, and the
  * bounded denoiser, by Monte Carlo over exact draws. */
+#include "abi.h"
 #include "mixture.h"
 #include "numerics.h"
 #include "status.h"
@@ -92,7 +93,8 @@ static sf_status near_component(sf_context *ctx, const sf_mixture *mix, int k, c
     return st;
 }
 
-sf_status sf_blowup_at(sf_context *ctx, const sf_mixture *mix, double tau, size_t n, uint64_t seed, sf_blowup_row *row)
+static sf_status blowup_at_into(sf_context *ctx, const sf_mixture *mix, double tau, size_t n, uint64_t seed,
+                                sf_blowup_row *row)
 {
     sf_error_clear();
     if (!ctx || !mix || !row) return sf_fail(SF_ERR_INVALID, "sf_blowup_at: ctx, mix and row must not be NULL");
@@ -106,5 +108,17 @@ sf_status sf_blowup_at(sf_context *ctx, const sf_mixture *mix, double tau, size_
     row->tau = tau;
     if (st == SF_OK) st = typical_points(ctx, mix, &t, n, seed, row);
     if (st == SF_OK) st = near_component(ctx, mix, k, &t, n, seed + 1, &row->ratio);
+    return st;
+}
+
+/* sf_blowup_at for a caller's sf_blowup_row of `size` bytes (sizeof in its header): the fields it knows. */
+sf_status sf_blowup_at_sized(sf_context *ctx, const sf_mixture *mix, double tau, size_t n, uint64_t seed,
+                             sf_blowup_row *row, size_t size)
+{
+    sf_blowup_row result;
+    memset(&result, 0, sizeof result);
+    sf_status st = blowup_at_into(ctx, mix, tau, n, seed, row ? &result : NULL);
+    if (st == SF_OK && row) st = sf_struct_store(row, size, &result, SF_BLOWUP_ROW_SIZE_0_1, sizeof result,
+        "sf_blowup_row");
     return st;
 }

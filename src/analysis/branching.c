@@ -1,6 +1,7 @@
 /* Branching (docs/analyses.md, "Speciation"): particles of a sampler, each recorded as its
  * denoiser E[x0 | x_t] projected on the split's axis about the interface point, and what the
  * frame nearest t_c shows against exact draws of p_t there. */
+#include "abi.h"
 #include "status.h"
 
 #include <math.h>
@@ -79,7 +80,8 @@ static sf_status summarize(const frame_log *lg, size_t n, double t_c, double a, 
     return st;
 }
 
-sf_status sf_speciation_branching(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
+static sf_status speciation_branching_into(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                           const int *set_b,
                                   int nb, double tau_c, const sf_schedule *schedule, const sf_sampler *sampler,
                                   size_t n, uint64_t seed, int every, int capacity, double *t, double *proj,
                                   int *frames, size_t n_exact, sf_branching_summary *summary)
@@ -105,5 +107,21 @@ sf_status sf_speciation_branching(sf_context *ctx, const sf_mixture *mix, const 
     if (st == SF_OK && summary) st = summarize(&lg, n, t_c, a, n_exact, seed + 1, summary);
     sf_plan_destroy(lg.plan);
     free(axis), free(centre), free(x), free(denoised);
+    return st;
+}
+
+/* sf_speciation_branching for a caller's sf_branching_summary of `size` bytes (sizeof in its header): the fields it knows. */
+sf_status sf_speciation_branching_sized(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                        const int *set_b, int nb, double tau_c, const sf_schedule *schedule,
+                                        const sf_sampler *sampler, size_t n, uint64_t seed, int every, int capacity,
+                                        double *t, double *proj, int *frames, size_t n_exact,
+                                        sf_branching_summary *summary, size_t size)
+{
+    sf_branching_summary result;
+    memset(&result, 0, sizeof result);
+    sf_status st = speciation_branching_into(ctx, mix, set_a, na, set_b, nb, tau_c, schedule, sampler, n, seed, every,
+                                             capacity, t, proj, frames, n_exact, summary ? &result : NULL);
+    if (st == SF_OK && summary) st = sf_struct_store(summary, size, &result, SF_BRANCHING_SUMMARY_SIZE_0_1,
+        sizeof result, "sf_branching_summary");
     return st;
 }

@@ -1,6 +1,7 @@
 /* Non-Gaussian data (docs/analyses.md, "The quartic double well"): p0 ~ exp(-(x^2 - 1)^2 / eps),
  * its diffused score and derivatives by quadrature of the posterior, its critical heat time, the
  * moment surrogate and layer width, the Burgers residual; and the radial well (a ring) in 2-D. */
+#include "abi.h"
 #include "numerics.h"
 #include "status.h"
 
@@ -190,7 +191,7 @@ sf_status sf_doublewell_tau_c(double eps, double *tau_c, double *surrogate)
     return st;
 }
 
-sf_status sf_doublewell_summarize(double eps, sf_doublewell_summary *out)
+static sf_status doublewell_summarize_into(double eps, sf_doublewell_summary *out)
 {
     sf_error_clear();
     if (!out) return sf_fail(SF_ERR_INVALID, "sf_doublewell_summarize: out is NULL");
@@ -381,5 +382,16 @@ sf_status sf_ringwell_burgers_residual(double eps, const double *tau, int ntau, 
         *worst = fmax(*worst, rmax / scale);
     }
     free(f);
+    return st;
+}
+
+/* sf_doublewell_summarize for a caller's sf_doublewell_summary of `size` bytes (sizeof in its header): the fields it knows. */
+sf_status sf_doublewell_summarize_sized(double eps, sf_doublewell_summary *out, size_t size)
+{
+    sf_doublewell_summary result;
+    memset(&result, 0, sizeof result);
+    sf_status st = doublewell_summarize_into(eps, out ? &result : NULL);
+    if (st == SF_OK && out) st = sf_struct_store(out, size, &result, SF_DOUBLEWELL_SUMMARY_SIZE_0_1, sizeof result,
+        "sf_doublewell_summary");
     return st;
 }

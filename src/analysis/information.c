@@ -2,11 +2,13 @@
  * entropy per particle and its mean, the generative bandwidth b(t); the label entropy and its
  * moments; the symmetric pair's peaks checked by Monte Carlo; and the entropy budget, the rate
  * integrated along sampler paths against the integral of b. */
+#include "abi.h"
 #include "mixture.h"
 #include "numerics.h"
 #include "status.h"
 
 #include <math.h>
+#include <string.h>
 #include <stdlib.h>
 
 /* h' = alpha^2 (div s + d/sigma^2)/2 from the divergence at the particles */
@@ -99,7 +101,8 @@ sf_status sf_label_entropy_moments(sf_context *ctx, const sf_mixture *mix, const
     return draw_and_estimate(ctx, mix, time, n, seed, sf_label_entropy, h);
 }
 
-sf_status sf_pair_peak_check(sf_context *ctx, const sf_mixture *mix, sf_pair_statistic which, size_t n, uint64_t seed,
+static sf_status pair_peak_check_into(sf_context *ctx, const sf_mixture *mix, sf_pair_statistic which, size_t n,
+                                      uint64_t seed,
                              sf_peak_check *out)
 {
     sf_error_clear();
@@ -197,7 +200,8 @@ static sf_status noising_budget(sf_context *ctx, const sf_mixture *mix, double t
     return st;
 }
 
-sf_status sf_entropy_budget(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1,
+static sf_status entropy_budget_into(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0,
+                                     double t1,
                             size_t n, int steps, uint64_t seed, sf_budget *out)
 {
     sf_error_clear();
@@ -215,5 +219,28 @@ sf_status sf_entropy_budget(sf_context *ctx, const sf_mixture *mix, const sf_sch
     if (st == SF_OK)
         out->z = (out->pathwise.mean - out->integral.mean) /
                  sqrt(out->pathwise.mean_se * out->pathwise.mean_se + out->integral.mean_se * out->integral.mean_se);
+    return st;
+}
+
+/* sf_pair_peak_check for a caller's sf_peak_check of `size` bytes (sizeof in its header): the fields it knows. */
+sf_status sf_pair_peak_check_sized(sf_context *ctx, const sf_mixture *mix, sf_pair_statistic which, size_t n,
+                                   uint64_t seed, sf_peak_check *out, size_t size)
+{
+    sf_peak_check result;
+    memset(&result, 0, sizeof result);
+    sf_status st = pair_peak_check_into(ctx, mix, which, n, seed, out ? &result : NULL);
+    if (st == SF_OK && out) st = sf_struct_store(out, size, &result, SF_PEAK_CHECK_SIZE_0_1, sizeof result,
+        "sf_peak_check");
+    return st;
+}
+
+/* sf_entropy_budget for a caller's sf_budget of `size` bytes (sizeof in its header): the fields it knows. */
+sf_status sf_entropy_budget_sized(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0,
+                                  double t1, size_t n, int steps, uint64_t seed, sf_budget *out, size_t size)
+{
+    sf_budget result;
+    memset(&result, 0, sizeof result);
+    sf_status st = entropy_budget_into(ctx, mix, schedule, t0, t1, n, steps, seed, out ? &result : NULL);
+    if (st == SF_OK && out) st = sf_struct_store(out, size, &result, SF_BUDGET_SIZE_0_1, sizeof result, "sf_budget");
     return st;
 }

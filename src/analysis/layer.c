@@ -1,10 +1,12 @@
 /* The tanh layer of a split (docs/analyses.md, "Speciation"): the normal score through the
  * interface point and its least-squares fit by c0 + c1 r + b tanh(r / width). */
+#include "abi.h"
 #include "numerics.h"
 #include "pair.h"
 #include "status.h"
 
 #include <math.h>
+#include <string.h>
 #include <stdlib.h>
 
 /* Residual of the linear least-squares fit of (1, r, tanh(r/w)) to u; coefficients in c[3]. */
@@ -78,7 +80,8 @@ sf_status sf_fit_tanh_layer(const double *r, const double *u, size_t n, double w
     return SF_OK;
 }
 
-sf_status sf_speciation_layer(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
+static sf_status speciation_layer_into(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                       const int *set_b,
                               int nb, double tau, const double *r, size_t n, double *profile, sf_tanh_layer *fit)
 {
     sf_error_clear();
@@ -107,8 +110,22 @@ sf_status sf_speciation_layer(sf_context *ctx, const sf_mixture *mix, const int 
     }
     if (st == SF_OK && fit) {
         st = sf_fit_tanh_layer(r, profile, n, 1e-3 * R, 10 * R, &fit->width, &fit->amplitude, &fit->rms);
-        fit->predicted_width = sf_pair_isotropic(mix, &a, &s2) ? (s2 + tau) / a : NAN;
+        /* after a failure nothing more is called: it would clear the message */
+        if (st == SF_OK) fit->predicted_width = sf_pair_isotropic(mix, &a, &s2) ? (s2 + tau) / a : NAN;
     }
     free(axis), free(y_star), free(pts), free(score);
+    return st;
+}
+
+/* sf_speciation_layer for a caller's sf_tanh_layer of `size` bytes (sizeof in its header): the fields it knows. */
+sf_status sf_speciation_layer_sized(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
+                                    int nb, double tau, const double *r, size_t n, double *profile, sf_tanh_layer *fit,
+                                    size_t size)
+{
+    sf_tanh_layer result;
+    memset(&result, 0, sizeof result);
+    sf_status st = speciation_layer_into(ctx, mix, set_a, na, set_b, nb, tau, r, n, profile, fit ? &result : NULL);
+    if (st == SF_OK && fit) st = sf_struct_store(fit, size, &result, SF_TANH_LAYER_SIZE_0_1, sizeof result,
+        "sf_tanh_layer");
     return st;
 }

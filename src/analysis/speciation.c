@@ -3,6 +3,7 @@
  * unequal weights' saddle-node time checked by mode counting, the data covariance's top eigenvalue
  * for Biroli et al.'s spectral time, the split's axis, and the summary the commands print. The
  * symmetric pair's closed form is in pair.c. */
+#include "abi.h"
 #include "mixture.h"
 #include "numerics.h"
 #include "pair.h"
@@ -332,7 +333,8 @@ static sf_status count_around(sf_context *ctx, const sf_mixture *mix, double a, 
     return st;
 }
 
-sf_status sf_speciation_summarize(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
+static sf_status speciation_summarize_into(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                           const int *set_b,
                                   int nb, sf_speciation_summary *out)
 {
     sf_error_clear();
@@ -360,4 +362,16 @@ sf_status sf_speciation_summarize(sf_context *ctx, const sf_mixture *mix, const 
     out->t_spectral = 0.5 * log(out->lambda);
     out->t_midpoint_ou = 0.5 * log1p(isnan(out->tau_c) ? out->tau_interface : out->tau_c);
     return SF_OK;
+}
+
+/* sf_speciation_summarize for a caller's sf_speciation_summary of `size` bytes (sizeof in its header): the fields it knows. */
+sf_status sf_speciation_summarize_sized(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                        const int *set_b, int nb, sf_speciation_summary *out, size_t size)
+{
+    sf_speciation_summary result;
+    memset(&result, 0, sizeof result);
+    sf_status st = speciation_summarize_into(ctx, mix, set_a, na, set_b, nb, out ? &result : NULL);
+    if (st == SF_OK && out) st = sf_struct_store(out, size, &result, SF_SPECIATION_SUMMARY_SIZE_0_1, sizeof result,
+        "sf_speciation_summary");
+    return st;
 }

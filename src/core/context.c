@@ -86,6 +86,23 @@ void sf_context_set_max_batch(sf_context *ctx, size_t max_batch)
     ctx->max_batch = max_batch;
 }
 
+void sf_context_cancel(sf_context *ctx)
+{
+    if (ctx) atomic_store(&ctx->cancel, 1);
+}
+
+void sf_context_resume(sf_context *ctx)
+{
+    if (ctx) atomic_store(&ctx->cancel, 0);
+}
+
+int sf_context_cancelled(const sf_context *ctx) { return ctx ? atomic_load(&((sf_context *)ctx)->cancel) : 0; }
+
+sf_status sf_context_poll(const sf_context *ctx)
+{
+    return sf_context_cancelled(ctx) ? sf_fail(SF_ERR_CANCELLED, "cancelled (sf_context_cancel)") : SF_OK;
+}
+
 int sf_cuda_built(void) { return sf_cuda_compiled(); }
 int sf_cuda_device_count(const char **why) { return sf_cuda_count(why); }
 sf_status sf_cuda_device_describe(int device, char *buf, size_t len)

@@ -5,6 +5,8 @@
 #include "backend.h"
 #include "scorefield.h"
 
+#include <stdatomic.h>
+
 struct sf_cuda_state;
 
 struct sf_context {
@@ -14,6 +16,11 @@ struct sf_context {
     int device;
     size_t max_batch;       /* 0: from free device memory */
     struct sf_cuda_state *cuda;
+    atomic_int cancel;      /* set by sf_context_cancel (any thread, signal handlers) */
 };
+
+/* SF_ERR_CANCELLED with its message once sf_context_cancel has been called on ctx, else SF_OK:
+ * polled between particle chunks and between steps. */
+sf_status sf_context_poll(const sf_context *ctx);
 
 #endif

@@ -2,6 +2,7 @@
  * each frame it needs, prepared once by the backend; evaluation validates the request, hands each
  * frame's request to the backend, and assembles the Burgers residuals (SPEC.md C) from the
  * backend's outputs. */
+#include "abi.h"
 #include "context.h"
 #include "mixture.h"
 #include "request.h"
@@ -13,6 +14,10 @@
 
 /* Particles per chunk when the residuals need temporaries (bounds their memory). */
 #define SF_RESIDUAL_CHUNK ((size_t)1 << 16)
+/* Particles per chunk between two checks for cancellation. */
+#define SF_CANCEL_CHUNK ((size_t)1 << 18)
+/* Values per chunk when float32 particles are widened to float64 (32 MiB). */
+#define SF_CONVERT_VALUES ((size_t)1 << 22)
 
 sf_status sf_particles_check(const double *x, size_t n, int d)
 {
@@ -91,9 +96,11 @@ sf_status sf_plan_set_time(sf_plan *p, const sf_time *time)
 {
     sf_error_clear();
     if (!p || !time) return sf_fail(SF_ERR_INVALID, "sf_plan_set_time: a required argument is NULL");
-    p->time = *time;
+    p->has_time = 0;
+    sf_status st = SF_LOAD_STRUCT(p->time, time, SF_TIME_SIZE_0_1, "sf_time");
+    if (st != SF_OK) return st;
     p->data.current = p->heat.current = 0;
-    sf_status st = data_frame(p); /* validates the time (singular components) and prepares the field */
+    st = data_frame(p); /* validates the time (singular components) and prepares the field */
     p->has_time = st == SF_OK;
     return st;
 }
@@ -223,23 +230,92 @@ static sf_status evaluate_vp_residual(sf_plan *p, const double *x, size_t n, con
     return st;
 }
 
-sf_status sf_plan_evaluate(sf_plan *p, const double *x, size_t n, const sf_outputs *out)
+/* The outputs of particles [i0, ...) of a request: every array advanced by i0 rows. */
+static sf_outputs outputs_from(const sf_outputs *o, size_t i0, int d, int K)
+{
+    size_t v = i0 * (size_t)d;
+#define SF_ROWS(p, width) ((p) ? (p) + i0 * (size_t)(width) : NULL)
+    sf_outputs c = *o;
+    c.score = SF_ROWS(o->score, d), c.logp = SF_ROWS(o->logp, 1), c.resp = SF_ROWS(o->resp, K);
+    c.div = SF_ROWS(o->div, 1), c.denoise = SF_ROWS(o->denoise, d), c.lap = SF_ROWS(o->lap, d);
+    c.hvp_dir = SF_ROWS(o->hvp_dir, d), c.hvp = SF_ROWS(o->hvp, d), c.hvp_score = SF_ROWS(o->hvp_score, d);
+    c.hessian = o->hessian ? o->hessian + v * (size_t)d : NULL;
+    c.dt_score = SF_ROWS(o->dt_score, d), c.dt_logp = SF_ROWS(o->dt_logp, 1);
+    c.dtau_score = SF_ROWS(o->dtau_score, d), c.dtau_logp = SF_ROWS(o->dtau_logp, 1);
+    c.residual = SF_ROWS(o->residual, d), c.residual_scale = SF_ROWS(o->residual_scale, 1);
+    c.residual_t = SF_ROWS(o->residual_t, d), c.residual_t_scale = SF_ROWS(o->residual_t_scale, 1);
+#undef SF_ROWS
+    return c;
+}
+
+/* The outputs of n float64 particles x, SF_CANCEL_CHUNK at a time with a cancellation check
+ * before each; `first` numbers x[0] among the caller's particles (the outputs' row). */
+static sf_status evaluate_rows(sf_plan *p, const double *x, size_t first, size_t n, const sf_outputs *out)
+{
+    int d = p->mix->dim, K = p->mix->count;
+    sf_status st = SF_OK;
+    for (size_t i0 = 0; st == SF_OK && i0 < n; i0 += SF_CANCEL_CHUNK) {
+        size_t m = n - i0 < SF_CANCEL_CHUNK ? n - i0 : SF_CANCEL_CHUNK;
+        sf_outputs chunk = outputs_from(out, first + i0, d, K);
+        const double *xc = x + i0 * (size_t)d;
+        st = sf_context_poll(p->ctx);
+        if (st == SF_OK) st = evaluate_data_frame(p, xc, m, &chunk);
+        if (st == SF_OK) st = evaluate_heat_frame(p, xc, m, &chunk);
+        if (st == SF_OK) st = evaluate_vp_residual(p, xc, m, &chunk);
+    }
+    return st;
+}
+
+/* float32 particles, widened to float64 a bounded chunk at a time (no full-size copy). */
+static sf_status evaluate_f32(sf_plan *p, const float *x, size_t n, const sf_outputs *out)
+{
+    int d = p->mix->dim;
+    size_t chunk = SF_CONVERT_VALUES / (size_t)d > 0 ? SF_CONVERT_VALUES / (size_t)d : 1;
+    if (chunk > n) chunk = n;
+    double *wide = malloc(chunk * (size_t)d * sizeof(double) + 1);
+    sf_status st = wide ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory widening %zu float32 particles", chunk);
+    for (size_t i0 = 0; st == SF_OK && i0 < n; i0 += chunk) {
+        size_t m = n - i0 < chunk ? n - i0 : chunk;
+        for (size_t e = 0; st == SF_OK && e < m * (size_t)d; e++) {
+            wide[e] = x[i0 * (size_t)d + e];
+            if (!isfinite(wide[e]))
+                st = sf_fail(SF_ERR_INVALID, "particle %zu, coordinate %d is not finite (%g)", i0 + e / (size_t)d,
+                             (int)(e % (size_t)d), wide[e]);
+        }
+        if (st == SF_OK) st = evaluate_rows(p, wide, i0, m, out);
+    }
+    free(wide);
+    return st;
+}
+
+sf_status sf_plan_evaluate_typed(sf_plan *p, const void *x, sf_dtype dtype, size_t n, const sf_outputs *requested)
 {
     sf_error_clear();
-    if (!p || !out || (n > 0 && !x)) return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate: a required argument is NULL");
+    if (!p || !requested || (n > 0 && !x))
+        return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate: a required argument is NULL");
+    if (dtype != SF_DTYPE_F64 && dtype != SF_DTYPE_F32)
+        return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate: unknown particle dtype %d", (int)dtype);
     if (!p->has_time) return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate: the plan has no valid time (set one first)");
+    sf_outputs outputs;
+    sf_status st = SF_LOAD_STRUCT(outputs, requested, SF_OUTPUTS_SIZE_0_1, "sf_outputs");
+    if (st != SF_OK) return st;
+    const sf_outputs *out = &outputs;
     if ((out->dt_score || out->dt_logp) && !p->time.has_time_derivatives)
         return sf_fail(SF_ERR_INVALID, "d/dt outputs need a schedule (a direct alpha, sigma pair has no time axis): "
                                        "use the heat-time outputs instead");
     size_t d = (size_t)p->mix->dim;
-    sf_status st = sf_check_doubles(__func__, n, out->hessian ? d * d : d); /* d * d < 2^62: d is an int */
+    st = sf_check_doubles(__func__, n, out->hessian ? d * d : d); /* d * d < 2^62: d is an int */
     if (st == SF_OK && out->resp) st = sf_check_doubles(__func__, n, (size_t)p->mix->count);
-    if (st == SF_OK) st = sf_particles_check(x, n, p->mix->dim);
-    if (st == SF_OK && out->hvp_dir) st = sf_particles_check(out->hvp_dir, n, p->mix->dim);
-    if (st == SF_OK) st = evaluate_data_frame(p, x, n, out);
-    if (st == SF_OK) st = evaluate_heat_frame(p, x, n, out);
-    if (st == SF_OK) st = evaluate_vp_residual(p, x, n, out);
-    return st;
+    if (st != SF_OK) return st;
+    if (out->hvp_dir && (st = sf_particles_check(out->hvp_dir, n, p->mix->dim)) != SF_OK) return st;
+    if (dtype == SF_DTYPE_F32) return evaluate_f32(p, x, n, out);
+    st = sf_particles_check(x, n, p->mix->dim);
+    return st == SF_OK ? evaluate_rows(p, x, 0, n, out) : st;
+}
+
+sf_status sf_plan_evaluate(sf_plan *p, const double *x, size_t n, const sf_outputs *out)
+{
+    return sf_plan_evaluate_typed(p, x, SF_DTYPE_F64, n, out);
 }
 
 sf_status sf_evaluate(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,

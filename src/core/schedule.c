@@ -1,5 +1,6 @@
 /* Noise schedules (SPEC.md A): alpha, sigma, their derivatives, f, g^2 and the heat time
  * tau = sigma^2/alpha^2, each in a form that does not cancel at small t. */
+#include "abi.h"
 #include "status.h"
 
 #include <math.h>
@@ -9,10 +10,12 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-sf_schedule sf_schedule_default(sf_schedule_kind kind)
+/* The defaults, in the library's own layout. */
+static sf_schedule schedule_defaults(sf_schedule_kind kind)
 {
     sf_schedule s;
     memset(&s, 0, sizeof s);
+    s.size = sizeof s;
     s.kind = kind;
     s.sigma_min = 0.01;
     s.sigma_max = 50.0;
@@ -22,6 +25,15 @@ sf_schedule sf_schedule_default(sf_schedule_kind kind)
     s.alpha = 1.0;
     s.sigma = 1.0;
     return s;
+}
+
+sf_status sf_schedule_init(sf_schedule *schedule, size_t size, sf_schedule_kind kind)
+{
+    if (!schedule) return sf_fail(SF_ERR_INVALID, "sf_schedule_init: schedule is NULL");
+    sf_schedule s = schedule_defaults(kind);
+    sf_status st = sf_struct_store(schedule, size, &s, SF_SCHEDULE_SIZE_0_1, sizeof s, "sf_schedule");
+    if (st == SF_OK) schedule->size = size;
+    return st;
 }
 
 static const char *const kind_names[] = {"ve", "vp-linear", "vp-cosine", "ou", "direct"};
@@ -83,12 +95,14 @@ static void set_rates(sf_time *o, double dalpha, double f, double g2)
     o->dtau = g2 / (o->alpha * o->alpha);
 }
 
-sf_status sf_schedule_at(const sf_schedule *s, double t, sf_time *o)
+/* Fills the library's own sf_time (sf_schedule_time stores it in the caller's layout). */
+static sf_status time_at(const sf_schedule *s, double t, sf_time *o)
 {
     if (!s || !o) return sf_fail(SF_ERR_INVALID, "sf_schedule_at: schedule and out must not be NULL");
     sf_status st = check_parameters(s);
     if (st != SF_OK) return st;
     memset(o, 0, sizeof *o);
+    o->size = sizeof *o;
     o->t = t;
     if (s->kind != SF_SCHEDULE_DIRECT) {
         int open_end = s->kind == SF_SCHEDULE_VP_COSINE;
@@ -153,6 +167,18 @@ sf_status sf_schedule_at(const sf_schedule *s, double t, sf_time *o)
     return SF_OK;
 }
 
+sf_status sf_schedule_time(const sf_schedule *s, double t, sf_time *out, size_t size)
+{
+    if (!s || !out) return sf_fail(SF_ERR_INVALID, "sf_schedule_at: a required argument is NULL");
+    sf_schedule sched;
+    sf_time o;
+    sf_status st = SF_LOAD_STRUCT(sched, s, SF_SCHEDULE_SIZE_0_1, "sf_schedule");
+    if (st == SF_OK) st = time_at(&sched, t, &o);
+    if (st == SF_OK) st = sf_struct_store(out, size, &o, SF_TIME_SIZE_0_1, sizeof o, "sf_time");
+    if (st == SF_OK) out->size = size;
+    return st;
+}
+
 sf_status sf_schedule_t_of_tau(const sf_schedule *s, double tau, double *t)
 {
     if (!s || !t) return sf_fail(SF_ERR_INVALID, "sf_schedule_t_of_tau: schedule and t must not be NULL");
@@ -185,12 +211,12 @@ sf_status sf_schedule_t_of_tau(const sf_schedule *s, double tau, double *t)
     return SF_OK;
 }
 
-sf_status sf_time_heat(double tau, sf_time *out)
+sf_status sf_heat_time(double tau, sf_time *out, size_t size)
 {
     if (!out) return sf_fail(SF_ERR_INVALID, "sf_time_heat: out is NULL");
     if (!(tau >= 0) || !isfinite(tau)) return sf_fail(SF_ERR_INVALID, "heat time tau = %g must be finite and >= 0", tau);
-    sf_schedule s = sf_schedule_default(SF_SCHEDULE_DIRECT);
+    sf_schedule s = schedule_defaults(SF_SCHEDULE_DIRECT);
     s.alpha = 1.0;
     s.sigma = sqrt(tau);
-    return sf_schedule_at(&s, 0.0, out);
+    return sf_schedule_time(&s, 0.0, out, size);
 }

@@ -45,6 +45,8 @@ sf_status sf_check_doubles(const char *function, size_t n, size_t per)
 
 const char *sf_last_error(void) { return last_message; }
 
+const char *sf_version(void) { return SF_VERSION; }
+
 const char *sf_status_name(sf_status status)
 {
     switch (status) {
@@ -56,6 +58,8 @@ const char *sf_status_name(sf_status status)
     case SF_ERR_NO_CUDA: return "no CUDA";
     case SF_ERR_CUDA: return "CUDA error";
     case SF_ERR_NUMERIC: return "non-finite result";
+    case SF_ERR_CANCELLED: return "cancelled";
+    case SF_ERR_CALLBACK: return "callback failed";
     }
     return "unknown status";
 }

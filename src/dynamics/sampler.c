@@ -2,6 +2,7 @@
  * sampler's step as a linear multistage plan in eps = -sigma s (kernels/sampler_step.h), guidance,
  * exact marginal samples, and the probability-flow likelihood. Noise is Philox4x32-10 keyed by
  * (seed, particle, step, dimension), so any split of the particles gives the same trajectories. */
+#include "abi.h"
 #include "philox.h"
 #include "sampler_step.h"
 #include "sf_cuda.h"
@@ -38,8 +39,9 @@ sf_status sf_sampler_kind_parse(const char *name, sf_sampler_kind *kind)
     return sf_fail(SF_ERR_INVALID, "unknown sampler '%s' (em, ode-euler, heun, ddpm, ddim, dpm1, dpm2, dpm3)", name);
 }
 
-sf_sampler sf_sampler_default(sf_sampler_kind kind)
+sf_status sf_sampler_init(sf_sampler *sampler, size_t size, sf_sampler_kind kind)
 {
+    if (!sampler) return sf_fail(SF_ERR_INVALID, "sf_sampler_init: sampler is NULL");
     sf_sampler s;
     memset(&s, 0, sizeof s);
     s.kind = kind;
@@ -49,7 +51,9 @@ sf_sampler sf_sampler_default(sf_sampler_kind kind)
     s.spacing = SF_SPACING_T;
     s.t1 = 1.0;
     s.t0 = 1e-3;
-    return s;
+    sf_status st = sf_struct_store(sampler, size, &s, SF_SAMPLER_SIZE_0_1, sizeof s, "sf_sampler");
+    if (st == SF_OK) sampler->size = size;
+    return st;
 }
 
 /* ---------------------------------------------------------------- exact marginal samples */
@@ -216,27 +220,56 @@ static sf_status step_times(const sf_sampler *smp, const sf_schedule *sched, dou
 
 /* ---------------------------------------------------------------- the sampling loop */
 
+/* What a sampler stage evaluates: the mixture's (optionally guided) score through plans, or a
+ * caller's score model. */
 typedef struct {
+    sf_context *ctx;
+    int dim;
+    sf_score_fn model;        /* a caller's model, or NULL for the mixture's score */
+    void *model_data;
     const sf_mixture *mix;
-    sf_mixture *cls;         /* guidance class, or NULL */
+    sf_mixture *cls;          /* guidance class, or NULL */
     sf_plan *plan, *cls_plan; /* their fields, moved to each stage time */
-    double gamma;            /* 1 + w */
-    double *s, *sc;          /* n x d scratch */
+    double gamma;             /* 1 + w */
+    double *s, *sc;           /* n x d scratch */
 } eps_model;
+
+/* The caller's model at (u, t) into em->s, refused when it fails or returns non-finite values. */
+static sf_status eval_model(eps_model *em, double t, const double *u, size_t n)
+{
+    sf_status st = sf_context_poll(em->ctx);
+    if (st != SF_OK) return st;
+    sf_error_clear();
+    st = em->model(em->model_data, t, u, n, em->dim, em->s);
+    if (st != SF_OK) {
+        if (!*sf_last_error()) sf_fail(st, "the score model failed at t = %g (%s)", t, sf_status_name(st));
+        return st;
+    }
+    if (sf_particles_check(em->s, n, em->dim) != SF_OK) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", sf_last_error());
+        return sf_fail(SF_ERR_NUMERIC, "the score model returned a non-finite score at t = %g: %s", t, why);
+    }
+    return SF_OK;
+}
 
 /* eps = -sigma s~ at (u, t), s~ = s + gamma (s_c - s) with guidance. */
 static sf_status eval_eps(eps_model *em, const sf_schedule *sched, double t, const double *u, size_t n, double *eps)
 {
-    int d = em->mix->dim;
+    int d = em->dim;
     sf_time tm;
     sf_status st = time_at(sched, t, &tm);
-    sf_outputs o = {.score = em->s};
-    if (st == SF_OK) st = sf_plan_set_time(em->plan, &tm);
-    if (st == SF_OK) st = sf_plan_evaluate(em->plan, u, n, &o);
-    if (st == SF_OK && em->cls) {
-        sf_outputs oc = {.score = em->sc};
-        st = sf_plan_set_time(em->cls_plan, &tm);
-        if (st == SF_OK) st = sf_plan_evaluate(em->cls_plan, u, n, &oc);
+    if (st == SF_OK && em->model) {
+        st = eval_model(em, t, u, n);
+    } else if (st == SF_OK) {
+        sf_outputs o = {.score = em->s};
+        st = sf_plan_set_time(em->plan, &tm);
+        if (st == SF_OK) st = sf_plan_evaluate(em->plan, u, n, &o);
+        if (st == SF_OK && em->cls) {
+            sf_outputs oc = {.score = em->sc};
+            st = sf_plan_set_time(em->cls_plan, &tm);
+            if (st == SF_OK) st = sf_plan_evaluate(em->cls_plan, u, n, &oc);
+        }
     }
     if (st != SF_OK) return st;
 #pragma omp parallel for schedule(static) if (n * (size_t)d > 16384)
@@ -270,7 +303,7 @@ static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const s
                                 int K, uint64_t seed, double *x, size_t n, size_t first_particle,
                                 sf_trajectory_fn trajectory, void *data, int every)
 {
-    int d = em->mix->dim;
+    int d = em->dim;
     size_t nd = n * (size_t)d;
     double *u = malloc(nd * sizeof(double) + 1), *eps[SF_MAX_STAGES];
     int ok = u != NULL;
@@ -316,30 +349,28 @@ static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const s
     return st;
 }
 
-sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *sched, const sf_sampler *smp, double *x,
-                    size_t n, size_t first_particle, sf_trajectory_fn trajectory, void *data, int every)
+/* The step grid and plans, then the device loop (the mixture's score on CUDA) or the host loop. */
+static sf_status run_sampler(eps_model *em, const sf_schedule *sched, const sf_sampler *smp, double *x, size_t n,
+                             size_t first_particle, sf_trajectory_fn trajectory, void *data, int every)
 {
-    sf_error_clear();
-    if (!ctx || !mix || !sched || !smp || (n > 0 && !x))
-        return sf_fail(SF_ERR_INVALID, "sf_sample: ctx, mix, schedule, sampler and x must not be NULL");
-    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "sf_sample: the mixture has no components");
     if (every < 0) return sf_fail(SF_ERR_INVALID, "sf_sample: every = %d must be >= 0", every);
-    sf_status st = sf_check_doubles(__func__, n, (size_t)mix->dim);
+    sf_status st = sf_check_doubles(__func__, n, (size_t)em->dim);
     if (st == SF_OK) st = check_sampler(smp, sched);
     if (st != SF_OK) return st;
-    int d = mix->dim, K = smp->steps;
+    int d = em->dim, K = smp->steps;
     size_t nd = n * (size_t)d;
     double *times = malloc(((size_t)K + 1) * sizeof(double));
     sf_step_plan *plans = malloc((size_t)K * sizeof(sf_step_plan));
-    eps_model em = {mix, NULL, NULL, NULL, 1.0 + smp->guidance, NULL, NULL};
     if (!times || !plans) st = sf_fail(SF_ERR_NOMEM, "out of memory for %d steps", K);
-    if (st == SF_OK && smp->class_components) st = sf_mixture_subset(mix, smp->class_components, smp->class_size, &em.cls);
+    if (st == SF_OK && smp->class_components)
+        st = sf_mixture_subset(em->mix, smp->class_components, smp->class_size, &em->cls);
     if (st == SF_OK) st = step_times(smp, sched, times);
     for (int k = 0; st == SF_OK && k < K; k++) st = make_plan(smp, sched, times[k], times[k + 1], &plans[k]);
     if (st == SF_OK) st = sf_particles_check(x, n, d);
-    if (st == SF_OK && ctx->backend == SF_BACKEND_CUDA) {
-        st = sf_cuda_sample(ctx->cuda, ctx->precision, ctx->max_batch, mix, em.cls, em.gamma, sched, plans, times, K,
-                            smp->seed, x, n, first_particle, trajectory, data, every);
+    if (st == SF_OK && !em->model && em->ctx->backend == SF_BACKEND_CUDA) {
+        sf_context *ctx = em->ctx;
+        st = sf_cuda_sample(ctx->cuda, ctx->precision, ctx->max_batch, em->mix, em->cls, em->gamma, sched, plans, times,
+                            K, smp->seed, x, n, first_particle, trajectory, data, every);
         /* the device loop does not check every stage as sf_evaluate does: check the result */
         if (st == SF_OK && sf_particles_check(x, n, d) != SF_OK) {
             char why[256];
@@ -347,18 +378,56 @@ sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *s
             st = sf_fail(SF_ERR_NUMERIC, "sampling produced non-finite particles: %s", why);
         }
     } else if (st == SF_OK) {
-        em.s = malloc(nd * sizeof(double) + 1);
-        if (em.cls) em.sc = malloc(nd * sizeof(double) + 1);
-        if (!em.s || (em.cls && !em.sc)) st = sf_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
+        em->s = malloc(nd * sizeof(double) + 1);
+        if (em->cls) em->sc = malloc(nd * sizeof(double) + 1);
+        if (!em->s || (em->cls && !em->sc)) st = sf_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
         sf_time start;
-        if (st == SF_OK) st = time_at(sched, times[0], &start);
-        if (st == SF_OK) st = sf_plan_create(&em.plan, ctx, mix, &start);
-        if (st == SF_OK && em.cls) st = sf_plan_create(&em.cls_plan, ctx, em.cls, &start);
+        if (st == SF_OK && !em->model) {
+            st = time_at(sched, times[0], &start);
+            if (st == SF_OK) st = sf_plan_create(&em->plan, em->ctx, em->mix, &start);
+            if (st == SF_OK && em->cls) st = sf_plan_create(&em->cls_plan, em->ctx, em->cls, &start);
+        }
         if (st == SF_OK)
-            st = sample_on_host(&em, sched, plans, times, K, smp->seed, x, n, first_particle, trajectory, data, every);
+            st = sample_on_host(em, sched, plans, times, K, smp->seed, x, n, first_particle, trajectory, data, every);
     }
-    free(times), free(plans), free(em.s), free(em.sc);
-    sf_plan_destroy(em.plan), sf_plan_destroy(em.cls_plan);
-    sf_mixture_destroy(em.cls);
+    free(times), free(plans), free(em->s), free(em->sc);
+    sf_plan_destroy(em->plan), sf_plan_destroy(em->cls_plan);
+    sf_mixture_destroy(em->cls);
     return st;
+}
+
+sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *sched, const sf_sampler *smp, double *x,
+                    size_t n, size_t first_particle, sf_trajectory_fn trajectory, void *data, int every)
+{
+    sf_error_clear();
+    if (!ctx || !mix || !sched || !smp || (n > 0 && !x))
+        return sf_fail(SF_ERR_INVALID, "sf_sample: ctx, mix, schedule, sampler and x must not be NULL");
+    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "sf_sample: the mixture has no components");
+    sf_schedule schedule;
+    sf_sampler sampler;
+    sf_status st = SF_LOAD_STRUCT(schedule, sched, SF_SCHEDULE_SIZE_0_1, "sf_schedule");
+    if (st == SF_OK) st = SF_LOAD_STRUCT(sampler, smp, SF_SAMPLER_SIZE_0_1, "sf_sampler");
+    if (st != SF_OK) return st;
+    eps_model em = {.ctx = ctx, .dim = mix->dim, .mix = mix, .gamma = 1.0 + sampler.guidance};
+    return run_sampler(&em, &schedule, &sampler, x, n, first_particle, trajectory, data, every);
+}
+
+sf_status sf_sample_model(sf_context *ctx, int dim, sf_score_fn score, void *score_data, const sf_schedule *sched,
+                          const sf_sampler *smp, double *x, size_t n, size_t first_particle, sf_trajectory_fn trajectory,
+                          void *data, int every)
+{
+    sf_error_clear();
+    if (!ctx || !score || !sched || !smp || (n > 0 && !x))
+        return sf_fail(SF_ERR_INVALID, "sf_sample_model: a required argument is NULL");
+    if (dim < 1) return sf_fail(SF_ERR_INVALID, "sf_sample_model: dimension %d must be >= 1", dim);
+    sf_schedule schedule;
+    sf_sampler sampler;
+    sf_status st = SF_LOAD_STRUCT(schedule, sched, SF_SCHEDULE_SIZE_0_1, "sf_schedule");
+    if (st == SF_OK) st = SF_LOAD_STRUCT(sampler, smp, SF_SAMPLER_SIZE_0_1, "sf_sampler");
+    if (st != SF_OK) return st;
+    if (sampler.class_components)
+        return sf_fail(SF_ERR_INVALID, "guidance toward mixture components needs the mixture's score: a score model "
+                                       "carries its own guidance");
+    eps_model em = {.ctx = ctx, .dim = dim, .model = score, .model_data = score_data, .gamma = 1.0};
+    return run_sampler(&em, &schedule, &sampler, x, n, first_particle, trajectory, data, every);
 }

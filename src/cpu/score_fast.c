@@ -1,0 +1,193 @@
+/* The fast CPU backend (DESIGN.md "The CPU backends"): the GPU's algorithm on the CPU. Particles
+ * go in blocks whose n x K logits fit in cache, one block per thread at a time:
+ *  1. screening (d >= SF_FAST_SCREEN_DIM): the GEMM-form logits of the block by BLAS with a
+ *     rounding bound each (screen.h); a component whose upper bound lies SF_FAST_CUTOFF below the
+ *     best lower bound has r_k < e^-80 and is skipped;
+ *  2. the logits of the other components recomputed directly from e = x - alpha mu_k (no
+ *     cancellation), as the reference computes them; below SF_FAST_SCREEN_DIM every logit is
+ *     computed directly (a GEMM would save nothing);
+ *  3. log p and r_k by one fused vectorised log-sum-exp pass over the block (softmax.h);
+ *  4. score, denoiser and the derivatives per particle over the components with r_k > 0, in the
+ *     centred form delta_k = g_k - s (fast_particle.h).
+ * Threads: OpenMP over blocks; BLAS is the OpenMP build of OpenBLAS, which runs single-threaded
+ * inside a parallel region, so the two never oversubscribe the cores. */
+#include "backend.h"
+#include "fast_field.h"
+#include "fast_particle.h"
+#include "screen.h"
+#include "softmax.h"
+#include "status.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/* Screening skips components below the best by more than this in log: r_k < e^-80 ~ 2e-35. */
+#define SF_FAST_CUTOFF 80.0
+/* Below this dimension every logit is computed directly. */
+#define SF_FAST_SCREEN_DIM 8
+/* A block's n x K logits take at most this many bytes (a share of L2), within these rows. */
+#define SF_FAST_BLOCK_BYTES ((size_t)1 << 21)
+#define SF_FAST_MIN_ROWS 16
+#define SF_FAST_MAX_ROWS 512
+/* Work (particles x components x dimension) below which one thread does everything. */
+#define SF_FAST_PARALLEL_WORK 65536
+
+/* One thread's scratch for a block of `rows` particles. */
+typedef struct {
+    double *logits, *logp, *best_lower; /* [rows x K], [rows], [rows] */
+    sf_screen_scratch screen;
+    sf_particle_rows_f64 rows;          /* per-particle scratch (d and K vectors) */
+    double *own_score;                  /* [d] when the request has no score */
+    double *buffer;
+} block_scratch;
+
+static int block_rows(int K, size_t n)
+{
+    size_t rows = SF_FAST_BLOCK_BYTES / ((size_t)K * sizeof(double));
+    rows = rows < SF_FAST_MIN_ROWS ? SF_FAST_MIN_ROWS : rows > SF_FAST_MAX_ROWS ? SF_FAST_MAX_ROWS : rows;
+    return (int)(n < rows ? n : rows);
+}
+
+static int scratch_alloc(block_scratch *s, const sf_fast_field *ff, int rows)
+{
+    int d = ff->view.d, K = ff->view.K;
+    size_t doubles = (size_t)rows * K + 2 * (size_t)rows + 7 * (size_t)d + (size_t)K;
+    s->buffer = malloc(doubles * sizeof(double));
+    if (!s->buffer || sf_screen_scratch_alloc(&s->screen, ff, rows) != SF_OK) {
+        free(s->buffer);
+        s->buffer = NULL;
+        return 0;
+    }
+    double *at = s->buffer;
+    s->logits = at, at += (size_t)rows * K;
+    s->logp = at, at += rows;
+    s->best_lower = at, at += rows;
+    sf_particle_rows_f64 *w = &s->rows;
+    w->g = at, at += d, w->resid = at, at += d, w->delta = at, at += d, w->tmp = at, at += d;
+    w->tmp2 = at, at += d, w->dir = at, at += d, w->dlogit = at, at += K;
+    s->own_score = at;
+    return 1;
+}
+
+static void scratch_free(block_scratch *s)
+{
+    free(s->buffer);
+    sf_screen_scratch_free(&s->screen);
+}
+
+/* Step 2 for one particle: l_k directly for every component that screening kept (threshold
+ * -inf: all of them), -inf for the others. `logits` holds the upper bounds on entry when screened. */
+static void exact_logits(const sf_field_view_f64 *f, const double *x, double *logits, int screened, double threshold,
+                         sf_particle_rows_f64 *w)
+{
+    for (int k = 0; k < f->K; k++) {
+        /* skip only what is certainly below: a NaN bound (inf - inf) is recomputed */
+        if (screened && logits[k] < threshold) logits[k] = -INFINITY;
+        else logits[k] = f->log_norm[k] - 0.5 * sf_component_score_f64(f, k, x, w, 0, 1);
+    }
+}
+
+/* The per-particle outputs of particle i (global index) in the request's arrays. */
+static sf_particle_rows_f64 particle_rows(const block_scratch *s, const sf_request *rq, size_t i, int d)
+{
+    sf_particle_rows_f64 w = s->rows;
+    size_t id = i * (size_t)d;
+    w.score = rq->score ? rq->score + id : s->own_score;
+    w.denoise = rq->denoise ? rq->denoise + id : NULL;
+    w.div = rq->div ? rq->div + i : NULL;
+    w.lap = rq->lap ? rq->lap + id : NULL;
+    w.hvp = rq->hvp ? rq->hvp + id : NULL;
+    w.hvp_dir = rq->hvp && rq->hvp_dir ? rq->hvp_dir + id : NULL;
+    w.hvp_s = rq->hvp_s, w.hvp_x = rq->hvp_x;
+    w.hessian = rq->hessian ? rq->hessian + id * d : NULL;
+    w.dt_score = rq->dt_score ? rq->dt_score + id : NULL;
+    w.dt_logp = rq->dt_logp ? rq->dt_logp + i : NULL;
+    w.logp = w.resp = w.logit = NULL; /* written by the block (steps 2 and 3) */
+    return w;
+}
+
+/* Steps 1-4 for particles [i0, i0 + n). */
+static void evaluate_block(const sf_fast_field *ff, const double *x, size_t i0, int n, const sf_request *rq,
+                           block_scratch *s)
+{
+    const sf_field_view_f64 *f = &ff->view;
+    int d = f->d, K = f->K;
+    const double *xb = x + i0 * d;
+    double *logits = rq->resp ? rq->resp + i0 * K : s->logits; /* r_k in place: straight into the output */
+    double *logp = rq->logp ? rq->logp + i0 : s->logp;
+    int screened = d >= SF_FAST_SCREEN_DIM && K > 1;
+    if (screened) sf_screen_block(ff, xb, n, logits, s->best_lower, &s->screen);
+    for (int i = 0; i < n; i++)
+        exact_logits(f, xb + (size_t)i * d, logits + (size_t)i * K, screened,
+                     screened ? s->best_lower[i] - SF_FAST_CUTOFF : -INFINITY, &s->rows);
+    sf_softmax_rows(logits, (size_t)n, K, logp);
+    for (int i = 0; i < n; i++) {
+        sf_particle_rows_f64 w = particle_rows(s, rq, i0 + i, d);
+        sf_fast_particle_fields(f, xb + (size_t)i * d, logits + (size_t)i * K, &w);
+    }
+}
+
+static sf_status fast_evaluate(void *state, const sf_field *field, const double *x, size_t n, const sf_request *rq)
+{
+    const sf_fast_field *ff = state;
+    int d = field->d, K = field->K;
+    if (sf_request_needs_rates(rq) && !field->has_rates)
+        return sf_fail(SF_ERR_INVALID, "time derivatives need a schedule (a direct alpha, sigma pair has none)");
+    if (n == 0) return SF_OK;
+    int rows = block_rows(K, n), failed = 0;
+    size_t blocks = (n + rows - 1) / rows;
+#pragma omp parallel if (blocks > 1 && n * (size_t)K * (size_t)d > SF_FAST_PARALLEL_WORK)
+    {
+        block_scratch s;
+        if (!scratch_alloc(&s, ff, rows)) {
+#pragma omp atomic write
+            failed = 1;
+        }
+        /* every thread must meet the worksharing loop, or none: agree on `failed` first */
+#pragma omp barrier
+        int skip;
+#pragma omp atomic read
+        skip = failed;
+        if (!skip) {
+#pragma omp for schedule(dynamic, 1)
+            for (size_t b = 0; b < blocks; b++) {
+                size_t i0 = b * (size_t)rows;
+                int m = (int)(n - i0 < (size_t)rows ? n - i0 : (size_t)rows);
+                evaluate_block(ff, x, i0, m, rq, &s);
+            }
+        }
+        scratch_free(&s);
+    }
+    if (failed) return sf_fail(SF_ERR_NOMEM, "out of memory for per-thread blocks (K = %d, d = %d)", K, d);
+    return SF_OK;
+}
+
+static sf_status fast_prepare(struct sf_context *ctx, const sf_field *field, void **state)
+{
+    (void)ctx;
+    *state = NULL;
+    sf_fast_field *ff = malloc(sizeof *ff);
+    if (!ff) return sf_fail(SF_ERR_NOMEM, "out of memory preparing the fast CPU backend");
+    sf_status st = sf_fast_field_prepare(ff, field);
+    if (st != SF_OK) {
+        free(ff);
+        return st;
+    }
+    *state = ff;
+    return SF_OK;
+}
+
+static sf_status fast_update(void *state, const sf_field *field)
+{
+    sf_fast_field_update(state, field);
+    return SF_OK;
+}
+
+static void fast_release(void *state)
+{
+    if (!state) return;
+    sf_fast_field_release(state);
+    free(state);
+}
+
+const sf_backend_ops sf_backend_cpu = {"cpu", fast_prepare, fast_update, fast_evaluate, fast_release};

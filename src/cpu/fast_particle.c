@@ -6,16 +6,21 @@
 
 #define LANE 0, 1 /* one lane: this thread owns every coordinate */
 
-/* s = sum_k r_k g_k and the denoiser sum_k r_k (mu_k - alpha C_k g_k). */
-static void score_and_denoiser(const sf_field_view_f64 *f, const double *x, const double *r, sf_particle_rows_f64 *w)
+/* s = sum_k r_k g_k (over the `direct` components, added to the rest already in s) and the
+ * denoiser sum_k r_k (mu_k - alpha C_k g_k). */
+static void score_and_denoiser(const sf_field_view_f64 *f, const double *x, const double *r,
+                               const unsigned char *direct, sf_particle_rows_f64 *w)
 {
     int d = f->d, K = f->K;
-    memset(w->score, 0, (size_t)d * sizeof(double));
+    if (!direct) memset(w->score, 0, (size_t)d * sizeof(double));
     if (w->denoise) memset(w->denoise, 0, (size_t)d * sizeof(double));
     for (int k = 0; k < K; k++) {
         if (r[k] == 0) continue; /* skipped, or exactly zero: contributes nothing (and g may be huge) */
+        int sum_here = !direct || direct[k];
+        if (!sum_here && !w->denoise) continue;
         sf_component_score_f64(f, k, x, w, LANE);
-        for (int i = 0; i < d; i++) w->score[i] += r[k] * w->g[i];
+        if (sum_here)
+            for (int i = 0; i < d; i++) w->score[i] += r[k] * w->g[i];
         if (!w->denoise) continue;
         const double *mu = f->mean + (size_t)k * d;
         sf_apply_cov_f64(f, k, w->g, w->tmp, LANE);
@@ -73,10 +78,11 @@ static void time_derivative(const sf_field_view_f64 *f, const double *x, const d
     }
 }
 
-void sf_fast_particle_fields(const sf_field_view_f64 *f, const double *x, const double *r, sf_particle_rows_f64 *w)
+void sf_fast_particle_fields(const sf_field_view_f64 *f, const double *x, const double *r, const unsigned char *direct,
+                             sf_particle_rows_f64 *w)
 {
     int d = f->d, K = f->K;
-    score_and_denoiser(f, x, r, w);
+    score_and_denoiser(f, x, r, direct, w);
     const double *v = w->hvp_dir;
     if (w->hvp && !v) {
         for (int i = 0; i < d; i++) w->dir[i] = w->hvp_s * w->score[i] + w->hvp_x * x[i];

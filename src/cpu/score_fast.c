@@ -3,12 +3,14 @@
  *  1. screening (d >= SF_FAST_SCREEN_DIM): the GEMM-form logits of the block by BLAS with a
  *     rounding bound each (screen.h); a component whose upper bound lies SF_FAST_CUTOFF below the
  *     best lower bound has r_k < e^-80 and is skipped;
- *  2. the logits of the other components recomputed directly from e = x - alpha mu_k (no
- *     cancellation), as the reference computes them; below SF_FAST_SCREEN_DIM every logit is
- *     computed directly (a GEMM would save nothing);
+ *  2. the logits of the components that matter recomputed directly from e = x - alpha mu_k (no
+ *     cancellation), as the reference computes them; tail components (r_k < e^-10, and far enough
+ *     below that their bound is harmless) keep the GEMM form; below SF_FAST_SCREEN_DIM every logit
+ *     is computed directly (a GEMM would save nothing);
  *  3. log p and r_k by one fused vectorised log-sum-exp pass over the block (softmax.h);
- *  4. score, denoiser and the derivatives per particle over the components with r_k > 0, in the
- *     centred form delta_k = g_k - s (fast_particle.h).
+ *  4. the score: the tail's share by GEMM (tail_score.h) when only the score is wanted, the rest
+ *     per particle directly; the denoiser and the derivatives per particle over every component
+ *     with r_k > 0, in the centred form delta_k = g_k - s (fast_particle.h).
  * Threads: OpenMP over blocks; BLAS is the OpenMP build of OpenBLAS, which runs single-threaded
  * inside a parallel region, so the two never oversubscribe the cores. */
 #include "backend.h"
@@ -16,6 +18,7 @@
 #include "fast_particle.h"
 #include "screen.h"
 #include "softmax.h"
+#include "tail_score.h"
 #include "status.h"
 
 #include <math.h>
@@ -23,6 +26,11 @@
 
 /* Screening skips components below the best by more than this in log: r_k < e^-80 ~ 2e-35. */
 #define SF_FAST_CUTOFF 80.0
+/* A component whose logit lies more than this below the best (and far enough that its rounding
+ * bound changes the score by less than SF_FAST_TAIL_ERROR relative) is a tail component: its
+ * GEMM-form logit is kept and, when only the score is wanted, its r_k g_k is summed by GEMM. */
+#define SF_FAST_TAIL_GAP 10.0
+#define SF_FAST_TAIL_ERROR 1e-16
 /* Below this dimension every logit is computed directly. */
 #define SF_FAST_SCREEN_DIM 8
 /* A block's n x K logits take at most this many bytes (a share of L2), within these rows. */
@@ -34,10 +42,13 @@
 
 /* One thread's scratch for a block of `rows` particles. */
 typedef struct {
-    double *logits, *logp, *best_lower; /* [rows x K], [rows], [rows] */
+    double *logits, *bound;             /* [rows x K] each; bound becomes the tail weights */
+    unsigned char *direct;              /* [rows x K] summed directly (1) or by GEMM or skipped (0) */
+    double *logp, *best_lower;          /* [rows] each */
+    double *score, *tail_scratch;       /* [rows x d] each: the score when the request has none */
+    double *coef;                       /* [rows x R] */
     sf_screen_scratch screen;
     sf_particle_rows_f64 rows;          /* per-particle scratch (d and K vectors) */
-    double *own_score;                  /* [d] when the request has no score */
     double *buffer;
 } block_scratch;
 
@@ -50,41 +61,70 @@ static int block_rows(int K, size_t n)
 
 static int scratch_alloc(block_scratch *s, const sf_fast_field *ff, int rows)
 {
-    int d = ff->view.d, K = ff->view.K;
-    size_t doubles = (size_t)rows * K + 2 * (size_t)rows + 7 * (size_t)d + (size_t)K;
+    int d = ff->view.d, K = ff->view.K, R = ff->view.R;
+    size_t nk = (size_t)rows * K, nd = (size_t)rows * d;
+    size_t doubles = 2 * nk + 2 * (size_t)rows + 2 * nd + (size_t)rows * R + 6 * (size_t)d + (size_t)K;
     s->buffer = malloc(doubles * sizeof(double));
-    if (!s->buffer || sf_screen_scratch_alloc(&s->screen, ff, rows) != SF_OK) {
-        free(s->buffer);
-        s->buffer = NULL;
+    s->direct = malloc(nk);
+    if (!s->buffer || !s->direct || sf_screen_scratch_alloc(&s->screen, ff, rows) != SF_OK) {
+        free(s->buffer), free(s->direct);
+        s->buffer = NULL, s->direct = NULL;
         return 0;
     }
     double *at = s->buffer;
-    s->logits = at, at += (size_t)rows * K;
+    s->logits = at, at += nk;
+    s->bound = at, at += nk;
     s->logp = at, at += rows;
     s->best_lower = at, at += rows;
+    s->score = at, at += nd;
+    s->tail_scratch = at, at += nd;
+    s->coef = at, at += (size_t)rows * R;
     sf_particle_rows_f64 *w = &s->rows;
     w->g = at, at += d, w->resid = at, at += d, w->delta = at, at += d, w->tmp = at, at += d;
-    w->tmp2 = at, at += d, w->dir = at, at += d, w->dlogit = at, at += K;
-    s->own_score = at;
+    w->tmp2 = at, at += d, w->dir = at, at += d, w->dlogit = at;
     return 1;
 }
 
 static void scratch_free(block_scratch *s)
 {
-    free(s->buffer);
+    free(s->buffer), free(s->direct);
     sf_screen_scratch_free(&s->screen);
 }
 
-/* Step 2 for one particle: l_k directly for every component that screening kept (threshold
- * -inf: all of them), -inf for the others. `logits` holds the upper bounds on entry when screened. */
-static void exact_logits(const sf_field_view_f64 *f, const double *x, double *logits, int screened, double threshold,
-                         sf_particle_rows_f64 *w)
+/* Only the score, log p and r: the tail may then be summed by GEMM. */
+static int wants_score_only(const sf_request *rq)
 {
-    for (int k = 0; k < f->K; k++) {
-        /* skip only what is certainly below: a NaN bound (inf - inf) is recomputed */
-        if (screened && logits[k] < threshold) logits[k] = -INFINITY;
-        else logits[k] = f->log_norm[k] - 0.5 * sf_component_score_f64(f, k, x, w, 0, 1);
+    return !rq->denoise && !rq->div && !rq->lap && !rq->hvp && !rq->hessian && !rq->dt_score && !rq->dt_logp;
+}
+
+/* Step 2 for one particle: logits[k] becomes l_k, direct from e = x - alpha mu_k for the components
+ * that matter, the GEMM-form approximation (within bound[k]) for tail components (direct[k] = 0,
+ * only if `tail`), -inf for screened ones. Unscreened (approx = NULL bound): every l_k directly.
+ * Returns the number of tail components. */
+static int particle_logits(const sf_field_view_f64 *f, const double *x, double *logits, const double *bound,
+                           double best_lower, int tail, unsigned char *direct, sf_particle_rows_f64 *w)
+{
+    int K = f->K, tails = 0;
+    double skip_below = -INFINITY, tail_below = -INFINITY;
+    if (bound) {
+        double worst = 0; /* the largest bound: the tail's logits are wrong by at most this */
+        for (int k = 0; k < K; k++) worst = bound[k] > worst ? bound[k] : worst;
+        skip_below = best_lower - SF_FAST_CUTOFF;
+        if (tail) tail_below = best_lower - fmax(SF_FAST_TAIL_GAP, log(worst / SF_FAST_TAIL_ERROR));
     }
+    for (int k = 0; k < K; k++) {
+        double upper = bound ? logits[k] + bound[k] : 0.0;
+        /* skip only what is certainly below: a NaN bound (inf - inf) is recomputed */
+        if (upper < skip_below) {
+            logits[k] = -INFINITY, direct[k] = 0;
+        } else if (upper < tail_below) {
+            direct[k] = 0, tails++;
+        } else {
+            logits[k] = f->log_norm[k] - 0.5 * sf_component_score_f64(f, k, x, w, 0, 1);
+            direct[k] = 1;
+        }
+    }
+    return tails;
 }
 
 /* The per-particle outputs of particle i (global index) in the request's arrays. */
@@ -92,7 +132,6 @@ static sf_particle_rows_f64 particle_rows(const block_scratch *s, const sf_reque
 {
     sf_particle_rows_f64 w = s->rows;
     size_t id = i * (size_t)d;
-    w.score = rq->score ? rq->score + id : s->own_score;
     w.denoise = rq->denoise ? rq->denoise + id : NULL;
     w.div = rq->div ? rq->div + i : NULL;
     w.lap = rq->lap ? rq->lap + id : NULL;
@@ -115,15 +154,23 @@ static void evaluate_block(const sf_fast_field *ff, const double *x, size_t i0, 
     const double *xb = x + i0 * d;
     double *logits = rq->resp ? rq->resp + i0 * K : s->logits; /* r_k in place: straight into the output */
     double *logp = rq->logp ? rq->logp + i0 : s->logp;
-    int screened = d >= SF_FAST_SCREEN_DIM && K > 1;
-    if (screened) sf_screen_block(ff, xb, n, logits, s->best_lower, &s->screen);
+    double *score = rq->score ? rq->score + i0 * d : s->score;
+    int screened = d >= SF_FAST_SCREEN_DIM && K > 1, tail = screened && wants_score_only(rq), tails = 0;
+    if (screened) sf_screen_block(ff, xb, n, logits, s->bound, s->best_lower, &s->screen);
     for (int i = 0; i < n; i++)
-        exact_logits(f, xb + (size_t)i * d, logits + (size_t)i * K, screened,
-                     screened ? s->best_lower[i] - SF_FAST_CUTOFF : -INFINITY, &s->rows);
+        tails += particle_logits(f, xb + (size_t)i * d, logits + (size_t)i * K,
+                                 screened ? s->bound + (size_t)i * K : NULL, screened ? s->best_lower[i] : 0.0, tail,
+                                 s->direct + (size_t)i * K, &s->rows);
     sf_softmax_rows(logits, (size_t)n, K, logp);
+    if (tails) { /* the tail's weights replace the bounds, and its score sum goes first */
+        for (size_t e = 0; e < (size_t)n * K; e++) s->bound[e] = s->direct[e] ? 0.0 : logits[e];
+        sf_tail_score(ff, xb, n, s->bound, s->screen.proj, score, s->tail_scratch, s->coef);
+    }
     for (int i = 0; i < n; i++) {
         sf_particle_rows_f64 w = particle_rows(s, rq, i0 + i, d);
-        sf_fast_particle_fields(f, xb + (size_t)i * d, logits + (size_t)i * K, &w);
+        w.score = score + (size_t)i * d;
+        sf_fast_particle_fields(f, xb + (size_t)i * d, logits + (size_t)i * K, tails ? s->direct + (size_t)i * K : NULL,
+                                &w);
     }
 }
 

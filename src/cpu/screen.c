@@ -35,12 +35,12 @@ static void gemm_rows(const double *a, int n, int d, const double *b, int cols, 
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, cols, d, 1.0, a, d, b, d, 0.0, c, cols);
 }
 
-void sf_screen_block(const sf_fast_field *ff, const double *x, int n, double *upper, double *best_lower,
-                     sf_screen_scratch *s)
+void sf_screen_block(const sf_fast_field *ff, const double *x, int n, double *approx, double *bound,
+                     double *best_lower, sf_screen_scratch *s)
 {
     const sf_field_view_f64 *f = &ff->view;
     int d = f->d, K = f->K, R = f->R;
-    gemm_rows(x, n, d, f->prec_mean, K, upper); /* x . P_diag (a mu_k), turned into bounds below */
+    gemm_rows(x, n, d, f->prec_mean, K, approx); /* x . P_diag (a mu_k), turned into logits below */
     if (!ff->uniform_diag) {
         for (size_t e = 0; e < (size_t)n * d; e++) s->xsq[e] = x[e] * x[e];
         gemm_rows(s->xsq, n, d, f->prec_diag, K, s->xpx);
@@ -51,14 +51,12 @@ void sf_screen_block(const sf_fast_field *ff, const double *x, int n, double *up
         double sq = 0;
         if (ff->uniform_diag)
             for (int j = 0; j < d; j++) sq += xi[j] * xi[j];
-        double best = -INFINITY, *row = upper + (size_t)i * K;
+        double best = -INFINITY, *a = approx + (size_t)i * K, *b = bound + (size_t)i * K;
         for (int k = 0; k < K; k++) {
             double xpx = ff->uniform_diag ? sq * f->prec_diag[(size_t)k * d] : s->xpx[(size_t)i * K + k];
             const double *proj = R > 0 ? s->proj + (size_t)i * R + f->rank_offset[k] : NULL;
-            double approx, bound;
-            sf_logit_bound_f64(f, k, xpx, row[k], proj, DBL_EPSILON, &approx, &bound);
-            row[k] = approx + bound;
-            best = approx - bound > best ? approx - bound : best;
+            sf_logit_bound_f64(f, k, xpx, a[k], proj, DBL_EPSILON, &a[k], &b[k]);
+            best = a[k] - b[k] > best ? a[k] - b[k] : best;
         }
         best_lower[i] = best;
     }

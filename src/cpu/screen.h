@@ -18,10 +18,11 @@ typedef struct {
 sf_status sf_screen_scratch_alloc(sf_screen_scratch *s, const sf_fast_field *ff, int rows);
 void sf_screen_scratch_free(sf_screen_scratch *s);
 
-/* For the n <= rows particles x (n x d): upper[i, k] = approximate logit + its bound (n x K) and
- * best_lower[i] = max_k (approximate logit - bound). BLAS is called from the calling thread (inside
- * an OpenMP team it runs on that one thread). */
-void sf_screen_block(const sf_fast_field *ff, const double *x, int n, double *upper, double *best_lower,
-                     sf_screen_scratch *s);
+/* For the n <= rows particles x (n x d): approx[i, k], the GEMM-form logit, and bound[i, k], its
+ * rounding bound (n x K each), and best_lower[i] = max_k (approx - bound). s->proj keeps the
+ * projections u_j . x. BLAS is called from the calling thread (inside an OpenMP team it runs on
+ * that one thread). */
+void sf_screen_block(const sf_fast_field *ff, const double *x, int n, double *approx, double *bound,
+                     double *best_lower, sf_screen_scratch *s);
 
 #endif

@@ -2,6 +2,8 @@
  * algebra is the GPU's (score_particle.h, one lane); the order of the sums is the reference's. */
 #include "fast_particle.h"
 
+#include "simd_target.h"
+
 #include <string.h>
 
 #define LANE 0, 1 /* one lane: this thread owns every coordinate */
@@ -78,6 +80,7 @@ static void time_derivative(const sf_field_view_f64 *f, const double *x, const d
     }
 }
 
+SF_SIMD_CLONES
 void sf_fast_particle_fields(const sf_field_view_f64 *f, const double *x, const double *r, const unsigned char *direct,
                              sf_particle_rows_f64 *w)
 {

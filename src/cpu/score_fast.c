@@ -1,19 +1,18 @@
 /* The fast CPU backend (DESIGN.md "The CPU backends"): the GPU's algorithm on the CPU. Particles
  * go in blocks whose n x K logits fit in cache, one block per thread at a time:
- *  1. screening (d >= SF_FAST_SCREEN_DIM): the GEMM-form logits of the block by BLAS with a
- *     rounding bound each (screen.h); a component whose upper bound lies SF_FAST_CUTOFF below the
- *     best lower bound has r_k < e^-80 and is skipped;
- *  2. the logits of the components that matter recomputed directly from e = x - alpha mu_k (no
- *     cancellation), as the reference computes them; tail components (r_k < e^-10, and far enough
- *     below that their bound is harmless) keep the GEMM form; below SF_FAST_SCREEN_DIM every logit
- *     is computed directly (a GEMM would save nothing);
+ *  1. the GEMM-form logits of the block by BLAS, with a rounding bound each (screen.h);
+ *  2. per particle (classify.h): components certainly below the best by 80 in log are skipped;
+ *     the logits whose error would matter are recomputed directly from e = x - alpha mu_k (no
+ *     cancellation), as the reference computes them;
  *  3. log p and r_k by one fused vectorised log-sum-exp pass over the block (softmax.h);
- *  4. the score: the tail's share by GEMM (tail_score.h) when only the score is wanted, the rest
- *     per particle directly; the denoiser and the derivatives per particle over every component
- *     with r_k > 0, in the centred form delta_k = g_k - s (fast_particle.h).
+ *  4. the score: by GEMM (tail_score.h) for the components where that form is accurate enough and
+ *     only the score is wanted, directly for the others; the denoiser and the derivatives per
+ *     particle over every component with r_k > 0, in the centred form delta_k = g_k - s
+ *     (fast_particle.h).
  * Threads: OpenMP over blocks; BLAS is the OpenMP build of OpenBLAS, which runs single-threaded
  * inside a parallel region, so the two never oversubscribe the cores. */
 #include "backend.h"
+#include "classify.h"
 #include "fast_field.h"
 #include "fast_particle.h"
 #include "screen.h"
@@ -21,18 +20,8 @@
 #include "tail_score.h"
 #include "status.h"
 
-#include <math.h>
 #include <stdlib.h>
 
-/* Screening skips components below the best by more than this in log: r_k < e^-80 ~ 2e-35. */
-#define SF_FAST_CUTOFF 80.0
-/* A component whose logit lies more than this below the best (and far enough that its rounding
- * bound changes the score by less than SF_FAST_TAIL_ERROR relative) is a tail component: its
- * GEMM-form logit is kept and, when only the score is wanted, its r_k g_k is summed by GEMM. */
-#define SF_FAST_TAIL_GAP 10.0
-#define SF_FAST_TAIL_ERROR 1e-16
-/* Below this dimension every logit is computed directly. */
-#define SF_FAST_SCREEN_DIM 8
 /* A block's n x K logits take at most this many bytes (a share of L2), within these rows. */
 #define SF_FAST_BLOCK_BYTES ((size_t)1 << 21)
 #define SF_FAST_MIN_ROWS 16
@@ -42,8 +31,8 @@
 
 /* One thread's scratch for a block of `rows` particles. */
 typedef struct {
-    double *logits, *bound;             /* [rows x K] each; bound becomes the tail weights */
-    unsigned char *direct;              /* [rows x K] summed directly (1) or by GEMM or skipped (0) */
+    double *logits, *bound;             /* [rows x K] each; bound becomes the GEMM sums' weights */
+    unsigned char *what;                /* [rows x K] how each r_k g_k is summed (classify.h) */
     double *logp, *best_lower;          /* [rows] each */
     double *score, *tail_scratch;       /* [rows x d] each: the score when the request has none */
     double *coef;                       /* [rows x R] */
@@ -65,10 +54,10 @@ static int scratch_alloc(block_scratch *s, const sf_fast_field *ff, int rows)
     size_t nk = (size_t)rows * K, nd = (size_t)rows * d;
     size_t doubles = 2 * nk + 2 * (size_t)rows + 2 * nd + (size_t)rows * R + 6 * (size_t)d + (size_t)K;
     s->buffer = malloc(doubles * sizeof(double));
-    s->direct = malloc(nk);
-    if (!s->buffer || !s->direct || sf_screen_scratch_alloc(&s->screen, ff, rows) != SF_OK) {
-        free(s->buffer), free(s->direct);
-        s->buffer = NULL, s->direct = NULL;
+    s->what = malloc(nk);
+    if (!s->buffer || !s->what || sf_screen_scratch_alloc(&s->screen, ff, rows) != SF_OK) {
+        free(s->buffer), free(s->what);
+        s->buffer = NULL, s->what = NULL;
         return 0;
     }
     double *at = s->buffer;
@@ -87,44 +76,14 @@ static int scratch_alloc(block_scratch *s, const sf_fast_field *ff, int rows)
 
 static void scratch_free(block_scratch *s)
 {
-    free(s->buffer), free(s->direct);
+    free(s->buffer), free(s->what);
     sf_screen_scratch_free(&s->screen);
 }
 
-/* Only the score, log p and r: the tail may then be summed by GEMM. */
+/* Only the score, log p and r: then the score may be summed by GEMM. */
 static int wants_score_only(const sf_request *rq)
 {
     return !rq->denoise && !rq->div && !rq->lap && !rq->hvp && !rq->hessian && !rq->dt_score && !rq->dt_logp;
-}
-
-/* Step 2 for one particle: logits[k] becomes l_k, direct from e = x - alpha mu_k for the components
- * that matter, the GEMM-form approximation (within bound[k]) for tail components (direct[k] = 0,
- * only if `tail`), -inf for screened ones. Unscreened (approx = NULL bound): every l_k directly.
- * Returns the number of tail components. */
-static int particle_logits(const sf_field_view_f64 *f, const double *x, double *logits, const double *bound,
-                           double best_lower, int tail, unsigned char *direct, sf_particle_rows_f64 *w)
-{
-    int K = f->K, tails = 0;
-    double skip_below = -INFINITY, tail_below = -INFINITY;
-    if (bound) {
-        double worst = 0; /* the largest bound: the tail's logits are wrong by at most this */
-        for (int k = 0; k < K; k++) worst = bound[k] > worst ? bound[k] : worst;
-        skip_below = best_lower - SF_FAST_CUTOFF;
-        if (tail) tail_below = best_lower - fmax(SF_FAST_TAIL_GAP, log(worst / SF_FAST_TAIL_ERROR));
-    }
-    for (int k = 0; k < K; k++) {
-        double upper = bound ? logits[k] + bound[k] : 0.0;
-        /* skip only what is certainly below: a NaN bound (inf - inf) is recomputed */
-        if (upper < skip_below) {
-            logits[k] = -INFINITY, direct[k] = 0;
-        } else if (upper < tail_below) {
-            direct[k] = 0, tails++;
-        } else {
-            logits[k] = f->log_norm[k] - 0.5 * sf_component_score_f64(f, k, x, w, 0, 1);
-            direct[k] = 1;
-        }
-    }
-    return tails;
 }
 
 /* The per-particle outputs of particle i (global index) in the request's arrays. */
@@ -150,27 +109,26 @@ static void evaluate_block(const sf_fast_field *ff, const double *x, size_t i0, 
                            block_scratch *s)
 {
     const sf_field_view_f64 *f = &ff->view;
-    int d = f->d, K = f->K;
+    int d = f->d, K = f->K, matrix_sums = wants_score_only(rq), matrix = 0;
     const double *xb = x + i0 * d;
     double *logits = rq->resp ? rq->resp + i0 * K : s->logits; /* r_k in place: straight into the output */
     double *logp = rq->logp ? rq->logp + i0 : s->logp;
     double *score = rq->score ? rq->score + i0 * d : s->score;
-    int screened = d >= SF_FAST_SCREEN_DIM && K > 1, tail = screened && wants_score_only(rq), tails = 0;
-    if (screened) sf_screen_block(ff, xb, n, logits, s->bound, s->best_lower, &s->screen);
+    sf_screen_block(ff, xb, n, logits, s->bound, s->best_lower, &s->screen);
     for (int i = 0; i < n; i++)
-        tails += particle_logits(f, xb + (size_t)i * d, logits + (size_t)i * K,
-                                 screened ? s->bound + (size_t)i * K : NULL, screened ? s->best_lower[i] : 0.0, tail,
-                                 s->direct + (size_t)i * K, &s->rows);
+        matrix += sf_classify_particle(ff, xb + (size_t)i * d, logits + (size_t)i * K, s->bound + (size_t)i * K,
+                                       s->best_lower[i], matrix_sums, s->what + (size_t)i * K, &s->rows);
     sf_softmax_rows(logits, (size_t)n, K, logp);
-    if (tails) { /* the tail's weights replace the bounds, and its score sum goes first */
-        for (size_t e = 0; e < (size_t)n * K; e++) s->bound[e] = s->direct[e] ? 0.0 : logits[e];
+    if (matrix) { /* the GEMM share's weights replace the bounds, and its score sum goes first */
+        for (size_t e = 0; e < (size_t)n * K; e++) s->bound[e] = s->what[e] == SF_SUM_MATRIX ? logits[e] : 0.0;
         sf_tail_score(ff, xb, n, s->bound, s->screen.proj, score, s->tail_scratch, s->coef);
     }
     for (int i = 0; i < n; i++) {
+        unsigned char *what = s->what + (size_t)i * K;
+        for (int k = 0; matrix && k < K; k++) what[k] = what[k] == SF_SUM_DIRECT; /* the direct flags */
         sf_particle_rows_f64 w = particle_rows(s, rq, i0 + i, d);
         w.score = score + (size_t)i * d;
-        sf_fast_particle_fields(f, xb + (size_t)i * d, logits + (size_t)i * K, tails ? s->direct + (size_t)i * K : NULL,
-                                &w);
+        sf_fast_particle_fields(f, xb + (size_t)i * d, logits + (size_t)i * K, matrix ? what : NULL, &w);
     }
 }
 

@@ -276,6 +276,40 @@ Test(fast_backend, screening_bound_holds)
     }
 }
 
+/* For isotropic fields screen.c writes the bound out for vector loops: it must give the very doubles
+ * of the shared sf_logit_bound (kernels/score_particle.h) on the same products. */
+Test(fast_backend, isotropic_bounds_are_the_shared_formula)
+{
+    sf_rng rng;
+    sf_rng_seed(&rng, 35);
+    int d = 9, K = 23;
+    sf_mixture *m = NULL;
+    cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ISOTROPIC, 1.0), SF_OK);
+    sf_time time = time_at(SF_SCHEDULE_VE, 0.3);
+    sf_field field;
+    cr_assert_eq(sf_field_build(&field, m, &time), SF_OK);
+    sf_fast_field ff;
+    cr_assert_eq(sf_fast_field_prepare(&ff, &field), SF_OK);
+    cr_assert(ff.uniform_diag && field.R == 0);
+    for (int trial = 0; trial < 50; trial++) {
+        double sq = 100.0 * sf_rng_uniform(&rng), a[23], b[23];
+        for (int k = 0; k < K; k++) a[k] = 20.0 * (sf_rng_uniform(&rng) - 0.5);
+        double xpm[23];
+        memcpy(xpm, a, sizeof xpm);
+        sf_screen_rank_free_bounds(&ff.view, sq, a, b);
+        for (int k = 0; k < K; k++) {
+            double want_a, want_b;
+            sf_logit_bound_f64(&ff.view, k, sq * ff.view.prec_diag[(size_t)k * d], xpm[k], NULL, DBL_EPSILON, &want_a,
+                               &want_b);
+            cr_expect(a[k] == want_a && b[k] == want_b, "component %d: (%.17g, %.17g), shared (%.17g, %.17g)", k, a[k],
+                      b[k], want_a, want_b);
+        }
+    }
+    sf_fast_field_release(&ff);
+    sf_field_free(&field);
+    sf_mixture_destroy(m);
+}
+
 /* The GEMM-form tail equals sum_k w_k g_k summed directly in long double, on every kind. */
 Test(fast_backend, matrix_tail_equals_direct_sum)
 {

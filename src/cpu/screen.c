@@ -1,5 +1,6 @@
 /* GEMM screening of a particle block (screen.h). */
 #include "screen.h"
+#include "simd_target.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -35,6 +36,20 @@ static void gemm_rows(const double *a, int n, int d, const double *b, int cols, 
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, cols, d, 1.0, a, d, b, d, 0.0, c, cols);
 }
 
+SF_SIMD_CLONES
+void sf_screen_rank_free_bounds(const sf_field_view_f64 *f, double sq, double *a, double *b)
+{
+    int d = f->d;
+    for (int k = 0; k < f->K; k++) {
+        double xpx = sq * f->prec_diag[(size_t)k * d], xpm = a[k];
+        double quad = xpx - 2 * xpm + f->mean_quad[k];
+        double size = xpx + 2 * (xpm < 0 ? -xpm : xpm) + f->mean_quad[k];
+        quad = quad < 0 ? 0 : quad;
+        a[k] = f->log_norm[k] - (double)0.5 * quad;
+        b[k] = (double)0.5 * (double)(d + 8) * DBL_EPSILON * size * 4;
+    }
+}
+
 void sf_screen_block(const sf_fast_field *ff, const double *x, int n, double *approx, double *bound,
                      double *best_lower, sf_screen_scratch *s)
 {
@@ -51,13 +66,16 @@ void sf_screen_block(const sf_fast_field *ff, const double *x, int n, double *ap
         double sq = 0;
         if (ff->uniform_diag)
             for (int j = 0; j < d; j++) sq += xi[j] * xi[j];
-        double best = -INFINITY, *a = approx + (size_t)i * K, *b = bound + (size_t)i * K;
-        for (int k = 0; k < K; k++) {
-            double xpx = ff->uniform_diag ? sq * f->prec_diag[(size_t)k * d] : s->xpx[(size_t)i * K + k];
-            const double *proj = R > 0 ? s->proj + (size_t)i * R + f->rank_offset[k] : NULL;
-            sf_logit_bound_f64(f, k, xpx, a[k], proj, DBL_EPSILON, &a[k], &b[k]);
-            best = a[k] - b[k] > best ? a[k] - b[k] : best;
-        }
+        double *a = approx + (size_t)i * K, *b = bound + (size_t)i * K;
+        if (R == 0 && ff->uniform_diag) sf_screen_rank_free_bounds(f, sq, a, b);
+        else
+            for (int k = 0; k < K; k++) {
+                double xpx = ff->uniform_diag ? sq * f->prec_diag[(size_t)k * d] : s->xpx[(size_t)i * K + k];
+                const double *proj = R > 0 ? s->proj + (size_t)i * R + f->rank_offset[k] : NULL;
+                sf_logit_bound_f64(f, k, xpx, a[k], proj, DBL_EPSILON, &a[k], &b[k]);
+            }
+        double best = -INFINITY;
+        for (int k = 0; k < K; k++) best = a[k] - b[k] > best ? a[k] - b[k] : best;
         best_lower[i] = best;
     }
 }

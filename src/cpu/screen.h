@@ -25,4 +25,10 @@ void sf_screen_scratch_free(sf_screen_scratch *s);
 void sf_screen_block(const sf_fast_field *ff, const double *x, int n, double *approx, double *bound,
                      double *best_lower, sf_screen_scratch *s);
 
+/* sf_logit_bound_f64 over all components of a field without basis rows and with uniform
+ * diagonals (isotropic), written out so that the loop vectorises: the same expressions, so the same
+ * doubles (tests/test_fast_backend.c checks). sq = |x|^2; a[k] holds x . P(a mu_k) on entry and the
+ * approximate logit on return, b[k] its bound. */
+void sf_screen_rank_free_bounds(const sf_field_view_f64 *f, double sq, double *a, double *b);
+
 #endif

@@ -35,6 +35,6 @@ echo " full output in $build/compare_*.log)"
 grep -h -E "^CPU:|^(numpy|torch):" "$build"/compare_*.log | sort -u
 echo
 for backend in cpu reference; do
-  "$build/bench/bench_sampler" --backend "$backend"
+  "$build/bench/bench_sampler" --backend "$backend" --n 20000
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -9,8 +9,9 @@
  *     only the score is wanted, directly for the others; the denoiser and the derivatives per
  *     particle over every component with r_k > 0, in the centred form delta_k = g_k - s
  *     (fast_particle.h).
- * Threads: OpenMP over blocks; BLAS is the OpenMP build of OpenBLAS, which runs single-threaded
- * inside a parallel region, so the two never oversubscribe the cores. */
+ * Threads: OpenMP over blocks, each thread with its own scratch kept in the plan's state; BLAS is
+ * the OpenMP build of OpenBLAS, which runs single-threaded inside a parallel region, so the two
+ * never oversubscribe the cores. */
 #include "backend.h"
 #include "classify.h"
 #include "fast_field.h"
@@ -20,6 +21,7 @@
 #include "tail_score.h"
 #include "status.h"
 
+#include <omp.h>
 #include <stdlib.h>
 
 /* A block's n x K logits take at most this many bytes (a share of L2), within these rows. */
@@ -132,38 +134,59 @@ static void evaluate_block(const sf_fast_field *ff, const double *x, size_t i0, 
     }
 }
 
+/* The prepared state: the field, and each thread's block scratch, kept between evaluations (a
+ * sampler evaluates at every stage) and grown when a call needs more threads or larger blocks. */
+typedef struct {
+    sf_fast_field field;
+    block_scratch *scratch; /* [threads] */
+    int threads, rows;
+} fast_state;
+
+static void scratch_release(fast_state *st)
+{
+    for (int t = 0; t < st->threads; t++) scratch_free(&st->scratch[t]);
+    free(st->scratch);
+    st->scratch = NULL, st->threads = st->rows = 0;
+}
+
+static sf_status scratch_reserve(fast_state *st, int threads, int rows)
+{
+    if (st->threads >= threads && st->rows >= rows) return SF_OK;
+    if (st->rows > rows) rows = st->rows;
+    scratch_release(st);
+    st->scratch = calloc((size_t)threads, sizeof *st->scratch);
+    int ok = st->scratch != NULL;
+    for (int t = 0; ok && t < threads; t++) {
+        ok = scratch_alloc(&st->scratch[t], &st->field, rows);
+        st->threads = t + 1; /* a failed one holds only NULLs: freeing it is harmless */
+    }
+    if (!ok) {
+        scratch_release(st);
+        return sf_fail(SF_ERR_NOMEM, "out of memory for %d threads' blocks of %d particles (K = %d, d = %d)", threads,
+                       rows, st->field.view.K, st->field.view.d);
+    }
+    st->rows = rows;
+    return SF_OK;
+}
+
 static sf_status fast_evaluate(void *state, const sf_field *field, const double *x, size_t n, const sf_request *rq)
 {
-    const sf_fast_field *ff = state;
+    fast_state *st = state;
     int d = field->d, K = field->K;
     if (sf_request_needs_rates(rq) && !field->has_rates)
         return sf_fail(SF_ERR_INVALID, "time derivatives need a schedule (a direct alpha, sigma pair has none)");
     if (n == 0) return SF_OK;
-    int rows = block_rows(K, n), failed = 0;
+    int rows = block_rows(K, n);
     size_t blocks = (n + rows - 1) / rows;
-#pragma omp parallel if (blocks > 1 && n * (size_t)K * (size_t)d > SF_FAST_PARALLEL_WORK)
-    {
-        block_scratch s;
-        if (!scratch_alloc(&s, ff, rows)) {
-#pragma omp atomic write
-            failed = 1;
-        }
-        /* every thread must meet the worksharing loop, or none: agree on `failed` first */
-#pragma omp barrier
-        int skip;
-#pragma omp atomic read
-        skip = failed;
-        if (!skip) {
-#pragma omp for schedule(dynamic, 1)
-            for (size_t b = 0; b < blocks; b++) {
-                size_t i0 = b * (size_t)rows;
-                int m = (int)(n - i0 < (size_t)rows ? n - i0 : (size_t)rows);
-                evaluate_block(ff, x, i0, m, rq, &s);
-            }
-        }
-        scratch_free(&s);
+    int parallel = blocks > 1 && n * (size_t)K * (size_t)d > SF_FAST_PARALLEL_WORK;
+    sf_status status = scratch_reserve(st, parallel ? omp_get_max_threads() : 1, rows);
+    if (status != SF_OK) return status;
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+    for (size_t b = 0; b < blocks; b++) {
+        size_t i0 = b * (size_t)rows;
+        int m = (int)(n - i0 < (size_t)rows ? n - i0 : (size_t)rows);
+        evaluate_block(&st->field, x, i0, m, rq, &st->scratch[omp_get_thread_num()]);
     }
-    if (failed) return sf_fail(SF_ERR_NOMEM, "out of memory for per-thread blocks (K = %d, d = %d)", K, d);
     return SF_OK;
 }
 
@@ -171,28 +194,30 @@ static sf_status fast_prepare(struct sf_context *ctx, const sf_field *field, voi
 {
     (void)ctx;
     *state = NULL;
-    sf_fast_field *ff = malloc(sizeof *ff);
-    if (!ff) return sf_fail(SF_ERR_NOMEM, "out of memory preparing the fast CPU backend");
-    sf_status st = sf_fast_field_prepare(ff, field);
-    if (st != SF_OK) {
-        free(ff);
-        return st;
+    fast_state *st = calloc(1, sizeof *st);
+    if (!st) return sf_fail(SF_ERR_NOMEM, "out of memory preparing the fast CPU backend");
+    sf_status status = sf_fast_field_prepare(&st->field, field);
+    if (status != SF_OK) {
+        free(st);
+        return status;
     }
-    *state = ff;
+    *state = st;
     return SF_OK;
 }
 
 static sf_status fast_update(void *state, const sf_field *field)
 {
-    sf_fast_field_update(state, field);
+    sf_fast_field_update(&((fast_state *)state)->field, field);
     return SF_OK;
 }
 
 static void fast_release(void *state)
 {
-    if (!state) return;
-    sf_fast_field_release(state);
-    free(state);
+    fast_state *st = state;
+    if (!st) return;
+    scratch_release(st);
+    sf_fast_field_release(&st->field);
+    free(st);
 }
 
 const sf_backend_ops sf_backend_cpu = {"cpu", fast_prepare, fast_update, fast_evaluate, fast_release};

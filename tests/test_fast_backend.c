@@ -1,14 +1,14 @@
 /* The fast CPU backend (src/cpu/score_fast.c) against the reference path on every output, on random
  * mixtures of every kind with 2% far outliers, subspace data near t = 0, large d and K, d = 1, and
  * enough particles for several blocks on several threads; score-only requests separately (their
- * tail is summed by GEMM). Its pieces against independent routes: the SIMD exp against libm, the
- * fused log-sum-exp against a long double one, the GEMM screening bound against direct logits, and
- * the GEMM-form tail of the score against direct sums in long double. */
+ * score is summed by GEMM where that is accurate). Its pieces against independent routes: the SIMD
+ * exp against libm, the fused log-sum-exp against a long double one, the GEMM screening bound
+ * against direct logits, and the GEMM-form score sums against direct sums in long double. */
 #include "fast_field.h"
 #include "screen.h"
 #include "simd_exp.h"
 #include "softmax.h"
-#include "tail_score.h"
+#include "matrix_score.h"
 #include "test_helpers.h"
 
 #include <float.h>
@@ -130,9 +130,9 @@ Test(fast_backend, every_output_in_one_dimension)
     compare_backends(1, 40, 500, SF_WORKLOAD_ISOTROPIC, SF_SCHEDULE_VE, 0.5, 30.0, 1, 10);
 }
 
-/* Score-only requests sum the tail by GEMM: well-separated components in high d (most of the
- * K in the tail), every kind, with outliers. */
-Test(fast_backend, score_only_with_matrix_tail)
+/* Score-only requests sum by GEMM the components where that form is accurate: well-separated
+ * components in high d and overlapping ones, every kind, with outliers. */
+Test(fast_backend, score_only_with_matrix_sums)
 {
     compare_backends(64, 64, 400, SF_WORKLOAD_ISOTROPIC, SF_SCHEDULE_VP_LINEAR, 0.3, 30.0, 1, 11);
     compare_backends(32, 48, 400, SF_WORKLOAD_ALL, SF_SCHEDULE_VP_LINEAR, 0.6, 30.0, 1, 12);
@@ -310,8 +310,8 @@ Test(fast_backend, isotropic_bounds_are_the_shared_formula)
     sf_mixture_destroy(m);
 }
 
-/* The GEMM-form tail equals sum_k w_k g_k summed directly in long double, on every kind. */
-Test(fast_backend, matrix_tail_equals_direct_sum)
+/* The GEMM-form sums equal sum_k w_k g_k summed directly in long double, on every kind. */
+Test(fast_backend, matrix_sums_equal_direct_sums)
 {
     const sf_workload_kinds kinds[] = {SF_WORKLOAD_ISOTROPIC, SF_WORKLOAD_DIAGONAL, SF_WORKLOAD_LOWRANK, SF_WORKLOAD_ALL};
     for (int c = 0; c < 4; c++) {
@@ -332,7 +332,7 @@ Test(fast_backend, matrix_tail_equals_direct_sum)
         sf_workload_particles(x, n, m, &time, &rng, 0.0, 0.0);
         for (int e = 0; e < n * K; e++) w[e] = e % 4 == 1 ? 0.0 : sf_rng_uniform(&rng);
         sf_screen_block(&ff, x, n, approx, bound, best, &s); /* the projections u_j . x */
-        sf_tail_score(&ff, x, n, w, s.proj, score, scratch, coef);
+        sf_matrix_score(&ff, x, n, w, s.proj, score, scratch, coef);
         for (int i = 0; i < n; i++) {
             long double want[17] = {0}, g[512], norm = 0;
             for (int k = 0; k < K; k++) {

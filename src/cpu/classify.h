@@ -4,7 +4,7 @@
  *  - skipped: a_k + b_k below the best lower bound by more than SF_FAST_CUTOFF (r_k < e^-80);
  *  - the GEMM-form logit is kept when r_max b_k <= SF_FAST_LOGIT_ERROR (its error moves the outputs
  *    by less than that, relative), else l_k is recomputed directly from e = x - alpha mu_k;
- *  - r_k g_k is summed by GEMM (tail_score.h) when the logit is kept, the request wants only the
+ *  - r_k g_k is summed by GEMM (matrix_score.h) when the logit is kept, the request wants only the
  *    score, and r_max times the GEMM form's relative error on g_k (sf_fast_field.sum_error) is
  *    below SF_FAST_SUM_ERROR; else it is summed directly (fast_particle.h).
  * Far from the data (|x| >> |x - alpha mu_k|) the GEMM forms cancel and the components that carry

@@ -8,7 +8,7 @@
 
 /* r: [K] responsibilities (0 for skipped components). direct: NULL, or [K] flags of the
  * components whose r_k g_k the score sums here, rows->score holding the sum over the others on
- * entry (tail_score.h); every other output sums over all components with r_k > 0.
+ * entry (matrix_score.h); every other output sums over all components with r_k > 0.
  * rows: outputs and scratch as for the GPU logic (rows->score always set; logp, resp and logit
  * unused here). Writes score, denoise, div, lap, hvp, hessian, dt_score, dt_logp where their
  * pointers are not NULL. */

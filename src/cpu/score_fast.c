@@ -5,7 +5,7 @@
  *     the logits whose error would matter are recomputed directly from e = x - alpha mu_k (no
  *     cancellation), as the reference computes them;
  *  3. log p and r_k by one fused vectorised log-sum-exp pass over the block (softmax.h);
- *  4. the score: by GEMM (tail_score.h) for the components where that form is accurate enough and
+ *  4. the score: by GEMM (matrix_score.h) for the components where that form is accurate enough and
  *     only the score is wanted, directly for the others; the denoiser and the derivatives per
  *     particle over every component with r_k > 0, in the centred form delta_k = g_k - s
  *     (fast_particle.h).
@@ -18,7 +18,7 @@
 #include "fast_particle.h"
 #include "screen.h"
 #include "softmax.h"
-#include "tail_score.h"
+#include "matrix_score.h"
 #include "status.h"
 
 #include <omp.h>
@@ -36,7 +36,7 @@ typedef struct {
     double *logits, *bound;             /* [rows x K] each; bound becomes the GEMM sums' weights */
     unsigned char *what;                /* [rows x K] how each r_k g_k is summed (classify.h) */
     double *logp, *best_lower;          /* [rows] each */
-    double *score, *tail_scratch;       /* [rows x d] each: the score when the request has none */
+    double *score, *matrix_scratch;       /* [rows x d] each: the score when the request has none */
     double *coef;                       /* [rows x R] */
     sf_screen_scratch screen;
     sf_particle_rows_f64 rows;          /* per-particle scratch (d and K vectors) */
@@ -68,7 +68,7 @@ static int scratch_alloc(block_scratch *s, const sf_fast_field *ff, int rows)
     s->logp = at, at += rows;
     s->best_lower = at, at += rows;
     s->score = at, at += nd;
-    s->tail_scratch = at, at += nd;
+    s->matrix_scratch = at, at += nd;
     s->coef = at, at += (size_t)rows * R;
     sf_particle_rows_f64 *w = &s->rows;
     w->g = at, at += d, w->resid = at, at += d, w->delta = at, at += d, w->tmp = at, at += d;
@@ -123,7 +123,7 @@ static void evaluate_block(const sf_fast_field *ff, const double *x, size_t i0, 
     sf_softmax_rows(logits, (size_t)n, K, logp);
     if (matrix) { /* the GEMM share's weights replace the bounds, and its score sum goes first */
         for (size_t e = 0; e < (size_t)n * K; e++) s->bound[e] = s->what[e] == SF_SUM_MATRIX ? logits[e] : 0.0;
-        sf_tail_score(ff, xb, n, s->bound, s->screen.proj, score, s->tail_scratch, s->coef);
+        sf_matrix_score(ff, xb, n, s->bound, s->screen.proj, score, s->matrix_scratch, s->coef);
     }
     for (int i = 0; i < n; i++) {
         unsigned char *what = s->what + (size_t)i * K;

@@ -1,9 +1,9 @@
-/* The tail of the score as matrix products (tail_score.h). */
-#include "tail_score.h"
+/* The score's GEMM share as matrix products (matrix_score.h). */
+#include "matrix_score.h"
 
 #include <cblas.h>
 
-void sf_tail_score(const sf_fast_field *ff, const double *x, int n, const double *weights, const double *proj,
+void sf_matrix_score(const sf_fast_field *ff, const double *x, int n, const double *weights, const double *proj,
                    double *score, double *scratch, double *coef)
 {
     const sf_field_view_f64 *f = &ff->view;

@@ -66,7 +66,7 @@ static double python_time(const char *python, const char *script, const char *fr
              sf_npy_write(path[3], im->var, 1, s1, SF_DTYPE_F64) == SF_OK &&
              sf_npy_write(path[4], o->score, 2, sx, SF_DTYPE_F64) == SF_OK;
     double seconds = NAN, diff = NAN;
-    char version[128] = "";
+    char version[256] = "";
     if (ok) {
         snprintf(cmd, sizeof cmd,
                  "%s %s --framework %s --x %s --weights %s --means %s --vars %s --alpha %.17g --sigma2 %.17g "

@@ -24,7 +24,8 @@
 #include <omp.h>
 #include <stdlib.h>
 
-/* A block's n x K logits take at most this many bytes (a share of L2), within these rows. */
+/* A block's n x K logits and n x d rows take at most this many bytes each (a share of L2), within
+ * these rows. */
 #define SF_FAST_BLOCK_BYTES ((size_t)1 << 21)
 #define SF_FAST_MIN_ROWS 16
 #define SF_FAST_MAX_ROWS 512
@@ -43,9 +44,9 @@ typedef struct {
     double *buffer;
 } block_scratch;
 
-static int block_rows(int K, size_t n)
+static int block_rows(int K, int d, size_t n)
 {
-    size_t rows = SF_FAST_BLOCK_BYTES / ((size_t)K * sizeof(double));
+    size_t rows = SF_FAST_BLOCK_BYTES / ((size_t)(K > d ? K : d) * sizeof(double));
     rows = rows < SF_FAST_MIN_ROWS ? SF_FAST_MIN_ROWS : rows > SF_FAST_MAX_ROWS ? SF_FAST_MAX_ROWS : rows;
     return (int)(n < rows ? n : rows);
 }
@@ -176,7 +177,7 @@ static sf_status fast_evaluate(void *state, const sf_field *field, const double 
     if (sf_request_needs_rates(rq) && !field->has_rates)
         return sf_fail(SF_ERR_INVALID, "time derivatives need a schedule (a direct alpha, sigma pair has none)");
     if (n == 0) return SF_OK;
-    int rows = block_rows(K, n);
+    int rows = block_rows(K, d, n);
     size_t blocks = (n + rows - 1) / rows;
     int parallel = blocks > 1 && n * (size_t)K * (size_t)d > SF_FAST_PARALLEL_WORK;
     sf_status status = scratch_reserve(st, parallel ? omp_get_max_threads() : 1, rows);

@@ -25,12 +25,12 @@ echo "|---|---|---|---|---|---|"
 for shape in "1000000 2 8" "100000 64 256" "20000 512 64" "20000 1024 1024"; do
   set -- $shape
   "$build/bench/bench_score" --n "$1" --dim "$2" --components "$3" --outputs score --backend cpu,reference \
-    --python "$venv/bin/python" --frameworks numpy,torch --repeat 3 --markdown > "$build/compare_$2_$3.log" 2>&1 || {
+    --python "$venv/bin/python" --frameworks numpy,torch --repeat 5 --markdown > "$build/compare_$2_$3.log" 2>&1 || {
     cat "$build/compare_$2_$3.log" >&2; exit 1; }
   grep '^| ' "$build/compare_$2_$3.log"
 done
 echo
-echo "(each cell: best time of 3 after a warm-up, and 4Kd flops per particle as % of the DGEMM rate;"
+echo "(each cell: best time of 5 after a warm-up (one run when a run takes over 3 s), and 4Kd flops per particle as % of the DGEMM rate;"
 echo " full output in $build/compare_*.log)"
 grep -h -E "^CPU:|^(numpy|torch):" "$build"/compare_*.log | sort -u
 echo

@@ -9,5 +9,7 @@ double bench_now(void);
 double bench_cpu_fma_peak(void);
 /* CPU memory ceiling: bytes/s of a STREAM triad over 3 x 64 MiB. */
 double bench_cpu_triad_bandwidth(void);
+/* CPU matrix ceiling: FLOP/s of OpenBLAS DGEMM (square, n = 2048, all OpenMP threads), best of 3. */
+double bench_cpu_dgemm_rate(void);
 
 #endif

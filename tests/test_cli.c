@@ -1098,3 +1098,18 @@ Test(bad_input, speciation_amplification_interval)
     expect_refused(&r, "--amplification", NULL);
     cr_expect(!file_exists(dir), "the output folder was created");
 }
+
+/* check --backend cpu compares the fast CPU backend with the reference (both run here: the
+ * comparison itself is sf_compare_outputs, tested with the library); the reference cannot be
+ * checked against itself, and f32 is the GPU's. */
+Test(cli, check_cpu_backend_against_reference)
+{
+    cli_result r = run_cli((const char *const[]){"check", "--backend", "cpu", "--dim", "12", "--n", "3000", NULL});
+    cr_expect_eq(r.status, 0, "check --backend cpu exited %d: %s %s", r.status, r.out, r.err);
+    cr_expect(strstr(r.out, "cpu f64 against reference") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "FAIL") == NULL && strstr(r.out, "denoise") != NULL, "%s", r.out);
+    r = run_cli((const char *const[]){"check", "--backend", "reference", NULL});
+    cr_expect_eq(r.status, 2, "check --backend reference exited %d", r.status);
+    r = run_cli((const char *const[]){"check", "--backend", "cpu", "--precision", "f32", NULL});
+    cr_expect_eq(r.status, 2, "check --backend cpu --precision f32 exited %d", r.status);
+}

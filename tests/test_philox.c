@@ -109,3 +109,34 @@ Test(philox, normal_matches_normal4)
                              z4[dim % 4]);
             }
 }
+
+/* The samplers' noise rows (src/dynamics/noise.c: Philox in vector lanes, Box-Muller once per
+ * pair) are the very doubles sf_philox_normal draws one dimension at a time, so trajectories are
+ * byte-identical to those drawn before rows existed (and to any split of the dimensions). */
+#include "noise.h"
+
+Test(philox, noise_rows_are_byte_identical_to_single_draws)
+{
+    const int dims[] = {1, 2, 3, 4, 5, 7, 8, 31, 32, 33, 35, 100, 257};
+    const uint64_t seeds[] = {0, 1, 0x123456789abcdef0ull}, particles[] = {0, 1, 4294967295ull, 4294967301ull, 1ull << 40};
+    const uint32_t steps[] = {0, 7, 0xFFFFFFFCu, 0xFFFFFFFFu};
+    double row[257], one[257];
+    int rows = 0;
+    for (size_t a = 0; a < sizeof dims / sizeof dims[0]; a++)
+        for (size_t b = 0; b < sizeof seeds / sizeof seeds[0]; b++)
+            for (size_t c = 0; c < sizeof particles / sizeof particles[0]; c++)
+                for (size_t e = 0; e < sizeof steps / sizeof steps[0]; e++) {
+                    int d = dims[a];
+                    memset(row, 0xAB, sizeof row);
+                    sf_noise_row(seeds[b], particles[c], steps[e], d, row);
+                    for (int j = 0; j < d; j++) one[j] = sf_philox_normal(seeds[b], particles[c], steps[e], (uint32_t)j);
+                    cr_expect(memcmp(row, one, (size_t)d * sizeof(double)) == 0,
+                              "d = %d seed %llu particle %llu step %u: rows differ from single draws", d,
+                              (unsigned long long)seeds[b], (unsigned long long)particles[c], (unsigned)steps[e]);
+                    unsigned char past[8];
+                    memset(past, 0xAB, sizeof past);
+                    if (d < 257) cr_expect(memcmp(&row[d], past, sizeof past) == 0, "d = %d: wrote past the row", d);
+                    rows++;
+                }
+    cr_expect_eq(rows, 13 * 3 * 5 * 4);
+}

@@ -405,10 +405,12 @@ Test(safety, subnormal_variance_at_sigma_zero_is_refused)
 /* ---------------------------------------------------------------- 8. exit codes and --quiet */
 
 /* Out of memory is a failure of the run (exit 1) in every command: the address space is limited
- * so that the outputs' allocation fails. */
+ * so that the outputs' allocation fails. The limit leaves room for the libraries' own start-up
+ * (OpenBLAS allocates its buffers when it is loaded and hangs if that fails; CUDA's libraries map
+ * hundreds of MB). */
 Test(safety, out_of_memory_exits_1)
 {
-    enum { D = 1000, N = 200 };
+    enum { D = 2000, N = 200 };
     char *json = malloc(16 * D + 256);
     cr_assert_not_null(json);
     size_t used = (size_t)sprintf(json, "{\"dim\": %d, \"components\": [{\"weight\": 1, \"var\": 0.5, \"mean\": [", D);
@@ -419,7 +421,7 @@ Test(safety, out_of_memory_exits_1)
     write_particles(x_path, N, D);
     char hess[PATH_LEN];
     tmp_path(hess, "hessian.npy");
-    cli_limits limits = {.address_space = (size_t)1 << 30}; /* the Hessian needs 1.6 GB */
+    cli_limits limits = {.address_space = (size_t)4 << 30}; /* the Hessian needs 6.4 GB */
     cli_result r = run_cli_limited((const char *const[]){"score", "--mixture", mix_path, "--schedule", "ve", "--t", "0.3",
                                                          "--in", x_path, "--out", out_path, "--hessian", hess,
                                                          "--backend", "cpu", NULL},

@@ -155,4 +155,5 @@ def test_same_numbers_as_the_cli(tmp_path, three_kinds: sf.Mixture) -> None:
     np.testing.assert_array_equal(np.load(tmp_path / "l.npy"), out["logp"])
     np.testing.assert_array_equal(np.load(tmp_path / "d.npy"), out["div"])
     # the mixture built from arrays is the file's mixture
-    np.testing.assert_array_equal(sf.evaluate(three_kinds, x, "vp-linear", 0.3)["score"], out["score"])
+    # (to rounding: the weights reach the library by two routes)
+    np.testing.assert_allclose(sf.evaluate(three_kinds, x, "vp-linear", 0.3)["score"], out["score"], rtol=1e-14, atol=0)

@@ -24,8 +24,10 @@ typedef struct {
     void (*release)(void *state);
 } sf_backend_ops;
 
-/* The reference CPU path (src/cpu/score_cpu.c) and the CUDA path (kernels/, through sf_cuda.h). */
+/* The reference CPU path (src/cpu/score_cpu.c), the fast CPU path (src/cpu/score_fast.c) and the
+ * CUDA path (kernels/, through sf_cuda.h). */
 extern const sf_backend_ops sf_backend_reference;
+extern const sf_backend_ops sf_backend_cpu;
 extern const sf_backend_ops sf_backend_cuda;
 
 #ifdef __cplusplus

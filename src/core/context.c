@@ -20,7 +20,7 @@ sf_status sf_context_create(sf_context **out, sf_backend backend, sf_precision p
     ctx->precision = precision;
     ctx->device = device;
     ctx->backend = backend == SF_BACKEND_REFERENCE ? SF_BACKEND_REFERENCE : SF_BACKEND_CPU;
-    ctx->ops = &sf_backend_reference;
+    ctx->ops = backend == SF_BACKEND_REFERENCE ? &sf_backend_reference : &sf_backend_cpu;
     if (backend == SF_BACKEND_AUTO && sf_cuda_count(NULL) > 0) backend = SF_BACKEND_CUDA;
     if (backend == SF_BACKEND_CUDA) {
         sf_status st = sf_cuda_state_create(&ctx->cuda, device);

@@ -3,6 +3,7 @@
  * exact marginal samples, and the probability-flow likelihood. Noise is Philox4x32-10 keyed by
  * (seed, particle, step, dimension), so any split of the particles gives the same trajectories. */
 #include "abi.h"
+#include "noise.h"
 #include "philox.h"
 #include "sampler_step.h"
 #include "sf_cuda.h"
@@ -11,6 +12,7 @@
 #include "status.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +71,7 @@ sf_status sf_sample_marginal(const sf_mixture *mix, const sf_time *time, uint64_
     int failed = 0;
 #pragma omp parallel if (n > 256)
     {
-        double *z = malloc(((size_t)d + rmax + 1) * sizeof(double));
+        double *z = malloc((2 * (size_t)d + rmax + 1) * sizeof(double)); /* diagonal, rank, noise */
         if (!z) {
 #pragma omp atomic write
             failed = 1;
@@ -81,12 +83,13 @@ sf_status sf_sample_marginal(const sf_mixture *mix, const sf_time *time, uint64_
             sf_philox_ctr c = {{(uint32_t)p, (uint32_t)(p >> 32), SF_STEP_PICK, 0}};
             sf_philox_key k = {{(uint32_t)seed, (uint32_t)(seed >> 32)}};
             double u = sf_philox_uniform(sf_philox4x32_10(c, k).v[0]);
-            for (int j = 0; j < d; j++) z[j] = sf_philox_normal(seed, p, SF_STEP_DIAG, (uint32_t)j);
-            for (int j = 0; j < rmax; j++) z[d + j] = sf_philox_normal(seed, p, SF_STEP_RANK, (uint32_t)j);
+            double *noise = z + d + rmax;
+            sf_noise_row(seed, p, SF_STEP_DIAG, d, z);
+            sf_noise_row(seed, p, SF_STEP_RANK, rmax, z + d);
+            sf_noise_row(seed, p, SF_STEP_NOISE, d, noise);
             double *row = x + i * d;
             sf_mixture_draw(mix, u >= 1 ? 0.999999999999 : u, z, z + d, row);
-            for (int j = 0; j < d; j++)
-                row[j] = time->alpha * row[j] + time->sigma * sf_philox_normal(seed, p, SF_STEP_NOISE, (uint32_t)j);
+            for (int j = 0; j < d; j++) row[j] = time->alpha * row[j] + time->sigma * noise[j];
         }
         free(z);
     }
@@ -306,7 +309,8 @@ static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const s
     int d = em->dim;
     size_t nd = n * (size_t)d;
     double *u = malloc(nd * sizeof(double) + 1), *eps[SF_MAX_STAGES];
-    int ok = u != NULL;
+    double *noise = malloc((size_t)omp_get_max_threads() * d * sizeof(double) + 1); /* a row per thread */
+    int ok = u != NULL && noise != NULL;
     for (int i = 0; i < SF_MAX_STAGES; i++) ok = (eps[i] = malloc(nd * sizeof(double) + 1)) && ok;
     sf_status st = ok ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
     if (st == SF_OK && trajectory) st = trajectory(data, 0, times[0], x, n, d);
@@ -327,12 +331,14 @@ static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const s
         }
         if (st != SF_OK) break;
 #pragma omp parallel for schedule(static) if (nd > 16384)
-        for (size_t e = 0; e < nd; e++) {
-            double all[SF_MAX_STAGES];
-            for (int j = 0; j < plan->stages; j++) all[j] = eps[j][e];
-            size_t p = e / (size_t)d;
-            double z = plan->C != 0 ? sf_philox_normal(seed, first_particle + p, (uint32_t)k, (uint32_t)(e % d)) : 0.0;
-            x[e] = sf_step_result(plan, x[e], all, z);
+        for (size_t p = 0; p < n; p++) {
+            double *z = noise + (size_t)omp_get_thread_num() * d;
+            if (plan->C != 0) sf_noise_row(seed, first_particle + p, (uint32_t)k, d, z);
+            for (size_t e = p * d; e < (p + 1) * d; e++) {
+                double all[SF_MAX_STAGES];
+                for (int j = 0; j < plan->stages; j++) all[j] = eps[j][e];
+                x[e] = sf_step_result(plan, x[e], all, plan->C != 0 ? z[e - p * d] : 0.0);
+            }
         }
         if (sf_particles_check(x, n, d) != SF_OK) { /* the step, not the caller, produced it */
             char why[256];
@@ -344,7 +350,7 @@ static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const s
         if (trajectory && ((every > 0 && (k + 1) % every == 0) || k + 1 == K))
             st = trajectory(data, k + 1, times[k + 1], x, n, d);
     }
-    free(u);
+    free(u), free(noise);
     for (int i = 0; i < SF_MAX_STAGES; i++) free(eps[i]);
     return st;
 }

@@ -132,14 +132,15 @@ int cmd_score(int argc, char **argv)
     double elapsed = cli_seconds() - t0;
     if ((status = cli_write_outputs(outs, N_OUT)) != SF_EXIT_OK) goto done;
     {
-        int cuda = sf_context_backend(ctx) == SF_BACKEND_CUDA;
+        sf_backend used = sf_context_backend(ctx);
+        int cuda = used == SF_BACKEND_CUDA;
         printf("scorefield score: %zu particles, d = %d, K = %d components\n", n, d, K);
         if (time.has_time_derivatives)
             printf("  time       %s t = %g: alpha = %.6g, sigma = %.6g, heat time tau = %.6g\n",
                    sf_schedule_kind_name(ct.schedule.kind), time.t, time.alpha, time.sigma, time.tau);
         else
             printf("  time       alpha = %.6g, sigma = %.6g, heat time tau = %.6g\n", time.alpha, time.sigma, time.tau);
-        printf("  backend    %s (%s), %.3g s, %.3g particles/s\n", cuda ? "cuda" : "cpu",
+        printf("  backend    %s (%s), %.3g s, %.3g particles/s\n", sf_backend_name(used),
                cuda && precision == SF_PRECISION_F32 ? "float32" : "float64", elapsed, n / fmax(elapsed, 1e-9));
         cli_print_stats("log p", out.logp, n, 1);
         cli_print_stats("|score|", out.score, n, (size_t)d);

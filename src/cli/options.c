@@ -149,6 +149,13 @@ int cli_first_use(cli_once *once, const char *arg)
     return 1;
 }
 
+int cli_once_seen(const cli_once *once, const char *option)
+{
+    for (int k = 0; k < once->count; k++)
+        if (strcmp(once->seen[k], option) == 0) return 1;
+    return 0;
+}
+
 static int quiet;
 
 void cli_set_quiet(void)

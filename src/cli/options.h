@@ -52,6 +52,8 @@ typedef struct {
 /* Returns 1 if `arg` (argv[i] at an option position) is not a repeated option; otherwise prints
  * the error and returns 0. */
 int cli_first_use(cli_once *once, const char *arg);
+/* Whether `option` was given. */
+int cli_once_seen(const cli_once *once, const char *option);
 
 /* --quiet: nothing on stdout for the rest of the run (stdout goes to /dev/null, so no report needs a
  * quiet branch), and no progress on stderr; errors are still printed. */

@@ -182,9 +182,10 @@ sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix,
         if (st == SF_OK && kappa_n) *kappa_n = norm2 > 0 ? q / norm2 : NAN;
         if (st == SF_OK && y_star) memcpy(y_star, y, (size_t)d * sizeof(double));
         if (st == SF_OK && top) { /* the largest Hessian eigenvalue at y* */
-            double *H = malloc((size_t)d * d * sizeof(double));
+            st = sf_check_doubles("the Hessian at the interface", (size_t)d, (size_t)d);
+            double *H = st == SF_OK ? malloc((size_t)d * d * sizeof(double)) : NULL;
             sf_outputs oh = {.hessian = H};
-            st = H ? sf_evaluate(ctx, mix, &t, y, 1, &oh) : sf_fail(SF_ERR_NOMEM, "out of memory");
+            if (st == SF_OK) st = H ? sf_evaluate(ctx, mix, &t, y, 1, &oh) : sf_fail(SF_ERR_NOMEM, "out of memory");
             if (st == SF_OK) *top = top_eigenvalue(H, d);
             free(H);
         }

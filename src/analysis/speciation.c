@@ -117,6 +117,10 @@ sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix,
         return sf_fail(SF_ERR_INVALID, "sf_speciation_normal_curvature: ctx, mix and both sets must not be NULL");
     int d = mix->dim;
     if (!(tau > 0) || !isfinite(tau)) return sf_fail(SF_ERR_INVALID, "heat time tau = %g must be positive and finite", tau);
+    if (top) { /* the Hessian at the interface: d x d */
+        sf_status sized = sf_check_doubles("the Hessian at the interface", (size_t)d, (size_t)d);
+        if (sized != SF_OK) return sized;
+    }
     split_parts parts;
     sf_status st = split_make(mix, set_a, na, set_b, nb, &parts);
     if (st != SF_OK) return st;

@@ -237,3 +237,94 @@ Test(commands, score_names_its_backend)
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_expect(strstr(r.out, "backend    reference") != NULL, "%s", r.out);
 }
+
+/* n x 2 particles spread over the mixture's region, deterministic. */
+static void write_particles(const char *path, size_t n)
+{
+    double *x = malloc(n * 2 * sizeof(double));
+    for (size_t p = 0; p < n; p++) x[2 * p] = 2 * sin(0.37 * p + 0.1), x[2 * p + 1] = 1.5 * cos(0.23 * p) + 0.5;
+    char shape[64];
+    snprintf(shape, sizeof shape, "(%zu, 2)", n);
+    write_npy(path, "<f8", shape, x, n * 2 * sizeof(double));
+    free(x);
+}
+
+static char *read_bytes(const char *path, long *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    *len = ftell(f);
+    rewind(f);
+    char *b = malloc(*len + 1);
+    cr_assert_eq(fread(b, 1, *len, f), (size_t)*len);
+    fclose(f);
+    return b;
+}
+
+Test(commands, score_in_batches_equals_one_batch_byte_for_byte)
+{
+    write_text(mix_path, valid_mixture);
+    write_particles(x_path, 57);
+    char dirs[PATH_LEN], names[2][7][PATH_LEN];
+    tmp_path(dirs, "dirs.npy");
+    write_particles(dirs, 57);
+    static const char *const flags[7] = {"--out", "--logp", "--div", "--resp", "--hessian", "--hvp", "--dtau"};
+    for (int run = 0; run < 2; run++) {
+        const char *args[40];
+        int a = 0;
+        static const char *const head[] = {"score", "--mixture", NULL, "--in", NULL, "--schedule", "vp-linear", "--t", "0.3",
+                                           "--backend", "cpu", "--quiet", "--hvp-dir", NULL, "--batch"};
+        for (int i = 0; i < 15; i++) args[a++] = head[i];
+        args[2] = mix_path, args[4] = x_path, args[13] = dirs;
+        args[a++] = run ? "5" : "100000";
+        for (int o = 0; o < 7; o++) {
+            char name[32];
+            snprintf(name, sizeof name, "r%d_%d.npy", run, o);
+            tmp_path(names[run][o], name);
+            args[a++] = flags[o], args[a++] = names[run][o];
+        }
+        args[a] = NULL;
+        cli_result r = run_cli(args);
+        cr_assert_eq(r.status, 0, "%s", r.err);
+    }
+    for (int o = 0; o < 7; o++) {
+        long la, lb;
+        char *a = read_bytes(names[0][o], &la), *b = read_bytes(names[1][o], &lb);
+        cr_expect(la == lb && memcmp(a, b, la) == 0, "%s: batches of 5 differ from one batch", flags[o]);
+        free(a), free(b);
+    }
+}
+
+Test(commands, score_memory_stays_flat_in_n)
+{
+    write_text(mix_path, valid_mixture);
+    char big[PATH_LEN];
+    tmp_path(big, "big.npy");
+    write_particles(x_path, 4096);
+    write_particles(big, 600000); /* 9.6 MB in, 9.6 MB score and 4.8 MB log p out */
+    /* the smallest address space (in steps of 8 MB) in which one batch of 4096 runs */
+    cli_limits limits = {0, 0};
+    cli_result r;
+    for (limits.address_space = (size_t)16 << 20; limits.address_space < ((size_t)8 << 30); limits.address_space += (size_t)8 << 20) {
+        r = run_cli_limited((const char *const[]){"score", "--mixture", mix_path, "--in", x_path, "--out", out_path, "--logp",
+                                                  logp_path, "--schedule", "vp-linear", "--t", "0.3", "--backend", "cpu",
+                                                  "--batch", "4096", "--quiet", NULL},
+                            &limits);
+        if (r.status == 0) break;
+    }
+    cr_assert_eq(r.status, 0, "no address space up to 8 GB was enough: %s", r.err);
+    limits.address_space += (size_t)16 << 20;
+    /* 146 batches of 4096 fit where one batch of 4096 did (with 16 MB to spare) */
+    r = run_cli_limited((const char *const[]){"score", "--mixture", mix_path, "--in", big, "--out", out_path, "--logp",
+                                              logp_path, "--schedule", "vp-linear", "--t", "0.3", "--backend", "cpu", "--batch",
+                                              "4096", "--quiet", NULL},
+                        &limits);
+    cr_expect_eq(r.status, 0, "600000 particles in batches of 4096 need more memory than 4096 alone: %s", r.err);
+    /* the control: the same input in one batch does not fit there (so the limit binds) */
+    r = run_cli_limited((const char *const[]){"score", "--mixture", mix_path, "--in", big, "--out", out_path, "--logp",
+                                              logp_path, "--schedule", "vp-linear", "--t", "0.3", "--backend", "cpu", "--batch",
+                                              "600000", "--quiet", NULL},
+                        &limits);
+    cr_expect_eq(r.status, 1, "one batch of 600000 fitted in the same limit (status %d): %s", r.status, r.err);
+}

@@ -277,9 +277,10 @@ sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *s
 sf_status sf_loglik_ode(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1,
                         const double *x, size_t n, double rtol, double atol, double *logp, int *steps_taken);
 
-/* First-order WKB coefficient (SPEC.md F) for a perturbed score model s_theta = scale * s + shift
- * of Gaussian data (a mixture of one isotropic or diagonal component): the model's samplers of
- * the h-family have marginals q^h with log q^h_t0 = log q^0_t0 + h^2 l_1 + O(h^4), and
+/* First-order WKB coefficient (docs/analyses.md, "The path-integral view") for a perturbed score
+ * model s_theta = scale * s + shift of Gaussian data (a mixture of one isotropic or diagonal
+ * component): the model's samplers of the h-family have marginals q^h with
+ * log q^h_t0 = log q^0_t0 + h^2 l_1 + O(h^4), and
  *   l_1(x) = - int_t0^t1 g^2 [div d + d . grad log q^0_t] / 2 dt,   d = s_theta - grad log q^0_t,
  * along the model's probability-flow trajectory from x at t0 (q^h_t1 = p_t1 for every h). The
  * model is affine in x, so every q^h is Gaussian and is computed here by ODEs for its mean and
@@ -288,8 +289,28 @@ sf_status sf_loglik_ode(sf_context *ctx, const sf_mixture *mix, const sf_schedul
 sf_status sf_wkb_gaussian(const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1, double scale,
                           const double *shift, double h, const double *x, size_t n, int steps, double *ell1,
                           double *log_q);
+/* The likelihood curve over h at one point x (d values): for each of the nh noise levels h[i],
+ * log_q[i] = log q^h_t0(x) of the model's h-sampler (from its Gaussian marginals) and
+ * log_q_wkb[i] = log q^0_t0(x) + h^2 l_1(x), the first-order prediction; l1 and log_q0 (may be
+ * NULL) receive l_1(x) and log q^0_t0(x). */
+sf_status sf_wkb_curve(const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1, double scale,
+                       const double *shift, const double *x, const double *h, int nh, int steps, double *log_q,
+                       double *log_q_wkb, double *l1, double *log_q0);
 
-/* ---------------------------------------------------------------- speciation (SPEC.md D) */
+/* ---------------------------------------------------------------- Monte Carlo estimates */
+
+/* Mean and variance of n Monte Carlo values with their standard errors (the variance's from the
+ * fourth central moment: sqrt((m4 - var^2) / n)). */
+typedef struct {
+    double mean, mean_se, var, var_se;
+    size_t n;
+} sf_estimate;
+
+/* Least-squares slope of log y against log x over n points (non-positive values skipped): the
+ * exponent p of y ~ x^p; NaN with fewer than 2 usable points (and, with a message, for NULL arrays). */
+double sf_power_law_exponent(const double *x, const double *y, size_t n);
+
+/* ---------------------------------------------------------------- speciation (docs/analyses.md, "Speciation") */
 
 /* A symmetric binary split: mix has two components of equal weight and equal covariance C, means
  * c +- mu. Critical heat time: the root of mu^T (C + tau I)^{-1} mu = 1 (0 if mu^T C^{-1} mu <= 1:
@@ -297,12 +318,12 @@ sf_status sf_wkb_gaussian(const sf_mixture *mix, const sf_schedule *schedule, do
 sf_status sf_speciation_tau_closed_form(const sf_mixture *mix, double *tau_c);
 
 /* The curvature of log q at the interface, numerically, for any binary split of a mixture into
- * the component sets A and B at heat time tau: the interface point y* on the segment between the
+ * the component sets A and B at heat time tau: the interface point y* on the line through the
  * two sub-mixture means where log q_A = log q_B, the normal criterion kappa_n = n^T H n / |n|^2
- * with n = grad log(q_A / q_B) (SPEC.md D), and the largest eigenvalue `top` of H (the Hessian of
- * log q at y*; full d x d, for moderate d). top > 0: y* is a saddle between two basins. For a
- * symmetric pair kappa_n changes sign at the closed-form tau_c only when mu is an eigenvector of C;
- * top changes sign there always. Any output may be NULL. */
+ * with n = grad log(q_A / q_B), and the largest eigenvalue `top` of H (the Hessian of log q at
+ * y*; full d x d, for moderate d). top > 0: y* is a saddle between two basins. For a symmetric
+ * pair kappa_n changes sign at the closed-form tau_c only when mu is an eigenvector of C; top
+ * changes sign there always. Any output may be NULL. */
 sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
                                          const int *set_b, int nb, double tau, double *kappa_n, double *top,
                                          double *y_star);
@@ -311,9 +332,9 @@ sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix,
 sf_status sf_speciation_tau_numeric(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
                                     int nb, double tau_lo, double tau_hi, double rtol, double *tau_c);
 
-/* Unequal weights (SPEC.md D): w N(-a, v) + (1 - w) N(a, v) along the axis, v = s^2 + tau, is
- * bimodal iff delta = a / sqrt(v) > 1 and |ln(w / (1 - w))| < 2 delta sqrt(delta^2 - 1) -
- * 2 arccosh(delta) (a saddle-node, not a pitchfork); tau_c solves the equality (0: never bimodal). */
+/* Unequal weights: w N(-a, v) + (1 - w) N(a, v) along the axis, v = s^2 + tau, is bimodal iff
+ * delta = a / sqrt(v) > 1 and |ln(w / (1 - w))| < 2 delta sqrt(delta^2 - 1) - 2 arccosh(delta)
+ * (a saddle-node, not a pitchfork); tau_c solves the equality (0: never bimodal). */
 sf_status sf_speciation_tau_asymmetric(double w, double a, double s2, double *tau_c);
 
 /* Local maxima of log q (heat time tau) along origin + r dir, r in [-half_length, half_length],
@@ -321,27 +342,132 @@ sf_status sf_speciation_tau_asymmetric(double w, double a, double s2, double *ta
 sf_status sf_count_modes_on_line(sf_context *ctx, const sf_mixture *mix, double tau, const double *origin,
                                  const double *dir, double half_length, size_t points, int *modes);
 
-/* Least-squares fit of u(r) = c0 + c1 r + b tanh(r / width) to n samples (the tanh layer of
- * SPEC.md D: for a symmetric isotropic pair along the axis, width = (s^2 + tau)/a exactly).
- * The width is found by golden-section search over [wmin, wmax]; rms is the fit's residual. */
+/* Least-squares fit of u(r) = c0 + c1 r + b tanh(r / width) to n samples (the tanh layer: for a
+ * symmetric isotropic pair along the axis, width = (s^2 + tau)/a exactly). The width is found by
+ * golden-section search over [wmin, wmax]; rms is the fit's residual. */
 sf_status sf_fit_tanh_layer(const double *r, const double *u, size_t n, double wmin, double wmax, double *width,
                             double *amplitude, double *rms);
-
-/* Error amplification across the layer (SPEC.md D): the probability-flow ODE in heat time,
- * dy/d tau = -u(y, tau) / 2, run from tau1 down to tau0 (RK4, `steps` steps) from y +- eps dir;
- * G = |y+(tau0) - y-(tau0)| / (2 eps |dir|). */
-sf_status sf_amplification_pf(sf_context *ctx, const sf_mixture *mix, const double *y, const double *dir, double tau1,
-                              double tau0, int steps, double eps, double *gain);
 
 /* Top eigenvalue of the data covariance (Biroli et al.'s spectral time t_s = ln(Lambda) / 2 for
  * the OU process dx = -x dt + sqrt(2) dW). */
 sf_status sf_data_covariance_top_eigenvalue(const sf_mixture *mix, double *lambda);
 
+/* The split's axis: the unit vector (d values) from the weighted mean of A to that of B, and half
+ * the distance between the two means. */
+sf_status sf_speciation_axis(const sf_mixture *mix, const int *set_a, int na, const int *set_b, int nb, double *axis,
+                             double *half_separation);
+
+typedef enum {
+    SF_SPECIATION_PITCHFORK = 0,   /* the interface point turns into a saddle at tau_c (equal weights) */
+    SF_SPECIATION_SADDLE_NODE = 1, /* two isotropic components of one variance, unequal weights: the
+                                      lighter side's mode appears at tau_c */
+    SF_SPECIATION_NEVER = 2        /* weights too unequal: one mode at every tau */
+} sf_speciation_kind;
+
+typedef struct {
+    sf_speciation_kind kind;
+    double half_separation;  /* a: half the distance between the two groups' means */
+    double tau_interface;    /* sign change of the top Hessian eigenvalue at the interface point */
+    double tau_closed;       /* symmetric pairs: the root of mu^T (C + tau I)^-1 mu = 1; NaN otherwise */
+    double tau_c;            /* the critical heat time: tau_interface for a pitchfork, the saddle-node
+                                time for unequal weights, NaN when the density never splits */
+    int modes_below, modes_above; /* saddle-node: modes on the axis at tau_c (1 -+ 1e-3); 0 otherwise */
+    double lambda;           /* top eigenvalue of the data covariance */
+    double t_spectral;       /* Biroli et al.'s t_s = ln(Lambda)/2 (OU process; negative when Lambda < 1) */
+    double t_midpoint_ou;    /* ln(1 + tau)/2 at tau_c (tau_interface when NaN): the OU midpoint time
+                                t_s approximates (equal iff s^2 = 1/2 for an isotropic pair) */
+    double isotropic_s2;     /* symmetric isotropic pairs: the component variance s^2; NaN otherwise */
+} sf_speciation_summary;
+
+/* The critical times of a split (sets A, B) and the quantities printed beside them. */
+sf_status sf_speciation_summarize(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
+                                  int nb, sf_speciation_summary *out);
+
+typedef struct {
+    double width, amplitude, rms; /* the tanh fit of the profile (sf_fit_tanh_layer) */
+    double predicted_width;       /* (s^2 + tau)/a for a symmetric isotropic pair; NaN otherwise */
+} sf_tanh_layer;
+
+/* The normal score u . axis at heat time tau at the n points y*(tau) + r_i axis (y* the interface
+ * point, axis from sf_speciation_axis) into profile (n values), and its tanh fit (widths searched
+ * over [1e-3, 10] x max|r|). */
+sf_status sf_speciation_layer(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
+                              int nb, double tau, const double *r, size_t n, double *profile, sf_tanh_layer *fit);
+
+/* Tangent gains in heat time from tau1 down to tau0 > 0 of a perturbation along dir at y (d
+ * values): `ode` for the probability-flow ODE dy/dtau = -u/2, `sde` for the mean of the reverse
+ * SDE dy = -u dtau + dW linearised about its drift path dy/dtau = -u. Each is |delta(tau0)| /
+ * |delta(tau1)| from the variational equation d delta/dtau = -c H(y(tau), tau) delta (c = 1/2, 1)
+ * integrated together with the path: linear in delta, so exact for any gain (a finite
+ * perturbation would saturate). RK4 in log tau, the steps doubled until two successive estimates
+ * agree to rtol; the Richardson-extrapolated values are returned with their estimated relative
+ * errors. For a symmetric pair at its centre, sde = ode^2. */
+typedef struct {
+    double ode, sde, ode_error, sde_error;
+} sf_gain;
+sf_status sf_flow_gain(sf_context *ctx, const sf_mixture *mix, const double *y, const double *dir, double tau1,
+                       double tau0, double rtol, sf_gain *gain);
+
+typedef struct {
+    sf_gain gain;        /* from the interface point y*(tau1) along the split's axis */
+    sf_gain closed_form; /* symmetric isotropic pair: ode = sqrt(v0/v1) exp(a^2 (1/v0 - 1/v1)/2),
+                            v = s^2 + tau, sde = ode^2; NaN otherwise */
+    int stationary;      /* 1 when the interface point is itself a trajectory (a symmetric pair's
+                            centre): the gain is the layer's; 0 otherwise */
+    double end_offset;   /* distance at tau0 between the probability-flow path from y*(tau1) and the
+                            interface point y*(tau0) */
+} sf_amplification;
+
+/* Error amplification across the layer of a split between heat times tau1 > tau0 > 0: the gains
+ * of sf_flow_gain at the interface point along the split's axis. */
+sf_status sf_speciation_amplification(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
+                                      const int *set_b, int nb, double tau1, double tau0, double rtol,
+                                      sf_amplification *out);
+
+typedef struct {
+    int frame;                /* the recorded frame nearest t_c */
+    double t;                 /* its time */
+    double leaning;           /* fraction of particles with |projection| > a/2 at that frame */
+    double leaning_exact;     /* the same fraction over exact draws of p_t at that time */
+    double leaning_exact_se;  /* its binomial standard error */
+    double committed;         /* fraction of particles already on the side where they end */
+    double side_a;            /* fraction ending on A's side (projection < 0) */
+} sf_branching_summary;
+
+/* Branching: n exact draws of p_t1 run by the sampler under `schedule`; every `every` steps (and
+ * at both ends) each particle's denoiser E[x0 | x_t] minus the interface point y*(tau_c),
+ * projected on the split's axis, into proj (frames x n) with the frame times in t (frames).
+ * `capacity` bounds the frames (steps / every + 2 suffice); *frames receives the count. The
+ * summary compares the frame nearest t_c (the time of tau_c) with n_exact exact draws of p_t_c. */
+sf_status sf_speciation_branching(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
+                                  int nb, double tau_c, const sf_schedule *schedule, const sf_sampler *sampler,
+                                  size_t n, uint64_t seed, int every, int capacity, double *t, double *proj,
+                                  int *frames, size_t n_exact, sf_branching_summary *summary);
+
+/* ---------------------------------------------------------------- blow-up near t = 0 (docs/analyses.md, "Blow-up") */
+
+/* sum_k w_k codim_k, the limit of tau E|u|^2 as tau -> 0, and the subspace component the
+ * pointwise ratio is measured at (the heaviest with codim > 0); refuses mixtures without one. */
+sf_status sf_blowup_limit(const sf_mixture *mix, double *limit, int *component);
+
+typedef struct {
+    double tau;
+    sf_estimate tau_u2;  /* tau |u|^2 over n exact draws of q_tau: its mean tends to the limit */
+    double u2;           /* E|u|^2 = tau_u2.mean / tau: ~ tau^-1 */
+    sf_estimate ratio;   /* tau |u(y)| / dist(y, M_k) over n exact draws y of component k's own
+                            noised law (distance ~ sqrt(codim tau) from its subspace M_k, where
+                            that component dominates the posterior): tends to 1 */
+    double max_denoiser; /* the largest |E[x0 | x]| over the draws of q_tau: bounded */
+} sf_blowup_row;
+
+/* One heat time of the blow-up scan, k from sf_blowup_limit. */
+sf_status sf_blowup_at(sf_context *ctx, const sf_mixture *mix, double tau, size_t n, uint64_t seed, sf_blowup_row *row);
+
 /* ---------------------------------------------------------------- non-Gaussian data: the quartic double well */
 
 /* p0(x) proportional to exp(-(x^2 - 1)^2 / eps) in 1-D, diffused to heat time tau, by quadrature
- * of the posterior p(x | y) ~ p0(x) exp(-(y - x)^2 / (2 tau)) on a fine grid (SPEC.md D): at the
- * points y (n) the score u = (E[x|y] - y)/tau and its derivatives u_y = (Var - tau)/tau^2,
+ * of the posterior p(x | y) ~ p0(x) exp(-(y - x)^2 / (2 tau)) on a fine grid: at the points y
+ * (n) the score u = (E[x|y] - y)/tau and its derivatives u_y = (Var - tau)/tau^2,
  * u_yy = k3/tau^3 (k3 the third central moment) and d u/d tau at fixed y; any output may be NULL.
  * A d-dimensional product of such wells has the score of each coordinate. */
 sf_status sf_doublewell_field(double eps, double tau, const double *y, size_t n, double *u, double *u_y, double *u_yy,
@@ -349,6 +475,26 @@ sf_status sf_doublewell_field(double eps, double tau, const double *y, size_t n,
 /* The critical heat time: the root of E[x^2 | y = 0; tau] = tau (where u_y(0) changes sign), and
  * the moment surrogate a_eff^2 - s_eff^2 with a_eff = E|x|, s_eff^2 = E x^2 - (E|x|)^2 under p0. */
 sf_status sf_doublewell_tau_c(double eps, double *tau_c, double *surrogate);
+
+typedef struct {
+    double tau_c;           /* E[x^2 | y = 0; tau] = tau */
+    double ex2, eabs;       /* E x^2 and E|x| under p0 (Gauss-Legendre on [0, L]: no kink) */
+    double a_eff, s_eff2;   /* E|x| and E x^2 - (E|x|)^2 */
+    double surrogate_tau_c; /* a_eff^2 - s_eff^2: the symmetric-pair formula with the well's moments */
+    double surrogate_tau_error; /* (surrogate_tau_c - tau_c) / tau_c */
+    double width;           /* 2 / phi'(0) at tau_c, phi = log(q_+ / q_-) for the halves x > 0, x < 0:
+                               tau_c / E[|x| | y = 0; tau_c] */
+    double surrogate_width; /* (s_eff^2 + tau_c) / a_eff */
+    double surrogate_width_error; /* (surrogate_width - width) / width */
+    double fitted_width;    /* tanh fit of u(y, tau_c) over |y| <= 3 */
+} sf_doublewell_summary;
+sf_status sf_doublewell_summarize(double eps, sf_doublewell_summary *out);
+
+/* The largest |d_tau u - Lap u / 2 - (u . grad) u| relative to the largest of the three terms,
+ * over n points y and ntau heat times: dim = 1 (y has n values) or dim = 2, the product of two
+ * wells (y is n x 2). */
+sf_status sf_doublewell_burgers_residual(double eps, int dim, const double *tau, int ntau, const double *y, size_t n,
+                                         double *worst);
 
 /* The radial double well in 2-D, p0(x) ~ exp(-(|x|^2 - 1)^2 / eps) (a ring), diffused to heat
  * time tau, by quadrature of the posterior in polar coordinates: at the points y (n x 2) the score
@@ -360,18 +506,76 @@ sf_status sf_ringwell_field(double eps, double tau, const double *y, size_t n, d
 /* The ring's critical heat time: the centre turns from a maximum of log q into a minimum (the
  * continuous symmetry breaks) where E[|x|^2 | y = 0; tau] = 2 tau. */
 sf_status sf_ringwell_tau_c(double eps, double *tau_c);
+/* The ring's vector Burgers residual, as sf_doublewell_burgers_residual, at n points y (n x 2). */
+sf_status sf_ringwell_burgers_residual(double eps, const double *tau, int ntau, const double *y, size_t n,
+                                       double *worst);
 
-/* ---------------------------------------------------------------- information flow (SPEC.md G) */
+/* ---------------------------------------------------------------- information flow (docs/analyses.md, "Information flow") */
 
 /* Generative bandwidth b(t) = dH(X0 | Xt)/dt = g^2 E_{p_t}[div s + d / sigma^2] / 2 by Monte Carlo
  * over n exact draws of p_t (Philox, seed), with its standard error. */
 sf_status sf_bandwidth(sf_context *ctx, const sf_mixture *mix, const sf_time *time, size_t n, uint64_t seed,
                        double *b, double *std_error);
 
+/* Per particle, the heat-time rate of the conditional entropy, h'(x) = alpha^2 (div s + d/sigma^2)/2
+ * = (div u + d/tau)/2 at y = x/alpha (tr Cov[X0 | x] / (2 tau^2) >= 0); the rate in t is
+ * (d tau/dt) h', and b(t) its mean. */
+sf_status sf_entropy_rate(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
+                          double *rate);
+
 /* Label entropy h_Y(x) = -sum_k r_k ln r_k at each particle (the conditional entropy of the
- * component label given x_t = x; SPEC.md G). */
+ * component label given x_t = x). */
 sf_status sf_label_entropy(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
                            double *h);
+/* Mean and variance of h_Y over n exact draws of p_t, with standard errors. */
+sf_status sf_label_entropy_moments(sf_context *ctx, const sf_mixture *mix, const sf_time *time, size_t n,
+                                   uint64_t seed, sf_estimate *h);
+
+/* The symmetric pair's universal curves. For a symmetric pair (sf_speciation_tau_closed_form's
+ * conditions) at heat time tau, the label posterior is r = logistic(2 mu^T Sigma^-1 (y - c)),
+ * Sigma = C + tau I, so h_Y depends on kappa = mu^T Sigma^-1 mu alone, and so does the normalised
+ * rate rho = nu h' = 2 kappa r (1 - r) + const with nu = kappa / |Sigma^-1 mu|^2 (= s^2 + tau for
+ * an isotropic pair, = tau for point masses). */
+typedef enum { SF_PAIR_LABEL_ENTROPY = 0, SF_PAIR_NORMALISED_RATE = 1 } sf_pair_statistic;
+/* Var over y ~ q_tau of h_Y or rho at kappa > 0, by Gauss-Legendre quadrature of the exact
+ * Gaussian expectation (rounding level). */
+sf_status sf_pair_variance(sf_pair_statistic which, double kappa, double *var);
+typedef struct {
+    double kappa, kappa_tol; /* the maximising kappa and its uncertainty */
+    double var, var_tol;     /* the maximum and its uncertainty */
+} sf_pair_peak;
+/* The maximum of sf_pair_variance over kappa: golden-section search in log kappa on the
+ * quadrature. kappa_tol = the final bracket plus the rounding limit sqrt(2 delta / |V''|) (delta
+ * the quadrature's rounding, V'' by differences); var_tol = delta + |V''| kappa_tol^2 / 2. */
+sf_status sf_pair_variance_peak(sf_pair_statistic which, sf_pair_peak *peak);
+/* kappa(tau) = mu^T (C + tau I)^-1 mu and the rate normalisation nu(tau) of a symmetric pair
+ * (either output may be NULL); refuses other mixtures. */
+sf_status sf_pair_kappa(const sf_mixture *mix, double tau, double *kappa, double *nu);
+/* The heat time where kappa(tau) = kappa (kappa(tau) decreases); refuses kappa >= kappa(0). */
+sf_status sf_pair_tau_of_kappa(const sf_mixture *mix, double kappa, double *tau);
+
+typedef struct {
+    sf_pair_peak exact; /* the universal peak */
+    double tau;         /* this pair's heat time of the peak, kappa(tau) = exact.kappa */
+    sf_estimate mc;     /* the statistic over n exact draws of q_tau (mc.var estimates exact.var) */
+    double z;           /* (mc.var - exact.var) / mc.var_se */
+} sf_peak_check;
+/* The Monte Carlo variance of h_Y (or rho) at this pair's peak time against the universal peak. */
+sf_status sf_pair_peak_check(sf_context *ctx, const sf_mixture *mix, sf_pair_statistic which, size_t n,
+                             uint64_t seed, sf_peak_check *out);
+
+typedef struct {
+    sf_estimate pathwise; /* per path, int_t0^t1 of the rate in t along the sampler's paths */
+    sf_estimate integral; /* per draw, int_tau0^tau1 h' dtau along the noising path x0 + sqrt(tau) z:
+                             its mean is int_t0^t1 b dt = H(X0|X_t1) - H(X0|X_t0) */
+    double z;             /* (pathwise.mean - integral.mean) / sqrt(se^2 + se^2) */
+} sf_budget;
+/* The conditional entropy removed between t1 and t0 along n probability-flow paths (Heun,
+ * `steps` steps uniform in log-SNR, the rate integrated by the trapezoid rule in log tau over
+ * every step) against int b dt (n draws, composite Gauss-Legendre in log tau): equal means for
+ * every marginal-preserving sampler, so z measures the agreement. */
+sf_status sf_entropy_budget(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1,
+                            size_t n, int steps, uint64_t seed, sf_budget *out);
 
 /* ---------------------------------------------------------------- the periodic grid (SPEC.md C, grid form) */
 

@@ -1,5 +1,6 @@
-/* Information flow (SPEC.md G): the Monte Carlo bandwidth against the closed form of a single
- * Gaussian, and the label-entropy variance of a symmetric pair at the universal peak. */
+/* Information flow (docs/analyses.md): the Monte Carlo bandwidth against the closed form of a single
+ * Gaussian; the symmetric pair's universal curves against the reference peaks, against the score
+ * engine and against Monte Carlo; the entropy budget against the closed form of a Gaussian. */
 #include "test_helpers.h"
 
 /* b = g^2/2 sum_j alpha^2 c_j / (sigma^2 (alpha^2 c_j + sigma^2)) for N(mu, diag(c)) */
@@ -29,7 +30,7 @@ Test(information, bandwidth_of_a_gaussian)
 }
 
 /* Var[h_Y] of a symmetric pair depends only on kappa = a^2/(s^2 + tau); its maximum 0.0536289 is at
- * kappa* = 1.3454777 (SPEC.md G, I). Monte Carlo with 4e5 draws: the value within 5 standard
+ * kappa* = 1.3454777 (the reference value). Monte Carlo with 4e5 draws: the value within 5 standard
  * errors, and smaller at 0.6 kappa* and 1.6 kappa*. */
 Test(information, label_entropy_variance_peak)
 {
@@ -62,5 +63,118 @@ Test(information, label_entropy_variance_peak)
     cr_expect(var[1] < var[0] && var[2] < var[0], "the peak: %.5f (0.6 kappa*), %.5f (kappa*), %.5f (1.6 kappa*)", var[1], var[0], var[2]);
     free(x), free(h);
     sf_mixture_destroy(m);
+    sf_context_destroy(ctx);
+}
+
+/* The universal peaks against the reference values (a table computed independently, 7-8 digits), within the stated
+ * tolerance plus the reference's rounding; and each a maximum of its curve. */
+Test(information, pair_peaks_match_the_reference_values)
+{
+    static const double ref[2][2] = {{1.3454777, 0.05362889}, {3.7586954, 0.1425150}}, rounding[2][2] = {{5e-8, 5e-9}, {5e-8, 5e-8}};
+    for (int which = 0; which < 2; which++) {
+        sf_pair_peak p;
+        cr_assert_eq(sf_pair_variance_peak((sf_pair_statistic)which, &p), SF_OK, "%s", sf_last_error());
+        cr_expect(fabs(p.kappa - ref[which][0]) <= p.kappa_tol + rounding[which][0], "%d: kappa* = %.10f +- %.2g, reference %.7f",
+                  which, p.kappa, p.kappa_tol, ref[which][0]);
+        cr_expect(fabs(p.var - ref[which][1]) <= p.var_tol + rounding[which][1], "%d: Var = %.10f +- %.2g, reference %.8f", which,
+                  p.var, p.var_tol, ref[which][1]);
+        cr_expect(p.kappa_tol < 1e-5 && p.var_tol < 1e-12, "%d: tolerances %.2g, %.2g", which, p.kappa_tol, p.var_tol);
+        for (double f = 0.5; f < 2.1; f += 0.05) {
+            double v;
+            cr_assert_eq(sf_pair_variance((sf_pair_statistic)which, p.kappa * f, &v), SF_OK);
+            cr_expect(v <= p.var + p.var_tol, "%d: Var(%.3f kappa*) = %.12f above the peak %.12f", which, f, v, p.var);
+        }
+    }
+}
+
+/* The universal curves against a direct route on a concrete pair: the density, responsibilities and
+ * divergence from the score engine (sf_evaluate) on a fine y grid, Var by the trapezoid rule. */
+Test(information, pair_variance_matches_the_score_engine)
+{
+    sf_context *ctx = cpu_context();
+    double a = 1.3, s2 = 0.2;
+    const double means[2] = {a, -a}, w[2] = {0.5, 0.5}, vs[2] = {s2, s2};
+    sf_mixture *m;
+    cr_assert_eq(sf_mixture_create_isotropic(&m, 1, 2, w, means, vs), SF_OK);
+    enum { N = 40001 };
+    static double y[N], lp[N], r[2 * N], dv[N];
+    static const double kappas[4] = {0.4, 1.3454777, 3.7586954, 7.0};
+    for (int c = 0; c < 4; c++) {
+        double tau = a * a / kappas[c] - s2, v = s2 + tau, L = a + 14 * sqrt(v), h = 2 * L / (N - 1);
+        for (int i = 0; i < N; i++) y[i] = -L + i * h;
+        sf_time t;
+        cr_assert_eq(sf_time_heat(tau, &t), SF_OK);
+        sf_outputs o = {.logp = lp, .resp = r, .div = dv};
+        cr_assert_eq(sf_evaluate(ctx, m, &t, y, N, &o), SF_OK);
+        double mom[2][3] = {{0}};
+        for (int i = 0; i < N; i++) {
+            double p = exp(lp[i]) * h, hy = 0;
+            for (int k = 0; k < 2; k++) hy -= r[2 * i + k] > 0 ? r[2 * i + k] * log(r[2 * i + k]) : 0;
+            double rho = v * 0.5 * (dv[i] + 1 / tau); /* nu = s^2 + tau for an isotropic pair */
+            double f[2] = {hy, rho};
+            for (int s = 0; s < 2; s++) mom[s][0] += p, mom[s][1] += p * f[s], mom[s][2] += p * f[s] * f[s];
+        }
+        for (int s = 0; s < 2; s++) {
+            double want = mom[s][2] / mom[s][0] - pow(mom[s][1] / mom[s][0], 2), got, nu, kappa;
+            cr_assert_eq(sf_pair_variance((sf_pair_statistic)s, kappas[c], &got), SF_OK);
+            expect_rel(got, want, 1e-10, "statistic %d at kappa = %g: quadrature %.14f, score engine %.14f", s, kappas[c], got, want);
+            cr_assert_eq(sf_pair_kappa(m, tau, &kappa, &nu), SF_OK);
+            expect_rel(kappa, kappas[c], 1e-13, "kappa(tau)");
+            expect_rel(nu, v, 1e-13, "nu = s^2 + tau");
+        }
+    }
+    sf_mixture_destroy(m);
+    sf_context_destroy(ctx);
+}
+
+/* Monte Carlo at the peak time of an anisotropic symmetric pair (diagonal C in 3-D, where kappa and
+ * nu need the general forms): the estimates within 4 standard errors of the exact peaks. */
+Test(information, pair_peaks_against_monte_carlo)
+{
+    sf_context *ctx = cpu_context();
+    const double mu[3] = {0.9, -0.5, 0.3}, neg[3] = {-0.9, 0.5, -0.3}, var[3] = {0.05, 0.3, 0.1};
+    sf_mixture *m;
+    sf_mixture_create(&m, 3);
+    cr_assert_eq(sf_mixture_add_diagonal(m, 1, mu, var), SF_OK);
+    cr_assert_eq(sf_mixture_add_diagonal(m, 1, neg, var), SF_OK);
+    for (int which = 0; which < 2; which++) {
+        sf_peak_check c;
+        cr_assert_eq(sf_pair_peak_check(ctx, m, (sf_pair_statistic)which, 200000, 11, &c), SF_OK, "%s", sf_last_error());
+        double kappa;
+        cr_assert_eq(sf_pair_kappa(m, c.tau, &kappa, NULL), SF_OK);
+        expect_rel(kappa, c.exact.kappa, 1e-12, "the peak time reaches kappa*");
+        cr_expect(fabs(c.z) < 4, "%d: Monte Carlo %.6f +- %.2g against %.6f: z = %.2f", which, c.mc.var, c.mc.var_se, c.exact.var, c.z);
+        expect_rel(c.z, (c.mc.var - c.exact.var) / c.mc.var_se, 1e-12, "z");
+    }
+    sf_mixture_destroy(m);
+    sf_context_destroy(ctx);
+}
+
+/* For one Gaussian N(mu, diag(c)) the conditional entropy is known: H(X0 | Y_tau) =
+ * sum_j ln(2 pi e c_j tau / (c_j + tau)) / 2, so int b dt over [t0, t1] is its difference. The
+ * integral along noising paths reproduces it to quadrature precision; the probability-flow paths
+ * to their discretisation; and on the default pair the two agree within their standard errors. */
+Test(information, entropy_budget)
+{
+    sf_context *ctx = cpu_context();
+    const double mu[2] = {0.3, -1}, c[2] = {0.5, 0.1};
+    sf_mixture *g;
+    sf_mixture_create(&g, 2);
+    cr_assert_eq(sf_mixture_add_diagonal(g, 1, mu, c), SF_OK);
+    sf_schedule vp = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
+    sf_time a = time_at(SF_SCHEDULE_VP_LINEAR, 0.02), b = time_at(SF_SCHEDULE_VP_LINEAR, 0.98);
+    double want = 0;
+    for (int j = 0; j < 2; j++) want += 0.5 * (log(b.tau / (c[j] + b.tau)) - log(a.tau / (c[j] + a.tau)));
+    sf_budget e;
+    cr_assert_eq(sf_entropy_budget(ctx, g, &vp, 0.02, 0.98, 500, 400, 5, &e), SF_OK, "%s", sf_last_error());
+    expect_rel(e.integral.mean, want, 1e-10, "int b dt along noising paths: %.12f, closed form %.12f", e.integral.mean, want);
+    expect_rel(e.pathwise.mean, want, 1e-4, "along probability-flow paths: %.8f, closed form %.8f", e.pathwise.mean, want);
+    sf_mixture_destroy(g);
+    const double means[4] = {1, 0, -1, 0}, w[2] = {0.5, 0.5}, vs[2] = {0.1, 0.1};
+    cr_assert_eq(sf_mixture_create_isotropic(&g, 2, 2, w, means, vs), SF_OK);
+    cr_assert_eq(sf_entropy_budget(ctx, g, &vp, 0.02, 0.98, 4000, 400, 5, &e), SF_OK, "%s", sf_last_error());
+    cr_expect(fabs(e.z) < 4, "pair: pathwise %.5f +- %.2g, int b dt %.5f +- %.2g, z = %.2f", e.pathwise.mean, e.pathwise.mean_se,
+              e.integral.mean, e.integral.mean_se, e.z);
+    sf_mixture_destroy(g);
     sf_context_destroy(ctx);
 }

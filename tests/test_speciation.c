@@ -1,5 +1,5 @@
-/* Speciation (SPEC.md D, I): the closed-form critical heat time of symmetric pairs against the
- * SPEC.md I table and against the normal criterion computed from the field (bisection on the
+/* Speciation (docs/analyses.md): the closed-form critical heat time of symmetric pairs against the
+ * reference table (t_c per schedule) and against the normal criterion computed from the field (bisection on the
  * sign of n^T H n at the interface, no closed form used), the midpoint curvature against
  * (a^2 - v)/v^2, and Biroli et al.'s spectral time. */
 #include "test_helpers.h"
@@ -38,7 +38,7 @@ Test(speciation, closed_form_matches_spec_table)
     }
 }
 
-/* kappa_n at the midpoint of an isotropic pair is (a^2 - v)/v^2, v = s^2 + tau (SPEC.md D). */
+/* kappa_n at the midpoint of an isotropic pair is (a^2 - v)/v^2, v = s^2 + tau (docs/analyses.md). */
 Test(speciation, midpoint_curvature_matches_closed_form)
 {
     sf_context *ctx = cpu_context();
@@ -86,7 +86,7 @@ Test(speciation, numeric_critical_time_matches_closed_form)
 }
 
 /* Biroli et al.: Lambda = a^2 + s^2 for an isotropic pair; t_s = ln(Lambda)/2 equals the exact OU
- * midpoint time ln(1 + a^2 - s^2)/2 iff s^2 = 1/2 (SPEC.md D). */
+ * midpoint time ln(1 + a^2 - s^2)/2 iff s^2 = 1/2 (docs/analyses.md). */
 Test(speciation, biroli_spectral_time)
 {
     static const double s2s[3] = {0.1, 0.5, 0.9};
@@ -133,21 +133,103 @@ Test(speciation, tanh_layer_width)
     sf_context_destroy(ctx);
 }
 
-/* G across the layer at its centre: sqrt(v0/v1) exp(a^2 (1/v0 - 1/v1) / 2) (SPEC.md D). */
-Test(speciation, amplification_matches_closed_form)
+/* G across the layer at its centre: sqrt(v0/v1) exp(a^2 (1/v0 - 1/v1) / 2), and G_SDE = G_ODE^2
+ * (docs/analyses.md), up to a gain of 6e9 (a = 1, s^2 = 0, tau 1 -> 0.02), where a finite
+ * perturbation of the flow saturates: the tangent equation must not. */
+Test(speciation, amplification_matches_closed_form_at_any_gain)
 {
     sf_context *ctx = cpu_context();
-    double a = 1.2, s2 = 0.05;
-    sf_mixture *m = iso_pair(a, s2, 2);
-    double y[2] = {0, 0}, dir[2] = {1, 0}, tau1 = 2.0, tau0 = 0.15, G;
-    cr_assert_eq(sf_amplification_pf(ctx, m, y, dir, tau1, tau0, 2000, 1e-7, &G), SF_OK, "%s", sf_last_error());
-    double v0 = s2 + tau0, v1 = s2 + tau1, want = sqrt(v0 / v1) * exp(0.5 * a * a * (1 / v0 - 1 / v1));
-    expect_rel(G, want, 1e-5 * want, "G = %g, closed form %g", G, want);
+    static const double cases[3][4] = {{1.2, 0.05, 2.0, 0.15}, {1.0, 0.0, 1.0, 0.02}, {2.0, 0.25, 10.0, 0.5}};
+    for (int c = 0; c < 3; c++) {
+        double a = cases[c][0], s2 = cases[c][1], tau1 = cases[c][2], tau0 = cases[c][3];
+        sf_mixture *m = iso_pair(a, s2, 2);
+        double y[2] = {0, 0}, dir[2] = {1, 0};
+        sf_gain g;
+        cr_assert_eq(sf_flow_gain(ctx, m, y, dir, tau1, tau0, 1e-12, &g), SF_OK, "%s", sf_last_error());
+        double v0 = s2 + tau0, v1 = s2 + tau1, want = sqrt(v0 / v1) * exp(0.5 * a * a * (1 / v0 - 1 / v1));
+        expect_rel(g.ode / want, 1.0, 1e-10, "case %d: G_ODE = %.13g, closed form %.13g", c, g.ode, want);
+        expect_rel(g.sde / (want * want), 1.0, 1e-10, "case %d: G_SDE = %.13g, closed form squared %.13g", c, g.sde, want * want);
+        cr_expect(g.ode_error < 1e-11 && g.sde_error < 1e-11, "case %d: stated errors %.2g, %.2g", c, g.ode_error, g.sde_error);
+        sf_mixture_destroy(m);
+    }
+    sf_context_destroy(ctx);
+}
+
+/* The nonlinear flow dy/dtau = -c u from y +- eps dir with the test's own RK4 in tau (many small
+ * steps): |y+ - y-| / (2 eps) for small eps, the route the tangent equation replaces. */
+static double finite_gain(sf_context *ctx, const sf_mixture *m, const double *y, const double *dir, double tau1, double tau0,
+                          double c, double eps)
+{
+    enum { D = 2, STEPS = 40000 };
+    double z[2][D], k[4][D], tmp[D], h = (tau0 - tau1) / STEPS;
+    for (int s = 0; s < 2; s++)
+        for (int i = 0; i < D; i++) z[s][i] = y[i] + (s ? -eps : eps) * dir[i];
+    for (int step = 0; step < STEPS; step++)
+        for (int s = 0; s < 2; s++) {
+            static const double at[4] = {0, 0.5, 0.5, 1};
+            for (int q = 0; q < 4; q++) {
+                for (int i = 0; i < D; i++) tmp[i] = z[s][i] + (q ? at[q] * h * k[q - 1][i] : 0);
+                sf_time t;
+                sf_time_heat(tau1 + step * h + at[q] * h, &t);
+                sf_outputs o = {.score = k[q]};
+                cr_assert_eq(sf_evaluate(ctx, m, &t, tmp, 1, &o), SF_OK);
+                for (int i = 0; i < D; i++) k[q][i] *= -c;
+            }
+            for (int i = 0; i < D; i++) z[s][i] += h / 6 * (k[0][i] + 2 * k[1][i] + 2 * k[2][i] + k[3][i]);
+        }
+    double sep = 0;
+    for (int i = 0; i < D; i++) sep += (z[0][i] - z[1][i]) * (z[0][i] - z[1][i]);
+    return sqrt(sep) / (2 * eps);
+}
+
+/* No closed form: three components in 2-D, a point off every symmetry line. */
+Test(speciation, amplification_matches_the_perturbed_nonlinear_flow)
+{
+    sf_context *ctx = cpu_context();
+    const double w[3] = {0.5, 0.3, 0.2}, mu[6] = {1.0, 0.2, -0.8, 0.5, 0.1, -1.1}, v[3] = {0.05, 0.1, 0.02};
+    sf_mixture *m;
+    cr_assert_eq(sf_mixture_create_isotropic(&m, 2, 3, w, mu, v), SF_OK);
+    double y[2] = {0.1, -0.05}, dir[2] = {0.6, 0.8};
+    sf_gain g;
+    cr_assert_eq(sf_flow_gain(ctx, m, y, dir, 1.5, 0.1, 1e-12, &g), SF_OK, "%s", sf_last_error());
+    double ode = finite_gain(ctx, m, y, dir, 1.5, 0.1, 0.5, 1e-6 / g.ode);
+    double sde = finite_gain(ctx, m, y, dir, 1.5, 0.1, 1.0, 1e-6 / g.sde);
+    expect_rel(g.ode / ode, 1.0, 1e-6, "G_ODE %.10g, finite perturbation %.10g", g.ode, ode);
+    expect_rel(g.sde / sde, 1.0, 1e-6, "G_SDE %.10g, finite perturbation %.10g", g.sde, sde);
     sf_mixture_destroy(m);
     sf_context_destroy(ctx);
 }
 
-/* Unequal weights: the saddle-node tau_c against mode counting on a 4e5-point line (SPEC.md D):
+/* The summary of a split: a symmetric isotropic pair (pitchfork, closed form, Biroli's time beside
+ * the OU midpoint time) and an unequal pair (saddle-node time, modes 2 then 1). */
+Test(speciation, summary_of_symmetric_and_unequal_splits)
+{
+    sf_context *ctx = cpu_context();
+    sf_mixture *m = iso_pair(3.0, 1.0, 2);
+    sf_speciation_summary s;
+    cr_assert_eq(sf_speciation_summarize(ctx, m, A, 1, B, 1, &s), SF_OK, "%s", sf_last_error());
+    cr_expect_eq(s.kind, SF_SPECIATION_PITCHFORK);
+    expect_rel(s.tau_c, 8.0, 1e-10, "tau_c = a^2 - s^2");
+    expect_rel(s.tau_closed, 8.0, 1e-13, "closed form");
+    expect_rel(s.t_midpoint_ou, 0.5 * log(9.0), 1e-10, "OU midpoint time ln(1 + tau_c)/2 (> 1: outside the range)");
+    expect_rel(s.t_spectral, 0.5 * log(10.0), 1e-12, "Biroli: Lambda = a^2 + s^2");
+    expect_rel(s.isotropic_s2, 1.0, 0, "s^2");
+    sf_mixture_destroy(m);
+    const double means[2] = {-1, 1}, ws[2] = {0.3, 0.7}, vs[2] = {0.05, 0.05};
+    cr_assert_eq(sf_mixture_create_isotropic(&m, 1, 2, ws, means, vs), SF_OK);
+    cr_assert_eq(sf_speciation_summarize(ctx, m, A, 1, B, 1, &s), SF_OK, "%s", sf_last_error());
+    double tau_sn;
+    cr_assert_eq(sf_speciation_tau_asymmetric(0.3, 1.0, 0.05, &tau_sn), SF_OK);
+    cr_expect_eq(s.kind, SF_SPECIATION_SADDLE_NODE);
+    expect_rel(s.tau_c, tau_sn, 1e-15, "the critical time is the saddle-node time");
+    cr_expect(fabs(s.tau_interface - tau_sn) > 1e-3, "the interface criterion differs (%g vs %g)", s.tau_interface, tau_sn);
+    cr_expect(s.modes_below == 2 && s.modes_above == 1, "modes %d below, %d above", s.modes_below, s.modes_above);
+    cr_expect(isnan(s.tau_closed) && isnan(s.isotropic_s2), "no closed form for unequal weights");
+    sf_mixture_destroy(m);
+    sf_context_destroy(ctx);
+}
+
+/* Unequal weights: the saddle-node tau_c against mode counting on a 4e5-point line (docs/analyses.md):
  * two modes just below tau_c, one just above, for five weight/variance cases. */
 Test(speciation, asymmetric_weights_against_mode_counting)
 {
@@ -162,7 +244,7 @@ Test(speciation, asymmetric_weights_against_mode_counting)
         cr_assert_eq(sf_mixture_create_isotropic(&m, 1, 2, ws, means, vs), SF_OK);
         double origin = 0, dir = 1, v_c = s2 + tau_c;
         int below, above;
-        /* 1e-3 relative in v, as SPEC.md D's check */
+        /* 1e-3 relative in v, where the reference check counted modes */
         cr_assert_eq(sf_count_modes_on_line(ctx, m, v_c * (1 - 1e-3) - s2, &origin, &dir, a + 8 * sqrt(v_c), 400000, &below), SF_OK);
         cr_assert_eq(sf_count_modes_on_line(ctx, m, v_c * (1 + 1e-3) - s2, &origin, &dir, a + 8 * sqrt(v_c), 400000, &above), SF_OK);
         cr_expect_eq(below, 2, "case %d (w = %g): %d modes just below tau_c = %g", c, w, below, tau_c);

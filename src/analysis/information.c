@@ -1,11 +1,54 @@
-/* Information flow (SPEC.md G): the generative bandwidth b(t) = g^2 E[div s + d/sigma^2] / 2 (the
- * rate at which generation removes uncertainty about x0) by Monte Carlo over exact draws, and the
- * label entropy -sum_k r_k ln r_k at particles. */
+/* Information flow (docs/analyses.md, "Information flow"): the heat-time rate of the conditional
+ * entropy per particle and its mean, the generative bandwidth b(t); the label entropy and its
+ * moments; the symmetric pair's peaks checked by Monte Carlo; and the entropy budget, the rate
+ * integrated along sampler paths against the integral of b. */
 #include "mixture.h"
+#include "numerics.h"
 #include "status.h"
 
 #include <math.h>
 #include <stdlib.h>
+
+/* h' = alpha^2 (div s + d/sigma^2)/2 from the divergence at the particles */
+static void rate_from_divergence(const sf_time *time, int d, double *v, size_t n)
+{
+    double a2 = time->alpha * time->alpha;
+    for (size_t i = 0; i < n; i++) v[i] = 0.5 * a2 * (v[i] + d / time->sigma2);
+}
+
+sf_status sf_entropy_rate(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
+                          double *rate)
+{
+    sf_error_clear();
+    if (!ctx || !mix || !time || (n > 0 && (!x || !rate)))
+        return sf_fail(SF_ERR_INVALID, "sf_entropy_rate: ctx, mix, time, x and rate must not be NULL");
+    if (!(time->sigma2 > 0)) return sf_fail(SF_ERR_INVALID, "the entropy rate needs sigma > 0 (t > 0 for VP schedules)");
+    sf_outputs o = {.div = rate};
+    sf_status st = sf_evaluate(ctx, mix, time, x, n, &o);
+    if (st == SF_OK) rate_from_divergence(time, mix->dim, rate, n);
+    return st;
+}
+
+/* The values of `statistic` at n exact draws of p_t, summarised. */
+typedef sf_status (*per_particle)(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
+                                  double *out);
+
+static sf_status draw_and_estimate(sf_context *ctx, const sf_mixture *mix, const sf_time *time, size_t n, uint64_t seed,
+                                   per_particle statistic, sf_estimate *out)
+{
+    if (!ctx || !mix || !time || !out) return sf_fail(SF_ERR_INVALID, "a required argument (ctx, mix, time or out) is NULL");
+    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "the mixture has no components");
+    sf_status sized = sf_check_doubles("the Monte Carlo draws", n, (size_t)mix->dim);
+    if (sized != SF_OK) return sized;
+    if (n < 2) return sf_fail(SF_ERR_INVALID, "a Monte Carlo estimate needs at least 2 draws");
+    double *x = malloc(n * (size_t)mix->dim * sizeof(double)), *v = malloc(n * sizeof(double));
+    sf_status st = x && v ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %zu draws", n);
+    if (st == SF_OK) st = sf_sample_marginal(mix, time, seed, 0, x, n);
+    if (st == SF_OK) st = statistic(ctx, mix, time, x, n, v);
+    if (st == SF_OK) sf_estimate_of(v, n, out);
+    free(x), free(v);
+    return st;
+}
 
 sf_status sf_bandwidth(sf_context *ctx, const sf_mixture *mix, const sf_time *time, size_t n, uint64_t seed, double *b,
                        double *std_error)
@@ -16,27 +59,12 @@ sf_status sf_bandwidth(sf_context *ctx, const sf_mixture *mix, const sf_time *ti
     sf_status sized = sf_check_doubles(__func__, n, (size_t)mix->dim);
     if (sized != SF_OK) return sized;
     if (!time->has_time_derivatives) return sf_fail(SF_ERR_INVALID, "the bandwidth is a rate in t: it needs a schedule");
-    if (n < 2) return sf_fail(SF_ERR_INVALID, "the bandwidth needs at least 2 draws");
-    if (!(time->sigma2 > 0)) return sf_fail(SF_ERR_INVALID, "the bandwidth needs sigma > 0 (t > 0 for VP schedules)");
-    int d = mix->dim;
-    double *x = malloc(n * (size_t)d * sizeof(double)), *div = malloc(n * sizeof(double));
-    sf_status st = x && div ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %zu draws", n);
-    if (st == SF_OK) st = sf_sample_marginal(mix, time, seed, 0, x, n);
-    sf_outputs o = {.div = div};
-    if (st == SF_OK) st = sf_evaluate(ctx, mix, time, x, n, &o);
-    if (st == SF_OK) {
-        /* per draw: g^2 (div s + d / sigma^2) / 2; mean and standard error (Welford) */
-        double mean = 0, m2 = 0;
-        for (size_t i = 0; i < n; i++) {
-            double v = 0.5 * time->g2 * (div[i] + d / time->sigma2), delta = v - mean;
-            mean += delta / (double)(i + 1);
-            m2 += delta * (v - mean);
-        }
-        *b = mean;
-        if (std_error) *std_error = sqrt(m2 / (double)(n - 1) / (double)n);
-    }
-    free(x), free(div);
-    return st;
+    sf_estimate e;
+    sf_status st = draw_and_estimate(ctx, mix, time, n, seed, sf_entropy_rate, &e);
+    if (st != SF_OK) return st;
+    *b = time->dtau * e.mean; /* b = (d tau/dt) E[h'] = g^2 E[div s + d/sigma^2] / 2 */
+    if (std_error) *std_error = time->dtau * e.mean_se;
+    return SF_OK;
 }
 
 sf_status sf_label_entropy(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
@@ -62,5 +90,132 @@ sf_status sf_label_entropy(sf_context *ctx, const sf_mixture *mix, const sf_time
         h[i] = e;
     }
     free(r);
+    return st;
+}
+
+sf_status sf_label_entropy_moments(sf_context *ctx, const sf_mixture *mix, const sf_time *time, size_t n, uint64_t seed,
+                                   sf_estimate *h)
+{
+    sf_error_clear();
+    return draw_and_estimate(ctx, mix, time, n, seed, sf_label_entropy, h);
+}
+
+sf_status sf_pair_peak_check(sf_context *ctx, const sf_mixture *mix, sf_pair_statistic which, size_t n, uint64_t seed,
+                             sf_peak_check *out)
+{
+    sf_error_clear();
+    if (!ctx || !mix || !out) return sf_fail(SF_ERR_INVALID, "sf_pair_peak_check: ctx, mix and out must not be NULL");
+    sf_time t;
+    double nu;
+    sf_status st = sf_pair_variance_peak(which, &out->exact);
+    if (st == SF_OK) st = sf_pair_tau_of_kappa(mix, out->exact.kappa, &out->tau);
+    if (st == SF_OK) st = sf_pair_kappa(mix, out->tau, NULL, &nu);
+    if (st == SF_OK) st = sf_time_heat(out->tau, &t);
+    if (st == SF_OK)
+        st = draw_and_estimate(ctx, mix, &t, n, seed, which == SF_PAIR_LABEL_ENTROPY ? sf_label_entropy : sf_entropy_rate, &out->mc);
+    if (st != SF_OK) return st;
+    if (which == SF_PAIR_NORMALISED_RATE) { /* rho = nu h' */
+        out->mc.mean *= nu, out->mc.mean_se *= nu;
+        out->mc.var *= nu * nu, out->mc.var_se *= nu * nu;
+    }
+    out->z = (out->mc.var - out->exact.var) / out->mc.var_se;
+    return SF_OK;
+}
+
+/* ---------------------------------------------------------------- the entropy budget */
+
+/* Along the sampler's paths: per particle, the trapezoid rule in log tau of tau h', which is
+ * int h' dtau = int (rate in t) dt. */
+typedef struct {
+    sf_plan *plan; /* the field, moved to each step's time */
+    const sf_schedule *schedule;
+    double *g_prev, *g, *integral, log_tau_prev;
+    int started;
+} path_budget;
+
+static sf_status accumulate(void *data, int step, double t, const double *x, size_t n, int d)
+{
+    (void)step;
+    path_budget *pb = data;
+    sf_time tm;
+    sf_outputs o = {.div = pb->g};
+    sf_status st = sf_schedule_at(pb->schedule, t, &tm);
+    if (st == SF_OK && !(tm.sigma2 > 0)) st = sf_fail(SF_ERR_INVALID, "the entropy rate needs sigma > 0");
+    if (st == SF_OK) st = sf_plan_set_time(pb->plan, &tm);
+    if (st == SF_OK) st = sf_plan_evaluate(pb->plan, x, n, &o);
+    if (st != SF_OK) return st;
+    rate_from_divergence(&tm, d, pb->g, n);
+    double log_tau = log(tm.tau);
+    for (size_t i = 0; i < n; i++) {
+        double g = tm.tau * pb->g[i];
+        if (pb->started) pb->integral[i] += 0.5 * (g + pb->g_prev[i]) * (pb->log_tau_prev - log_tau);
+        pb->g_prev[i] = g;
+    }
+    pb->log_tau_prev = log_tau, pb->started = 1;
+    return SF_OK;
+}
+
+static sf_status pathwise_budget(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1,
+                                 size_t n, int steps, uint64_t seed, sf_estimate *out)
+{
+    sf_sampler smp = sf_sampler_default(SF_SAMPLER_HEUN);
+    smp.t1 = t1, smp.t0 = t0, smp.steps = steps, smp.spacing = SF_SPACING_LAMBDA, smp.seed = seed;
+    double *x = malloc(n * (size_t)mix->dim * sizeof(double));
+    path_budget pb = {NULL, schedule, malloc(n * sizeof(double)), malloc(n * sizeof(double)), calloc(n, sizeof(double)), 0, 0};
+    sf_status st = x && pb.g_prev && pb.g && pb.integral ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %zu paths", n);
+    sf_time start;
+    if (st == SF_OK) st = sf_schedule_at(schedule, t1, &start);
+    if (st == SF_OK) st = sf_plan_create(&pb.plan, ctx, mix, &start);
+    if (st == SF_OK) st = sf_sample_marginal(mix, &start, seed, 0, x, n);
+    if (st == SF_OK) st = sf_sample(ctx, mix, schedule, &smp, x, n, 0, accumulate, &pb, 1);
+    if (st == SF_OK) sf_estimate_of(pb.integral, n, out);
+    sf_plan_destroy(pb.plan);
+    free(x), free(pb.g_prev), free(pb.g), free(pb.integral);
+    return st;
+}
+
+/* Along noising paths y = x0 + sqrt(tau) z (the same draw at every tau): per draw, composite
+ * Gauss-Legendre in log tau of tau h'(y, tau); each node's draws are exact samples of q_tau, so
+ * the mean over draws is int h' dtau averaged, i.e. int b dt. */
+static sf_status noising_budget(sf_context *ctx, const sf_mixture *mix, double tau0, double tau1, size_t n, uint64_t seed,
+                                sf_estimate *out)
+{
+    int panels = 2 * (int)ceil(log(tau1 / tau0) + 1), nodes = panels * SF_GL_POINTS;
+    double *s = malloc((size_t)nodes * sizeof(double)), *w = malloc((size_t)nodes * sizeof(double));
+    double *x = malloc(n * (size_t)mix->dim * sizeof(double)), *g = malloc(n * sizeof(double)), *sum = calloc(n, sizeof(double));
+    sf_status st = s && w && x && g && sum ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %zu draws", n);
+    if (st == SF_OK) sf_gauss_legendre(log(tau0), log(tau1), panels, s, w);
+    for (int q = 0; st == SF_OK && q < nodes; q++) {
+        sf_time t;
+        double tau = exp(s[q]);
+        if ((st = sf_time_heat(tau, &t)) != SF_OK || (st = sf_sample_marginal(mix, &t, seed, 0, x, n)) != SF_OK ||
+            (st = sf_entropy_rate(ctx, mix, &t, x, n, g)) != SF_OK)
+            break;
+        for (size_t i = 0; i < n; i++) sum[i] += w[q] * tau * g[i];
+    }
+    if (st == SF_OK) sf_estimate_of(sum, n, out);
+    free(s), free(w), free(x), free(g), free(sum);
+    return st;
+}
+
+sf_status sf_entropy_budget(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1,
+                            size_t n, int steps, uint64_t seed, sf_budget *out)
+{
+    sf_error_clear();
+    if (!ctx || !mix || !schedule || !out)
+        return sf_fail(SF_ERR_INVALID, "sf_entropy_budget: ctx, mix, schedule and out must not be NULL");
+    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "sf_entropy_budget: the mixture has no components");
+    sf_status sized = sf_check_doubles(__func__, n, (size_t)mix->dim);
+    if (sized != SF_OK) return sized;
+    if (n < 2 || steps < 2 || !(t1 > t0)) return sf_fail(SF_ERR_INVALID, "the entropy budget needs n >= 2, steps >= 2 and t1 > t0");
+    sf_time a, b;
+    sf_status st = sf_schedule_at(schedule, t0, &a);
+    if (st == SF_OK) st = sf_schedule_at(schedule, t1, &b);
+    if (st == SF_OK && !(a.tau > 0)) st = sf_fail(SF_ERR_INVALID, "the entropy budget needs sigma(t0) > 0");
+    if (st == SF_OK) st = pathwise_budget(ctx, mix, schedule, t0, t1, n, steps, seed, &out->pathwise);
+    if (st == SF_OK) st = noising_budget(ctx, mix, a.tau, b.tau, n, seed + 1, &out->integral);
+    if (st == SF_OK)
+        out->z = (out->pathwise.mean - out->integral.mean) /
+                 sqrt(out->pathwise.mean_se * out->pathwise.mean_se + out->integral.mean_se * out->integral.mean_se);
     return st;
 }

@@ -1,11 +1,12 @@
 /* The first-order WKB coefficient of the h-family for an affine score model of Gaussian data
- * (SPEC.md F). With data N(mu, diag(c)) and s_theta = scale * s + shift, every coordinate is an
+ * (docs/analyses.md, "The path-integral view"). With data N(mu, diag(c)) and s_theta = scale * s + shift, every coordinate is an
  * independent linear problem: in coordinate i, with V = alpha^2 c_i + sigma^2,
  *   s_theta(y) = -scale (y - alpha mu_i) / V + shift_i,
  *   drift of the h-sampler b_h(y) = f y - (1 + h^2) g^2 s_theta(y) / 2 = a_h y + k_h,
  *   its marginals q^h_t = N(m_h, S_h) with, in t,  dm/dt = a_h m + k_h,  dS/dt = 2 a_h S - h^2 g^2,
  * started from the exact p_t1 = N(alpha_t1 mu_i, V_t1) at t1 and run down to t0. */
 #include "mixture.h"
+#include "numerics.h"
 #include "status.h"
 
 #include <limits.h>
@@ -49,29 +50,33 @@ static sf_status moments_rate(const coordinate *q, double t, double h, const dou
     return st;
 }
 
+typedef struct {
+    const coordinate *q;
+    double h;
+} moment_problem;
+
+static sf_status moments_ode(void *data, double t, const double *y, double *dy)
+{
+    const moment_problem *p = data;
+    return moments_rate(p->q, t, p->h, y, dy);
+}
+
 /* m_h, S_h at the 2 steps + 1 half-step nodes t_j = t0 + j (t1 - t0) / (2 steps), by RK4 backward
  * from t1 (the probability-flow pass of l_1 needs them at RK4 midpoints). */
 static sf_status moments(const coordinate *q, double t0, double t1, double h, int steps, double *m, double *S)
 {
     int nodes = 2 * steps;
-    double dt = (t1 - t0) / nodes;
     sf_time end;
     sf_status st = sf_schedule_at(q->sched, t1, &end);
     if (st != SF_OK) return st;
-    m[nodes] = end.alpha * q->mu;
-    S[nodes] = end.alpha * end.alpha * q->c + end.sigma2;
-    for (int j = nodes; st == SF_OK && j > 0; j--) {
-        double t = t0 + j * dt, y[2] = {m[j], S[j]}, k1[2] = {0}, k2[2] = {0}, k3[2] = {0}, k4[2] = {0}, tmp[2];
-        st = moments_rate(q, t, h, y, k1);
-        for (int e = 0; e < 2; e++) tmp[e] = y[e] - 0.5 * dt * k1[e];
-        if (st == SF_OK) st = moments_rate(q, t - 0.5 * dt, h, tmp, k2);
-        for (int e = 0; e < 2; e++) tmp[e] = y[e] - 0.5 * dt * k2[e];
-        if (st == SF_OK) st = moments_rate(q, t - 0.5 * dt, h, tmp, k3);
-        for (int e = 0; e < 2; e++) tmp[e] = y[e] - dt * k3[e];
-        if (st == SF_OK) st = moments_rate(q, t - dt, h, tmp, k4);
-        m[j - 1] = y[0] - dt / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0]);
-        S[j - 1] = y[1] - dt / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]);
-    }
+    double y[2] = {end.alpha * q->mu, end.alpha * end.alpha * q->c + end.sigma2};
+    double *path = malloc(2 * ((size_t)nodes + 1) * sizeof(double));
+    if (!path) return sf_fail(SF_ERR_NOMEM, "out of memory for %d WKB steps", steps);
+    moment_problem p = {q, h};
+    st = sf_rk4(moments_ode, &p, 2, t1, t0, nodes, y, path);
+    for (int s = 0; st == SF_OK && s <= nodes; s++) /* the path runs from t1: node j = nodes - s */
+        m[nodes - s] = path[2 * s], S[nodes - s] = path[2 * s + 1];
+    free(path);
     return st;
 }
 
@@ -85,6 +90,21 @@ static sf_status trajectory_rate(const coordinate *q, double t, double m0, doubl
     dz[0] = a * y + k;
     dz[1] = -0.5 * g2 * (div_delta + delta * s_q0);
     return st;
+}
+
+/* The l_1 pass along the model's probability-flow trajectory forward from t0: state (y, l), the
+ * q^0 moments looked up at the RK4 stage times, which fall on the half-step nodes. */
+typedef struct {
+    const coordinate *q;
+    const double *m, *S;
+    double t0, half; /* node spacing */
+} l1_problem;
+
+static sf_status l1_ode(void *data, double t, const double *z, double *dz)
+{
+    const l1_problem *p = data;
+    long j = lround((t - p->t0) / p->half);
+    return trajectory_rate(p->q, t, p->m[j], p->S[j], z, dz);
 }
 
 sf_status sf_wkb_gaussian(const sf_mixture *mix, const sf_schedule *sched, double t0, double t1, double scale,
@@ -127,27 +147,34 @@ sf_status sf_wkb_gaussian(const sf_mixture *mix, const sf_schedule *sched, doubl
             log_q[p] += -0.5 * log(2 * M_PI * Sh[0]) - 0.5 * e * e / Sh[0];
         }
     }
-    double dt = (t1 - t0) / steps;
     for (size_t p = 0; st == SF_OK && ell1 && p < n; p++) {
         double total = 0;
         for (int i = 0; st == SF_OK && i < d; i++) {
-            const double *m = m0 + (size_t)i * (nodes + 1), *S = S0 + (size_t)i * (nodes + 1);
-            double z[2] = {x[p * d + i], 0}, k1[2] = {0}, k2[2] = {0}, k3[2] = {0}, k4[2] = {0}, tmp[2];
-            for (int j = 0; st == SF_OK && j < steps; j++) { /* RK4 forward; node 2j is t, 2j+1 the midpoint */
-                double t = t0 + j * dt;
-                st = trajectory_rate(&qs[i], t, m[2 * j], S[2 * j], z, k1);
-                for (int e = 0; e < 2; e++) tmp[e] = z[e] + 0.5 * dt * k1[e];
-                if (st == SF_OK) st = trajectory_rate(&qs[i], t + 0.5 * dt, m[2 * j + 1], S[2 * j + 1], tmp, k2);
-                for (int e = 0; e < 2; e++) tmp[e] = z[e] + 0.5 * dt * k2[e];
-                if (st == SF_OK) st = trajectory_rate(&qs[i], t + 0.5 * dt, m[2 * j + 1], S[2 * j + 1], tmp, k3);
-                for (int e = 0; e < 2; e++) tmp[e] = z[e] + dt * k3[e];
-                if (st == SF_OK) st = trajectory_rate(&qs[i], t + dt, m[2 * j + 2], S[2 * j + 2], tmp, k4);
-                for (int e = 0; e < 2; e++) z[e] += dt / 6 * (k1[e] + 2 * k2[e] + 2 * k3[e] + k4[e]);
-            }
+            l1_problem prob = {&qs[i], m0 + (size_t)i * (nodes + 1), S0 + (size_t)i * (nodes + 1), t0, 0.5 * (t1 - t0) / steps};
+            double z[2] = {x[p * d + i], 0};
+            st = sf_rk4(l1_ode, &prob, 2, t0, t1, steps, z, NULL);
             total += z[1];
         }
         ell1[p] = total;
     }
     free(m0), free(S0), free(mh), free(Sh), free(qs);
+    return st;
+}
+
+sf_status sf_wkb_curve(const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1, double scale,
+                       const double *shift, const double *x, const double *h, int nh, int steps, double *log_q,
+                       double *log_q_wkb, double *l1, double *log_q0)
+{
+    sf_error_clear();
+    if (nh < 0 || (nh > 0 && (!h || !log_q || !log_q_wkb)))
+        return sf_fail(SF_ERR_INVALID, "sf_wkb_curve: h, log_q and log_q_wkb must not be NULL, nh >= 0");
+    double ell = NAN, q0 = NAN;
+    sf_status st = sf_wkb_gaussian(mix, schedule, t0, t1, scale, shift, 0.0, x, 1, steps, &ell, &q0);
+    for (int i = 0; st == SF_OK && i < nh; i++) {
+        st = sf_wkb_gaussian(mix, schedule, t0, t1, scale, shift, h[i], x, 1, steps, NULL, &log_q[i]);
+        log_q_wkb[i] = q0 + h[i] * h[i] * ell;
+    }
+    if (st == SF_OK && l1) *l1 = ell;
+    if (st == SF_OK && log_q0) *log_q0 = q0;
     return st;
 }

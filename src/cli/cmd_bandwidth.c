@@ -1,7 +1,6 @@
-/* scorefield bandwidth: information flow over time (SPEC.md G) — the generative bandwidth
- * b(t) = g^2 E[div s + d/sigma^2] / 2 by Monte Carlo with error bars, the label entropy's mean and
- * variance (the symmetry-breaking peak), and the pathwise rate integrated along probability-flow
- * paths; CSV + SVG figures in a folder. */
+/* scorefield bandwidth: information flow over time (docs/analyses.md, "Information flow"): parses
+ * the options, calls the library for b(t), the label entropy's moments, the symmetric pair's peaks
+ * and the entropy budget, prints them and writes CSV + SVG figures. */
 #include "cli_io.h"
 #include "commands.h"
 #include "report.h"
@@ -20,38 +19,103 @@ static const char bandwidth_help[] =
     "Over P times (default 40, uniform in t from t0 = 0.02 to t1 = 0.98, vp-linear; default mixture:\n"
     "the symmetric pair +-(1, 0), variance 0.1), with N exact draws of p_t per time (default 20000):\n"
     "  b(t) = g^2 E[div s + d/sigma^2] / 2 = dH(X0 | Xt)/dt  with its standard error,\n"
-    "  E and Var of the label entropy h_Y = -sum_k r_k ln r_k (its variance peaks just after speciation;\n"
-    "  for a symmetric isotropic pair the peak is at kappa = a^2/(s^2 + tau) = 1.3454777),\n"
-    "  the pathwise rate g^2 (div s + d/sigma^2)/2 integrated along probability-flow paths: its mean\n"
-    "  equals the integral of b (any marginal-preserving sampler), its spread depends on the sampler.\n"
-    "Writes DIR/bandwidth.csv, bandwidth.svg, entropy.svg (default DIR scorefield-bandwidth), all or none.\n"
+    "  E and Var of the label entropy h_Y = -sum_k r_k ln r_k, with standard errors.\n"
+    "For a symmetric pair, h_Y and the normalised rate rho = nu (div u + d/tau)/2 depend on\n"
+    "kappa = mu^T (C + tau I)^-1 mu alone: the peaks of their variances are located by golden-section\n"
+    "search on an exact quadrature (printed with their tolerances) and compared with Monte Carlo at\n"
+    "this pair's peak time by a z-score. The entropy budget: the rate integrated along probability-flow\n"
+    "paths against the integral of b (along noising paths), equal in mean for every marginal-preserving\n"
+    "sampler, compared by a z-score. Writes DIR/bandwidth.csv, bandwidth.svg, entropy.svg (default DIR\n"
+    "scorefield-bandwidth), all or none. The formulas and their checks: docs/analyses.md, \"Information flow\".\n"
     "Bounds: P 2 to 1e5, N 2 to 1e8, S 0 to 2^64-1. --quiet prints nothing but errors.\n";
 
-typedef struct {
-    sf_context *ctx;
-    const sf_mixture *mix;
-    const sf_schedule *schedule;
-    double *rate_prev, *integral, *div, t_prev;
-    int started;
-} path_rate;
-
-/* Trapezoid integral over frames of the per-particle rate g^2 (div s + d/sigma^2)/2 along the path. */
-static sf_status accumulate(void *data, int step, double t, const double *x, size_t n, int d)
+/* The symmetric pair's peak of one statistic against Monte Carlo at its time. */
+static int print_peak(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, sf_pair_statistic which,
+                      size_t n, uint64_t seed)
 {
-    (void)step;
-    path_rate *pr = data;
-    sf_time tm;
-    sf_status st = sf_schedule_at(pr->schedule, t, &tm);
-    sf_outputs o = {.div = pr->div};
-    if (st == SF_OK) st = sf_evaluate(pr->ctx, pr->mix, &tm, x, n, &o);
-    if (st != SF_OK) return st;
-    for (size_t i = 0; i < n; i++) {
-        double rate = 0.5 * tm.g2 * (pr->div[i] + d / tm.sigma2);
-        if (pr->started) pr->integral[i] += 0.5 * (rate + pr->rate_prev[i]) * (pr->t_prev - t);
-        pr->rate_prev[i] = rate;
+    sf_peak_check c;
+    sf_status st = sf_pair_peak_check(ctx, mix, which, n, seed, &c);
+    if (st != SF_OK) return cli_library_error(st);
+    double t = NAN;
+    sf_schedule_t_of_tau(schedule, c.tau, &t);
+    printf("  %-19s kappa* = %.9f +- %.1g, max Var = %.9f +- %.1g (golden-section search on the exact quadrature)\n",
+           which == SF_PAIR_LABEL_ENTROPY ? "Var[h_Y] peak" : "Var[rho] peak", c.exact.kappa, c.exact.kappa_tol, c.exact.var,
+           c.exact.var_tol);
+    printf("                      this pair reaches it at tau = %.6g (t = %.6f): Monte Carlo Var = %.6f +- %.2g (%zu draws), "
+           "z = %.2f\n", c.tau, t, c.mc.var, c.mc.var_se, c.mc.n, c.z);
+    return SF_EXIT_OK;
+}
+
+static int print_budget(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1, size_t n,
+                        uint64_t seed)
+{
+    enum { STEPS = 400 }; /* log-SNR steps of the probability-flow paths */
+    sf_budget b;
+    sf_status st = sf_entropy_budget(ctx, mix, schedule, t0, t1, n, STEPS, seed, &b);
+    if (st != SF_OK) return cli_library_error(st);
+    printf("  entropy budget      H(X0|X_t0) - H(X0|X_t1) as the rate integrated along %zu probability-flow paths (Heun,\n"
+           "                      %d log-SNR steps): %.6f +- %.2g (sd %.4g over paths); as int b dt (noising paths): %.6f +- %.2g\n"
+           "                      z = %.2f: %s\n", b.pathwise.n, (int)STEPS, b.pathwise.mean, b.pathwise.mean_se, sqrt(b.pathwise.var),
+           b.integral.mean, b.integral.mean_se, b.z,
+           fabs(b.z) < 3 ? "they agree within 3 standard errors" : "they DIFFER by more than 3 standard errors");
+    return SF_EXIT_OK;
+}
+
+enum { COL_T, COL_TAU, COL_B, COL_B_SE, COL_H_MEAN, COL_H_VAR, COL_H_VAR_SE, COL_KAPPA, COL_H_VAR_EXACT, NCOL };
+
+static int write_figures(const char *dir, double *const *cols, size_t P, int pair, double kappa_peak, double t_c)
+{
+    char path[4096];
+    static const char *const names[NCOL] = {"t", "tau", "b", "b_se", "h_mean", "h_var", "h_var_se", "kappa", "h_var_exact"};
+    snprintf(path, sizeof path, "%s/bandwidth.csv", dir);
+    sf_status st = sf_csv_write(path, pair ? NCOL : NCOL - 2, names, (const double *const *)cols, P);
+    double *b_err = malloc(P * sizeof(double)), *h_err = malloc(P * sizeof(double));
+    if (!b_err || !h_err) st = sf_fail(SF_ERR_NOMEM, "out of memory");
+    for (size_t q = 0; st == SF_OK && q < P; q++) b_err[q] = 2 * cols[COL_B_SE][q], h_err[q] = 2 * cols[COL_H_VAR_SE][q];
+    const double *x = pair ? cols[COL_KAPPA] : cols[COL_T];
+    sf_series sb[1] = {{.x = cols[COL_T], .y = cols[COL_B], .n = P, .label = "b(t), Monte Carlo +- 2 s.e.", .points = 1, .err = b_err}};
+    sf_series se[2] = {{.x = x, .y = cols[COL_H_VAR], .n = P, .label = "Monte Carlo +- 2 s.e.", .points = 1, .err = h_err},
+                       {.x = x, .y = cols[COL_H_VAR_EXACT], .n = P, .label = "exact (quadrature)"}};
+    sf_plot pb = {.title = "generative bandwidth b(t) = dH(X0|Xt)/dt", .xlabel = "time t", .ylabel = "b(t)", .logy = 1,
+                  .nmarks = isnan(t_c) ? 0 : 1, .marks = {t_c}, .mark_labels = {"t_c"}};
+    sf_plot pe = {.title = "variance of the label entropy", .xlabel = pair ? "kappa = mu^T (C + tau I)^-1 mu" : "time t",
+                  .ylabel = "Var[h_Y]", .logx = pair, .nmarks = pair, .marks = {kappa_peak}, .mark_labels = {"kappa*"}};
+    if (st == SF_OK) {
+        snprintf(path, sizeof path, "%s/bandwidth.svg", dir);
+        st = sf_plot_svg(path, &pb, sb, 1);
     }
-    pr->t_prev = t, pr->started = 1;
-    return SF_OK;
+    if (st == SF_OK) {
+        snprintf(path, sizeof path, "%s/entropy.svg", dir);
+        st = sf_plot_svg(path, &pe, se, pair ? 2 : 1);
+    }
+    free(b_err), free(h_err);
+    if (st != SF_OK) return cli_write_error(st);
+    printf("  figures             %s/bandwidth.svg, %s/entropy.svg (data: %s/bandwidth.csv)\n", dir, dir, dir);
+    return SF_EXIT_OK;
+}
+
+/* One row per time: b(t), the label entropy's moments, and for a pair kappa(tau) and the exact Var. */
+static int scan(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1, size_t n,
+                uint64_t seed, int pair, double *const *cols, size_t P)
+{
+    printf("  %-8s %-10s %-22s %-10s %-22s %s\n", "t", "tau", "b(t) +- s.e.", "E[h_Y]", "Var[h_Y] +- s.e.", pair ? "kappa   exact Var" : "");
+    for (size_t q = 0; q < P; q++) {
+        sf_time tm;
+        sf_estimate h;
+        cols[COL_T][q] = t1 + (t0 - t1) * q / (P - 1);
+        sf_status st = sf_schedule_at(schedule, cols[COL_T][q], &tm);
+        if (st == SF_OK) st = sf_bandwidth(ctx, mix, &tm, n, seed, &cols[COL_B][q], &cols[COL_B_SE][q]);
+        if (st == SF_OK) st = sf_label_entropy_moments(ctx, mix, &tm, n, seed, &h);
+        if (st == SF_OK && pair) st = sf_pair_kappa(mix, tm.tau, &cols[COL_KAPPA][q], NULL);
+        if (st == SF_OK && pair) st = sf_pair_variance(SF_PAIR_LABEL_ENTROPY, cols[COL_KAPPA][q], &cols[COL_H_VAR_EXACT][q]);
+        if (st != SF_OK) return cli_library_error(st);
+        cols[COL_TAU][q] = tm.tau, cols[COL_H_MEAN][q] = h.mean, cols[COL_H_VAR][q] = h.var, cols[COL_H_VAR_SE][q] = h.var_se;
+        printf("  %-8.4f %-10.4g %10.5g +- %-9.2g %-10.5f %10.6f +- %-9.2g", cols[COL_T][q], tm.tau, cols[COL_B][q],
+               cols[COL_B_SE][q], h.mean, h.var, h.var_se);
+        if (pair) printf(" %-7.4f %.6f", cols[COL_KAPPA][q], cols[COL_H_VAR_EXACT][q]);
+        printf("\n");
+    }
+    return SF_EXIT_OK;
 }
 
 int cmd_bandwidth(int argc, char **argv)
@@ -101,142 +165,35 @@ int cmd_bandwidth(int argc, char **argv)
     } else {
         mix = cli_default_pair();
     }
-    int d = sf_mixture_dim(mix);
-    double tau_c = NAN, a = NAN, s2 = NAN;
-    if (sf_speciation_tau_closed_form(mix, &tau_c) == SF_OK && sf_mixture_kind(mix, 0) == SF_COV_ISOTROPIC) {
-        const double *m0 = sf_mixture_mean(mix, 0), *m1 = sf_mixture_mean(mix, 1);
-        double sep = 0;
-        for (int i = 0; i < d; i++) sep += (m0[i] - m1[i]) * (m0[i] - m1[i]);
-        a = 0.5 * sqrt(sep), s2 = sf_mixture_variances(mix, 0)[0];
+    double tau_c = NAN, t_c = NAN;
+    sf_pair_peak peak = {NAN, NAN, NAN, NAN};
+    int pair = sf_pair_kappa(mix, 0, NULL, NULL) == SF_OK;
+    if (pair && (st = sf_pair_variance_peak(SF_PAIR_LABEL_ENTROPY, &peak)) != SF_OK) {
+        sf_mixture_destroy(mix);
+        return cli_library_error(st);
     }
+    if (pair && sf_speciation_tau_closed_form(mix, &tau_c) == SF_OK && tau_c > 0) sf_schedule_t_of_tau(&ct.schedule, tau_c, &t_c);
     static const char *const files[3] = {"bandwidth.csv", "bandwidth.svg", "entropy.svg"};
     if ((status = cli_outputs_folder(dir, files, 3)) != SF_EXIT_OK) { /* checked before any work */
         sf_mixture_destroy(mix);
         return status;
     }
     size_t P = points;
-    double *cols[8];
-    for (int c = 0; c < 8; c++) cols[c] = malloc(P * sizeof(double));
-    double *x = malloc(n * (size_t)d * sizeof(double)), *h = malloc(n * sizeof(double));
-    int ok = x && h;
-    for (int c = 0; c < 8; c++) ok = ok && cols[c];
-    if (!ok) {
-        status = cli_failure("out of memory for %zu draws", n);
-        goto done;
+    double *cols[NCOL];
+    int ok = 1;
+    for (int c = 0; c < NCOL; c++) ok = (cols[c] = malloc(P * sizeof(double))) && ok;
+    if (!ok) status = cli_failure("out of memory for %zu times", P);
+    if (status == SF_EXIT_OK && (st = sf_context_create(&ctx, backend, SF_PRECISION_F64, 0)) != SF_OK) status = cli_library_error(st);
+    if (status == SF_EXIT_OK) {
+        printf("scorefield bandwidth: %s schedule, t = %g ... %g (%zu times), %zu draws per time, d = %d\n",
+               sf_schedule_kind_name(ct.schedule.kind), t0, t1, P, n, sf_mixture_dim(mix));
+        status = scan(ctx, mix, &ct.schedule, t0, t1, n, seed, pair, cols, P);
     }
-    if ((st = sf_context_create(&ctx, backend, SF_PRECISION_F64, 0)) != SF_OK) {
-        status = cli_library_error(st);
-        goto done;
-    }
-    printf("scorefield bandwidth: %s schedule, t = %g ... %g (%zu times), %zu draws per time, d = %d\n",
-           sf_schedule_kind_name(ct.schedule.kind), t0, t1, P, n, d);
-    printf("  %-8s %-10s %-22s %-10s %-12s %s\n", "t", "tau", "b(t) +- s.e.", "E[h_Y]", "Var[h_Y]", isnan(a) ? "" : "kappa");
-    double *T = cols[0], *TAU = cols[1], *Bv = cols[2], *Bse = cols[3], *HM = cols[4], *HV = cols[5], *HVse = cols[6], *KAP = cols[7];
-    size_t peak = 0;
-    for (size_t q = 0; q < P; q++) {
-        T[q] = t1 + (t0 - t1) * q / (P - 1);
-        sf_time tm;
-        sf_schedule_at(&ct.schedule, T[q], &tm);
-        TAU[q] = tm.tau;
-        if ((st = sf_bandwidth(ctx, mix, &tm, n, seed, &Bv[q], &Bse[q])) != SF_OK ||
-            (st = sf_sample_marginal(mix, &tm, seed, 0, x, n)) != SF_OK || (st = sf_label_entropy(ctx, mix, &tm, x, n, h)) != SF_OK) {
-            status = cli_library_error(st);
-            goto done;
-        }
-        double mean = 0, m2 = 0, m4 = 0;
-        for (size_t i = 0; i < n; i++) mean += h[i];
-        mean /= n;
-        for (size_t i = 0; i < n; i++) {
-            double e = h[i] - mean;
-            m2 += e * e, m4 += e * e * e * e;
-        }
-        m2 /= n - 1, m4 /= n;
-        HM[q] = mean, HV[q] = m2, HVse[q] = sqrt(fmax(0, m4 - m2 * m2) / n);
-        KAP[q] = isnan(a) ? NAN : a * a / (s2 + tm.tau);
-        if (HV[q] > HV[peak]) peak = q;
-        printf("  %-8.4f %-10.4g %10.5g +- %-9.2g %-10.5f %-12.6f", T[q], TAU[q], Bv[q], Bse[q], HM[q], HV[q]);
-        if (!isnan(a)) printf(" %.4f", KAP[q]);
-        printf("\n");
-    }
-    printf("  label-entropy variance peaks at t = %.4f (tau = %.4g)", T[peak], TAU[peak]);
-    if (!isnan(a)) printf(", kappa = %.4f; universal symmetric-pair peak kappa* = 1.3454777, Var = 0.0536289", KAP[peak]);
-    printf("\n");
-
-    /* the pathwise rate along probability-flow paths from t1 to t0 */
-    {
-        sf_sampler smp = sf_sampler_default(SF_SAMPLER_HEUN);
-        smp.t1 = t1, smp.t0 = t0, smp.steps = 200;
-        size_t m = n < 4000 ? n : 4000;
-        sf_time start;
-        sf_schedule_at(&ct.schedule, t1, &start);
-        path_rate pr = {ctx, mix, &ct.schedule, calloc(m, sizeof(double)), calloc(m, sizeof(double)), malloc(m * sizeof(double)), 0, 0};
-        if ((st = sf_sample_marginal(mix, &start, seed + 1, 0, x, m)) != SF_OK ||
-            (st = sf_sample(ctx, mix, &ct.schedule, &smp, x, m, 0, accumulate, &pr, 1)) != SF_OK) {
-            status = cli_library_error(st);
-            free(pr.rate_prev), free(pr.integral), free(pr.div);
-            goto done;
-        }
-        double mean = 0, var = 0, integral_b = 0;
-        for (size_t i = 0; i < m; i++) mean += pr.integral[i];
-        mean /= m;
-        for (size_t i = 0; i < m; i++) var += (pr.integral[i] - mean) * (pr.integral[i] - mean);
-        var /= m - 1;
-        /* int b dt by the trapezoid rule on 400 times uniform in log tau (b rises steeply as t -> t0) */
-        sf_time ta, tb;
-        sf_schedule_at(&ct.schedule, t0, &ta);
-        sf_schedule_at(&ct.schedule, t1, &tb);
-        double prev_t = NAN, prev_b = NAN;
-        for (int q = 0; q < 400 && st == SF_OK; q++) {
-            double tau = exp(log(ta.tau) + (log(tb.tau) - log(ta.tau)) * q / 399.0), tq, bq;
-            sf_time tm;
-            if ((st = sf_schedule_t_of_tau(&ct.schedule, tau, &tq)) != SF_OK) break;
-            tq = fmin(fmax(tq, t0), t1);
-            if ((st = sf_schedule_at(&ct.schedule, tq, &tm)) != SF_OK ||
-                (st = sf_bandwidth(ctx, mix, &tm, n < 2000 ? n : 2000, seed + 2, &bq, NULL)) != SF_OK)
-                break;
-            if (q > 0) integral_b += 0.5 * (bq + prev_b) * (tq - prev_t);
-            prev_t = tq, prev_b = bq;
-        }
-        if (st != SF_OK) {
-            status = cli_library_error(st);
-            free(pr.rate_prev), free(pr.integral), free(pr.div);
-            goto done;
-        }
-        printf("  pathwise            S = int_t0^t1 rate dt along PF-ODE paths: mean %.5g, sd %.4g (%zu paths);\n"
-               "                      int b dt = %.5g (the two agree: H(X0|X_t0) - H(X0|X_t1) is the same for every sampler)\n",
-               mean, sqrt(var), m, integral_b);
-        free(pr.rate_prev), free(pr.integral), free(pr.div);
-    }
-    {
-        char path[4096];
-        const char *names[8] = {"t", "tau", "b", "b_se", "h_mean", "h_var", "h_var_se", "kappa"};
-        snprintf(path, sizeof path, "%s/bandwidth.csv", dir);
-        if ((st = sf_csv_write(path, 8, names, (const double *const *)cols, P)) != SF_OK) {
-            status = cli_write_error(st);
-            goto done;
-        }
-        double *lo = malloc(P * sizeof(double)), *hi = malloc(P * sizeof(double));
-        for (size_t q = 0; q < P; q++) lo[q] = Bv[q] - 2 * Bse[q], hi[q] = Bv[q] + 2 * Bse[q];
-        double t_c = NAN;
-        if (tau_c > 0) sf_schedule_t_of_tau(&ct.schedule, tau_c, &t_c);
-        sf_series sb[3] = {{T, Bv, P, "b(t)", NULL, 0, 0}, {T, lo, P, "+- 2 s.e.", "#999", 1, 0}, {T, hi, P, NULL, "#999", 1, 0}};
-        sf_plot pb = {"generative bandwidth b(t) = dH(X0|Xt)/dt", "time t", "b(t)", 0, 0, isnan(t_c) ? 0 : 1, {t_c}, {"t_c"}};
-        snprintf(path, sizeof path, "%s/bandwidth.svg", dir);
-        sf_plot_svg(path, &pb, sb, 3);
-        for (size_t q = 0; q < P; q++) lo[q] = HV[q] - 2 * HVse[q], hi[q] = HV[q] + 2 * HVse[q];
-        int by_kappa = !isnan(a);
-        sf_series se[3] = {{by_kappa ? KAP : T, HV, P, "Var[h_Y]", NULL, 0, 0}, {by_kappa ? KAP : T, lo, P, "+- 2 s.e.", "#999", 1, 0},
-                           {by_kappa ? KAP : T, hi, P, NULL, "#999", 1, 0}};
-        sf_plot pe = {"variance of the label entropy", by_kappa ? "kappa = a^2 / (s^2 + tau)" : "time t", "Var[h_Y]",
-                      by_kappa, 0, 1, {by_kappa ? 1.3454777 : T[peak]}, {by_kappa ? "kappa* = 1.3455" : "peak"}};
-        snprintf(path, sizeof path, "%s/entropy.svg", dir);
-        if ((st = sf_plot_svg(path, &pe, se, 3)) != SF_OK) status = cli_write_error(st);
-        free(lo), free(hi);
-        printf("  figures             %s/bandwidth.svg, %s/entropy.svg (data: %s/bandwidth.csv)\n", dir, dir, dir);
-    }
-done:
-    for (int c = 0; c < 8; c++) free(cols[c]);
-    free(x), free(h);
+    for (int which = 0; pair && status == SF_EXIT_OK && which < 2; which++)
+        status = print_peak(ctx, mix, &ct.schedule, (sf_pair_statistic)which, n, seed + 3);
+    if (status == SF_EXIT_OK) status = print_budget(ctx, mix, &ct.schedule, t0, t1, n < 4000 ? n : 4000, seed + 1);
+    if (status == SF_EXIT_OK) status = write_figures(dir, cols, P, pair, peak.kappa, t_c);
+    for (int c = 0; c < NCOL; c++) free(cols[c]);
     sf_context_destroy(ctx);
     sf_mixture_destroy(mix);
     return status;

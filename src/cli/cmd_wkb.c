@@ -1,6 +1,6 @@
-/* scorefield wkb: the path-integral view (SPEC.md F) — the log-likelihood that the h-family of
- * samplers assigns to points, as a function of h, for the exact score and for perturbed scores
- * s_theta = C s + B, against the first-order WKB prediction log q^0 + h^2 l_1 (Gaussian data). */
+/* scorefield wkb (docs/analyses.md, "The path-integral view"): parses the options, calls the
+ * library for the h-family's likelihood curve and its first-order WKB prediction per score model,
+ * prints them and writes CSV + SVG. */
 #include "cli_io.h"
 #include "commands.h"
 #include "report.h"
@@ -21,8 +21,9 @@ static const char wkb_help[] =
     "prints log q^h_t0(x) of the model's h-sampler at the point x (default 0.3 in every coordinate)\n"
     "for h from 0 to h-max (default 1), computed from the model's Gaussian marginals, beside the WKB\n"
     "prediction log q^0 + h^2 l_1; writes DIR/wkb.csv and wkb.svg (default DIR scorefield-wkb).\n"
-    "For the exact score (C = 1, B = 0) every h gives the same likelihood: l_1 = 0.\n"
-    "Both files are written or neither. --quiet prints nothing but errors.\n";
+    "For the exact score (C = 1, B = 0) every h gives the same likelihood: l_1 = 0. The formulas and\n"
+    "their checks: docs/analyses.md, \"The path-integral view\". Both files are written or neither;\n"
+    "--quiet prints nothing but errors.\n";
 
 int cmd_wkb(int argc, char **argv)
 {
@@ -96,22 +97,13 @@ int cmd_wkb(int argc, char **argv)
            hs[NH - 1]);
     for (int c = 0; c < ns && status == SF_EXIT_OK; c++) {
         double l1, q0;
-        const double *bb = shift != 0 ? b : NULL;
-        if ((st = sf_wkb_gaussian(mix, &ct.schedule, t0, t1, scales[c], bb, 0.0, x, 1, 2000, &l1, &q0)) != SF_OK) {
+        if ((st = sf_wkb_curve(mix, &ct.schedule, t0, t1, scales[c], shift != 0 ? b : NULL, x, hs, NH, 2000, cols_data[2 * c],
+                               cols_data[2 * c + 1], &l1, &q0)) != SF_OK) {
             if (st == SF_ERR_INVALID && mixture_path) sf_error_prefix(mixture_path);
             status = cli_library_error(st);
             break;
         }
         printf("  %-10.6g %-14.8f %-14.8f", scales[c], q0, l1);
-        for (int q = 0; q < NH; q++) {
-            double qh;
-            if ((st = sf_wkb_gaussian(mix, &ct.schedule, t0, t1, scales[c], bb, hs[q], x, 1, 2000, NULL, &qh)) != SF_OK) {
-                status = cli_library_error(st);
-                break;
-            }
-            cols_data[2 * c][q] = qh;
-            cols_data[2 * c + 1][q] = q0 + hs[q] * hs[q] * l1;
-        }
         static const int shown[3] = {2, 10, NH - 1};
         for (int j = 0; j < 3; j++) printf(" %.6f/%.6f", cols_data[2 * c][shown[j]], cols_data[2 * c + 1][shown[j]]);
         printf("\n");
@@ -129,15 +121,18 @@ int cmd_wkb(int argc, char **argv)
             snprintf(names[2 + 2 * c], 32, "wkb_C%d", c);
             np[1 + 2 * c] = names[1 + 2 * c], np[2 + 2 * c] = names[2 + 2 * c];
             cp[1 + 2 * c] = cols_data[2 * c], cp[2 + 2 * c] = cols_data[2 * c + 1];
-            snprintf(labels[2 * c], 48, "C = %.3g", scales[c]);
-            snprintf(labels[2 * c + 1], 48, "WKB, C = %.3g", scales[c]);
-            series[2 * c] = (sf_series){hs, cols_data[2 * c], NH, labels[2 * c], NULL, 0, 0};
-            series[2 * c + 1] = (sf_series){hs, cols_data[2 * c + 1], NH, labels[2 * c + 1], "#666", 1, 0};
+            static const char *const colors[8] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"};
+            snprintf(labels[2 * c], 48, "exact, C = %.4g", scales[c]);
+            snprintf(labels[2 * c + 1], 48, "WKB, C = %.4g", scales[c]);
+            /* one colour per model: solid the exact curve, dashed its prediction */
+            series[2 * c] = (sf_series){.x = hs, .y = cols_data[2 * c], .n = NH, .label = labels[2 * c], .color = colors[c]};
+            series[2 * c + 1] = (sf_series){.x = hs, .y = cols_data[2 * c + 1], .n = NH, .label = labels[2 * c + 1],
+                                            .color = colors[c], .dashed = 1};
         }
         snprintf(path, sizeof path, "%s/wkb.csv", dir);
         if ((st = sf_csv_write(path, 1 + 2 * ns, np, cp, NH)) != SF_OK) status = cli_write_error(st);
-        sf_plot plot = {"likelihood of the h-family: exact against first-order WKB", "noise level h", "log q^h_t0(x)",
-                        0, 0, 0, {0}, {0}};
+        sf_plot plot = {.title = "likelihood of the h-family: exact against first-order WKB", .xlabel = "noise level h",
+                        .ylabel = "log q^h_t0(x)"};
         snprintf(path, sizeof path, "%s/wkb.svg", dir);
         if (status == SF_EXIT_OK && (st = sf_plot_svg(path, &plot, series, 2 * ns)) != SF_OK) status = cli_write_error(st);
         else if (status == SF_EXIT_OK) printf("  figures             %s/wkb.svg (data: %s/wkb.csv)\n", dir, dir);

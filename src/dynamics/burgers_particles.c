@@ -2,6 +2,7 @@
  * right-hand side, and measuring the curl of the score field. */
 #include "curl.h"
 #include "mixture.h"
+#include "numerics.h"
 #include "status.h"
 #include "philox.h"
 
@@ -26,6 +27,20 @@ static sf_status burgers_rhs(sf_plan *plan, int d, const double *y, size_t n, do
     return SF_OK;
 }
 
+typedef struct {
+    sf_plan *plan; /* the mixture's field, moved to each stage time */
+    int d;
+    const double *y;
+    size_t n;
+    double *lap; /* scratch */
+} burgers_problem;
+
+static sf_status burgers_ode(void *data, double tau, const double *u, double *du)
+{
+    const burgers_problem *p = data;
+    return burgers_rhs(p->plan, p->d, p->y, p->n, tau, u, p->lap, du);
+}
+
 sf_status sf_burgers_advance(sf_context *ctx, const sf_mixture *mix, const double *y, size_t n, double tau0,
                              double tau1, int steps, double *u)
 {
@@ -38,34 +53,14 @@ sf_status sf_burgers_advance(sf_context *ctx, const sf_mixture *mix, const doubl
         return sf_fail(SF_ERR_INVALID, "Burgers advance needs steps >= 1 and finite tau0, tau1 >= 0 (got %d, %g, %g)",
                        steps, tau0, tau1);
     size_t nd = n * (size_t)mix->dim;
-    double *k[4], *stage = malloc(nd * sizeof(double) + 1), *lap = malloc(nd * sizeof(double) + 1);
-    int ok = stage && lap;
-    for (int q = 0; q < 4; q++) ok = (k[q] = malloc(nd * sizeof(double) + 1)) && ok;
-    st = ok ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory advancing %zu particles", n);
-    sf_plan *plan = NULL;
+    burgers_problem p = {NULL, mix->dim, y, n, malloc(nd * sizeof(double) + 1)};
+    st = p.lap ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory advancing %zu particles", n);
     sf_time start;
     if (st == SF_OK) st = sf_time_heat(tau0, &start);
-    if (st == SF_OK) st = sf_plan_create(&plan, ctx, mix, &start);
-    double h = (tau1 - tau0) / steps;
-    for (int step = 0; st == SF_OK && step < steps; step++) {
-        double tau = tau0 + step * h;
-        /* classical RK4: stages at tau, tau + h/2 (twice), tau + h */
-        static const double at[4] = {0, 0.5, 0.5, 1}, weight[4] = {1, 2, 2, 1};
-        for (int q = 0; st == SF_OK && q < 4; q++) {
-            const double *from = u;
-            if (q > 0) {
-                for (size_t i = 0; i < nd; i++) stage[i] = u[i] + at[q] * h * k[q - 1][i];
-                from = stage;
-            }
-            st = burgers_rhs(plan, mix->dim, y, n, tau + at[q] * h, from, lap, k[q]);
-        }
-        if (st == SF_OK)
-            for (size_t i = 0; i < nd; i++)
-                u[i] += h / 6.0 * (weight[0] * k[0][i] + weight[1] * k[1][i] + weight[2] * k[2][i] + weight[3] * k[3][i]);
-    }
-    sf_plan_destroy(plan);
-    free(stage), free(lap);
-    for (int q = 0; q < 4; q++) free(k[q]);
+    if (st == SF_OK) st = sf_plan_create(&p.plan, ctx, mix, &start);
+    if (st == SF_OK) st = sf_rk4(burgers_ode, &p, nd, tau0, tau1, steps, u, NULL);
+    sf_plan_destroy(p.plan);
+    free(p.lap);
     return st;
 }
 

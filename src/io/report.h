@@ -14,6 +14,7 @@ typedef struct {
     const char *label; /* legend text, or NULL */
     const char *color; /* SVG colour, or NULL for the palette */
     int dashed, points; /* line style; points: markers only, no line */
+    const double *err;  /* error bars: half-heights at each point (e.g. 2 standard errors), or NULL */
 } sf_series;
 
 typedef struct {
@@ -22,14 +23,19 @@ typedef struct {
     int nmarks;           /* vertical reference lines */
     double marks[4];
     const char *mark_labels[4];
+    double symlog_y;      /* > 0: a symmetric log y axis, linear within +-symlog_y (signed data over decades) */
 } sf_plot;
 
+/* A line plot: log or symmetric-log axes as asked, error bars where a series has them, the
+ * legend in a column right of the plot box (never over the data; each labelled series once, in
+ * its own colour and dash), mark labels kept inside the box. */
 sf_status sf_plot_svg(const char *path, const sf_plot *plot, const sf_series *series, int nseries);
 
 /* Curves of one quantity at several times, y[k] over the common x (n points), the times being
- * factors[k] x tau_c: writes DIR/STEM.csv (columns x and "<factor> tau_c") and DIR/STEM.svg. */
+ * factors[k] times a reference time named `reference` (e.g. "tau_c"): writes DIR/STEM.csv
+ * (columns x and "tau = <factor> <reference>") and DIR/STEM.svg. */
 sf_status sf_write_profiles(const char *dir, const char *stem, const char *title, const char *xlabel,
                             const char *ylabel, const double *x, const double *const *y, const double *factors,
-                            int count, size_t n);
+                            const char *reference, int count, size_t n);
 
 #endif

@@ -856,7 +856,7 @@ Test(cli, no_reference_values_in_the_sources)
     static const char *const refs[] = {"1.345477", "0.053628", "0.0536289", "3.758695", "0.142515", "0.74323"};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         char path[PATH_LEN];
-        snprintf(path, sizeof path, "%s/src/%s", SF_SOURCE_DIR, files[f]);
+        snprintf(path, sizeof path, "%s/%s", SF_SOURCE_DIR, files[f]);
         const char *text = read_text(path);
         for (size_t k = 0; k < sizeof refs / sizeof refs[0]; k++)
             cr_expect(strstr(text, refs[k]) == NULL, "%s holds the reference value %s", files[f], refs[k]);

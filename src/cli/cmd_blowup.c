@@ -24,8 +24,8 @@ static const char blowup_help[] =
     "                                        its subspace M_k, where that component dominates\n"
     "  the slope of log E|u|^2 against log tau -> -1 (fitted on the smallest three tau)\n"
     "  max |E[x0 | x]| over the draws stays bounded (the target Lu-Wang-Bal propose to learn)\n"
-    "Writes DIR/blowup.csv and blowup.svg (default DIR scorefield-blowup), both or neither. The\n"
-    "formulas and their checks: docs/analyses.md, \"Blow-up near t = 0\".\n"
+    "Writes DIR/blowup.csv and blowup.svg (default DIR scorefield-blowup). The formulas and their\n"
+    "checks: docs/analyses.md, \"Blow-up near t = 0\". Both files are written or neither.\n"
     "Bounds: P 3 to 1e5, N 2 to 1e8, S 0 to 2^64-1. --quiet prints nothing but errors.\n";
 
 int cmd_blowup(int argc, char **argv)
@@ -72,8 +72,8 @@ int cmd_blowup(int argc, char **argv)
         return cli_library_error(st);
     }
     static const char *const files[2] = {"blowup.csv", "blowup.svg"};
-    int status;
-    if ((status = cli_outputs_folder(dir, files, 2)) != SF_EXIT_OK) { /* checked before any work */
+    int status = cli_outputs_folder(dir, files, 2); /* checked before any work */
+    if (status != SF_EXIT_OK) {
         sf_mixture_destroy(mix);
         return status;
     }

@@ -4,7 +4,6 @@
 #include "cli_io.h"
 #include "commands.h"
 #include "report.h"
-#include "staging.h"
 #include "status.h"
 
 #include <errno.h>

@@ -4,7 +4,6 @@
 #include "cli_io.h"
 #include "commands.h"
 #include "report.h"
-#include "staging.h"
 #include "status.h"
 
 #include <errno.h>
@@ -216,13 +215,10 @@ static int trajectories(const split *sp, const sf_speciation_summary *s, const o
         st = sf_speciation_branching(sp->ctx, sp->mix, sp->A, sp->na, sp->B, sp->nb, reference_tau(s), &vp, &smp, n, o->seed,
                                      every, capacity, t, proj, &frames, 100000, &b);
     if (st == SF_OK) st = sf_schedule_t_of_tau(&vp, reference_tau(s), &t_c);
-    if (st != SF_OK) {
-        free(t), free(proj);
-        return cli_library_error(st);
-    }
-    st = write_trajectories(sp->dir, t, proj, frames, n, t_c);
+    int status = st == SF_OK ? SF_EXIT_OK : cli_library_error(st);
+    if (status == SF_EXIT_OK && (st = write_trajectories(sp->dir, t, proj, frames, n, t_c)) != SF_OK) status = cli_write_error(st);
     free(t), free(proj);
-    if (st != SF_OK) return cli_write_error(st);
+    if (status != SF_EXIT_OK) return status;
     printf("  trajectories        %zu particles, vp-linear probability-flow ODE (Heun) %g -> %g in %zu steps: %.3f end on side A\n",
            n, smp.t1, smp.t0, o->steps, b.side_a);
     printf("  at t_c              (t = %.4f) leaning (|E[x0 | x_t] . n| > a/2 from the interface): %.3f of the\n"
@@ -261,10 +257,10 @@ static int run(const options *o)
     sp.dir = o->out_dir ? o->out_dir : (o->demo ? "scorefield-demo" : "scorefield-speciation");
     static const char *const files[6] = {"profiles.csv", "profiles.svg", "curvature.csv", "curvature.svg",
                                          "trajectories.csv", "trajectories.svg"};
-    int status = cli_outputs_folder(sp.dir, files, 6); /* checked before any work */
-    if (status != SF_EXIT_OK) {
+    int prepared = cli_outputs_folder(sp.dir, files, 6); /* checked before any work */
+    if (prepared != SF_EXIT_OK) {
         sf_mixture_destroy(mix);
-        return status;
+        return prepared;
     }
     sf_context *ctx = NULL;
     if ((st = sf_context_create(&ctx, o->backend, SF_PRECISION_F64, 0)) != SF_OK) {
@@ -273,7 +269,7 @@ static int run(const options *o)
     }
     sp.ctx = ctx, sp.mix = mix;
     sf_speciation_summary s;
-    status = (st = sf_speciation_summarize(ctx, mix, sp.A, sp.na, sp.B, sp.nb, &s)) == SF_OK ? SF_EXIT_OK : cli_library_error(st);
+    int status = (st = sf_speciation_summarize(ctx, mix, sp.A, sp.na, sp.B, sp.nb, &s)) == SF_OK ? SF_EXIT_OK : cli_library_error(st);
     if (status == SF_EXIT_OK) print_times(&sp, &s, o->demo);
     if (status == SF_EXIT_OK) status = layer_table(&sp, &s);
     if (status == SF_EXIT_OK) status = curvature_figure(&sp, &s);

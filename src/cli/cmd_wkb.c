@@ -22,8 +22,8 @@ static const char wkb_help[] =
     "for h from 0 to h-max (default 1), computed from the model's Gaussian marginals, beside the WKB\n"
     "prediction log q^0 + h^2 l_1; writes DIR/wkb.csv and wkb.svg (default DIR scorefield-wkb).\n"
     "For the exact score (C = 1, B = 0) every h gives the same likelihood: l_1 = 0. The formulas and\n"
-    "their checks: docs/analyses.md, \"The path-integral view\".\n"
-    "Both files are written or neither. --quiet prints nothing but errors.\n";
+    "their checks: docs/analyses.md, \"The path-integral view\". Both files are written or neither;\n"
+    "--quiet prints nothing but errors.\n";
 
 int cmd_wkb(int argc, char **argv)
 {

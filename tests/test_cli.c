@@ -909,7 +909,7 @@ Test(cli, blowup_ratio_with_a_full_rank_component)
     char dir[PATH_LEN], path[2 * PATH_LEN], line[512];
     tmp_path(dir, "blow2");
     cli_result r = run_cli((const char *const[]){"blowup", "--mixture", mix_path, "--out-dir", dir, "--n", "4000", "--points", "5",
-                                                 "--tau-min", "1e-6", NULL});
+                                                 "--tau0", "1e-6", NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
     snprintf(path, sizeof path, "%s/blowup.csv", dir);
     FILE *fp = fopen(path, "r");
@@ -927,7 +927,7 @@ Test(cli, wkb_curves)
 {
     char dir[PATH_LEN], path[2 * PATH_LEN];
     tmp_path(dir, "wkb");
-    cli_result r = run_cli((const char *const[]){"wkb", "--out-dir", dir, "--scales", "1,0.8", NULL});
+    cli_result r = run_cli((const char *const[]){"wkb", "--out-dir", dir, "--model-scale", "1,0.8", NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
     snprintf(path, sizeof path, "%s/wkb.csv", dir);
     FILE *fp = fopen(path, "r");

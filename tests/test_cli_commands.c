@@ -328,3 +328,31 @@ Test(commands, score_memory_stays_flat_in_n)
                         &limits);
     cr_expect_eq(r.status, 1, "one batch of 600000 fitted in the same limit (status %d): %s", r.status, r.err);
 }
+
+Test(commands, loglik_bandwidth_and_the_ring_report_progress)
+{
+    char dir[PATH_LEN];
+    tmp_path(dir, "figures");
+    write_valid_particles();
+    setenv("SCOREFIELD_PROGRESS_AFTER", "0", 1); /* report as a long run would */
+    cli_result r = run_cli((const char *const[]){"loglik", "--mixture", THREE, "--schedule", "vp-linear", "--t0", "0.1", "--in",
+                                                 x_path, "--out", out_path, NULL});
+    cr_expect(r.status == 0 && strstr(r.err, "scorefield loglik: 100% after"), "%s", r.err);
+    r = run_cli((const char *const[]){"bandwidth", "--points", "3", "--n", "200", "--out-dir", dir, NULL});
+    cr_expect(r.status == 0 && strstr(r.err, "scorefield bandwidth: 100% after"), "%s", r.err);
+    r = run_cli((const char *const[]){"doublewell", "--radial", "--out-dir", dir, NULL});
+    cr_expect(r.status == 0 && strstr(r.err, "scorefield doublewell: 100% after"), "%s", r.err);
+    r = run_cli((const char *const[]){"bandwidth", "--points", "3", "--n", "200", "--out-dir", dir, "--quiet", NULL});
+    cr_expect(r.status == 0 && r.err_len == 0, "--quiet: %s", r.err);
+    unsetenv("SCOREFIELD_PROGRESS_AFTER");
+}
+
+Test(commands, renamed_options_are_refused_with_their_new_name)
+{
+    static const char *const runs[4][4] = {{"wkb", "--scales", "1", "--model-scale"}, {"wkb", "--shift", "0.1", "--model-shift"},
+                                           {"blowup", "--tau-max", "0.1", "--tau1"}, {"blowup", "--tau-min", "1e-5", "--tau0"}};
+    for (int k = 0; k < 4; k++) {
+        cli_result r = run_cli((const char *const[]){runs[k][0], runs[k][1], runs[k][2], NULL});
+        expect_refused(&r, runs[k][1], runs[k][3]);
+    }
+}

@@ -3,6 +3,7 @@
  * and the entropy budget, prints them and writes CSV + SVG figures. */
 #include "cli_io.h"
 #include "commands.h"
+#include "progress.h"
 #include "report.h"
 #include "status.h"
 
@@ -96,7 +97,7 @@ static int write_figures(const char *dir, double *const *cols, size_t P, int pai
 
 /* One row per time: b(t), the label entropy's moments, and for a pair kappa(tau) and the exact Var. */
 static int scan(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1, size_t n,
-                uint64_t seed, int pair, double *const *cols, size_t P)
+                uint64_t seed, int pair, double *const *cols, size_t P, cli_progress *progress)
 {
     printf("  %-8s %-10s %-22s %-10s %-22s %s\n", "t", "tau", "b(t) +- s.e.", "E[h_Y]", "Var[h_Y] +- s.e.", pair ? "kappa   exact Var" : "");
     for (size_t q = 0; q < P; q++) {
@@ -114,6 +115,8 @@ static int scan(sf_context *ctx, const sf_mixture *mix, const sf_schedule *sched
                cols[COL_B_SE][q], h.mean, h.var, h.var_se);
         if (pair) printf(" %-7.4f %.6f", cols[COL_KAPPA][q], cols[COL_H_VAR_EXACT][q]);
         printf("\n");
+        fflush(stdout); /* the table before any progress line */
+        cli_progress_update(progress, (double)(q + 1));
     }
     return SF_EXIT_OK;
 }
@@ -179,6 +182,8 @@ int cmd_bandwidth(int argc, char **argv)
         return status;
     }
     size_t P = points;
+    cli_progress progress; /* the P times, the two peaks, the budget */
+    cli_progress_start(&progress, "bandwidth", (double)(P + 3));
     double *cols[NCOL];
     int ok = 1;
     for (int c = 0; c < NCOL; c++) ok = (cols[c] = malloc(P * sizeof(double))) && ok;
@@ -187,11 +192,14 @@ int cmd_bandwidth(int argc, char **argv)
     if (status == SF_EXIT_OK) {
         printf("scorefield bandwidth: %s schedule, t = %g ... %g (%zu times), %zu draws per time, d = %d\n",
                sf_schedule_kind_name(ct.schedule.kind), t0, t1, P, n, sf_mixture_dim(mix));
-        status = scan(ctx, mix, &ct.schedule, t0, t1, n, seed, pair, cols, P);
+        status = scan(ctx, mix, &ct.schedule, t0, t1, n, seed, pair, cols, P, &progress);
     }
-    for (int which = 0; pair && status == SF_EXIT_OK && which < 2; which++)
+    for (int which = 0; pair && status == SF_EXIT_OK && which < 2; which++) {
         status = print_peak(ctx, mix, &ct.schedule, (sf_pair_statistic)which, n, seed + 3);
+        cli_progress_update(&progress, (double)(P + 1 + which));
+    }
     if (status == SF_EXIT_OK) status = print_budget(ctx, mix, &ct.schedule, t0, t1, n < 4000 ? n : 4000, seed + 1);
+    cli_progress_update(&progress, (double)(P + 3));
     if (status == SF_EXIT_OK) status = write_figures(dir, cols, P, pair, peak.kappa, t_c);
     for (int c = 0; c < NCOL; c++) free(cols[c]);
     sf_context_destroy(ctx);

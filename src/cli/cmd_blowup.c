@@ -13,10 +13,10 @@
 #include <sys/stat.h>
 
 static const char blowup_help[] =
-    "usage: scorefield blowup [--mixture M.json] [--tau-max T] [--tau-min T] [--points P] [--n N]\n"
+    "usage: scorefield blowup [--mixture M.json] [--tau1 T1] [--tau0 T0] [--points P] [--n N]\n"
     "                         [--seed S] [--out-dir DIR] [--backend cpu|cuda|auto] [--quiet]\n"
     "For a mixture with components on affine subspaces (a basis with var 0; default: a plane in R^6,\n"
-    "codimension 4), over P heat times from tau-max (0.1) down to tau-min (1e-6), with N exact draws\n"
+    "codimension 4), over P heat times from tau1 (0.1) down to tau0 (1e-6), with N exact draws\n"
     "of q_tau each (default 20000):\n"
     "  tau E|u|^2  -> sum_k w_k codim_k     (the codimension of component k's subspace; full rank: 0)\n"
     "  tau |u(y)| / dist(y, M_k) -> 1        at N exact draws y of the heaviest subspace component k's\n"
@@ -24,6 +24,7 @@ static const char blowup_help[] =
     "                                        its subspace M_k, where that component dominates\n"
     "  the slope of log E|u|^2 against log tau -> -1 (fitted on the smallest three tau)\n"
     "  max |E[x0 | x]| over the draws stays bounded (the target Lu-Wang-Bal propose to learn)\n"
+    "(--tau-max and --tau-min, the old names, are refused: --tau1 > --tau0 in every command.)\n"
     "Writes DIR/blowup.csv and blowup.svg (default DIR scorefield-blowup). The formulas and their\n"
     "checks: docs/analyses.md, \"Blow-up near t = 0\". Both files are written or neither.\n"
     "Bounds: P 3 to 1e5, N 2 to 1e8, S 0 to 2^64-1. --quiet prints nothing but errors.\n";
@@ -43,7 +44,7 @@ int cmd_blowup(int argc, char **argv)
         }
         if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
         size_t *count = !strcmp(a, "--points") ? &points : !strcmp(a, "--n") ? &n : !strcmp(a, "--seed") ? &seed : NULL;
-        double *num = !strcmp(a, "--tau-max") ? &tau_max : !strcmp(a, "--tau-min") ? &tau_min : NULL;
+        double *num = !strcmp(a, "--tau1") ? &tau_max : !strcmp(a, "--tau0") ? &tau_min : NULL;
         size_t max = count == &points ? 100000 : count == &n ? 100000000 : SIZE_MAX;
         if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, max, count)) return SF_EXIT_BAD_INPUT; }
         else if (!strcmp(a, "--quiet")) cli_set_quiet();
@@ -54,7 +55,7 @@ int cmd_blowup(int argc, char **argv)
         else return cli_bad_input("blowup: unknown option '%s' (see scorefield blowup --help)", a);
     }
     if (points < 3 || n < 2 || !(tau_max > tau_min) || !(tau_min > 0))
-        return cli_bad_input("blowup: need --points >= 3, --n >= 2 and tau-max > tau-min > 0");
+        return cli_bad_input("blowup: need --points >= 3, --n >= 2 and --tau1 > --tau0 > 0");
     sf_mixture *mix = NULL;
     sf_status st;
     if (mixture_path) {

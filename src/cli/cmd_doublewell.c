@@ -3,6 +3,7 @@
  * (or the ring's), prints them and writes the profiles (CSV + SVG). */
 #include "cli_io.h"
 #include "commands.h"
+#include "progress.h"
 #include "report.h"
 #include "status.h"
 
@@ -36,25 +37,35 @@ static int ring(double eps, const char *dir)
     static const char *const files[2] = {"ring_profiles.csv", "ring_profiles.svg"};
     int status = cli_outputs_folder(dir, files, 2); /* checked before any work */
     if (status != SF_EXIT_OK) return status;
+    enum { NP = 61, NT = 4, G = 9, NR = 3 };
+    cli_progress progress; /* stages: the critical time, NT profiles, NR residual times */
+    cli_progress_start(&progress, "doublewell", 1 + NT + NR);
     double tau_c;
     sf_status st = sf_ringwell_tau_c(eps, &tau_c);
     if (st != SF_OK) return cli_library_error(st);
-    enum { NP = 61, NT = 4, G = 9 };
+    cli_progress_update(&progress, 1);
     static const double factors[NT] = {0.25, 0.5, 1, 2};
     double r[NP], pts[2 * NP], u[2 * NP], prof[NT][NP], worst;
     for (int q = 0; q < NP; q++) r[q] = 2.5 * q / (NP - 1), pts[2 * q] = r[q], pts[2 * q + 1] = 0;
     for (int k = 0; k < NT; k++) {
         if ((st = sf_ringwell_field(eps, factors[k] * tau_c, pts, NP, u, NULL, NULL, NULL)) != SF_OK) return cli_library_error(st);
         for (int q = 0; q < NP; q++) prof[k][q] = u[2 * q];
+        cli_progress_update(&progress, 2 + k);
     }
-    double grid[2 * G * G], taus[3] = {0.5 * tau_c, tau_c, 2 * tau_c};
+    double grid[2 * G * G], taus[NR] = {0.5 * tau_c, tau_c, 2 * tau_c};
     for (int a = 0; a < G; a++)
         for (int b = 0; b < G; b++) grid[2 * (a * G + b)] = -2 + 4.0 * a / (G - 1), grid[2 * (a * G + b) + 1] = -2 + 4.0 * b / (G - 1);
-    if ((st = sf_ringwell_burgers_residual(eps, taus, 3, grid, G * G, &worst)) != SF_OK) return cli_library_error(st);
+    worst = 0;
+    for (int k = 0; k < NR; k++) { /* one time at a time, for the progress */
+        double at_k;
+        if ((st = sf_ringwell_burgers_residual(eps, taus + k, 1, grid, G * G, &at_k)) != SF_OK) return cli_library_error(st);
+        worst = fmax(worst, at_k);
+        cli_progress_update(&progress, 2 + NT + k);
+    }
     printf("scorefield doublewell: the ring p0 ~ exp(-(|x|^2 - 1)^2 / %g) in 2-D\n", eps);
     printf("  critical heat time  tau_c = %.10g (E[|x|^2 | y = 0; tau] = 2 tau: the centre becomes a minimum)\n", tau_c);
-    printf("  Burgers residual    max |d_tau u - Lap u/2 - (u.grad) u| / (largest term) = %.3g (%d x %d points x 3 times)\n",
-           worst, G, G);
+    printf("  Burgers residual    max |d_tau u - Lap u/2 - (u.grad) u| / (largest term) = %.3g (%d x %d points x %d times)\n",
+           worst, G, G, (int)NR);
     const double *curves[NT] = {prof[0], prof[1], prof[2], prof[3]};
     if ((st = sf_write_profiles(dir, "ring_profiles", "ring: the radial score, the centre turning into a minimum", "r",
                                 "radial score u_r", r, curves, factors, "tau_c", NT, NP)) != SF_OK)

@@ -1,6 +1,7 @@
 /* scorefield draw: exact samples of the diffused mixture p_t, streamed to a .npy file in batches. */
 #include "cli_io.h"
 #include "commands.h"
+#include "parse.h"
 #include "progress.h"
 #include "status.h"
 
@@ -25,28 +26,12 @@ int cmd_draw(int argc, char **argv)
 {
     const char *mixture_path = NULL, *out_path = NULL;
     size_t n = 0, batch = 262144, seed = 0;
-    cli_once once = {0};
     cli_time ct;
     cli_time_init(&ct);
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) {
-            fputs(draw_help, stdout);
-            fputs(cli_time_help, stdout);
-            return SF_EXIT_OK;
-        }
-        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
-        int t = cli_time_option(&ct, argc, argv, &i);
-        if (t < 0) return SF_EXIT_BAD_INPUT;
-        if (t > 0) continue;
-        size_t *count = !strcmp(a, "--n") ? &n : !strcmp(a, "--batch") ? &batch : !strcmp(a, "--seed") ? &seed : NULL;
-        size_t max = count == &n ? (size_t)DRAW_N_MAX : count == &batch ? (size_t)DRAW_BATCH_MAX : SIZE_MAX;
-        const char **text = !strcmp(a, "--mixture") ? &mixture_path : !strcmp(a, "--out") ? &out_path : NULL;
-        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, max, count)) return SF_EXIT_BAD_INPUT; }
-        else if (text) { if (!(*text = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--quiet")) cli_set_quiet();
-        else return cli_bad_input("draw: unknown option '%s' (see scorefield draw --help)", a);
-    }
+    const cli_option table[] = {{"--mixture", CLI_TEXT, &mixture_path, 0}, {"--out", CLI_TEXT, &out_path, 0},
+                                {"--n", CLI_COUNT, &n, (size_t)DRAW_N_MAX}, {"--batch", CLI_COUNT, &batch, DRAW_BATCH_MAX},
+                                {"--seed", CLI_COUNT, &seed, SIZE_MAX}, {NULL, CLI_FLAG, NULL, 0}};
+    CLI_PARSE_OR_RETURN(cli_parse("draw", draw_help, cli_time_help, table, argc, argv, cli_time_extra, &ct, NULL));
     if (!mixture_path || !out_path) return cli_bad_input("draw: --mixture, a time, --n and --out are required");
     if (!n) return cli_bad_input("option --n: give at least 1 particle");
     if (!batch) return cli_bad_input("option --batch: must be >= 1");

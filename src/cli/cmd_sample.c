@@ -2,6 +2,7 @@
  * of p_{t1} down to t0, in batches streamed to the output file; trajectories on request. */
 #include "cli_io.h"
 #include "commands.h"
+#include "parse.h"
 #include "progress.h"
 #include "status.h"
 
@@ -219,7 +220,6 @@ int cmd_sample(int argc, char **argv)
     const char *mixture_path = NULL, *out_path = NULL, *traj_path = NULL, *sampler_name = NULL, *class_text = NULL;
     const char *in_path = NULL, *times_file = NULL;
     size_t n = 0, steps = 100, every = 10, batch = 262144, seed = 0;
-    int have_every = 0;
     double t1 = NAN, t0 = 1e-3, h = NAN, eta = NAN, guidance = 0.0;
     const char *spacing = NULL;
     sf_backend backend = SF_BACKEND_AUTO;
@@ -227,36 +227,17 @@ int cmd_sample(int argc, char **argv)
     cli_once once = {0};
     cli_time ct;
     cli_time_init(&ct);
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) {
-            fputs(sample_help, stdout);
-            return SF_EXIT_OK;
-        }
-        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
-        if (!strcmp(a, "--t") || !strcmp(a, "--alpha") || !strcmp(a, "--sigma"))
-            return cli_bad_input("sample: %s does not apply: the sampler runs from --t1 to --t0", a);
-        int t = cli_time_option(&ct, argc, argv, &i);
-        if (t < 0) return SF_EXIT_BAD_INPUT;
-        if (t > 0) continue;
-        size_t *count = !strcmp(a, "--n") ? &n : !strcmp(a, "--steps") ? &steps : !strcmp(a, "--every") ? &every
-                      : !strcmp(a, "--batch") ? &batch : !strcmp(a, "--seed") ? &seed : NULL;
-        size_t max = count == &n ? (size_t)SAMPLE_N_MAX : count == &batch ? (size_t)SAMPLE_BATCH_MAX
-                   : count == &seed ? SIZE_MAX : (size_t)SAMPLE_STEPS_MAX;
-        double *num = !strcmp(a, "--t1") ? &t1 : !strcmp(a, "--t0") ? &t0 : !strcmp(a, "--h") ? &h : !strcmp(a, "--eta") ? &eta
-                    : !strcmp(a, "--guidance") ? &guidance : NULL;
-        const char **text = !strcmp(a, "--mixture") ? &mixture_path : !strcmp(a, "--out") ? &out_path
-                          : !strcmp(a, "--trajectory") ? &traj_path : !strcmp(a, "--sampler") ? &sampler_name
-                          : !strcmp(a, "--class") ? &class_text : !strcmp(a, "--spacing") ? &spacing
-                          : !strcmp(a, "--in") ? &in_path : !strcmp(a, "--times") ? &times_file : NULL;
-        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, max, count)) return SF_EXIT_BAD_INPUT; have_every |= count == &every; }
-        else if (num) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, num)) return SF_EXIT_BAD_INPUT; }
-        else if (text) { if (!(*text = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--quiet")) cli_set_quiet();
-        else if (!strcmp(a, "--backend")) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &backend)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--precision")) { if (!(v = cli_value(argc, argv, &i)) || !cli_precision(v, &precision)) return SF_EXIT_BAD_INPUT; }
-        else return cli_bad_input("sample: unknown option '%s' (see scorefield sample --help)", a);
-    }
+    const cli_option table[] = {
+        {"--mixture", CLI_TEXT, &mixture_path, 0}, {"--out", CLI_TEXT, &out_path, 0}, {"--trajectory", CLI_TEXT, &traj_path, 0},
+        {"--sampler", CLI_TEXT, &sampler_name, 0}, {"--class", CLI_TEXT, &class_text, 0}, {"--spacing", CLI_TEXT, &spacing, 0},
+        {"--in", CLI_TEXT, &in_path, 0}, {"--times", CLI_TEXT, &times_file, 0},
+        {"--n", CLI_COUNT, &n, (size_t)SAMPLE_N_MAX}, {"--steps", CLI_COUNT, &steps, SAMPLE_STEPS_MAX},
+        {"--every", CLI_COUNT, &every, SAMPLE_STEPS_MAX}, {"--batch", CLI_COUNT, &batch, SAMPLE_BATCH_MAX},
+        {"--seed", CLI_COUNT, &seed, SIZE_MAX}, {"--t1", CLI_NUMBER, &t1, 0}, {"--t0", CLI_NUMBER, &t0, 0},
+        {"--h", CLI_NUMBER, &h, 0}, {"--eta", CLI_NUMBER, &eta, 0}, {"--guidance", CLI_NUMBER, &guidance, 0},
+        {"--backend", CLI_BACKEND, &backend, 0}, {"--precision", CLI_PRECISION, &precision, 0}, {NULL, CLI_FLAG, NULL, 0}};
+    CLI_PARSE_OR_RETURN(cli_parse("sample", sample_help, NULL, table, argc, argv, interval_time_extra, &ct, &once));
+    int have_every = cli_once_seen(&once, "--every");
     if (!mixture_path || !out_path || !sampler_name || !ct.have_schedule || (!n && !in_path))
         return cli_bad_input("sample: --mixture, --schedule, --sampler, --n (or --in) and --out are required");
     if (in_path && cli_once_seen(&once, "--n")) return cli_bad_input("option --n: the particles of --in set N (give one of them)");

@@ -3,6 +3,7 @@
  * and the entropy budget, prints them and writes CSV + SVG figures. */
 #include "cli_io.h"
 #include "commands.h"
+#include "parse.h"
 #include "progress.h"
 #include "report.h"
 #include "status.h"
@@ -130,30 +131,11 @@ int cmd_bandwidth(int argc, char **argv)
     cli_time ct;
     cli_time_init(&ct);
     ct.schedule = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
-    cli_once once = {0};
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) {
-            fputs(bandwidth_help, stdout);
-            return SF_EXIT_OK;
-        }
-        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
-        if (!strcmp(a, "--t") || !strcmp(a, "--alpha") || !strcmp(a, "--sigma"))
-            return cli_bad_input("bandwidth: %s does not apply: give --t0 and --t1", a);
-        int t = cli_time_option(&ct, argc, argv, &i);
-        if (t < 0) return SF_EXIT_BAD_INPUT;
-        if (t > 0) continue;
-        size_t *count = !strcmp(a, "--points") ? &points : !strcmp(a, "--n") ? &n : !strcmp(a, "--seed") ? &seed : NULL;
-        double *num = !strcmp(a, "--t0") ? &t0 : !strcmp(a, "--t1") ? &t1 : NULL;
-        size_t max = count == &points ? 100000 : count == &n ? 100000000 : SIZE_MAX;
-        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, max, count)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--quiet")) cli_set_quiet();
-        else if (num) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, num)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--mixture")) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--out-dir")) { if (!(dir = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--backend")) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &backend)) return SF_EXIT_BAD_INPUT; }
-        else return cli_bad_input("bandwidth: unknown option '%s' (see scorefield bandwidth --help)", a);
-    }
+    const cli_option table[] = {{"--mixture", CLI_TEXT, &mixture_path, 0}, {"--out-dir", CLI_TEXT, &dir, 0},
+                                {"--points", CLI_COUNT, &points, 100000}, {"--n", CLI_COUNT, &n, 100000000}, {"--seed", CLI_COUNT, &seed, SIZE_MAX},
+                                {"--t0", CLI_NUMBER, &t0, 0}, {"--t1", CLI_NUMBER, &t1, 0}, {"--backend", CLI_BACKEND, &backend, 0},
+                                {NULL, CLI_FLAG, NULL, 0}};
+    CLI_PARSE_OR_RETURN(cli_parse("bandwidth", bandwidth_help, NULL, table, argc, argv, interval_time_extra, &ct, NULL));
     if (points < 2 || n < 2 || !(t1 > t0)) return cli_bad_input("bandwidth: need --points >= 2, --n >= 2, --t1 > --t0");
     sf_time probe;
     if (sf_schedule_at(&ct.schedule, t0, &probe) != SF_OK || sf_schedule_at(&ct.schedule, t1, &probe) != SF_OK)

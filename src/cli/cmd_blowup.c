@@ -2,6 +2,7 @@
  * library's blow-up scan over a geometric range of heat times, prints it and writes CSV + SVG. */
 #include "cli_io.h"
 #include "commands.h"
+#include "parse.h"
 #include "report.h"
 #include "status.h"
 
@@ -35,25 +36,11 @@ int cmd_blowup(int argc, char **argv)
     size_t points = 11, n = 20000, seed = 1;
     double tau_max = 0.1, tau_min = 1e-6;
     sf_backend backend = SF_BACKEND_AUTO;
-    cli_once once = {0};
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) {
-            fputs(blowup_help, stdout);
-            return SF_EXIT_OK;
-        }
-        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
-        size_t *count = !strcmp(a, "--points") ? &points : !strcmp(a, "--n") ? &n : !strcmp(a, "--seed") ? &seed : NULL;
-        double *num = !strcmp(a, "--tau1") ? &tau_max : !strcmp(a, "--tau0") ? &tau_min : NULL;
-        size_t max = count == &points ? 100000 : count == &n ? 100000000 : SIZE_MAX;
-        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, max, count)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--quiet")) cli_set_quiet();
-        else if (num) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, num)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--mixture")) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--out-dir")) { if (!(dir = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--backend")) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &backend)) return SF_EXIT_BAD_INPUT; }
-        else return cli_bad_input("blowup: unknown option '%s' (see scorefield blowup --help)", a);
-    }
+    const cli_option table[] = {{"--mixture", CLI_TEXT, &mixture_path, 0}, {"--out-dir", CLI_TEXT, &dir, 0},
+                                {"--points", CLI_COUNT, &points, 100000}, {"--n", CLI_COUNT, &n, 100000000}, {"--seed", CLI_COUNT, &seed, SIZE_MAX},
+                                {"--tau1", CLI_NUMBER, &tau_max, 0}, {"--tau0", CLI_NUMBER, &tau_min, 0}, {"--backend", CLI_BACKEND, &backend, 0},
+                                {NULL, CLI_FLAG, NULL, 0}};
+    CLI_PARSE_OR_RETURN(cli_parse("blowup", blowup_help, NULL, table, argc, argv, NULL, NULL, NULL));
     if (points < 3 || n < 2 || !(tau_max > tau_min) || !(tau_min > 0))
         return cli_bad_input("blowup: need --points >= 3, --n >= 2 and --tau1 > --tau0 > 0");
     sf_mixture *mix = NULL;

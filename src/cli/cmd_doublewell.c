@@ -3,6 +3,7 @@
  * (or the ring's), prints them and writes the profiles (CSV + SVG). */
 #include "cli_io.h"
 #include "commands.h"
+#include "parse.h"
 #include "progress.h"
 #include "report.h"
 #include "status.h"
@@ -80,21 +81,10 @@ int cmd_doublewell(int argc, char **argv)
     size_t dim = 1;
     int radial = 0;
     const char *dir = "scorefield-doublewell";
-    cli_once once = {0};
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) {
-            fputs(doublewell_help, stdout);
-            return SF_EXIT_OK;
-        }
-        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
-        if (!strcmp(a, "--eps")) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, &eps)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--out-dir")) { if (!(dir = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--radial")) radial = 1;
-        else if (!strcmp(a, "--quiet")) cli_set_quiet();
-        else if (!strcmp(a, "--dim")) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, 2, &dim)) return SF_EXIT_BAD_INPUT; }
-        else return cli_bad_input("doublewell: unknown option '%s' (see scorefield doublewell --help)", a);
-    }
+    const cli_option table[] = {{"--eps", CLI_NUMBER, &eps, 0}, {"--out-dir", CLI_TEXT, &dir, 0}, {"--radial", CLI_FLAG, &radial, 0},
+                                {"--dim", CLI_COUNT, &dim, 2},
+                                {NULL, CLI_FLAG, NULL, 0}};
+    CLI_PARSE_OR_RETURN(cli_parse("doublewell", doublewell_help, NULL, table, argc, argv, NULL, NULL, NULL));
     if (!(eps > 0) || eps > 100) return cli_bad_input("option --eps: %g must be in (0, 100]", eps);
     if (dim != 1 && dim != 2) return cli_bad_input("option --dim: %zu is not 1 or 2", dim);
     if (radial) return ring(eps, dir);

@@ -2,6 +2,7 @@
  * variables, adaptive Dormand-Prince), checked against the mixture's exact log p_{t0}. */
 #include "cli_io.h"
 #include "commands.h"
+#include "parse.h"
 #include "progress.h"
 #include "status.h"
 
@@ -33,32 +34,15 @@ int cmd_loglik(int argc, char **argv)
     const char *mixture_path = NULL, *in_path = NULL, *out_path = NULL, *wkb_path = NULL;
     double t0 = NAN, t1 = NAN, rtol = 1e-8, atol = 1e-8, model_scale = 1.0, model_shift = 0.0;
     sf_backend backend = SF_BACKEND_AUTO;
-    cli_once once = {0};
     cli_time ct;
     cli_time_init(&ct);
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) {
-            fputs(loglik_help, stdout);
-            return SF_EXIT_OK;
-        }
-        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
-        if (!strcmp(a, "--t") || !strcmp(a, "--alpha") || !strcmp(a, "--sigma"))
-            return cli_bad_input("loglik: %s does not apply: give --t0 (and --t1)", a);
-        int t = cli_time_option(&ct, argc, argv, &i);
-        if (t < 0) return SF_EXIT_BAD_INPUT;
-        if (t > 0) continue;
-        double *num = !strcmp(a, "--t0") ? &t0 : !strcmp(a, "--t1") ? &t1 : !strcmp(a, "--rtol") ? &rtol
-                    : !strcmp(a, "--atol") ? &atol : !strcmp(a, "--model-scale") ? &model_scale
-                    : !strcmp(a, "--model-shift") ? &model_shift : NULL;
-        const char **text = !strcmp(a, "--mixture") ? &mixture_path : !strcmp(a, "--in") ? &in_path
-                          : !strcmp(a, "--out") ? &out_path : !strcmp(a, "--wkb") ? &wkb_path : NULL;
-        if (num) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, num)) return SF_EXIT_BAD_INPUT; }
-        else if (text) { if (!(*text = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--quiet")) cli_set_quiet();
-        else if (!strcmp(a, "--backend")) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &backend)) return SF_EXIT_BAD_INPUT; }
-        else return cli_bad_input("loglik: unknown option '%s' (see scorefield loglik --help)", a);
-    }
+    const cli_option table[] = {{"--mixture", CLI_TEXT, &mixture_path, 0}, {"--in", CLI_TEXT, &in_path, 0}, {"--out", CLI_TEXT, &out_path, 0},
+                                {"--wkb", CLI_TEXT, &wkb_path, 0}, {"--t0", CLI_NUMBER, &t0, 0}, {"--t1", CLI_NUMBER, &t1, 0},
+                                {"--rtol", CLI_NUMBER, &rtol, 0}, {"--atol", CLI_NUMBER, &atol, 0},
+                                {"--model-scale", CLI_NUMBER, &model_scale, 0}, {"--model-shift", CLI_NUMBER, &model_shift, 0},
+                                {"--backend", CLI_BACKEND, &backend, 0},
+                                {NULL, CLI_FLAG, NULL, 0}};
+    CLI_PARSE_OR_RETURN(cli_parse("loglik", loglik_help, NULL, table, argc, argv, interval_time_extra, &ct, NULL));
     if (!mixture_path || !in_path || !out_path || !ct.have_schedule || isnan(t0))
         return cli_bad_input("loglik: --mixture, --schedule, --t0, --in and --out are required");
     if (isnan(t1)) t1 = ct.schedule.kind == SF_SCHEDULE_VP_COSINE ? 0.995 : 1.0;

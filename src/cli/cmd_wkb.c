@@ -3,6 +3,7 @@
  * prints them and writes CSV + SVG. */
 #include "cli_io.h"
 #include "commands.h"
+#include "parse.h"
 #include "report.h"
 #include "status.h"
 
@@ -33,28 +34,11 @@ int cmd_wkb(int argc, char **argv)
     cli_time ct;
     cli_time_init(&ct);
     ct.schedule = sf_schedule_default(SF_SCHEDULE_VE);
-    cli_once once = {0};
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) {
-            fputs(wkb_help, stdout);
-            return SF_EXIT_OK;
-        }
-        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
-        if (!strcmp(a, "--t") || !strcmp(a, "--alpha") || !strcmp(a, "--sigma"))
-            return cli_bad_input("wkb: %s does not apply: give --t0 and --t1", a);
-        int t = cli_time_option(&ct, argc, argv, &i);
-        if (t < 0) return SF_EXIT_BAD_INPUT;
-        if (t > 0) continue;
-        double *num = !strcmp(a, "--t0") ? &t0 : !strcmp(a, "--t1") ? &t1 : !strcmp(a, "--x") ? &x0
-                    : !strcmp(a, "--model-shift") ? &shift : !strcmp(a, "--h-max") ? &h_max : NULL;
-        if (num) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, num)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--quiet")) cli_set_quiet();
-        else if (!strcmp(a, "--mixture")) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--model-scale")) { if (!(scales_text = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--out-dir")) { if (!(dir = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else return cli_bad_input("wkb: unknown option '%s' (see scorefield wkb --help)", a);
-    }
+    const cli_option table[] = {{"--mixture", CLI_TEXT, &mixture_path, 0}, {"--model-scale", CLI_TEXT, &scales_text, 0},
+                                {"--out-dir", CLI_TEXT, &dir, 0}, {"--t0", CLI_NUMBER, &t0, 0}, {"--t1", CLI_NUMBER, &t1, 0},
+                                {"--x", CLI_NUMBER, &x0, 0}, {"--model-shift", CLI_NUMBER, &shift, 0}, {"--h-max", CLI_NUMBER, &h_max, 0},
+                                {NULL, CLI_FLAG, NULL, 0}};
+    CLI_PARSE_OR_RETURN(cli_parse("wkb", wkb_help, NULL, table, argc, argv, interval_time_extra, &ct, NULL));
     double scales[8];
     int ns = 0;
     if (!(t1 > t0)) return cli_bad_input("wkb: need --t1 > --t0 (got %g, %g)", t1, t0);

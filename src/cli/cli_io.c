@@ -205,3 +205,10 @@ sf_mixture *cli_default_pair(void)
     sf_mixture_add_isotropic(m, 0.5, mu + 2, 0.1);
     return m;
 }
+
+int cli_time_and_outputs_extra(void *data, int argc, char **argv, int *i)
+{
+    cli_time_and_outputs *t = data;
+    int taken = t->time ? cli_time_option(t->time, argc, argv, i) : 0;
+    return taken ? taken : cli_output_option(t->outs, t->count, argc, argv, i);
+}

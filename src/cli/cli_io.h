@@ -42,6 +42,13 @@ int cli_close_batched_outputs(cli_output *outs, int count);
 
 /* Matches argv[*i] against the outputs' flags and takes the path: 1 matched, 0 not, -1 error. */
 int cli_output_option(cli_output *outs, int count, int argc, char **argv, int *i);
+/* The time options (when `time` is not NULL) and the output flags as cli_parse's `extra` callback. */
+typedef struct {
+    cli_time *time;
+    cli_output *outs;
+    int count;
+} cli_time_and_outputs;
+int cli_time_and_outputs_extra(void *data, int argc, char **argv, int *i);
 
 /* The analyses' default mixture: the symmetric pair +-(1, 0) in d = 2 with variance 0.1 (tau_c = 0.9). */
 sf_mixture *cli_default_pair(void);

@@ -1,6 +1,7 @@
 /* scorefield score: evaluate the diffused mixture's fields at particles from a .npy file. */
 #include "cli_io.h"
 #include "commands.h"
+#include "parse.h"
 #include "npy_reader.h"
 #include "progress.h"
 #include "status.h"
@@ -99,32 +100,15 @@ int cmd_score(int argc, char **argv)
     sf_backend backend = SF_BACKEND_AUTO;
     sf_precision precision = SF_PRECISION_F64;
     size_t device = 0, batch = 65536;
-    cli_once once = {0};
     cli_time ct;
     cli_time_init(&ct);
 
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) {
-            fputs(score_help, stdout);
-            fputs(cli_time_help, stdout);
-            return SF_EXIT_OK;
-        }
-        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
-        int t = cli_time_option(&ct, argc, argv, &i);
-        if (t == 0) t = cli_output_option(outs, N_OUT, argc, argv, &i);
-        if (t < 0) return SF_EXIT_BAD_INPUT;
-        if (t > 0) continue;
-        if (strcmp(a, "--quiet") == 0) cli_set_quiet();
-        else if (strcmp(a, "--mixture") == 0) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (strcmp(a, "--in") == 0) { if (!(in_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (strcmp(a, "--hvp-dir") == 0) { if (!(dir_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (strcmp(a, "--backend") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &backend)) return SF_EXIT_BAD_INPUT; }
-        else if (strcmp(a, "--precision") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_precision(v, &precision)) return SF_EXIT_BAD_INPUT; }
-        else if (strcmp(a, "--device") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, 255, &device)) return SF_EXIT_BAD_INPUT; }
-        else if (strcmp(a, "--batch") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, 100000000, &batch)) return SF_EXIT_BAD_INPUT; }
-        else return cli_bad_input("score: unknown option '%s' (see scorefield score --help)", a);
-    }
+    cli_time_and_outputs extra = {&ct, outs, N_OUT};
+    const cli_option table[] = {{"--mixture", CLI_TEXT, &mixture_path, 0}, {"--in", CLI_TEXT, &in_path, 0}, {"--hvp-dir", CLI_TEXT, &dir_path, 0},
+                                {"--backend", CLI_BACKEND, &backend, 0}, {"--precision", CLI_PRECISION, &precision, 0},
+                                {"--device", CLI_COUNT, &device, 255}, {"--batch", CLI_COUNT, &batch, 100000000},
+                                {NULL, CLI_FLAG, NULL, 0}};
+    CLI_PARSE_OR_RETURN(cli_parse("score", score_help, cli_time_help, table, argc, argv, cli_time_and_outputs_extra, &extra, NULL));
     if (!mixture_path) return cli_bad_input("score: --mixture M.json is required");
     if (!in_path) return cli_bad_input("score: --in X.npy is required");
     if (!outs[OUT_SCORE].path) return cli_bad_input("score: --out S.npy is required");

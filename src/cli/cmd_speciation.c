@@ -3,6 +3,7 @@
  * error amplification and the branching of sampled particles, print them and write CSV + SVG. */
 #include "cli_io.h"
 #include "commands.h"
+#include "parse.h"
 #include "report.h"
 #include "status.h"
 
@@ -295,30 +296,27 @@ static int run(const options *o)
     return status;
 }
 
+/* --amplification TAU1 TAU0: two values. */
+static int amplification_option(void *data, int argc, char **argv, int *i)
+{
+    options *o = data;
+    if (strcmp(argv[*i], "--amplification") != 0) return 0;
+    if (*i + 2 >= argc) {
+        cli_bad_input("option --amplification needs two values, TAU1 TAU0");
+        return -1;
+    }
+    *i += 2;
+    return cli_double("--amplification", argv[*i - 1], &o->tau1) && cli_double("--amplification", argv[*i], &o->tau0) ? 1 : -1;
+}
+
 static int parse(int argc, char **argv, options *o, const char *name)
 {
-    cli_once once = {0};
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) {
-            fputs(speciation_help, stdout);
-            return -1;
-        }
-        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
-        size_t *count = !strcmp(a, "--n") ? &o->n : !strcmp(a, "--steps") ? &o->steps : !strcmp(a, "--seed") ? &o->seed : NULL;
-        const char **text = !strcmp(a, "--mixture") ? &o->mixture_path : !strcmp(a, "--split") ? &o->split
-                          : !strcmp(a, "--out-dir") ? &o->out_dir : NULL;
-        size_t max = count == &o->n ? 100000 : count == &o->steps ? 1000000 : SIZE_MAX;
-        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, max, count)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--quiet")) cli_set_quiet();
-        else if (text) { if (!(*text = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--backend")) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &o->backend)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--amplification")) {
-            if (i + 2 >= argc) return cli_bad_input("option --amplification needs two values, TAU1 TAU0");
-            if (!cli_double(a, argv[++i], &o->tau1) || !cli_double(a, argv[++i], &o->tau0)) return SF_EXIT_BAD_INPUT;
-        }
-        else return cli_bad_input("%s: unknown option '%s' (see scorefield %s --help)", name, a, name);
-    }
+    const cli_option table[] = {{"--mixture", CLI_TEXT, &o->mixture_path, 0}, {"--split", CLI_TEXT, &o->split, 0},
+                                {"--out-dir", CLI_TEXT, &o->out_dir, 0}, {"--n", CLI_COUNT, &o->n, 100000},
+                                {"--steps", CLI_COUNT, &o->steps, 1000000}, {"--seed", CLI_COUNT, &o->seed, SIZE_MAX},
+                                {"--backend", CLI_BACKEND, &o->backend, 0}, {NULL, CLI_FLAG, NULL, 0}};
+    int parsed = cli_parse(name, speciation_help, NULL, table, argc, argv, amplification_option, o, NULL);
+    if (parsed != SF_EXIT_OK) return parsed;
     if (o->n < 1 || o->steps < 10) return cli_bad_input("%s: need --n >= 1 and --steps >= 10", name);
     if (!isnan(o->tau1) && !(o->tau1 > o->tau0 && o->tau0 > 0))
         return cli_bad_input("option --amplification: need TAU1 > TAU0 > 0 (got %g %g)", o->tau1, o->tau0);

@@ -356,3 +356,19 @@ Test(commands, renamed_options_are_refused_with_their_new_name)
         expect_refused(&r, runs[k][1], runs[k][3]);
     }
 }
+
+Test(commands, every_command_takes_help_and_quiet_and_refuses_the_same_way)
+{
+    static const char *const commands[] = {"score", "info", "check", "burgers-residual", "burgers", "sample", "draw", "loglik",
+                                           "speciation", "demo", "bandwidth", "blowup", "wkb", "doublewell"};
+    for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
+        cli_result r = run_cli((const char *const[]){commands[c], "--help", NULL});
+        char usage[64];
+        snprintf(usage, sizeof usage, "usage: scorefield %s", commands[c]);
+        cr_expect(r.status == 0 && strstr(r.out, usage), "%s --help: %d %s", commands[c], r.status, r.out);
+        r = run_cli((const char *const[]){commands[c], "--quiet", "--no-such-option", NULL});
+        expect_refused(&r, "--no-such-option", NULL);
+        r = run_cli((const char *const[]){commands[c], "--quiet", "--quiet", NULL});
+        expect_refused(&r, "--quiet", "twice");
+    }
+}

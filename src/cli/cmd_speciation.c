@@ -35,6 +35,11 @@ static const char speciation_help[] =
     "All six files are written or none. Bounds: N 1 to 1e5, K 10 to 1e6, S 0 to 2^64-1.\n"
     "--quiet prints nothing but errors. The formulas and their checks: docs/analyses.md, \"Speciation\".\n";
 
+static const char demo_help[] =
+    "usage: scorefield demo [speciation's options]\n"
+    "The speciation story for a newcomer: the speciation command on the default symmetric pair with an\n"
+    "explanation of each number and figure, written to DIR (default scorefield-demo). Its options:\n\n";
+
 typedef struct {
     const char *mixture_path, *split, *out_dir;
     size_t n, steps, seed;
@@ -315,7 +320,9 @@ static int parse(int argc, char **argv, options *o, const char *name)
                                 {"--out-dir", CLI_TEXT, &o->out_dir, 0}, {"--n", CLI_COUNT, &o->n, 100000},
                                 {"--steps", CLI_COUNT, &o->steps, 1000000}, {"--seed", CLI_COUNT, &o->seed, SIZE_MAX},
                                 {"--backend", CLI_BACKEND, &o->backend, 0}, {NULL, CLI_FLAG, NULL, 0}};
-    int parsed = cli_parse(name, speciation_help, NULL, table, argc, argv, amplification_option, o, NULL);
+    int demo = strcmp(name, "demo") == 0;
+    int parsed = cli_parse(name, demo ? demo_help : speciation_help, demo ? speciation_help : NULL, table, argc, argv,
+                           amplification_option, o, NULL);
     if (parsed != SF_EXIT_OK) return parsed;
     if (o->n < 1 || o->steps < 10) return cli_bad_input("%s: need --n >= 1 and --steps >= 10", name);
     if (!isnan(o->tau1) && !(o->tau1 > o->tau0 && o->tau0 > 0))

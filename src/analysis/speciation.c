@@ -116,6 +116,8 @@ sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix,
     if (!ctx || !mix || !set_a || !set_b)
         return sf_fail(SF_ERR_INVALID, "sf_speciation_normal_curvature: ctx, mix and both sets must not be NULL");
     int d = mix->dim;
+    sf_status sized = top ? sf_check_doubles("the Hessian at the interface", (size_t)d, (size_t)d) : SF_OK;
+    if (sized != SF_OK) return sized;
     if (!(tau > 0) || !isfinite(tau)) return sf_fail(SF_ERR_INVALID, "heat time tau = %g must be positive and finite", tau);
     split_parts parts;
     sf_status st = split_make(mix, set_a, na, set_b, nb, &parts);

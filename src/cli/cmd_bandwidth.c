@@ -17,7 +17,7 @@
 
 static const char bandwidth_help[] =
     "usage: scorefield bandwidth [--mixture M.json] [--schedule S] [--t0 T0] [--t1 T1] [--points P]\n"
-    "                            [--n N] [--seed S] [--out-dir DIR] [--backend cpu|cuda|auto] [--quiet]\n"
+    "                            [--n N] [--seed S] [--out-dir DIR] [--backend cpu|cuda|auto|reference] [--quiet]\n"
     "Over P times (default 40, uniform in t from t0 = 0.02 to t1 = 0.98, vp-linear; default mixture:\n"
     "the symmetric pair +-(1, 0), variance 0.1), with N exact draws of p_t per time (default 20000):\n"
     "  b(t) = g^2 E[div s + d/sigma^2] / 2 = dH(X0 | Xt)/dt  with its standard error,\n"

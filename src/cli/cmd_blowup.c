@@ -15,7 +15,7 @@
 
 static const char blowup_help[] =
     "usage: scorefield blowup [--mixture M.json] [--tau1 T1] [--tau0 T0] [--points P] [--n N]\n"
-    "                         [--seed S] [--out-dir DIR] [--backend cpu|cuda|auto] [--quiet]\n"
+    "                         [--seed S] [--out-dir DIR] [--backend cpu|cuda|auto|reference] [--quiet]\n"
     "For a mixture with components on affine subspaces (a basis with var 0; default: a plane in R^6,\n"
     "codimension 4), over P heat times from tau1 (0.1) down to tau0 (1e-6), with N exact draws\n"
     "of q_tau each (default 20000):\n"

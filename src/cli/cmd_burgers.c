@@ -14,7 +14,7 @@
 static const char burgers_help[] =
     "usage: scorefield burgers --mixture M.json --grid N --box L --tau0 T0 --tau1 T1\n"
     "                          [--route exact|direct] [--steps S] [--dim D] [--floor F] [--images I]\n"
-    "                          [--out U.npy] [--exact-out E.npy] [--backend cpu|cuda|auto] [--precision f64|f32]\n"
+    "                          [--out U.npy] [--exact-out E.npy] [--backend cpu|cuda|auto|reference] [--precision f64|f32]\n"
     "                          [--quiet]\n"
     "On the periodic box [-L/2, L/2)^d with N points per axis (N even, d = 1, 2, 3: the mixture's\n"
     "dimension, checked against --dim if given), takes the exact periodised density\n"

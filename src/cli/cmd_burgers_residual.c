@@ -11,7 +11,7 @@
 
 static const char residual_help[] =
     "usage: scorefield burgers-residual --mixture M.json <time> --in X.npy --out R.npy [--scale S.npy]\n"
-    "                                   [--form heat|vp] [--curl P] [--backend cpu|cuda|auto] [--precision f64|f32]\n"
+    "                                   [--form heat|vp] [--curl P] [--backend cpu|cuda|auto|reference] [--precision f64|f32]\n"
     "                                   [--quiet]\n"
     "The score of every diffused density solves viscous Burgers (docs/burgers.md). Writes, per particle,\n"
     "  heat form (default):  R = d_tau u - Lap u / 2 - H u   at y = x / alpha, tau = sigma^2 / alpha^2\n"

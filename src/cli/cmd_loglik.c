@@ -18,7 +18,7 @@
 
 static const char loglik_help[] =
     "usage: scorefield loglik --mixture M.json --schedule S --t0 T0 --in X.npy --out L.npy\n"
-    "                         [--t1 T1] [--rtol R] [--atol A] [--backend cpu|cuda|auto] [--quiet]\n"
+    "                         [--t1 T1] [--rtol R] [--atol A] [--backend cpu|cuda|auto|reference] [--quiet]\n"
     "Integrates dx/dt = f x - g^2 s / 2 from t0 to t1 (default 1; vp-cosine 0.995) with\n"
     "d l/dt = f d - g^2 div s / 2 (the exact divergence), adaptive Dormand-Prince 5(4) with local\n"
     "error below atol + rtol |y| (defaults 1e-8, 1e-8), and adds the exact log p_{t1}: log p_{t0}(x).\n"

@@ -35,7 +35,7 @@ static const char sample_help[] =
     "  --trajectory T.npy --every J    particles every J steps (and at both ends), shape (N, frames, d);\n"
     "                                  their times go to T.times.npy (frames), written with the frames\n"
     "  --batch B (262144)  particles per batch; batches are streamed to the files\n"
-    "  --backend cpu|cuda|auto  --precision f64|f32  --quiet (nothing but errors, no progress)\n"
+    "  --backend cpu|cuda|auto|reference  --precision f64|f32  --quiet (nothing but errors, no progress)\n"
     "The outputs must fit in the free space of their file system (checked before sampling); all are\n"
     "written completely or not at all. The occupations printed (most responsible component at t0) are\n"
     "set beside the target's weights where they are known: the mixture's weights without guidance or\n"

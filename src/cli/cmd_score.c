@@ -28,7 +28,7 @@ static const char score_help[] =
     "  --dt DT.npy        d s/dt at fixed x (needs --schedule), N x d; --dt-logp: d log p/dt, N\n"
     "  --dtau DU.npy      d u/d tau in heat coordinates y = x/alpha, N x d; --dtau-logp: N\n"
     "options:\n"
-    "  --backend cpu|cuda|auto   (default auto: CUDA when a device is present)\n"
+    "  --backend cpu|cuda|auto|reference   (default auto: CUDA when a device is present)\n"
     "  --precision f64|f32       GPU arithmetic (default f64; the CPU path is always f64)\n"
     "  --device N                CUDA device ordinal, 0 to 255 (default 0)\n"
     "  --batch B                 particles per batch, 1 to 1e8 (default 65536): the input is read and\n"

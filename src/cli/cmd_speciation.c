@@ -17,7 +17,7 @@
 static const char speciation_help[] =
     "usage: scorefield speciation [--mixture M.json] [--split A1,A2:B1,B2] [--out-dir DIR] [--n N]\n"
     "                             [--steps K] [--seed S] [--amplification TAU1 TAU0]\n"
-    "                             [--backend cpu|cuda|auto] [--quiet]\n"
+    "                             [--backend cpu|cuda|auto|reference] [--quiet]\n"
     "The speciation of a binary split of a mixture into component sets A and B (default: the first\n"
     "component against the rest; default mixture: the symmetric pair +-(1, 0) with variance 0.1).\n"
     "Prints the critical heat time tau_c (from the field: the sign change of the top Hessian\n"

@@ -6,7 +6,7 @@
 #   2. builds the whole suite again with AddressSanitizer and UndefinedBehaviorSanitizer
 #      (SF_CUDA=OFF) and runs it;
 #   3. fuzzes the .npy and JSON mixture readers with libFuzzer, 30 s each (SF_FUZZ_SECONDS).
-# About 10 minutes on 2 cores. `bash tests/run.sh --quick` stops after step 1.
+# 10 to 20 minutes on 2 cores (CUDA build included). `bash tests/run.sh --quick` stops after step 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/deps

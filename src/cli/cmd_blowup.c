@@ -2,6 +2,7 @@
  * library's blow-up scan over a geometric range of heat times, prints it and writes CSV + SVG. */
 #include "cli_io.h"
 #include "commands.h"
+#include "progress.h"
 #include "parse.h"
 #include "report.h"
 #include "status.h"
@@ -80,6 +81,8 @@ int cmd_blowup(int argc, char **argv)
                sf_mixture_dim(mix), sf_mixture_count(mix), limit, k, sf_mixture_codimension(mix, k));
         printf("  %-10s %-22s %-22s %s\n", "tau", "tau E|u|^2 +- s.e.", "tau|u|/dist +- s.e.", "max |E[x0|x]|");
     }
+    cli_progress progress;
+    cli_progress_start(&progress, "blowup", (double)P);
     for (size_t q = 0; status == SF_EXIT_OK && q < P; q++) {
         sf_blowup_row row;
         double tau = exp(log(tau_max) + (log(tau_min) - log(tau_max)) * q / (P - 1));
@@ -91,6 +94,8 @@ int cmd_blowup(int argc, char **argv)
         cols[RATIO_SE][q] = row.ratio.mean_se, cols[DEN][q] = row.max_denoiser, cols[U2][q] = row.u2, cols[LIM][q] = limit;
         printf("  %-10.3g %10.6f +- %-9.2g %10.6f +- %-9.2g %.4g\n", tau, row.tau_u2.mean, row.tau_u2.mean_se, row.ratio.mean,
                row.ratio.mean_se, row.max_denoiser);
+        fflush(stdout); /* the row before any progress line */
+        cli_progress_update(&progress, (double)(q + 1));
     }
     if (status == SF_EXIT_OK)
         printf("  fitted exponent of E|u|^2 ~ tau^p on the smallest three tau: p = %.5f (theory -1)\n",

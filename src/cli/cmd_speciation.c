@@ -3,6 +3,7 @@
  * error amplification and the branching of sampled particles, print them and write CSV + SVG. */
 #include "cli_io.h"
 #include "commands.h"
+#include "progress.h"
 #include "parse.h"
 #include "report.h"
 #include "status.h"
@@ -275,13 +276,20 @@ static int run(const options *o)
     }
     sp.ctx = ctx, sp.mix = mix;
     sf_speciation_summary s;
+    cli_progress progress; /* stages: the critical times, the layer, the curvature, the gain, the trajectories */
+    cli_progress_start(&progress, o->demo ? "demo" : "speciation", 5);
     int status = (st = sf_speciation_summarize(ctx, mix, sp.A, sp.na, sp.B, sp.nb, &s)) == SF_OK ? SF_EXIT_OK : cli_library_error(st);
+    cli_progress_update(&progress, 1);
     if (status == SF_EXIT_OK) print_times(&sp, &s, o->demo);
     if (status == SF_EXIT_OK) status = layer_table(&sp, &s);
+    cli_progress_update(&progress, 2);
     if (status == SF_EXIT_OK) status = curvature_figure(&sp, &s);
+    cli_progress_update(&progress, 3);
     if (status == SF_EXIT_OK)
         status = amplification(&sp, &s, isnan(o->tau1) ? 3 * reference_tau(&s) : o->tau1, isnan(o->tau0) ? 0.1 * reference_tau(&s) : o->tau0);
+    cli_progress_update(&progress, 4);
     if (status == SF_EXIT_OK) status = trajectories(&sp, &s, o);
+    cli_progress_update(&progress, 5);
     if (status == SF_EXIT_OK)
         printf("  figures             %s/{profiles,curvature,trajectories}.svg (data in .csv beside them)\n", sp.dir);
     if (status == SF_EXIT_OK && o->demo)

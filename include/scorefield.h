@@ -392,7 +392,7 @@ typedef struct {
 } sf_estimate;
 
 /* Least-squares slope of log y against log x over n points (non-positive values skipped): the
- * exponent p of y ~ x^p; NaN with fewer than 2 usable points. */
+ * exponent p of y ~ x^p; NaN with fewer than 2 usable points (and, with a message, for NULL arrays). */
 SF_API double sf_power_law_exponent(const double *x, const double *y, size_t n);
 
 /* ---------------------------------------------------------------- speciation (docs/analyses.md, "Speciation") */

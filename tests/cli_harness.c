@@ -1,6 +1,7 @@
 /* Running the real `scorefield` binary from Criterion tests (see cli_harness.h). */
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700 /* mkdtemp */
+#define _DEFAULT_SOURCE   /* wait4 */
 #endif
 #include "cli_harness.h"
 
@@ -196,7 +197,10 @@ cli_result cli_wait(cli_process *p)
     static cli_result r;
     memset(&r, 0, sizeof r);
     int ws = 0;
-    while (waitpid(p->pid, &ws, 0) < 0 && errno == EINTR) {}
+    struct rusage usage;
+    memset(&usage, 0, sizeof usage);
+    while (wait4(p->pid, &ws, 0, &usage) < 0 && errno == EINTR) {}
+    r.max_rss_kb = usage.ru_maxrss;
     r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
     r.err_len = slurp(p->err_fd, r.err, ERR_LEN);
     slurp(p->out_fd, r.out, ERR_LEN);

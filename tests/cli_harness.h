@@ -55,6 +55,7 @@ typedef struct {
     char err[ERR_LEN]; /* everything written to stderr (NUL-terminated, truncated to ERR_LEN - 1) */
     size_t err_len;
     char out[ERR_LEN]; /* the same for stdout */
+    long max_rss_kb;   /* the child's peak resident memory (getrusage), in KiB */
 } cli_result;
 
 /* Resource limits for the child (0: none): its address space, and the largest file it may write

@@ -7,7 +7,7 @@
 #   3. builds the whole C suite again with AddressSanitizer and UndefinedBehaviorSanitizer
 #      (SF_CUDA=OFF) and runs it;
 #   4. fuzzes the .npy and JSON mixture readers with libFuzzer, 30 s each (SF_FUZZ_SECONDS).
-# About 15 minutes on 2 cores. `bash tests/run.sh --quick` stops after step 2.
+# 10 to 20 minutes on 2 cores (CUDA build included). `bash tests/run.sh --quick` stops after step 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/deps

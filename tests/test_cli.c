@@ -856,7 +856,7 @@ Test(cli, no_reference_values_in_the_sources)
     static const char *const refs[] = {"1.345477", "0.053628", "0.0536289", "3.758695", "0.142515", "0.74323"};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         char path[PATH_LEN];
-        snprintf(path, sizeof path, "%s/src/%s", SF_SOURCE_DIR, files[f]);
+        snprintf(path, sizeof path, "%s/%s", SF_SOURCE_DIR, files[f]);
         const char *text = read_text(path);
         for (size_t k = 0; k < sizeof refs / sizeof refs[0]; k++)
             cr_expect(strstr(text, refs[k]) == NULL, "%s holds the reference value %s", files[f], refs[k]);
@@ -909,7 +909,7 @@ Test(cli, blowup_ratio_with_a_full_rank_component)
     char dir[PATH_LEN], path[2 * PATH_LEN], line[512];
     tmp_path(dir, "blow2");
     cli_result r = run_cli((const char *const[]){"blowup", "--mixture", mix_path, "--out-dir", dir, "--n", "4000", "--points", "5",
-                                                 "--tau-min", "1e-6", NULL});
+                                                 "--tau0", "1e-6", NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
     snprintf(path, sizeof path, "%s/blowup.csv", dir);
     FILE *fp = fopen(path, "r");
@@ -927,7 +927,7 @@ Test(cli, wkb_curves)
 {
     char dir[PATH_LEN], path[2 * PATH_LEN];
     tmp_path(dir, "wkb");
-    cli_result r = run_cli((const char *const[]){"wkb", "--out-dir", dir, "--scales", "1,0.8", NULL});
+    cli_result r = run_cli((const char *const[]){"wkb", "--out-dir", dir, "--model-scale", "1,0.8", NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
     snprintf(path, sizeof path, "%s/wkb.csv", dir);
     FILE *fp = fopen(path, "r");

@@ -338,3 +338,30 @@ Test(staging, temporary_names_are_unpredictable)
     sf_staged_close(s1, 0), sf_staged_close(s2, 0);
     expect_no_temporaries();
 }
+
+/* A replaced file keeps its permissions: a private file stays private (the temporary would otherwise
+ * get the umask's 0644). */
+Test(staging, replaced_file_keeps_its_permissions)
+{
+    char a[PATH_LEN], b[PATH_LEN];
+    tmp_path(a, "private.csv"), tmp_path(b, "set.npy");
+    write_text(a, "old\n");
+    write_text(b, "old\n");
+    cr_assert_eq(chmod(a, 0600), 0);
+    cr_assert_eq(chmod(b, 0640), 0);
+    cr_assert_eq(staged_text(a, "new\n", 1), SF_OK, "%s", sf_last_error());
+    sf_output_set *set;
+    cr_assert_eq(sf_output_set_create(&set), SF_OK);
+    sf_output_set_add(set, b, NULL, 4);
+    cr_assert_eq(sf_output_set_prepare(set), SF_OK, "%s", sf_last_error());
+    sf_output_set_activate(set);
+    cr_assert_eq(staged_text(b, "new\n", 1), SF_OK);
+    cr_assert_eq(sf_output_set_commit(set), SF_OK, "%s", sf_last_error());
+    sf_output_set_destroy(set);
+    struct stat sa, sb;
+    cr_assert(stat(a, &sa) == 0 && stat(b, &sb) == 0);
+    cr_expect_eq(sa.st_mode & 0777, 0600, "mode %o", (unsigned)(sa.st_mode & 0777));
+    cr_expect_eq(sb.st_mode & 0777, 0640, "mode %o", (unsigned)(sb.st_mode & 0777));
+    cr_expect_str_eq(contents(a), "new\n");
+    expect_no_temporaries();
+}

@@ -94,7 +94,8 @@ sf_status sf_flow_gain(sf_context *ctx, const sf_mixture *mix, const double *y, 
                        double tau0, double rtol, sf_gain *gain)
 {
     sf_error_clear();
-    if (!ctx || !mix || !y || !dir || !gain) return sf_fail(SF_ERR_INVALID, "sf_flow_gain: ctx, mix, y, dir and gain must not be NULL");
+    if (!ctx || !mix || !y || !dir || !gain)
+        return sf_fail(SF_ERR_INVALID, "sf_flow_gain: ctx, mix, y, dir and gain must not be NULL");
     sf_status st = check_gain_args(mix, dir, tau1, tau0, rtol);
     tangent_flow ode = {ctx, mix, sf_mixture_dim(mix), 0.5, NULL}, sde = {ctx, mix, sf_mixture_dim(mix), 1.0, NULL};
     if (st == SF_OK) st = gain_converged(&ode, y, dir, tau1, tau0, rtol, &gain->ode, &gain->ode_error, NULL);

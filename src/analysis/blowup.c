@@ -98,7 +98,7 @@ static sf_status blowup_at_into(sf_context *ctx, const sf_mixture *mix, double t
 {
     sf_error_clear();
     if (!ctx || !mix || !row) return sf_fail(SF_ERR_INVALID, "sf_blowup_at: ctx, mix and row must not be NULL");
-    sf_status sized = sf_check_doubles(__func__, n, 2 * (size_t)sf_mixture_dim(mix));
+    sf_status sized = sf_check_doubles(__func__, n, 2 * (size_t)mix->dim); /* draws and their denoisers */
     if (sized != SF_OK) return sized;
     if (n < 2 || !(tau > 0) || !isfinite(tau)) return sf_fail(SF_ERR_INVALID, "the blow-up scan needs n >= 2 draws and tau > 0 (got %g)", tau);
     int k = -1;

@@ -87,8 +87,12 @@ static sf_status speciation_branching_into(sf_context *ctx, const sf_mixture *mi
                                   int *frames, size_t n_exact, sf_branching_summary *summary)
 {
     sf_error_clear();
-    if (!ctx || !mix || !set_a || !set_b || !schedule || !sampler || !t || !proj || !frames || !summary)
-        return sf_fail(SF_ERR_INVALID, "sf_speciation_branching: no pointer argument may be NULL");
+    if (!ctx || !mix || !set_a || !set_b || !schedule || !sampler || !t || !proj || !frames)
+        return sf_fail(SF_ERR_INVALID, "sf_speciation_branching: a required argument is NULL");
+    sf_status sized = sf_check_doubles(__func__, n, (size_t)sf_mixture_dim(mix));
+    if (sized == SF_OK && capacity > 0) sized = sf_check_doubles(__func__, n, (size_t)capacity); /* proj */
+    if (sized == SF_OK) sized = sf_check_doubles(__func__, n_exact, (size_t)sf_mixture_dim(mix));
+    if (sized != SF_OK) return sized;
     if (n < 1 || every < 1 || capacity < 2) return sf_fail(SF_ERR_INVALID, "branching needs n >= 1, every >= 1 and room for 2 frames");
     int d = sf_mixture_dim(mix);
     double *axis = malloc((size_t)d * sizeof(double)), *centre = malloc((size_t)d * sizeof(double)), a, t_c;

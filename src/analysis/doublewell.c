@@ -193,7 +193,6 @@ sf_status sf_doublewell_tau_c(double eps, double *tau_c, double *surrogate)
 
 static sf_status doublewell_summarize_into(double eps, sf_doublewell_summary *out)
 {
-    sf_error_clear();
     if (!out) return sf_fail(SF_ERR_INVALID, "sf_doublewell_summarize: out is NULL");
     sf_status st = sf_doublewell_tau_c(eps, &out->tau_c, &out->surrogate_tau_c);
     if (st != SF_OK) return st;
@@ -220,11 +219,11 @@ sf_status sf_doublewell_burgers_residual(double eps, int dim, const double *tau,
                                          double *worst)
 {
     sf_error_clear();
-    if (!tau || !y || !worst) return sf_fail(SF_ERR_INVALID, "sf_doublewell_burgers_residual: tau, y and worst must not be NULL");
-    if (dim != 1 && dim != 2) return sf_fail(SF_ERR_INVALID, "double well: dim must be 1 or 2 (got %d)", dim);
-    if (ntau < 0) return sf_fail(SF_ERR_INVALID, "sf_doublewell_burgers_residual: ntau = %d is negative", ntau);
-    sf_status sized = sf_check_doubles(__func__, n, 4 * (size_t)dim);
+    if (!worst || ntau < 0 || (ntau > 0 && !tau) || (n > 0 && !y))
+        return sf_fail(SF_ERR_INVALID, "sf_doublewell_burgers_residual: tau, y and worst must not be NULL, ntau >= 0");
+    sf_status sized = sf_check_doubles(__func__, n, 8); /* four fields of up to 2 coordinates per point */
     if (sized != SF_OK) return sized;
+    if (dim != 1 && dim != 2) return sf_fail(SF_ERR_INVALID, "double well: dim must be 1 or 2 (got %d)", dim);
     size_t m = n * (size_t)dim; /* u_i depends on y_i alone: d_j u_i = 0 for j != i */
     double *f = malloc(4 * m * sizeof(double) + 1);
     if (!f) return sf_fail(SF_ERR_NOMEM, "out of memory for %zu points", n);
@@ -361,9 +360,9 @@ sf_status sf_ringwell_tau_c(double eps, double *tau_c)
 sf_status sf_ringwell_burgers_residual(double eps, const double *tau, int ntau, const double *y, size_t n, double *worst)
 {
     sf_error_clear();
-    if (!tau || !y || !worst) return sf_fail(SF_ERR_INVALID, "sf_ringwell_burgers_residual: tau, y and worst must not be NULL");
-    if (ntau < 0) return sf_fail(SF_ERR_INVALID, "sf_ringwell_burgers_residual: ntau = %d is negative", ntau);
-    sf_status sized = sf_check_doubles(__func__, n, 10);
+    if (!worst || ntau < 0 || (ntau > 0 && !tau) || (n > 0 && !y))
+        return sf_fail(SF_ERR_INVALID, "sf_ringwell_burgers_residual: tau, y and worst must not be NULL, ntau >= 0");
+    sf_status sized = sf_check_doubles(__func__, n, 10); /* u, Jacobian, Laplacian, d/d tau per point */
     if (sized != SF_OK) return sized;
     double *f = malloc(10 * n * sizeof(double) + 1);
     if (!f) return sf_fail(SF_ERR_NOMEM, "out of memory for %zu points", n);

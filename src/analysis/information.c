@@ -22,7 +22,7 @@ sf_status sf_entropy_rate(sf_context *ctx, const sf_mixture *mix, const sf_time 
                           double *rate)
 {
     sf_error_clear();
-    if (!ctx || !mix || !time || !x || !rate)
+    if (!ctx || !mix || !time || (n > 0 && (!x || !rate)))
         return sf_fail(SF_ERR_INVALID, "sf_entropy_rate: ctx, mix, time, x and rate must not be NULL");
     if (!(time->sigma2 > 0)) return sf_fail(SF_ERR_INVALID, "the entropy rate needs sigma > 0 (t > 0 for VP schedules)");
     sf_outputs o = {.div = rate};
@@ -38,8 +38,9 @@ typedef sf_status (*per_particle)(sf_context *ctx, const sf_mixture *mix, const 
 static sf_status draw_and_estimate(sf_context *ctx, const sf_mixture *mix, const sf_time *time, size_t n, uint64_t seed,
                                    per_particle statistic, sf_estimate *out)
 {
-    if (!ctx || !mix || !time || !out) return sf_fail(SF_ERR_INVALID, "a Monte Carlo estimate: ctx, mix, time and the result must not be NULL");
-    sf_status sized = sf_check_doubles(__func__, n, (size_t)sf_mixture_dim(mix) + 1);
+    if (!ctx || !mix || !time || !out) return sf_fail(SF_ERR_INVALID, "a required argument (ctx, mix, time or out) is NULL");
+    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "the mixture has no components");
+    sf_status sized = sf_check_doubles("the Monte Carlo draws", n, (size_t)mix->dim);
     if (sized != SF_OK) return sized;
     if (n < 2) return sf_fail(SF_ERR_INVALID, "a Monte Carlo estimate needs at least 2 draws");
     double *x = malloc(n * (size_t)mix->dim * sizeof(double)), *v = malloc(n * sizeof(double));
@@ -207,7 +208,8 @@ static sf_status entropy_budget_into(sf_context *ctx, const sf_mixture *mix, con
     sf_error_clear();
     if (!ctx || !mix || !schedule || !out)
         return sf_fail(SF_ERR_INVALID, "sf_entropy_budget: ctx, mix, schedule and out must not be NULL");
-    sf_status sized = sf_check_doubles(__func__, n, 2 * (size_t)sf_mixture_dim(mix) + 2);
+    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "sf_entropy_budget: the mixture has no components");
+    sf_status sized = sf_check_doubles(__func__, n, (size_t)mix->dim);
     if (sized != SF_OK) return sized;
     if (n < 2 || steps < 2 || !(t1 > t0)) return sf_fail(SF_ERR_INVALID, "the entropy budget needs n >= 2, steps >= 2 and t1 > t0");
     sf_time a, b;

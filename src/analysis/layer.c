@@ -85,8 +85,8 @@ static sf_status speciation_layer_into(sf_context *ctx, const sf_mixture *mix, c
                               int nb, double tau, const double *r, size_t n, double *profile, sf_tanh_layer *fit)
 {
     sf_error_clear();
-    if (!ctx || !mix || !set_a || !set_b || !r || !profile || !fit)
-        return sf_fail(SF_ERR_INVALID, "sf_speciation_layer: ctx, mix, both sets, r, profile and fit must not be NULL");
+    if (!ctx || !mix || !set_a || !set_b || (n > 0 && (!r || !profile)))
+        return sf_fail(SF_ERR_INVALID, "sf_speciation_layer: ctx, mix, both sets, r and profile must not be NULL");
     sf_status sized = sf_check_doubles(__func__, n, (size_t)sf_mixture_dim(mix));
     if (sized != SF_OK) return sized;
     int d = sf_mixture_dim(mix);

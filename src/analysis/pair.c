@@ -169,7 +169,6 @@ static int pair_nodes(double kappa, double **x, double **w)
 
 sf_status sf_pair_variance(sf_pair_statistic which, double kappa, double *var)
 {
-    sf_error_clear();
     if (!var) return sf_fail(SF_ERR_INVALID, "sf_pair_variance: var is NULL");
     if (which != SF_PAIR_LABEL_ENTROPY && which != SF_PAIR_NORMALISED_RATE)
         return sf_fail(SF_ERR_INVALID, "unknown pair statistic %d", (int)which);

@@ -35,8 +35,9 @@ static void split_free(split_parts *p)
 
 static sf_status split_make(const sf_mixture *mix, const int *set_a, int na, const int *set_b, int nb, split_parts *p)
 {
-    int d = mix->dim;
     memset(p, 0, sizeof *p);
+    if (!mix || !set_a || !set_b) return sf_fail(SF_ERR_INVALID, "a split needs a mixture and both sets (not NULL)");
+    int d = mix->dim;
     sf_status st = sf_mixture_subset(mix, set_a, na, &p->a);
     if (st == SF_OK) st = sf_mixture_subset(mix, set_b, nb, &p->b);
     p->mean_a = calloc((size_t)d, sizeof(double)), p->mean_b = calloc((size_t)d, sizeof(double));
@@ -55,7 +56,7 @@ sf_status sf_speciation_axis(const sf_mixture *mix, const int *set_a, int na, co
                              double *half_separation)
 {
     sf_error_clear();
-    if (!mix || !set_a || !set_b || !axis) return sf_fail(SF_ERR_INVALID, "sf_speciation_axis: mix, both sets and axis must not be NULL");
+    if (!axis) return sf_fail(SF_ERR_INVALID, "sf_speciation_axis: axis is NULL");
     split_parts p;
     sf_status st = split_make(mix, set_a, na, set_b, nb, &p);
     if (st != SF_OK) return st;
@@ -117,6 +118,8 @@ sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix,
     if (!ctx || !mix || !set_a || !set_b)
         return sf_fail(SF_ERR_INVALID, "sf_speciation_normal_curvature: ctx, mix and both sets must not be NULL");
     int d = mix->dim;
+    sf_status sized = top ? sf_check_doubles("the Hessian at the interface", (size_t)d, (size_t)d) : SF_OK;
+    if (sized != SF_OK) return sized;
     if (!(tau > 0) || !isfinite(tau)) return sf_fail(SF_ERR_INVALID, "heat time tau = %g must be positive and finite", tau);
     split_parts parts;
     sf_status st = split_make(mix, set_a, na, set_b, nb, &parts);

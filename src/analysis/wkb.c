@@ -167,7 +167,7 @@ sf_status sf_wkb_curve(const sf_mixture *mix, const sf_schedule *schedule, doubl
 {
     sf_error_clear();
     if (nh < 0 || (nh > 0 && (!h || !log_q || !log_q_wkb)))
-        return sf_fail(SF_ERR_INVALID, "sf_wkb_curve: needs nh >= 0 and h, log_q and log_q_wkb (got nh = %d)", nh);
+        return sf_fail(SF_ERR_INVALID, "sf_wkb_curve: h, log_q and log_q_wkb must not be NULL, nh >= 0");
     double ell = NAN, q0 = NAN;
     sf_status st = sf_wkb_gaussian(mix, schedule, t0, t1, scale, shift, 0.0, x, 1, steps, &ell, &q0);
     for (int i = 0; st == SF_OK && i < nh; i++) {

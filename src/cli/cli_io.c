@@ -65,18 +65,67 @@ int cli_allocate_outputs(cli_output *outs, int count)
     return SF_EXIT_OK;
 }
 
-/* Exit 1 naming the first value that is not finite (a result the mathematics says is finite). */
-static int check_finite(const cli_output *out)
+/* Values per row of an output (the product of its shape after the first axis). */
+static size_t row_size(const cli_output *out)
 {
-    size_t total = 1, row = 1;
-    for (int a = 0; a < out->ndim; a++) total *= out->shape[a];
+    size_t row = 1;
     for (int a = 1; a < out->ndim; a++) row *= out->shape[a];
-    for (size_t i = 0; i < total; i++)
+    return row;
+}
+
+/* Exit 1 naming the first value of `rows` rows (the first being row `first`) that is not finite (a
+ * result the mathematics says is finite). */
+static int check_finite_rows(const cli_output *out, size_t rows, size_t first)
+{
+    size_t row = row_size(out);
+    for (size_t i = 0; i < rows * row; i++)
         if (!isfinite(out->data[i]))
             return cli_failure("%s %s: the result for %s %zu is not finite (%g): the input lies beyond the range "
                                "that float64 can evaluate here", out->flag, out->path, out->item ? out->item : "particle",
-                               row ? i / row : i, out->data[i]);
+                               first + (row ? i / row : i), out->data[i]);
     return SF_EXIT_OK;
+}
+
+static int check_finite(const cli_output *out) { return check_finite_rows(out, out->shape[0], 0); }
+
+int cli_open_batched_outputs(cli_output *outs, int count, size_t rows)
+{
+    for (int o = 0; o < count; o++) {
+        if (!outs[o].path) continue;
+        size_t row = row_size(&outs[o]);
+        if (row && rows > SIZE_MAX / sizeof(double) / row)
+            return cli_bad_input("%s: a batch of %zu rows does not fit in memory", outs[o].path, rows);
+        if (!(outs[o].data = malloc((rows * row > 0 ? rows * row : 1) * sizeof(double))))
+            return cli_failure("out of memory for a batch of %zu rows of %s", rows, outs[o].path);
+        sf_status st = sf_npy_writer_open(&outs[o].writer, outs[o].path, outs[o].ndim, outs[o].shape, SF_DTYPE_F64);
+        if (st != SF_OK) return cli_write_error(st);
+    }
+    return SF_EXIT_OK;
+}
+
+int cli_append_outputs(const cli_output *outs, int count, size_t rows, size_t first)
+{
+    for (int o = 0; o < count; o++) {
+        int status = outs[o].path ? check_finite_rows(&outs[o], rows, first) : SF_EXIT_OK;
+        if (status != SF_EXIT_OK) return status;
+    }
+    for (int o = 0; o < count; o++) {
+        if (!outs[o].path) continue;
+        sf_status st = sf_npy_writer_append(outs[o].writer, outs[o].data, rows * row_size(&outs[o]));
+        if (st != SF_OK) return cli_write_error(st);
+    }
+    return SF_EXIT_OK;
+}
+
+int cli_close_batched_outputs(cli_output *outs, int count)
+{
+    for (int o = 0; o < count; o++) {
+        if (!outs[o].writer) continue;
+        sf_status st = sf_npy_writer_close(outs[o].writer, 1);
+        outs[o].writer = NULL;
+        if (st != SF_OK) return cli_write_error(st); /* the run's output set removes what was written */
+    }
+    return cli_outputs_commit();
 }
 
 int cli_write_outputs(const cli_output *outs, int count)
@@ -96,8 +145,9 @@ int cli_write_outputs(const cli_output *outs, int count)
 void cli_free_outputs(cli_output *outs, int count)
 {
     for (int o = 0; o < count; o++) {
+        sf_npy_writer_close(outs[o].writer, 0);
         free(outs[o].data);
-        outs[o].data = NULL;
+        outs[o].data = NULL, outs[o].writer = NULL;
     }
 }
 
@@ -108,9 +158,10 @@ int cli_output_option(cli_output *outs, int count, int argc, char **argv, int *i
     return 0;
 }
 
-void cli_print_stats(const char *label, const double *v, size_t n, size_t stride)
+void cli_stats_init(cli_stats *s) { *s = (cli_stats){INFINITY, -INFINITY, 0, 0}; }
+
+void cli_stats_add(cli_stats *s, const double *v, size_t n, size_t stride)
 {
-    double lo = INFINITY, hi = -INFINITY, sum = 0;
     for (size_t i = 0; i < n; i++) {
         double x = v[i];
         if (stride != 1) {
@@ -118,11 +169,24 @@ void cli_print_stats(const char *label, const double *v, size_t n, size_t stride
             for (size_t j = 0; j < stride; j++) x += v[i * stride + j] * v[i * stride + j];
             x = sqrt(x);
         }
-        lo = fmin(lo, x);
-        hi = fmax(hi, x);
-        sum += x;
+        s->lo = fmin(s->lo, x);
+        s->hi = fmax(s->hi, x);
+        s->sum += x;
     }
-    printf("  %-10s mean %-12.6g min %-12.6g max %.6g\n", label, n ? sum / n : 0.0, lo, hi);
+    s->n += n;
+}
+
+void cli_stats_print(const char *label, const cli_stats *s)
+{
+    printf("  %-10s mean %-12.6g min %-12.6g max %.6g\n", label, s->n ? s->sum / s->n : 0.0, s->lo, s->hi);
+}
+
+void cli_print_stats(const char *label, const double *v, size_t n, size_t stride)
+{
+    cli_stats s;
+    cli_stats_init(&s);
+    cli_stats_add(&s, v, n, stride);
+    cli_stats_print(label, &s);
 }
 
 double cli_seconds(void)
@@ -140,4 +204,11 @@ sf_mixture *cli_default_pair(void)
     sf_mixture_add_isotropic(m, 0.5, mu, 0.1);
     sf_mixture_add_isotropic(m, 0.5, mu + 2, 0.1);
     return m;
+}
+
+int cli_time_and_outputs_extra(void *data, int argc, char **argv, int *i)
+{
+    cli_time_and_outputs *t = data;
+    int taken = t->time ? cli_time_option(t->time, argc, argv, i) : 0;
+    return taken ? taken : cli_output_option(t->outs, t->count, argc, argv, i);
 }

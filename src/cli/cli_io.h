@@ -12,6 +12,7 @@ typedef struct {
     int ndim;
     size_t shape[3];
     const char *item; /* what a row of the array is, for messages: "particle" when NULL */
+    sf_npy_writer *writer; /* batched outputs: the file being streamed */
 } cli_output;
 
 /* Reads the mixture and the particles (N x d; (N,) accepted when d = 1), checks the time against
@@ -31,14 +32,37 @@ int cli_allocate_outputs(cli_output *outs, int count);
 int cli_write_outputs(const cli_output *outs, int count);
 void cli_free_outputs(cli_output *outs, int count);
 
+/* Outputs written in batches of rows (memory flat in N): every output with a path gets a streaming
+ * writer for its whole shape and `data` for `rows` rows. Append writes the first `rows` rows of
+ * every buffer, after checking that they are finite (a failure names the row `first` + i); close
+ * commits every file (all or none). cli_free_outputs discards what is still open. */
+int cli_open_batched_outputs(cli_output *outs, int count, size_t rows);
+int cli_append_outputs(const cli_output *outs, int count, size_t rows, size_t first);
+int cli_close_batched_outputs(cli_output *outs, int count);
+
 /* Matches argv[*i] against the outputs' flags and takes the path: 1 matched, 0 not, -1 error. */
 int cli_output_option(cli_output *outs, int count, int argc, char **argv, int *i);
+/* The time options (when `time` is not NULL) and the output flags as cli_parse's `extra` callback. */
+typedef struct {
+    cli_time *time;
+    cli_output *outs;
+    int count;
+} cli_time_and_outputs;
+int cli_time_and_outputs_extra(void *data, int argc, char **argv, int *i);
 
 /* The analyses' default mixture: the symmetric pair +-(1, 0) in d = 2 with variance 0.1 (tau_c = 0.9). */
 sf_mixture *cli_default_pair(void);
 
 /* Prints "  label  mean .. min .. max .." of v (n values), or of row norms when stride > 1. */
 void cli_print_stats(const char *label, const double *v, size_t n, size_t stride);
+/* The same summary gathered over batches: add each batch, print once. */
+typedef struct {
+    double lo, hi, sum;
+    size_t n;
+} cli_stats;
+void cli_stats_init(cli_stats *s);
+void cli_stats_add(cli_stats *s, const double *v, size_t n, size_t stride);
+void cli_stats_print(const char *label, const cli_stats *s);
 /* Monotonic seconds, for the timings in summaries. */
 double cli_seconds(void);
 

@@ -3,6 +3,8 @@
  * and the entropy budget, prints them and writes CSV + SVG figures. */
 #include "cli_io.h"
 #include "commands.h"
+#include "parse.h"
+#include "progress.h"
 #include "report.h"
 #include "status.h"
 
@@ -15,7 +17,7 @@
 
 static const char bandwidth_help[] =
     "usage: scorefield bandwidth [--mixture M.json] [--schedule S] [--t0 T0] [--t1 T1] [--points P]\n"
-    "                            [--n N] [--seed S] [--out-dir DIR] [--backend cpu|cuda|auto] [--quiet]\n"
+    "                            [--n N] [--seed S] [--out-dir DIR] [--backend cpu|cuda|auto|reference] [--quiet]\n"
     "Over P times (default 40, uniform in t from t0 = 0.02 to t1 = 0.98, vp-linear; default mixture:\n"
     "the symmetric pair +-(1, 0), variance 0.1), with N exact draws of p_t per time (default 20000):\n"
     "  b(t) = g^2 E[div s + d/sigma^2] / 2 = dH(X0 | Xt)/dt  with its standard error,\n"
@@ -96,7 +98,7 @@ static int write_figures(const char *dir, double *const *cols, size_t P, int pai
 
 /* One row per time: b(t), the label entropy's moments, and for a pair kappa(tau) and the exact Var. */
 static int scan(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1, size_t n,
-                uint64_t seed, int pair, double *const *cols, size_t P)
+                uint64_t seed, int pair, double *const *cols, size_t P, cli_progress *progress)
 {
     printf("  %-8s %-10s %-22s %-10s %-22s %s\n", "t", "tau", "b(t) +- s.e.", "E[h_Y]", "Var[h_Y] +- s.e.", pair ? "kappa   exact Var" : "");
     for (size_t q = 0; q < P; q++) {
@@ -114,6 +116,8 @@ static int scan(sf_context *ctx, const sf_mixture *mix, const sf_schedule *sched
                cols[COL_B_SE][q], h.mean, h.var, h.var_se);
         if (pair) printf(" %-7.4f %.6f", cols[COL_KAPPA][q], cols[COL_H_VAR_EXACT][q]);
         printf("\n");
+        fflush(stdout); /* the table before any progress line */
+        cli_progress_update(progress, (double)(q + 1));
     }
     return SF_EXIT_OK;
 }
@@ -127,30 +131,11 @@ int cmd_bandwidth(int argc, char **argv)
     cli_time ct;
     cli_time_init(&ct);
     ct.schedule = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
-    cli_once once = {0};
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) {
-            fputs(bandwidth_help, stdout);
-            return SF_EXIT_OK;
-        }
-        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
-        if (!strcmp(a, "--t") || !strcmp(a, "--alpha") || !strcmp(a, "--sigma"))
-            return cli_bad_input("bandwidth: %s does not apply: give --t0 and --t1", a);
-        int t = cli_time_option(&ct, argc, argv, &i);
-        if (t < 0) return SF_EXIT_BAD_INPUT;
-        if (t > 0) continue;
-        size_t *count = !strcmp(a, "--points") ? &points : !strcmp(a, "--n") ? &n : !strcmp(a, "--seed") ? &seed : NULL;
-        double *num = !strcmp(a, "--t0") ? &t0 : !strcmp(a, "--t1") ? &t1 : NULL;
-        size_t max = count == &points ? 100000 : count == &n ? 100000000 : SIZE_MAX;
-        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, max, count)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--quiet")) cli_set_quiet();
-        else if (num) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, num)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--mixture")) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--out-dir")) { if (!(dir = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--backend")) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &backend)) return SF_EXIT_BAD_INPUT; }
-        else return cli_bad_input("bandwidth: unknown option '%s' (see scorefield bandwidth --help)", a);
-    }
+    const cli_option table[] = {{"--mixture", CLI_TEXT, &mixture_path, 0}, {"--out-dir", CLI_TEXT, &dir, 0},
+                                {"--points", CLI_COUNT, &points, 100000}, {"--n", CLI_COUNT, &n, 100000000}, {"--seed", CLI_COUNT, &seed, SIZE_MAX},
+                                {"--t0", CLI_NUMBER, &t0, 0}, {"--t1", CLI_NUMBER, &t1, 0}, {"--backend", CLI_BACKEND, &backend, 0},
+                                {NULL, CLI_FLAG, NULL, 0}};
+    CLI_PARSE_OR_RETURN(cli_parse("bandwidth", bandwidth_help, NULL, table, argc, argv, interval_time_extra, &ct, NULL));
     if (points < 2 || n < 2 || !(t1 > t0)) return cli_bad_input("bandwidth: need --points >= 2, --n >= 2, --t1 > --t0");
     sf_time probe;
     if (sf_schedule_at(&ct.schedule, t0, &probe) != SF_OK || sf_schedule_at(&ct.schedule, t1, &probe) != SF_OK)
@@ -179,6 +164,8 @@ int cmd_bandwidth(int argc, char **argv)
         return status;
     }
     size_t P = points;
+    cli_progress progress; /* the P times, the two peaks, the budget */
+    cli_progress_start(&progress, "bandwidth", (double)(P + 3));
     double *cols[NCOL];
     int ok = 1;
     for (int c = 0; c < NCOL; c++) ok = (cols[c] = malloc(P * sizeof(double))) && ok;
@@ -187,11 +174,14 @@ int cmd_bandwidth(int argc, char **argv)
     if (status == SF_EXIT_OK) {
         printf("scorefield bandwidth: %s schedule, t = %g ... %g (%zu times), %zu draws per time, d = %d\n",
                sf_schedule_kind_name(ct.schedule.kind), t0, t1, P, n, sf_mixture_dim(mix));
-        status = scan(ctx, mix, &ct.schedule, t0, t1, n, seed, pair, cols, P);
+        status = scan(ctx, mix, &ct.schedule, t0, t1, n, seed, pair, cols, P, &progress);
     }
-    for (int which = 0; pair && status == SF_EXIT_OK && which < 2; which++)
+    for (int which = 0; pair && status == SF_EXIT_OK && which < 2; which++) {
         status = print_peak(ctx, mix, &ct.schedule, (sf_pair_statistic)which, n, seed + 3);
+        cli_progress_update(&progress, (double)(P + 1 + which));
+    }
     if (status == SF_EXIT_OK) status = print_budget(ctx, mix, &ct.schedule, t0, t1, n < 4000 ? n : 4000, seed + 1);
+    cli_progress_update(&progress, (double)(P + 3));
     if (status == SF_EXIT_OK) status = write_figures(dir, cols, P, pair, peak.kappa, t_c);
     for (int c = 0; c < NCOL; c++) free(cols[c]);
     sf_context_destroy(ctx);

@@ -2,6 +2,8 @@
  * library's blow-up scan over a geometric range of heat times, prints it and writes CSV + SVG. */
 #include "cli_io.h"
 #include "commands.h"
+#include "progress.h"
+#include "parse.h"
 #include "report.h"
 #include "status.h"
 
@@ -13,10 +15,10 @@
 #include <sys/stat.h>
 
 static const char blowup_help[] =
-    "usage: scorefield blowup [--mixture M.json] [--tau-max T] [--tau-min T] [--points P] [--n N]\n"
-    "                         [--seed S] [--out-dir DIR] [--backend cpu|cuda|auto] [--quiet]\n"
+    "usage: scorefield blowup [--mixture M.json] [--tau1 T1] [--tau0 T0] [--points P] [--n N]\n"
+    "                         [--seed S] [--out-dir DIR] [--backend cpu|cuda|auto|reference] [--quiet]\n"
     "For a mixture with components on affine subspaces (a basis with var 0; default: a plane in R^6,\n"
-    "codimension 4), over P heat times from tau-max (0.1) down to tau-min (1e-6), with N exact draws\n"
+    "codimension 4), over P heat times from tau1 (0.1) down to tau0 (1e-6), with N exact draws\n"
     "of q_tau each (default 20000):\n"
     "  tau E|u|^2  -> sum_k w_k codim_k     (the codimension of component k's subspace; full rank: 0)\n"
     "  tau |u(y)| / dist(y, M_k) -> 1        at N exact draws y of the heaviest subspace component k's\n"
@@ -24,8 +26,9 @@ static const char blowup_help[] =
     "                                        its subspace M_k, where that component dominates\n"
     "  the slope of log E|u|^2 against log tau -> -1 (fitted on the smallest three tau)\n"
     "  max |E[x0 | x]| over the draws stays bounded (the target Lu-Wang-Bal propose to learn)\n"
-    "Writes DIR/blowup.csv and blowup.svg (default DIR scorefield-blowup), both or neither. The\n"
-    "formulas and their checks: docs/analyses.md, \"Blow-up near t = 0\".\n"
+    "(--tau-max and --tau-min, the old names, are refused: --tau1 > --tau0 in every command.)\n"
+    "Writes DIR/blowup.csv and blowup.svg (default DIR scorefield-blowup). The formulas and their\n"
+    "checks: docs/analyses.md, \"Blow-up near t = 0\". Both files are written or neither.\n"
     "Bounds: P 3 to 1e5, N 2 to 1e8, S 0 to 2^64-1. --quiet prints nothing but errors.\n";
 
 int cmd_blowup(int argc, char **argv)
@@ -34,27 +37,13 @@ int cmd_blowup(int argc, char **argv)
     size_t points = 11, n = 20000, seed = 1;
     double tau_max = 0.1, tau_min = 1e-6;
     sf_backend backend = SF_BACKEND_AUTO;
-    cli_once once = {0};
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) {
-            fputs(blowup_help, stdout);
-            return SF_EXIT_OK;
-        }
-        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
-        size_t *count = !strcmp(a, "--points") ? &points : !strcmp(a, "--n") ? &n : !strcmp(a, "--seed") ? &seed : NULL;
-        double *num = !strcmp(a, "--tau-max") ? &tau_max : !strcmp(a, "--tau-min") ? &tau_min : NULL;
-        size_t max = count == &points ? 100000 : count == &n ? 100000000 : SIZE_MAX;
-        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, max, count)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--quiet")) cli_set_quiet();
-        else if (num) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, num)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--mixture")) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--out-dir")) { if (!(dir = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--backend")) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &backend)) return SF_EXIT_BAD_INPUT; }
-        else return cli_bad_input("blowup: unknown option '%s' (see scorefield blowup --help)", a);
-    }
+    const cli_option table[] = {{"--mixture", CLI_TEXT, &mixture_path, 0}, {"--out-dir", CLI_TEXT, &dir, 0},
+                                {"--points", CLI_COUNT, &points, 100000}, {"--n", CLI_COUNT, &n, 100000000}, {"--seed", CLI_COUNT, &seed, SIZE_MAX},
+                                {"--tau1", CLI_NUMBER, &tau_max, 0}, {"--tau0", CLI_NUMBER, &tau_min, 0}, {"--backend", CLI_BACKEND, &backend, 0},
+                                {NULL, CLI_FLAG, NULL, 0}};
+    CLI_PARSE_OR_RETURN(cli_parse("blowup", blowup_help, NULL, table, argc, argv, NULL, NULL, NULL));
     if (points < 3 || n < 2 || !(tau_max > tau_min) || !(tau_min > 0))
-        return cli_bad_input("blowup: need --points >= 3, --n >= 2 and tau-max > tau-min > 0");
+        return cli_bad_input("blowup: need --points >= 3, --n >= 2 and --tau1 > --tau0 > 0");
     sf_mixture *mix = NULL;
     sf_status st;
     if (mixture_path) {
@@ -72,8 +61,8 @@ int cmd_blowup(int argc, char **argv)
         return cli_library_error(st);
     }
     static const char *const files[2] = {"blowup.csv", "blowup.svg"};
-    int status;
-    if ((status = cli_outputs_folder(dir, files, 2)) != SF_EXIT_OK) { /* checked before any work */
+    int status = cli_outputs_folder(dir, files, 2); /* checked before any work */
+    if (status != SF_EXIT_OK) {
         sf_mixture_destroy(mix);
         return status;
     }
@@ -92,6 +81,8 @@ int cmd_blowup(int argc, char **argv)
                sf_mixture_dim(mix), sf_mixture_count(mix), limit, k, sf_mixture_codimension(mix, k));
         printf("  %-10s %-22s %-22s %s\n", "tau", "tau E|u|^2 +- s.e.", "tau|u|/dist +- s.e.", "max |E[x0|x]|");
     }
+    cli_progress progress;
+    cli_progress_start(&progress, "blowup", (double)P);
     for (size_t q = 0; status == SF_EXIT_OK && q < P; q++) {
         sf_blowup_row row;
         double tau = exp(log(tau_max) + (log(tau_min) - log(tau_max)) * q / (P - 1));
@@ -103,6 +94,8 @@ int cmd_blowup(int argc, char **argv)
         cols[RATIO_SE][q] = row.ratio.mean_se, cols[DEN][q] = row.max_denoiser, cols[U2][q] = row.u2, cols[LIM][q] = limit;
         printf("  %-10.3g %10.6f +- %-9.2g %10.6f +- %-9.2g %.4g\n", tau, row.tau_u2.mean, row.tau_u2.mean_se, row.ratio.mean,
                row.ratio.mean_se, row.max_denoiser);
+        fflush(stdout); /* the row before any progress line */
+        cli_progress_update(&progress, (double)(q + 1));
     }
     if (status == SF_EXIT_OK)
         printf("  fitted exponent of E|u|^2 ~ tau^p on the smallest three tau: p = %.5f (theory -1)\n",

@@ -3,6 +3,7 @@
  * the error against the exact periodised score (docs/burgers.md, the grid). */
 #include "cli_io.h"
 #include "commands.h"
+#include "parse.h"
 #include "status.h"
 
 #include <math.h>
@@ -13,7 +14,7 @@
 static const char burgers_help[] =
     "usage: scorefield burgers --mixture M.json --grid N --box L --tau0 T0 --tau1 T1\n"
     "                          [--route exact|direct] [--steps S] [--dim D] [--floor F] [--images I]\n"
-    "                          [--out U.npy] [--exact-out E.npy] [--backend cpu|cuda|auto] [--precision f64|f32]\n"
+    "                          [--out U.npy] [--exact-out E.npy] [--backend cpu|cuda|auto|reference] [--precision f64|f32]\n"
     "                          [--quiet]\n"
     "On the periodic box [-L/2, L/2)^d with N points per axis (N even, d = 1, 2, 3: the mixture's\n"
     "dimension, checked against --dim if given), takes the exact periodised density\n"
@@ -43,31 +44,14 @@ int cmd_burgers(int argc, char **argv)
     double box = NAN, tau0 = NAN, tau1 = NAN, floor = 0.01;
     sf_backend backend = SF_BACKEND_AUTO;
     sf_precision precision = SF_PRECISION_F64;
-    cli_once once = {0};
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) {
-            fputs(burgers_help, stdout);
-            return SF_EXIT_OK;
-        }
-        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
-        int t = cli_output_option(outs, 2, argc, argv, &i);
-        if (t < 0) return SF_EXIT_BAD_INPUT;
-        if (t > 0) continue;
-        size_t *count = !strcmp(a, "--grid") ? &n : !strcmp(a, "--steps") ? &steps : !strcmp(a, "--dim") ? &dim
-                      : !strcmp(a, "--images") ? &images : NULL;
-        double *number = !strcmp(a, "--box") ? &box : !strcmp(a, "--tau0") ? &tau0 : !strcmp(a, "--tau1") ? &tau1
-                       : !strcmp(a, "--floor") ? &floor : NULL;
-        size_t max = count == &n ? 4096 : count == &steps ? 100000000 : count == &dim ? 3 : 8;
-        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, max, count)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--quiet")) cli_set_quiet();
-        else if (number) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, number)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--mixture")) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--route")) { if (!(route = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--backend")) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &backend)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--precision")) { if (!(v = cli_value(argc, argv, &i)) || !cli_precision(v, &precision)) return SF_EXIT_BAD_INPUT; }
-        else return cli_bad_input("burgers: unknown option '%s' (see scorefield burgers --help)", a);
-    }
+    cli_time_and_outputs extra = {NULL, outs, 2};
+    const cli_option table[] = {{"--mixture", CLI_TEXT, &mixture_path, 0}, {"--route", CLI_TEXT, &route, 0}, {"--grid", CLI_COUNT, &n, 4096},
+                                {"--steps", CLI_COUNT, &steps, 100000000}, {"--dim", CLI_COUNT, &dim, 3}, {"--images", CLI_COUNT, &images, 8},
+                                {"--box", CLI_NUMBER, &box, 0}, {"--tau0", CLI_NUMBER, &tau0, 0}, {"--tau1", CLI_NUMBER, &tau1, 0},
+                                {"--floor", CLI_NUMBER, &floor, 0}, {"--backend", CLI_BACKEND, &backend, 0},
+                                {"--precision", CLI_PRECISION, &precision, 0},
+                                {NULL, CLI_FLAG, NULL, 0}};
+    CLI_PARSE_OR_RETURN(cli_parse("burgers", burgers_help, NULL, table, argc, argv, cli_time_and_outputs_extra, &extra, NULL));
     if (!mixture_path) return cli_bad_input("burgers: --mixture M.json is required");
     if (!n) return cli_bad_input("burgers: --grid N is required");
     if (!isfinite(box) || !isfinite(tau0) || !isfinite(tau1)) return cli_bad_input("burgers: --box, --tau0 and --tau1 are required");

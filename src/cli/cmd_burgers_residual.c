@@ -2,6 +2,7 @@
  * in heat time or in the VP form, with the scale it is measured against. */
 #include "cli_io.h"
 #include "commands.h"
+#include "parse.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -10,7 +11,7 @@
 
 static const char residual_help[] =
     "usage: scorefield burgers-residual --mixture M.json <time> --in X.npy --out R.npy [--scale S.npy]\n"
-    "                                   [--form heat|vp] [--curl P] [--backend cpu|cuda|auto] [--precision f64|f32]\n"
+    "                                   [--form heat|vp] [--curl P] [--backend cpu|cuda|auto|reference] [--precision f64|f32]\n"
     "                                   [--quiet]\n"
     "The score of every diffused density solves viscous Burgers (docs/burgers.md). Writes, per particle,\n"
     "  heat form (default):  R = d_tau u - Lap u / 2 - H u   at y = x / alpha, tau = sigma^2 / alpha^2\n"
@@ -40,27 +41,13 @@ int cmd_burgers_residual(int argc, char **argv)
     cli_once once = {0};
     cli_time ct;
     cli_time_init(&ct);
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) {
-            fputs(residual_help, stdout);
-            fputs(cli_time_help, stdout);
-            return SF_EXIT_OK;
-        }
-        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
-        int t = cli_time_option(&ct, argc, argv, &i);
-        if (t == 0) t = cli_output_option(outs, 2, argc, argv, &i);
-        if (t < 0) return SF_EXIT_BAD_INPUT;
-        if (t > 0) continue;
-        if (strcmp(a, "--mixture") == 0) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (strcmp(a, "--in") == 0) { if (!(in_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (strcmp(a, "--form") == 0) { if (!(form = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (strcmp(a, "--curl") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, 10000, &curl_probes)) return SF_EXIT_BAD_INPUT; want_curl = 1; }
-        else if (strcmp(a, "--quiet") == 0) cli_set_quiet();
-        else if (strcmp(a, "--backend") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &backend)) return SF_EXIT_BAD_INPUT; }
-        else if (strcmp(a, "--precision") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_precision(v, &precision)) return SF_EXIT_BAD_INPUT; }
-        else return cli_bad_input("burgers-residual: unknown option '%s' (see scorefield burgers-residual --help)", a);
-    }
+    cli_time_and_outputs extra = {&ct, outs, 2};
+    const cli_option table[] = {{"--mixture", CLI_TEXT, &mixture_path, 0}, {"--in", CLI_TEXT, &in_path, 0}, {"--form", CLI_TEXT, &form, 0},
+                                {"--curl", CLI_COUNT, &curl_probes, 10000}, {"--backend", CLI_BACKEND, &backend, 0},
+                                {"--precision", CLI_PRECISION, &precision, 0},
+                                {NULL, CLI_FLAG, NULL, 0}};
+    CLI_PARSE_OR_RETURN(cli_parse("burgers-residual", residual_help, cli_time_help, table, argc, argv, cli_time_and_outputs_extra, &extra, &once));
+    want_curl = cli_once_seen(&once, "--curl");
     if (!mixture_path || !in_path || !outs[0].path)
         return cli_bad_input("burgers-residual: --mixture, --in and --out are required");
     int vp = strcmp(form, "vp") == 0;

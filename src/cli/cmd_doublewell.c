@@ -3,8 +3,9 @@
  * (or the ring's), prints them and writes the profiles (CSV + SVG). */
 #include "cli_io.h"
 #include "commands.h"
+#include "parse.h"
+#include "progress.h"
 #include "report.h"
-#include "staging.h"
 #include "status.h"
 
 #include <errno.h>
@@ -37,25 +38,35 @@ static int ring(double eps, const char *dir)
     static const char *const files[2] = {"ring_profiles.csv", "ring_profiles.svg"};
     int status = cli_outputs_folder(dir, files, 2); /* checked before any work */
     if (status != SF_EXIT_OK) return status;
+    enum { NP = 61, NT = 4, G = 9, NR = 3 };
+    cli_progress progress; /* stages: the critical time, NT profiles, NR residual times */
+    cli_progress_start(&progress, "doublewell", 1 + NT + NR);
     double tau_c;
     sf_status st = sf_ringwell_tau_c(eps, &tau_c);
     if (st != SF_OK) return cli_library_error(st);
-    enum { NP = 61, NT = 4, G = 9 };
+    cli_progress_update(&progress, 1);
     static const double factors[NT] = {0.25, 0.5, 1, 2};
     double r[NP], pts[2 * NP], u[2 * NP], prof[NT][NP], worst;
     for (int q = 0; q < NP; q++) r[q] = 2.5 * q / (NP - 1), pts[2 * q] = r[q], pts[2 * q + 1] = 0;
     for (int k = 0; k < NT; k++) {
         if ((st = sf_ringwell_field(eps, factors[k] * tau_c, pts, NP, u, NULL, NULL, NULL)) != SF_OK) return cli_library_error(st);
         for (int q = 0; q < NP; q++) prof[k][q] = u[2 * q];
+        cli_progress_update(&progress, 2 + k);
     }
-    double grid[2 * G * G], taus[3] = {0.5 * tau_c, tau_c, 2 * tau_c};
+    double grid[2 * G * G], taus[NR] = {0.5 * tau_c, tau_c, 2 * tau_c};
     for (int a = 0; a < G; a++)
         for (int b = 0; b < G; b++) grid[2 * (a * G + b)] = -2 + 4.0 * a / (G - 1), grid[2 * (a * G + b) + 1] = -2 + 4.0 * b / (G - 1);
-    if ((st = sf_ringwell_burgers_residual(eps, taus, 3, grid, G * G, &worst)) != SF_OK) return cli_library_error(st);
+    worst = 0;
+    for (int k = 0; k < NR; k++) { /* one time at a time, for the progress */
+        double at_k;
+        if ((st = sf_ringwell_burgers_residual(eps, taus + k, 1, grid, G * G, &at_k)) != SF_OK) return cli_library_error(st);
+        worst = fmax(worst, at_k);
+        cli_progress_update(&progress, 2 + NT + k);
+    }
     printf("scorefield doublewell: the ring p0 ~ exp(-(|x|^2 - 1)^2 / %g) in 2-D\n", eps);
     printf("  critical heat time  tau_c = %.10g (E[|x|^2 | y = 0; tau] = 2 tau: the centre becomes a minimum)\n", tau_c);
-    printf("  Burgers residual    max |d_tau u - Lap u/2 - (u.grad) u| / (largest term) = %.3g (%d x %d points x 3 times)\n",
-           worst, G, G);
+    printf("  Burgers residual    max |d_tau u - Lap u/2 - (u.grad) u| / (largest term) = %.3g (%d x %d points x %d times)\n",
+           worst, G, G, (int)NR);
     const double *curves[NT] = {prof[0], prof[1], prof[2], prof[3]};
     if ((st = sf_write_profiles(dir, "ring_profiles", "ring: the radial score, the centre turning into a minimum", "r",
                                 "radial score u_r", r, curves, factors, "tau_c", NT, NP)) != SF_OK)
@@ -70,21 +81,10 @@ int cmd_doublewell(int argc, char **argv)
     size_t dim = 1;
     int radial = 0;
     const char *dir = "scorefield-doublewell";
-    cli_once once = {0};
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) {
-            fputs(doublewell_help, stdout);
-            return SF_EXIT_OK;
-        }
-        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
-        if (!strcmp(a, "--eps")) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, &eps)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--out-dir")) { if (!(dir = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--radial")) radial = 1;
-        else if (!strcmp(a, "--quiet")) cli_set_quiet();
-        else if (!strcmp(a, "--dim")) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, 2, &dim)) return SF_EXIT_BAD_INPUT; }
-        else return cli_bad_input("doublewell: unknown option '%s' (see scorefield doublewell --help)", a);
-    }
+    const cli_option table[] = {{"--eps", CLI_NUMBER, &eps, 0}, {"--out-dir", CLI_TEXT, &dir, 0}, {"--radial", CLI_FLAG, &radial, 0},
+                                {"--dim", CLI_COUNT, &dim, 2},
+                                {NULL, CLI_FLAG, NULL, 0}};
+    CLI_PARSE_OR_RETURN(cli_parse("doublewell", doublewell_help, NULL, table, argc, argv, NULL, NULL, NULL));
     if (!(eps > 0) || eps > 100) return cli_bad_input("option --eps: %g must be in (0, 100]", eps);
     if (dim != 1 && dim != 2) return cli_bad_input("option --dim: %zu is not 1 or 2", dim);
     if (radial) return ring(eps, dir);

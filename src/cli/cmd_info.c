@@ -1,6 +1,7 @@
 /* scorefield info: what this build can do and which CUDA devices it sees. */
 #include "commands.h"
 #include "options.h"
+#include "parse.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -8,18 +9,13 @@
 #include <omp.h>
 #endif
 
+static const char info_help[] =
+    "usage: scorefield info [--quiet]\nPrints the version, the build configuration and the CUDA devices found.\n";
+
 int cmd_info(int argc, char **argv)
 {
-    cli_once once = {0};
-    for (int i = 0; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            puts("usage: scorefield info [--quiet]\nPrints the version, the build configuration and the CUDA devices found.");
-            return SF_EXIT_OK;
-        }
-        if (!cli_first_use(&once, argv[i])) return SF_EXIT_BAD_INPUT;
-        if (strcmp(argv[i], "--quiet") == 0) cli_set_quiet();
-        else return cli_bad_input("info: unknown option '%s'", argv[i]);
-    }
+    const cli_option none[] = {{NULL, CLI_FLAG, NULL, 0}};
+    CLI_PARSE_OR_RETURN(cli_parse("info", info_help, NULL, none, argc, argv, NULL, NULL, NULL));
     printf("scorefield %s\n", SF_VERSION);
     printf("  CPU path     float64 reference");
 #ifdef _OPENMP

@@ -1,6 +1,9 @@
 /* scorefield score: evaluate the diffused mixture's fields at particles from a .npy file. */
 #include "cli_io.h"
 #include "commands.h"
+#include "parse.h"
+#include "npy_reader.h"
+#include "progress.h"
 #include "status.h"
 
 #include <math.h>
@@ -25,14 +28,69 @@ static const char score_help[] =
     "  --dt DT.npy        d s/dt at fixed x (needs --schedule), N x d; --dt-logp: d log p/dt, N\n"
     "  --dtau DU.npy      d u/d tau in heat coordinates y = x/alpha, N x d; --dtau-logp: N\n"
     "options:\n"
-    "  --backend cpu|cuda|auto   (default auto: CUDA when a device is present)\n"
+    "  --backend cpu|cuda|auto|reference   (default auto: CUDA when a device is present)\n"
     "  --precision f64|f32       GPU arithmetic (default f64; the CPU path is always f64)\n"
     "  --device N                CUDA device ordinal, 0 to 255 (default 0)\n"
+    "  --batch B                 particles per batch, 1 to 1e8 (default 65536): the input is read and\n"
+    "                            every output written in blocks of B rows, so memory stays flat in N;\n"
+    "                            the results do not depend on B\n"
     "  --quiet                   nothing but errors\n"
     "Every output is written completely or not at all (see README, \"Outputs, errors and exit codes\").\n";
 
 enum { OUT_SCORE, OUT_LOGP, OUT_DIV, OUT_RESP, OUT_DENOISE, OUT_LAP, OUT_HVP, OUT_HESSIAN, OUT_DT, OUT_DT_LOGP,
        OUT_DTAU, OUT_DTAU_LOGP, OUT_HVP_SCORE, N_OUT };
+
+/* The mixture, declared as an input and checked against the time. */
+static int load_mixture(const char *path, const sf_time *time, sf_mixture **mix)
+{
+    int status = cli_outputs_add_input("--mixture", path);
+    if (status != SF_EXIT_OK) return status;
+    sf_status st = sf_mixture_read_json(mix, path);
+    if (st != SF_OK) return cli_library_error(st);
+    if ((st = sf_mixture_check_time(*mix, time)) != SF_OK) {
+        sf_error_prefix(path);
+        status = cli_library_error(st);
+        sf_mixture_destroy(*mix);
+        *mix = NULL;
+    }
+    return status;
+}
+
+/* A particles file read through in blocks of `batch` rows: shape (N, d) (or (N,) when d = 1), every
+ * value finite. With rows_expected, N must equal it; otherwise *rows receives N. */
+static int check_particles_file(const char *path, int d, size_t batch, const size_t *rows_expected, size_t *rows)
+{
+    sf_npy_reader *r = NULL;
+    int ndim, status = SF_EXIT_OK;
+    size_t shape[SF_NPY_MAX_DIMS];
+    sf_status st = sf_npy_reader_open(&r, path, &ndim, shape);
+    if (st != SF_OK) return cli_library_error(st);
+    size_t n = shape[0];
+    if (!(ndim == 2 && shape[1] == (size_t)d) && !(ndim == 1 && d == 1))
+        status = rows_expected ? cli_bad_input("%s: directions must have the particles' shape (%zu, %d)", path, *rows_expected, d)
+                               : cli_bad_input("%s: particles must have shape (N, %d) for this mixture (dim %d), got a %d-d array%s",
+                                               path, d, d, ndim, ndim == 2 ? " with another width" : "");
+    else if (rows_expected && n != *rows_expected)
+        status = cli_bad_input("%s: directions must have the particles' shape (%zu, %d)", path, *rows_expected, d);
+    size_t rows_per = batch < n ? batch : (n ? n : 1);
+    double *block = status == SF_EXIT_OK ? malloc(rows_per * (size_t)d * sizeof(double)) : NULL;
+    if (status == SF_EXIT_OK && !block) status = cli_failure("out of memory for a batch of %zu particles (use a smaller --batch)", rows_per);
+    for (size_t b0 = 0; status == SF_EXIT_OK && b0 < n; b0 += rows_per) {
+        size_t nb = n - b0 < rows_per ? n - b0 : rows_per;
+        if ((st = sf_npy_reader_read(r, block, nb * (size_t)d)) != SF_OK) {
+            status = cli_library_error(st);
+            break;
+        }
+        for (size_t i = 0; status == SF_EXIT_OK && i < nb * (size_t)d; i++)
+            if (!isfinite(block[i]))
+                status = cli_bad_input("%s: particle %zu, coordinate %d is not finite (%g)", path, b0 + i / d, (int)(i % d), block[i]);
+    }
+    if (status == SF_EXIT_OK && n == 0 && (st = sf_npy_reader_read(r, block, 0)) != SF_OK) status = cli_library_error(st);
+    free(block);
+    sf_npy_reader_close(r);
+    if (rows) *rows = n;
+    return status;
+}
 
 int cmd_score(int argc, char **argv)
 {
@@ -41,36 +99,21 @@ int cmd_score(int argc, char **argv)
                               {.flag = "--hessian"}, {.flag = "--dt"}, {.flag = "--dt-logp"}, {.flag = "--dtau"}, {.flag = "--dtau-logp"}, {.flag = "--hvp-score"}};
     sf_backend backend = SF_BACKEND_AUTO;
     sf_precision precision = SF_PRECISION_F64;
-    size_t device = 0;
-    cli_once once = {0};
+    size_t device = 0, batch = 65536;
     cli_time ct;
     cli_time_init(&ct);
 
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) {
-            fputs(score_help, stdout);
-            fputs(cli_time_help, stdout);
-            return SF_EXIT_OK;
-        }
-        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
-        int t = cli_time_option(&ct, argc, argv, &i);
-        if (t == 0) t = cli_output_option(outs, N_OUT, argc, argv, &i);
-        if (t < 0) return SF_EXIT_BAD_INPUT;
-        if (t > 0) continue;
-        if (strcmp(a, "--quiet") == 0) cli_set_quiet();
-        else if (strcmp(a, "--mixture") == 0) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (strcmp(a, "--in") == 0) { if (!(in_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (strcmp(a, "--hvp-dir") == 0) { if (!(dir_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (strcmp(a, "--backend") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &backend)) return SF_EXIT_BAD_INPUT; }
-        else if (strcmp(a, "--precision") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_precision(v, &precision)) return SF_EXIT_BAD_INPUT; }
-        else if (strcmp(a, "--device") == 0) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, 255, &device)) return SF_EXIT_BAD_INPUT; }
-        else return cli_bad_input("score: unknown option '%s' (see scorefield score --help)", a);
-    }
+    cli_time_and_outputs extra = {&ct, outs, N_OUT};
+    const cli_option table[] = {{"--mixture", CLI_TEXT, &mixture_path, 0}, {"--in", CLI_TEXT, &in_path, 0}, {"--hvp-dir", CLI_TEXT, &dir_path, 0},
+                                {"--backend", CLI_BACKEND, &backend, 0}, {"--precision", CLI_PRECISION, &precision, 0},
+                                {"--device", CLI_COUNT, &device, 255}, {"--batch", CLI_COUNT, &batch, 100000000},
+                                {NULL, CLI_FLAG, NULL, 0}};
+    CLI_PARSE_OR_RETURN(cli_parse("score", score_help, cli_time_help, table, argc, argv, cli_time_and_outputs_extra, &extra, NULL));
     if (!mixture_path) return cli_bad_input("score: --mixture M.json is required");
     if (!in_path) return cli_bad_input("score: --in X.npy is required");
     if (!outs[OUT_SCORE].path) return cli_bad_input("score: --out S.npy is required");
     if (!outs[OUT_HVP].path != !dir_path) return cli_bad_input("score: --hvp and --hvp-dir go together");
+    if (!batch) return cli_bad_input("option --batch: must be >= 1");
     sf_time time;
     if (!cli_time_resolve(&ct, &time)) return SF_EXIT_BAD_INPUT;
     if ((outs[OUT_DT].path || outs[OUT_DT_LOGP].path) && !time.has_time_derivatives)
@@ -79,74 +122,98 @@ int cmd_score(int argc, char **argv)
 
     sf_mixture *mix = NULL;
     sf_context *ctx = NULL;
-    sf_array x = {0}, dirs = {0};
-    double *logp_own = NULL;
-    int status = cli_load_inputs(mixture_path, in_path, &time, &mix, &x);
+    sf_plan *plan = NULL;
+    sf_npy_reader *in = NULL, *dir_in = NULL;
+    double *xb = NULL, *db = NULL, *logp_own = NULL;
+    size_t n = 0;
+    int status = load_mixture(mixture_path, &time, &mix);
     if (status != SF_EXIT_OK) return status;
     int d = sf_mixture_dim(mix), K = sf_mixture_count(mix);
-    size_t n = x.shape[0];
     sf_status st;
-    if (dir_path) {
-        if ((status = cli_outputs_add_input("--hvp-dir", dir_path)) != SF_EXIT_OK) goto done;
-        if ((st = sf_npy_read(dir_path, &dirs)) != SF_OK) {
-            status = cli_library_error(st);
-            goto done;
-        }
-        if (sf_array_size(&dirs) != n * (size_t)d || dirs.shape[0] != n) {
-            status = cli_bad_input("%s: directions must have the particles' shape (%zu, %d)", dir_path, n, d);
-            goto done;
-        }
-        if ((st = sf_particles_check(dirs.data, n, d)) != SF_OK) {
-            sf_error_prefix(dir_path);
-            status = cli_library_error(st);
-            goto done;
-        }
-    }
+    /* the particles (and directions) checked in blocks before any output exists */
+    if ((status = cli_outputs_add_input("--in", in_path)) != SF_EXIT_OK ||
+        (status = check_particles_file(in_path, d, batch, NULL, &n)) != SF_EXIT_OK)
+        goto done;
+    if (dir_path && ((status = cli_outputs_add_input("--hvp-dir", dir_path)) != SF_EXIT_OK ||
+                     (status = check_particles_file(dir_path, d, batch, &n, NULL)) != SF_EXIT_OK))
+        goto done;
     size_t dims[N_OUT][3] = {{n, d}, {n}, {n}, {n, K}, {n, d}, {n, d}, {n, d}, {n, d, d}, {n, d}, {n}, {n, d}, {n}, {n, d}};
     for (int o = 0; o < N_OUT; o++) {
         outs[o].ndim = dims[o][2] ? 3 : dims[o][1] ? 2 : 1;
         memcpy(outs[o].shape, dims[o], sizeof dims[o]);
     }
+    size_t rows = batch < n ? batch : (n ? n : 1);
     if ((status = cli_prepare_outputs(outs, N_OUT)) != SF_EXIT_OK) goto done; /* before any work */
-    if ((status = cli_allocate_outputs(outs, N_OUT)) != SF_EXIT_OK) goto done;
-    if (!outs[OUT_LOGP].data && !(logp_own = malloc((n ? n : 1) * sizeof(double)))) {
-        status = cli_failure("out of memory for %zu particles", n);
+    if ((status = cli_open_batched_outputs(outs, N_OUT, rows)) != SF_EXIT_OK) goto done;
+    xb = malloc(rows * (size_t)d * sizeof(double)), logp_own = malloc(rows * sizeof(double));
+    if (dir_path) db = malloc(rows * (size_t)d * sizeof(double));
+    if (!xb || !logp_own || (dir_path && !db)) {
+        status = cli_failure("out of memory for a batch of %zu particles (use a smaller --batch)", rows);
         goto done;
     }
     sf_outputs out = {.score = outs[OUT_SCORE].data, .logp = outs[OUT_LOGP].data ? outs[OUT_LOGP].data : logp_own,
                       .div = outs[OUT_DIV].data, .resp = outs[OUT_RESP].data, .denoise = outs[OUT_DENOISE].data,
-                      .lap = outs[OUT_LAP].data, .hvp = outs[OUT_HVP].data, .hvp_dir = dirs.data,
+                      .lap = outs[OUT_LAP].data, .hvp = outs[OUT_HVP].data, .hvp_dir = db,
                       .hessian = outs[OUT_HESSIAN].data, .dt_score = outs[OUT_DT].data, .dt_logp = outs[OUT_DT_LOGP].data,
                       .dtau_score = outs[OUT_DTAU].data, .dtau_logp = outs[OUT_DTAU_LOGP].data,
                       .hvp_score = outs[OUT_HVP_SCORE].data};
-
-    if ((st = sf_context_create(&ctx, backend, precision, (int)device)) != SF_OK) {
+    if ((st = sf_context_create(&ctx, backend, precision, (int)device)) != SF_OK ||
+        (st = sf_plan_create(&plan, ctx, mix, &time)) != SF_OK) {
         status = cli_library_error(st);
         goto done;
     }
-    double t0 = cli_seconds();
-    if ((st = sf_evaluate(ctx, mix, &time, x.data, n, &out)) != SF_OK) {
+    int ndim;
+    size_t shape[SF_NPY_MAX_DIMS];
+    if ((st = sf_npy_reader_open(&in, in_path, &ndim, shape)) != SF_OK ||
+        (dir_path && (st = sf_npy_reader_open(&dir_in, dir_path, &ndim, shape)) != SF_OK)) {
         status = cli_library_error(st);
         goto done;
     }
-    double elapsed = cli_seconds() - t0;
-    if ((status = cli_write_outputs(outs, N_OUT)) != SF_EXIT_OK) goto done;
+    cli_stats s_logp, s_score, s_div, s_den, s_lap, s_dt;
+    cli_stats_init(&s_logp), cli_stats_init(&s_score), cli_stats_init(&s_div), cli_stats_init(&s_den);
+    cli_stats_init(&s_lap), cli_stats_init(&s_dt);
+    cli_progress progress;
+    cli_progress_start(&progress, "score", (double)n);
+    double compute = 0;
+    for (size_t b0 = 0; b0 < n; b0 += rows) {
+        size_t nb = n - b0 < rows ? n - b0 : rows;
+        if ((st = sf_npy_reader_read(in, xb, nb * (size_t)d)) != SF_OK ||
+            (dir_in && (st = sf_npy_reader_read(dir_in, db, nb * (size_t)d)) != SF_OK)) {
+            status = cli_library_error(st);
+            goto done;
+        }
+        double t_start = cli_seconds();
+        if ((st = sf_plan_evaluate(plan, xb, nb, &out)) != SF_OK) {
+            status = cli_library_error(st);
+            goto done;
+        }
+        compute += cli_seconds() - t_start;
+        if ((status = cli_append_outputs(outs, N_OUT, nb, b0)) != SF_EXIT_OK) goto done;
+        cli_stats_add(&s_logp, out.logp, nb, 1), cli_stats_add(&s_score, out.score, nb, (size_t)d);
+        if (out.div) cli_stats_add(&s_div, out.div, nb, 1);
+        if (out.denoise) cli_stats_add(&s_den, out.denoise, nb, (size_t)d);
+        if (out.lap) cli_stats_add(&s_lap, out.lap, nb, (size_t)d);
+        if (out.dt_score) cli_stats_add(&s_dt, out.dt_score, nb, (size_t)d);
+        cli_progress_update(&progress, (double)(b0 + nb));
+    }
+    if ((status = cli_close_batched_outputs(outs, N_OUT)) != SF_EXIT_OK) goto done;
     {
-        int cuda = sf_context_backend(ctx) == SF_BACKEND_CUDA;
-        printf("scorefield score: %zu particles, d = %d, K = %d components\n", n, d, K);
+        sf_backend used = sf_context_backend(ctx);
+        int cuda = used == SF_BACKEND_CUDA;
+        printf("scorefield score: %zu particles, d = %d, K = %d components, batches of %zu\n", n, d, K, rows);
         if (time.has_time_derivatives)
             printf("  time       %s t = %g: alpha = %.6g, sigma = %.6g, heat time tau = %.6g\n",
                    sf_schedule_kind_name(ct.schedule.kind), time.t, time.alpha, time.sigma, time.tau);
         else
             printf("  time       alpha = %.6g, sigma = %.6g, heat time tau = %.6g\n", time.alpha, time.sigma, time.tau);
-        printf("  backend    %s (%s), %.3g s, %.3g particles/s\n", cuda ? "cuda" : "cpu",
-               cuda && precision == SF_PRECISION_F32 ? "float32" : "float64", elapsed, n / fmax(elapsed, 1e-9));
-        cli_print_stats("log p", out.logp, n, 1);
-        cli_print_stats("|score|", out.score, n, (size_t)d);
-        if (out.div) cli_print_stats("div score", out.div, n, 1);
-        if (out.denoise) cli_print_stats("|E[x0|x]|", out.denoise, n, (size_t)d);
-        if (out.lap) cli_print_stats("|Lap s|", out.lap, n, (size_t)d);
-        if (out.dt_score) cli_print_stats("|ds/dt|", out.dt_score, n, (size_t)d);
+        printf("  backend    %s (%s), %.3g s, %.3g particles/s\n", sf_backend_name(used),
+               cuda && precision == SF_PRECISION_F32 ? "float32" : "float64", compute, n / fmax(compute, 1e-9));
+        cli_stats_print("log p", &s_logp);
+        cli_stats_print("|score|", &s_score);
+        if (out.div) cli_stats_print("div score", &s_div);
+        if (out.denoise) cli_stats_print("|E[x0|x]|", &s_den);
+        if (out.lap) cli_stats_print("|Lap s|", &s_lap);
+        if (out.dt_score) cli_stats_print("|ds/dt|", &s_dt);
         for (int o = 0; o < N_OUT; o++) {
             if (!outs[o].path) continue;
             printf("  wrote      %s (%zu", outs[o].path, outs[o].shape[0]);
@@ -156,9 +223,10 @@ int cmd_score(int argc, char **argv)
     }
 done:
     cli_free_outputs(outs, N_OUT);
-    free(logp_own);
-    sf_array_free(&x);
-    sf_array_free(&dirs);
+    free(logp_own), free(xb), free(db);
+    sf_npy_reader_close(in);
+    sf_npy_reader_close(dir_in);
+    sf_plan_destroy(plan);
     sf_context_destroy(ctx);
     sf_mixture_destroy(mix);
     return status;

@@ -3,8 +3,9 @@
  * error amplification and the branching of sampled particles, print them and write CSV + SVG. */
 #include "cli_io.h"
 #include "commands.h"
+#include "progress.h"
+#include "parse.h"
 #include "report.h"
-#include "staging.h"
 #include "status.h"
 
 #include <errno.h>
@@ -17,7 +18,7 @@
 static const char speciation_help[] =
     "usage: scorefield speciation [--mixture M.json] [--split A1,A2:B1,B2] [--out-dir DIR] [--n N]\n"
     "                             [--steps K] [--seed S] [--amplification TAU1 TAU0]\n"
-    "                             [--backend cpu|cuda|auto] [--quiet]\n"
+    "                             [--backend cpu|cuda|auto|reference] [--quiet]\n"
     "The speciation of a binary split of a mixture into component sets A and B (default: the first\n"
     "component against the rest; default mixture: the symmetric pair +-(1, 0) with variance 0.1).\n"
     "Prints the critical heat time tau_c (from the field: the sign change of the top Hessian\n"
@@ -34,6 +35,11 @@ static const char speciation_help[] =
     "                         denoisers E[x0 | x_t] along the split's axis, coloured by the side they end on\n"
     "All six files are written or none. Bounds: N 1 to 1e5, K 10 to 1e6, S 0 to 2^64-1.\n"
     "--quiet prints nothing but errors. The formulas and their checks: docs/analyses.md, \"Speciation\".\n";
+
+static const char demo_help[] =
+    "usage: scorefield demo [speciation's options]\n"
+    "The speciation story for a newcomer: the speciation command on the default symmetric pair with an\n"
+    "explanation of each number and figure, written to DIR (default scorefield-demo). Its options:\n\n";
 
 typedef struct {
     const char *mixture_path, *split, *out_dir;
@@ -216,13 +222,10 @@ static int trajectories(const split *sp, const sf_speciation_summary *s, const o
         st = sf_speciation_branching(sp->ctx, sp->mix, sp->A, sp->na, sp->B, sp->nb, reference_tau(s), &vp, &smp, n, o->seed,
                                      every, capacity, t, proj, &frames, 100000, &b);
     if (st == SF_OK) st = sf_schedule_t_of_tau(&vp, reference_tau(s), &t_c);
-    if (st != SF_OK) {
-        free(t), free(proj);
-        return cli_library_error(st);
-    }
-    st = write_trajectories(sp->dir, t, proj, frames, n, t_c);
+    int status = st == SF_OK ? SF_EXIT_OK : cli_library_error(st);
+    if (status == SF_EXIT_OK && (st = write_trajectories(sp->dir, t, proj, frames, n, t_c)) != SF_OK) status = cli_write_error(st);
     free(t), free(proj);
-    if (st != SF_OK) return cli_write_error(st);
+    if (status != SF_EXIT_OK) return status;
     printf("  trajectories        %zu particles, vp-linear probability-flow ODE (Heun) %g -> %g in %zu steps: %.3f end on side A\n",
            n, smp.t1, smp.t0, o->steps, b.side_a);
     printf("  at t_c              (t = %.4f) leaning (|E[x0 | x_t] . n| > a/2 from the interface): %.3f of the\n"
@@ -261,10 +264,10 @@ static int run(const options *o)
     sp.dir = o->out_dir ? o->out_dir : (o->demo ? "scorefield-demo" : "scorefield-speciation");
     static const char *const files[6] = {"profiles.csv", "profiles.svg", "curvature.csv", "curvature.svg",
                                          "trajectories.csv", "trajectories.svg"};
-    int status = cli_outputs_folder(sp.dir, files, 6); /* checked before any work */
-    if (status != SF_EXIT_OK) {
+    int prepared = cli_outputs_folder(sp.dir, files, 6); /* checked before any work */
+    if (prepared != SF_EXIT_OK) {
         sf_mixture_destroy(mix);
-        return status;
+        return prepared;
     }
     sf_context *ctx = NULL;
     if ((st = sf_context_create(&ctx, o->backend, SF_PRECISION_F64, 0)) != SF_OK) {
@@ -273,13 +276,20 @@ static int run(const options *o)
     }
     sp.ctx = ctx, sp.mix = mix;
     sf_speciation_summary s;
-    status = (st = sf_speciation_summarize(ctx, mix, sp.A, sp.na, sp.B, sp.nb, &s)) == SF_OK ? SF_EXIT_OK : cli_library_error(st);
+    cli_progress progress; /* stages: the critical times, the layer, the curvature, the gain, the trajectories */
+    cli_progress_start(&progress, o->demo ? "demo" : "speciation", 5);
+    int status = (st = sf_speciation_summarize(ctx, mix, sp.A, sp.na, sp.B, sp.nb, &s)) == SF_OK ? SF_EXIT_OK : cli_library_error(st);
+    cli_progress_update(&progress, 1);
     if (status == SF_EXIT_OK) print_times(&sp, &s, o->demo);
     if (status == SF_EXIT_OK) status = layer_table(&sp, &s);
+    cli_progress_update(&progress, 2);
     if (status == SF_EXIT_OK) status = curvature_figure(&sp, &s);
+    cli_progress_update(&progress, 3);
     if (status == SF_EXIT_OK)
         status = amplification(&sp, &s, isnan(o->tau1) ? 3 * reference_tau(&s) : o->tau1, isnan(o->tau0) ? 0.1 * reference_tau(&s) : o->tau0);
+    cli_progress_update(&progress, 4);
     if (status == SF_EXIT_OK) status = trajectories(&sp, &s, o);
+    cli_progress_update(&progress, 5);
     if (status == SF_EXIT_OK)
         printf("  figures             %s/{profiles,curvature,trajectories}.svg (data in .csv beside them)\n", sp.dir);
     if (status == SF_EXIT_OK && o->demo)
@@ -299,30 +309,29 @@ static int run(const options *o)
     return status;
 }
 
+/* --amplification TAU1 TAU0: two values. */
+static int amplification_option(void *data, int argc, char **argv, int *i)
+{
+    options *o = data;
+    if (strcmp(argv[*i], "--amplification") != 0) return 0;
+    if (*i + 2 >= argc) {
+        cli_bad_input("option --amplification needs two values, TAU1 TAU0");
+        return -1;
+    }
+    *i += 2;
+    return cli_double("--amplification", argv[*i - 1], &o->tau1) && cli_double("--amplification", argv[*i], &o->tau0) ? 1 : -1;
+}
+
 static int parse(int argc, char **argv, options *o, const char *name)
 {
-    cli_once once = {0};
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) {
-            fputs(speciation_help, stdout);
-            return -1;
-        }
-        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
-        size_t *count = !strcmp(a, "--n") ? &o->n : !strcmp(a, "--steps") ? &o->steps : !strcmp(a, "--seed") ? &o->seed : NULL;
-        const char **text = !strcmp(a, "--mixture") ? &o->mixture_path : !strcmp(a, "--split") ? &o->split
-                          : !strcmp(a, "--out-dir") ? &o->out_dir : NULL;
-        size_t max = count == &o->n ? 100000 : count == &o->steps ? 1000000 : SIZE_MAX;
-        if (count) { if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, max, count)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--quiet")) cli_set_quiet();
-        else if (text) { if (!(*text = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--backend")) { if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &o->backend)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--amplification")) {
-            if (i + 2 >= argc) return cli_bad_input("option --amplification needs two values, TAU1 TAU0");
-            if (!cli_double(a, argv[++i], &o->tau1) || !cli_double(a, argv[++i], &o->tau0)) return SF_EXIT_BAD_INPUT;
-        }
-        else return cli_bad_input("%s: unknown option '%s' (see scorefield %s --help)", name, a, name);
-    }
+    const cli_option table[] = {{"--mixture", CLI_TEXT, &o->mixture_path, 0}, {"--split", CLI_TEXT, &o->split, 0},
+                                {"--out-dir", CLI_TEXT, &o->out_dir, 0}, {"--n", CLI_COUNT, &o->n, 100000},
+                                {"--steps", CLI_COUNT, &o->steps, 1000000}, {"--seed", CLI_COUNT, &o->seed, SIZE_MAX},
+                                {"--backend", CLI_BACKEND, &o->backend, 0}, {NULL, CLI_FLAG, NULL, 0}};
+    int demo = strcmp(name, "demo") == 0;
+    int parsed = cli_parse(name, demo ? demo_help : speciation_help, demo ? speciation_help : NULL, table, argc, argv,
+                           amplification_option, o, NULL);
+    if (parsed != SF_EXIT_OK) return parsed;
     if (o->n < 1 || o->steps < 10) return cli_bad_input("%s: need --n >= 1 and --steps >= 10", name);
     if (!isnan(o->tau1) && !(o->tau1 > o->tau0 && o->tau0 > 0))
         return cli_bad_input("option --amplification: need TAU1 > TAU0 > 0 (got %g %g)", o->tau1, o->tau0);

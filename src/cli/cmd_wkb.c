@@ -3,6 +3,7 @@
  * prints them and writes CSV + SVG. */
 #include "cli_io.h"
 #include "commands.h"
+#include "parse.h"
 #include "report.h"
 #include "status.h"
 
@@ -15,15 +16,16 @@
 
 static const char wkb_help[] =
     "usage: scorefield wkb [--mixture M.json] [--schedule S] [--t0 T0] [--t1 T1] [--x X]\n"
-    "                      [--scales C1,C2,...] [--shift B] [--h-max H] [--out-dir DIR] [--quiet]\n"
+    "                      [--model-scale C1,C2,...] [--model-shift B] [--h-max H] [--out-dir DIR] [--quiet]\n"
     "For Gaussian data (a mixture of one isotropic or diagonal component; default N(0, 0.5) in 1-D,\n"
     "VE from t0 = 0 to t1 = 1) and score models s_theta = C s + B (default C = 1, 1/1.3, 0.7; B = 0),\n"
     "prints log q^h_t0(x) of the model's h-sampler at the point x (default 0.3 in every coordinate)\n"
     "for h from 0 to h-max (default 1), computed from the model's Gaussian marginals, beside the WKB\n"
     "prediction log q^0 + h^2 l_1; writes DIR/wkb.csv and wkb.svg (default DIR scorefield-wkb).\n"
     "For the exact score (C = 1, B = 0) every h gives the same likelihood: l_1 = 0. The formulas and\n"
-    "their checks: docs/analyses.md, \"The path-integral view\".\n"
-    "Both files are written or neither. --quiet prints nothing but errors.\n";
+    "their checks: docs/analyses.md, \"The path-integral view\". Both files are written or neither;\n"
+    "--quiet prints nothing but errors. --model-scale and --model-shift are loglik's names too (the old\n"
+    "--scales and --shift are refused).\n";
 
 int cmd_wkb(int argc, char **argv)
 {
@@ -32,37 +34,20 @@ int cmd_wkb(int argc, char **argv)
     cli_time ct;
     cli_time_init(&ct);
     ct.schedule = sf_schedule_default(SF_SCHEDULE_VE);
-    cli_once once = {0};
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) {
-            fputs(wkb_help, stdout);
-            return SF_EXIT_OK;
-        }
-        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
-        if (!strcmp(a, "--t") || !strcmp(a, "--alpha") || !strcmp(a, "--sigma"))
-            return cli_bad_input("wkb: %s does not apply: give --t0 and --t1", a);
-        int t = cli_time_option(&ct, argc, argv, &i);
-        if (t < 0) return SF_EXIT_BAD_INPUT;
-        if (t > 0) continue;
-        double *num = !strcmp(a, "--t0") ? &t0 : !strcmp(a, "--t1") ? &t1 : !strcmp(a, "--x") ? &x0
-                    : !strcmp(a, "--shift") ? &shift : !strcmp(a, "--h-max") ? &h_max : NULL;
-        if (num) { if (!(v = cli_value(argc, argv, &i)) || !cli_double(a, v, num)) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--quiet")) cli_set_quiet();
-        else if (!strcmp(a, "--mixture")) { if (!(mixture_path = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--scales")) { if (!(scales_text = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else if (!strcmp(a, "--out-dir")) { if (!(dir = cli_value(argc, argv, &i))) return SF_EXIT_BAD_INPUT; }
-        else return cli_bad_input("wkb: unknown option '%s' (see scorefield wkb --help)", a);
-    }
+    const cli_option table[] = {{"--mixture", CLI_TEXT, &mixture_path, 0}, {"--model-scale", CLI_TEXT, &scales_text, 0},
+                                {"--out-dir", CLI_TEXT, &dir, 0}, {"--t0", CLI_NUMBER, &t0, 0}, {"--t1", CLI_NUMBER, &t1, 0},
+                                {"--x", CLI_NUMBER, &x0, 0}, {"--model-shift", CLI_NUMBER, &shift, 0}, {"--h-max", CLI_NUMBER, &h_max, 0},
+                                {NULL, CLI_FLAG, NULL, 0}};
+    CLI_PARSE_OR_RETURN(cli_parse("wkb", wkb_help, NULL, table, argc, argv, interval_time_extra, &ct, NULL));
     double scales[8];
     int ns = 0;
     if (!(t1 > t0)) return cli_bad_input("wkb: need --t1 > --t0 (got %g, %g)", t1, t0);
     for (const char *c = scales_text; *c;) {
         char *end;
-        if (ns == 8) return cli_bad_input("option --scales: at most 8 values");
+        if (ns == 8) return cli_bad_input("option --model-scale: at most 8 values");
         scales[ns++] = strtod(c, &end);
         if (end == c || (*end && *end != ',') || !isfinite(scales[ns - 1]))
-            return cli_bad_input("option --scales: '%s' is not a comma-separated list of numbers", scales_text);
+            return cli_bad_input("option --model-scale: '%s' is not a comma-separated list of numbers", scales_text);
         c = *end ? end + 1 : end;
     }
     if (!(h_max > 0)) return cli_bad_input("option --h-max: must be positive");

@@ -8,6 +8,7 @@ int cmd_check(int argc, char **argv);
 int cmd_burgers_residual(int argc, char **argv);
 int cmd_burgers(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
+int cmd_draw(int argc, char **argv);
 int cmd_loglik(int argc, char **argv);
 int cmd_speciation(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

@@ -16,6 +16,7 @@ static const char usage[] =
     "  burgers-residual  the Burgers residual of the score at particles (heat or VP form)\n"
     "  burgers  the score on a periodic grid by heat propagation or by integrating Burgers\n"
     "  sample   generate particles: reverse SDE, PF-ODE, h-family, DDPM, DDIM, DPM-Solver, guidance\n"
+    "  draw     exact samples of p_t at a given time\n"
     "  loglik   log p_t0 of points by the probability-flow ODE\n"
     "  speciation  critical times, tanh layer, amplification and branching of a binary split\n"
     "  bandwidth   information flow: b(t) = dH(X0|Xt)/dt, label-entropy variance, pathwise rates\n"
@@ -32,7 +33,7 @@ int main(int argc, char **argv)
 {
     static const struct { const char *name; int (*run)(int, char **); } commands[] = {
         {"score", cmd_score}, {"info", cmd_info}, {"check", cmd_check}, {"burgers-residual", cmd_burgers_residual},
-        {"burgers", cmd_burgers}, {"sample", cmd_sample}, {"loglik", cmd_loglik},
+        {"burgers", cmd_burgers}, {"sample", cmd_sample}, {"draw", cmd_draw}, {"loglik", cmd_loglik},
         {"speciation", cmd_speciation}, {"demo", cmd_demo}, {"bandwidth", cmd_bandwidth}, {"blowup", cmd_blowup}, {"wkb", cmd_wkb},
         {"doublewell", cmd_doublewell}};
     if (argc < 2 || cli_is_help(argv[1])) {

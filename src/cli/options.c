@@ -137,9 +137,20 @@ int cli_index_list(const char *option, const char *text, size_t limit, int *out,
     return count;
 }
 
+/* Options renamed so that one quantity has one name in every command; the old names are refused
+ * with the new one (README, "Command line"). */
+static const struct {
+    const char *old, *new;
+} renamed[] = {{"--scales", "--model-scale"}, {"--shift", "--model-shift"}, {"--tau-max", "--tau1"}, {"--tau-min", "--tau0"}};
+
 int cli_first_use(cli_once *once, const char *arg)
 {
     if (arg[0] != '-') return 1;
+    for (size_t k = 0; k < sizeof renamed / sizeof renamed[0]; k++)
+        if (strcmp(arg, renamed[k].old) == 0) {
+            cli_bad_input("option %s is now %s (one name for one quantity in every command)", arg, renamed[k].new);
+            return 0;
+        }
     for (int k = 0; k < once->count; k++)
         if (strcmp(once->seen[k], arg) == 0) {
             cli_bad_input("option %s is given twice", arg);
@@ -147,6 +158,13 @@ int cli_first_use(cli_once *once, const char *arg)
         }
     if (once->count < (int)(sizeof once->seen / sizeof once->seen[0])) once->seen[once->count++] = arg;
     return 1;
+}
+
+int cli_once_seen(const cli_once *once, const char *option)
+{
+    for (int k = 0; k < once->count; k++)
+        if (strcmp(once->seen[k], option) == 0) return 1;
+    return 0;
 }
 
 static int quiet;

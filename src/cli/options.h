@@ -49,9 +49,11 @@ typedef struct {
     const char *seen[64];
     int count;
 } cli_once;
-/* Returns 1 if `arg` (argv[i] at an option position) is not a repeated option; otherwise prints
- * the error and returns 0. */
+/* Returns 1 if `arg` (argv[i] at an option position) is not a repeated option nor an old name of a
+ * renamed one (--scales, --shift, --tau-max, --tau-min); otherwise prints the error and returns 0. */
 int cli_first_use(cli_once *once, const char *arg);
+/* Whether `option` was given. */
+int cli_once_seen(const cli_once *once, const char *option);
 
 /* --quiet: nothing on stdout for the rest of the run (stdout goes to /dev/null, so no report needs a
  * quiet branch), and no progress on stderr; errors are still printed. */

@@ -41,6 +41,8 @@ sf_status sf_field_init(sf_field *f, const sf_mixture *mix)
     if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "the mixture has no components");
     int d = mix->dim, K = mix->count, R = mix->rank_offset[K];
     size_t kd = (size_t)K * d;
+    sf_status sized = sf_check_doubles("the mixture's field", (size_t)K, (size_t)d);
+    if (sized != SF_OK) return sized;
     f->d = d;
     f->K = K;
     f->R = R;

@@ -3,6 +3,7 @@
 #include "status.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ void sf_mixture_destroy(sf_mixture *m)
 
 static int grow(void **p, size_t elem, size_t count)
 {
+    if (count && elem > SIZE_MAX / count) return 0; /* the size itself does not fit */
     void *q = realloc(*p, elem * count);
     if (!q) return 0;
     *p = q;

@@ -161,8 +161,7 @@ void sf_gauss_legendre(double a, double b, int panels, double *x, double *w)
 
 double sf_power_law_exponent(const double *x, const double *y, size_t n)
 {
-    sf_error_clear();
-    if (!x || !y) {
+    if (n > 0 && (!x || !y)) {
         sf_fail(SF_ERR_INVALID, "sf_power_law_exponent: x and y must not be NULL");
         return NAN;
     }

@@ -3,6 +3,7 @@
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700 /* fsync, fileno, fdopen */
 #endif
+#include "npy_reader.h"
 #include "staging.h"
 #include "status.h"
 
@@ -323,19 +324,18 @@ static size_t read_values(FILE *f, size_t itemsize, double *data, size_t count)
     return done;
 }
 
-/* The data section: exactly count * itemsize bytes, nothing after them. */
-static sf_status read_data(FILE *f, const char *path, long long file_size, size_t data_offset,
-                           const npy_header *h, sf_array *out)
+/* The data section of a file of known size holds exactly count * itemsize bytes; *count is the
+ * number of values the shape says. */
+static sf_status check_data_size(const char *path, long long file_size, size_t data_offset, const npy_header *h,
+                                 size_t itemsize, size_t *count)
 {
-    size_t itemsize = 0;
-    sf_status st = check_supported(path, h, &itemsize);
-    if (st != SF_OK) return st;
     char shape_text[NPY_SHAPE_TEXT];
     format_shape(shape_text, sizeof shape_text, h->ndim, h->shape);
     int overflow;
-    size_t count = shape_count(h->ndim, h->shape, &overflow);
-    if (overflow) return sf_fail(SF_ERR_FORMAT, "%s: shape overflow: shape %s is too large", path, shape_text);
-    size_t need = count * itemsize;
+    *count = shape_count(h->ndim, h->shape, &overflow);
+    if (overflow || *count > SIZE_MAX / itemsize)
+        return sf_fail(SF_ERR_FORMAT, "%s: shape overflow: shape %s is too large", path, shape_text);
+    size_t need = *count * itemsize;
     if (file_size >= 0) {
         long long have = file_size - (long long)data_offset;
         if ((unsigned long long)have < (unsigned long long)need)
@@ -345,6 +345,20 @@ static sf_status read_data(FILE *f, const char *path, long long file_size, size_
             return sf_fail(SF_ERR_FORMAT, "%s: %lld trailing bytes after the data of shape %s", path,
                            have - (long long)need, shape_text);
     }
+    return SF_OK;
+}
+
+/* The data section: exactly count * itemsize bytes, nothing after them. */
+static sf_status read_data(FILE *f, const char *path, long long file_size, size_t data_offset,
+                           const npy_header *h, sf_array *out)
+{
+    size_t itemsize = 0;
+    sf_status st = check_supported(path, h, &itemsize);
+    if (st != SF_OK) return st;
+    char shape_text[NPY_SHAPE_TEXT];
+    format_shape(shape_text, sizeof shape_text, h->ndim, h->shape);
+    size_t count;
+    if ((st = check_data_size(path, file_size, data_offset, h, itemsize, &count)) != SF_OK) return st;
     out->data = malloc(count ? count * sizeof(double) : sizeof(double));
     if (!out->data) return sf_fail(SF_ERR_NOMEM, "%s: out of memory for shape %s", path, shape_text);
     if (read_values(f, itemsize, out->data, count) != count) return short_read(f, path, "data");
@@ -384,6 +398,66 @@ sf_status sf_npy_read(const char *path, sf_array *out)
     fclose(f);
     if (st != SF_OK) sf_array_free(out); /* leaves data NULL, ndim 0 */
     return st;
+}
+
+/* ---------------------------------------------------------------- reading in blocks */
+
+struct sf_npy_reader {
+    FILE *f;
+    const char *path;
+    size_t itemsize, remaining;
+};
+
+sf_status sf_npy_reader_open(sf_npy_reader **out, const char *path, int *ndim, size_t *shape)
+{
+    sf_error_clear();
+    if (!out || !path || !ndim || !shape) return sf_fail(SF_ERR_INVALID, "sf_npy_reader_open: no argument may be NULL");
+    *out = NULL;
+    if (!host_is_little_endian()) return sf_fail(SF_ERR_INVALID, "%s: .npy reading needs a little-endian host", path);
+    FILE *f = fopen(path, "rb");
+    if (!f) return sf_fail(SF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    long long file_size = -1;
+    struct stat sb;
+    sf_status st = SF_OK;
+    if (fstat(fileno(f), &sb) == 0) {
+        if (S_ISDIR(sb.st_mode)) st = sf_fail(SF_ERR_IO, "%s: is a directory", path);
+        if (S_ISREG(sb.st_mode)) file_size = (long long)sb.st_size;
+    }
+    npy_header h;
+    size_t data_offset = 0, itemsize = 0, count = 0;
+    if (st == SF_OK) st = read_header(f, path, file_size, &h, &data_offset);
+    if (st == SF_OK) st = check_supported(path, &h, &itemsize);
+    if (st == SF_OK) st = check_data_size(path, file_size, data_offset, &h, itemsize, &count);
+    sf_npy_reader *r = st == SF_OK ? malloc(sizeof *r) : NULL;
+    if (st == SF_OK && !r) st = sf_fail(SF_ERR_NOMEM, "%s: out of memory", path);
+    if (st != SF_OK) {
+        fclose(f);
+        return st;
+    }
+    *r = (sf_npy_reader){f, path, itemsize, count};
+    *ndim = h.ndim;
+    memcpy(shape, h.shape, sizeof h.shape);
+    *out = r;
+    return SF_OK;
+}
+
+sf_status sf_npy_reader_read(sf_npy_reader *r, double *data, size_t count)
+{
+    if (!r || (count && !data)) return sf_fail(SF_ERR_INVALID, "sf_npy_reader_read: reader and data must not be NULL");
+    if (count > r->remaining)
+        return sf_fail(SF_ERR_INVALID, "%s: %zu values asked for, %zu left", r->path, count, r->remaining);
+    if (read_values(r->f, r->itemsize, data, count) != count) return short_read(r->f, r->path, "data");
+    r->remaining -= count;
+    /* files of unknown size (pipes) get the trailing check at the end */
+    if (r->remaining == 0 && fgetc(r->f) != EOF) return sf_fail(SF_ERR_FORMAT, "%s: trailing bytes after the data", r->path);
+    return SF_OK;
+}
+
+void sf_npy_reader_close(sf_npy_reader *r)
+{
+    if (!r) return;
+    fclose(r->f);
+    free(r);
 }
 
 /* ---------------------------------------------------------------- writing */

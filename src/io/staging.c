@@ -170,6 +170,13 @@ static sf_status check_output_path(const char *path, const char *label, struct s
     return SF_OK;
 }
 
+/* A new file replacing an existing one keeps its permissions (a private file stays private); a new
+ * file gets the umask's, as any other. */
+static void keep_mode(int fd, int existed, const struct stat *old)
+{
+    if (existed) fchmod(fd, old->st_mode & 07777);
+}
+
 /* Flushes a folder's entries to disk after renames in it (best effort). */
 static void sync_folder_of(const char *path)
 {
@@ -192,9 +199,8 @@ typedef struct {
     int open, written;
     dev_t dir_dev;   /* identity: the folder (device, inode) and the name in it */
     ino_t dir_ino;
-    int existed;     /* a regular file is at the path: (dev, ino) */
-    dev_t dev;
-    ino_t ino;
+    int existed;     /* a regular file is at the path: its status */
+    struct stat old;
     char *backup;    /* the replaced file during the commit: a hard link, or the file itself (moved) */
     int moved;       /* backup is the file itself (no hard links on this file system) */
 } output;
@@ -327,7 +333,7 @@ static sf_status check_outputs(sf_output_set *set)
         struct stat sb;
         sf_status st = check_output_path(o->path, o->label, &sb, &o->existed);
         if (st != SF_OK) return st;
-        if (o->existed) o->dev = sb.st_dev, o->ino = sb.st_ino;
+        if (o->existed) o->old = sb;
         char *dir = folder_of(o->path);
         if (!dir) return sf_fail(SF_ERR_NOMEM, "out of memory");
         int found = stat(dir, &sb) == 0, err = errno;
@@ -342,14 +348,14 @@ static sf_status check_outputs(sf_output_set *set)
         for (int j = 0; j < i; j++) {
             output *p = set->outputs[j];
             int same = (p->dir_dev == o->dir_dev && p->dir_ino == o->dir_ino && !strcmp(name_of(p->path), name_of(o->path))) ||
-                       (p->existed && o->existed && p->dev == o->dev && p->ino == o->ino);
+                       (p->existed && o->existed && p->old.st_dev == o->old.st_dev && p->old.st_ino == o->old.st_ino);
             if (same)
                 return sf_fail(SF_ERR_INVALID, "%s and %s name the same file: give each output its own path", who,
                                describe(other, sizeof other, p->label, p->path));
         }
         for (int j = 0; o->existed && j < set->n_inputs; j++) {
             input *in = set->inputs[j];
-            if (stat(in->path, &sb) == 0 && sb.st_dev == o->dev && sb.st_ino == o->ino)
+            if (stat(in->path, &sb) == 0 && sb.st_dev == o->old.st_dev && sb.st_ino == o->old.st_ino)
                 return sf_fail(SF_ERR_INVALID, "%s is also an input (%s): write the output to another file", who,
                                describe(other, sizeof other, in->label, in->path));
         }
@@ -405,6 +411,7 @@ static sf_status create_temporaries(sf_output_set *set)
         int err = errno;
         pthread_mutex_unlock(&registry_lock);
         if (o->fd < 0) return err == ENOMEM ? sf_fail(SF_ERR_NOMEM, "out of memory") : creation_failure(o, err);
+        keep_mode(o->fd, o->existed, &o->old);
     }
     return SF_OK;
 }
@@ -586,6 +593,7 @@ static sf_status open_descriptor(sf_staged *s, int *fd)
     if (*fd < 0)
         return err == ENOMEM ? sf_fail(SF_ERR_NOMEM, "out of memory")
                              : sf_fail(SF_ERR_IO, "%s: cannot create a temporary file beside it: %s", s->path, strerror(err));
+    keep_mode(*fd, exists, &sb);
     return SF_OK;
 }
 

@@ -1,6 +1,6 @@
 /* bench_burgers: the Burgers structure's throughput.
  *  - particles: the heat-time Burgers residual (score, Laplacian, d_tau u, H u) per second, with
- *    flops by SPEC.md B's counts (isotropic: 5Kd + 4Kd + 7Kd + 5Kd = 21Kd per particle) against
+ *    flops by docs/fields.md's counts (isotropic: 5Kd + 4Kd + 7Kd + 5Kd = 21Kd per particle) against
  *    the measured FMA ceiling;
  *  - grid: the time of one route-B step (IF-RK4) against the time of the 4 (d + 1) FFTs it
  *    performs, run alone with the same plans (the step's FFT share). */

@@ -3,7 +3,7 @@
  * NumPy and PyTorch-CPU (bench/python_score.py), each reported against ceilings measured in the
  * same run:
  *  - flops: the two matrix products a dense evaluation of the score needs, the logits x . mu and
- *    the weighted sum r M (2Kd each: 4Kd per particle); with --outputs score,logp,div, SPEC.md B's
+ *    the weighted sum r M (2Kd each: 4Kd per particle); with --outputs score,logp,div, docs/fields.md's
  *    counts (5Kd for log p, r, s; +2Kd for div). The K exp are not counted;
  *  - CPU ceilings: OpenBLAS DGEMM (n = 2048, all threads) and an FMA loop; GPU: a cuBLAS GEMM.
  * A rate above 100% of DGEMM is possible: screening skips most of the second product. */

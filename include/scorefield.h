@@ -109,7 +109,7 @@ SF_API int sf_cuda_device_count(const char **why);
 /* One-line description of CUDA device `device` into buf (name, memory, compute capability). */
 SF_API sf_status sf_cuda_device_describe(int device, char *buf, size_t len);
 
-/* ---------------------------------------------------------------- schedules (SPEC.md A) */
+/* ---------------------------------------------------------------- schedules (docs/conventions.md) */
 
 typedef enum {
     SF_SCHEDULE_VE = 0,        /* sigma = sigma_min (sigma_max/sigma_min)^t, alpha = 1 */
@@ -140,7 +140,7 @@ static inline sf_schedule sf_schedule_default(sf_schedule_kind kind)
 SF_API sf_status sf_schedule_kind_parse(const char *name, sf_schedule_kind *kind);
 SF_API const char *sf_schedule_kind_name(sf_schedule_kind kind);
 
-/* Everything a time t gives, in the stable forms of SPEC.md A. */
+/* Everything a time t gives, in the stable forms of docs/conventions.md. */
 typedef struct {
     size_t size;                 /* sizeof(sf_time), set by the functions that fill it */
     double t;
@@ -158,14 +158,14 @@ static inline sf_status sf_schedule_at(const sf_schedule *schedule, double t, sf
 {
     return sf_schedule_time(schedule, t, out, sizeof *out);
 }
-/* The heat frame of SPEC.md 0 at heat time tau >= 0 as a time: alpha = 1, sigma^2 = tau (a
+/* The heat frame of docs/conventions.md at heat time tau >= 0 as a time: alpha = 1, sigma^2 = tau (a
  * direct pair, so heat-frame outputs of sf_evaluate are the fields u(y, tau) themselves). */
 SF_API sf_status sf_heat_time(double tau, sf_time *out, size_t size);
 static inline sf_status sf_time_heat(double tau, sf_time *out) { return sf_heat_time(tau, out, sizeof *out); }
-/* Inverse of the heat time: the t with tau(t) = tau (SPEC.md A, log-SNR inverse). */
+/* Inverse of the heat time: the t with tau(t) = tau (docs/conventions.md, log-SNR inverse). */
 SF_API sf_status sf_schedule_t_of_tau(const sf_schedule *schedule, double tau, double *t);
 
-/* ---------------------------------------------------------------- mixtures (SPEC.md B) */
+/* ---------------------------------------------------------------- mixtures (docs/fields.md) */
 
 typedef enum { SF_COV_ISOTROPIC = 0, SF_COV_DIAGONAL = 1, SF_COV_LOWRANK = 2 } sf_cov_kind;
 
@@ -217,7 +217,7 @@ SF_API sf_status sf_mixture_check_time(const sf_mixture *mix, const sf_time *tim
 SF_API sf_status sf_particles_check(const double *x, size_t n, int d);
 
 /* Caller-owned host arrays, row-major; a NULL pointer means "not wanted". Data-frame outputs are
- * at x and time t; heat-frame outputs are in heat coordinates (SPEC.md 0): y = x / alpha,
+ * at x and time t; heat-frame outputs are in heat coordinates (docs/conventions.md): y = x / alpha,
  * tau = sigma^2 / alpha^2, u(y, tau) = grad_y log q = alpha s. */
 typedef struct {
     size_t size;     /* sizeof(sf_outputs) or 0 (see "Growable structs") */
@@ -226,7 +226,7 @@ typedef struct {
     double *resp;    /* N x K: responsibilities r_k (posterior component probabilities) */
     double *div;     /* N: divergence of the score (trace of the Hessian of log p_t) */
     double *denoise; /* N x d: E[x_0 | x_t = x] */
-    /* derivatives of the score (SPEC.md B) */
+    /* derivatives of the score (docs/fields.md) */
     double *lap;           /* N x d: vector Laplacian of the score */
     const double *hvp_dir; /* N x d input: directions v for hvp */
     double *hvp;           /* N x d: H v, H the Hessian of log p_t */
@@ -234,7 +234,7 @@ typedef struct {
     double *hessian;       /* N x d x d: the full Hessian (memory N d^2: for small d) */
     double *dt_score;      /* N x d: d s / dt at fixed x (needs a schedule) */
     double *dt_logp;       /* N: d log p_t / dt at fixed x (needs a schedule) */
-    /* heat frame and the Burgers structure (SPEC.md C) */
+    /* heat frame and the Burgers structure (docs/burgers.md) */
     double *dtau_score;       /* N x d: d u / d tau at y = x / alpha */
     double *dtau_logp;        /* N: d log q / d tau at y */
     double *residual;         /* N x d: Burgers residual d_tau u - Lap u / 2 - H u (defined for direct pairs too) */
@@ -269,7 +269,7 @@ SF_API void sf_plan_destroy(sf_plan *plan);
 SF_API sf_status sf_evaluate(sf_context *ctx, const sf_mixture *mix, const sf_time *time,
                       const double *x, size_t n, const sf_outputs *out);
 
-/* ---------------------------------------------------------------- Burgers structure at particles (SPEC.md C) */
+/* ---------------------------------------------------------------- Burgers structure at particles (docs/burgers.md) */
 
 /* Advances the score carried by particles at fixed heat coordinates y (n x d) from heat time tau0
  * to tau1 in `steps` equal RK4 steps of d_tau u = Lap u_mix / 2 + H_mix u, the Laplacian and the
@@ -286,7 +286,7 @@ SF_API sf_status sf_burgers_advance(sf_context *ctx, const sf_mixture *mix, cons
 SF_API sf_status sf_score_curl(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
                         int probes, uint64_t seed, double *curl);
 
-/* ---------------------------------------------------------------- samplers (SPEC.md F, H) */
+/* ---------------------------------------------------------------- samplers (docs/samplers.md) */
 
 typedef enum {
     SF_SAMPLER_EM = 0,        /* Euler-Maruyama for the h-family (h = 1 reverse SDE, h = 0 PF-ODE) */
@@ -710,7 +710,7 @@ static inline sf_status sf_entropy_budget(sf_context *ctx, const sf_mixture *mix
     return sf_entropy_budget_sized(ctx, mix, schedule, t0, t1, n, steps, seed, out, sizeof *out);
 }
 
-/* ---------------------------------------------------------------- the periodic grid (SPEC.md C, grid form) */
+/* ---------------------------------------------------------------- the periodic grid (docs/burgers.md, grid form) */
 
 /* A spectral grid of N^d points (d = 1, 2, 3; N even) on the periodic box [-L/2, L/2)^d, with
  * plans made once: FFTW on the CPU, cuFFT on CUDA (the context's backend and precision).

@@ -1,4 +1,4 @@
-/* The periodic spectral grid on the GPU with cuFFT (SPEC.md C, grid form): the same two routes as
+/* The periodic spectral grid on the GPU with cuFFT (docs/burgers.md, grid form): the same two routes as
  * src/grid_cpu.c (FFTW), with the per-mode arithmetic from grid_modes.h shared between them.
  * float64 uses D2Z/Z2D, float32 R2C/C2R; plans are made once per grid and reused. */
 #include "cuda_state.h"
@@ -148,7 +148,7 @@ template <typename T> __global__ void factors(sf_grid_shape g, double h, T *e_fu
     }
 }
 
-/* The IF-RK4 combinations (SPEC.md C, route B); stage selects which. */
+/* The IF-RK4 combinations (docs/burgers.md, route B); stage selects which. */
 template <typename T, typename C>
 __global__ void rk_combine(size_t dm, size_t M, int stage, T h, const T *E, const T *E2, C *uh, const C *ka,
                            const C *kb, const C *kc, const C *kd, C *out)

@@ -1,4 +1,4 @@
-/* Per-mode and per-point logic of the periodic spectral grid (SPEC.md C, grid form), shared by the
+/* Per-mode and per-point logic of the periodic spectral grid (docs/burgers.md, grid form), shared by the
  * FFTW path (src/grid_cpu.c) and the cuFFT path (kernels/grid.cu). Plain C, __host__ __device__.
  *
  * Real fields live on N^d points (row-major, the last axis fastest); their real-to-complex

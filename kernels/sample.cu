@@ -1,4 +1,4 @@
-/* Sampling with the particles resident on the device (SPEC.md H; the plans of
+/* Sampling with the particles resident on the device (docs/samplers.md; the plans of
  * kernels/sampler_step.h made on the host by src/sampler.c): per stage the stage input is formed
  * on the device, the field at the stage time is uploaded, the score runs through the device
  * pipeline of score_device.cuh, and eps = -sigma s~ is kept in float64; the step result adds

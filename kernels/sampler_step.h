@@ -1,5 +1,5 @@
 /* One sampler step as a linear multistage scheme in the noise prediction eps = -sigma s
- * (SPEC.md H): every sampler of scorefield (Euler-Maruyama for the h-family, PF-ODE Euler and
+ * (docs/samplers.md): every sampler of scorefield (Euler-Maruyama for the h-family, PF-ODE Euler and
  * Heun, DDPM, DDIM(eta), DPM-Solver 1-3) advances x from s to t < s by
  *   stage inputs   u_i = a_i x + sum_{j<i} b_ij eps_j,      eps_j = eps(u_j, time_j)
  *   result         x_t = A x + sum_j B_j eps_j + C z,        z ~ N(0, I) (Philox)

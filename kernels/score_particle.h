@@ -5,7 +5,7 @@
  * Instantiated per precision: define SF_REAL (double or float) and SF_NAME(x) (a suffix), then
  * include this file; it undefines both at the end. No CUDA headers are needed.
  *
- * The algorithm (DESIGN.md "The GPU path", SPEC.md B):
+ * The algorithm (DESIGN.md "The GPU path", docs/fields.md):
  *  1. Approximate logits from the GEMM form |x - a mu|_P^2 = x.Px - 2 x.P(a mu) + (a mu).P(a mu)
  *     with a rounding bound on each (logit_bound). The GEMM form cancels when |x| >> |x - a mu|.
  *  2. Screening: components whose approximate logit, even at the top of its error bound, lies more

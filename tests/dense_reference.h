@@ -1,5 +1,5 @@
 /* Test-only dense route: each component's noised covariance written out as a d x d matrix,
- * Cholesky-factored in long double. Independent of the library's spectral form (SPEC.md B). */
+ * Cholesky-factored in long double. Independent of the library's spectral form (docs/fields.md). */
 #ifndef SF_DENSE_REFERENCE_H
 #define SF_DENSE_REFERENCE_H
 

@@ -1,4 +1,4 @@
-/* The Burgers structure at particles (SPEC.md B, C): every derivative of the score against central
+/* The Burgers structure at particles (docs/fields.md, C): every derivative of the score against central
  * differences, the residuals at rounding level in heat time and in VP form, a guided (non-Burgers)
  * field's residual of the predicted size, fourth-order convergence of the RK4 Burgers update, and
  * the curl probe on exact scores and on a field with known curl. */
@@ -64,7 +64,7 @@ Test(burgers, hessian_and_hvp_match_differences_of_the_score)
     sf_context_destroy(ctx);
 }
 
-/* Lap s = grad(div s) (SPEC.md B), by differences of the divergence output */
+/* Lap s = grad(div s) (docs/fields.md), by differences of the divergence output */
 Test(burgers, laplacian_is_gradient_of_divergence)
 {
     sf_rng rng;
@@ -185,7 +185,7 @@ Test(burgers, residual_is_at_rounding_level)
 }
 
 /* A guided field u_g = (1 - g) u + g u_c (u_c: the score of a sub-mixture, the "class") is not a
- * Burgers solution: R_g = grad(g (1 - g) |u - u_c|^2 / 2) (SPEC.md C). Its residual, assembled from
+ * Burgers solution: R_g = grad(g (1 - g) |u - u_c|^2 / 2) (docs/burgers.md). Its residual, assembled from
  * the library's d_tau u, Lap u and H v of both mixtures, matches the predicted gradient taken by
  * central differences of the scalar g (1 - g) |u - u_c|^2 / 2. */
 Test(burgers, guided_field_has_the_predicted_residual)

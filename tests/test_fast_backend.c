@@ -209,7 +209,7 @@ Test(fast_backend, softmax_rows_match_long_double_log_sum_exp)
     }
 }
 
-/* e . P_k e in long double, by the spectral form of SPEC.md B written out: the diagonal part on the
+/* e . P_k e in long double, by the spectral form of docs/fields.md written out: the diagonal part on the
  * residual off the basis rows, 1/e_j along each row. */
 static long double direct_quad(const sf_field *f, int k, const double *x, long double *g)
 {

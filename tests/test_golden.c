@@ -1,4 +1,4 @@
-/* The SPEC.md I golden field vectors (tests/data/golden_fields.json, a copy of
+/* The docs/analyses.md golden field vectors (tests/data/golden_fields.json, a copy of
  * shared/reference/golden_fields.json: 40-digit mpmath finite differences on dense covariances):
  * log p, responsibilities, score, divergence, Hessian, Laplacian of the score, d s/dt and
  * d log p/dt at 3 points x 3 schedules, read from the same
@@ -41,8 +41,8 @@ Test(golden, spec_field_vectors)
         cr_assert_eq(sf_evaluate(ctx, m, &t, x, 1, &o), SF_OK, "%s", sf_last_error());
         expect_rel(lp, num(json_object_get(f, "logp")), 2e-15, "field %zu log p", index);
         expect_rel(div, num(json_object_get(f, "div")), 2e-15, "field %zu div", index);
-        /* the golden values are 40-digit finite differences: SPEC.md reports the float64 formulas
-         * reproduce them to 1.1e-15, the Laplacian to 2.7e-13 (SPEC.md I); the same bounds here */
+        /* the golden values are 40-digit finite differences: docs/ reports the float64 formulas
+         * reproduce them to 1.1e-15, the Laplacian to 2.7e-13 (docs/analyses.md); the same bounds here */
         expect_rel(dtl, num(json_object_get(f, "dt_logp")), 1e-14, "field %zu d log p / dt", index);
         for (int i = 0; i < 3; i++) {
             expect_rel(s[i], num(json_array_get(json_object_get(f, "score"), i)), 2e-15, "field %zu s_%d", index, i);

@@ -1,4 +1,4 @@
-/* The periodic spectral grid (SPEC.md C, grid form): single-mode operator tests of the spectral
+/* The periodic spectral grid (docs/burgers.md, grid form): single-mode operator tests of the spectral
  * derivative and the heat factor against closed forms, route A against the exact periodised score,
  * route B at fourth order in the step and with spectral convergence in N, and FFTW against cuFFT. */
 #include "test_helpers.h"

@@ -14,7 +14,7 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-/* |got - want| <= tol * max(1, |want|) ("rel" in SPEC.md). */
+/* |got - want| <= tol * max(1, |want|) ("rel" in docs/). */
 #define expect_rel(got, want, tol, ...)                                                                \
     do {                                                                                               \
         double g_ = (got), w_ = (want);                                                                \

@@ -1,4 +1,4 @@
-/* Samplers with exact scores (SPEC.md F, H): DDIM(0) = DPM-Solver-1; observed convergence orders
+/* Samplers with exact scores (docs/samplers.md): DDIM(0) = DPM-Solver-1; observed convergence orders
  * against a fine solution of another method; all h of the interpolating family give the same
  * marginals (Monte Carlo bands computed here); mode occupation matches the weights (binomial
  * bands); guidance concentrates on the class; the PF-ODE likelihood matches the exact log p;
@@ -282,7 +282,7 @@ Test(sampler, results_do_not_depend_on_the_split)
     sf_context_destroy(ctx);
 }
 
-/* WKB (SPEC.md F) on Gaussian data N(0, 0.5), VE, model s_theta = s / 1.3 (+ a shift): the
+/* WKB (docs/samplers.md) on Gaussian data N(0, 0.5), VE, model s_theta = s / 1.3 (+ a shift): the
  * model's h-marginals, computed by their own mean/variance ODEs, satisfy
  * (log q^h - log q^0) / h^2 -> l_1 with error O(h^2); an exact model has l_1 = 0 and q^0 = p. */
 Test(sampler, wkb_coefficient_matches_small_h_limit)
@@ -305,7 +305,7 @@ Test(sampler, wkb_coefficient_matches_small_h_limit)
             rel[k] = fabs((qh[0] - q0[0]) / (hs[k] * hs[k]) - ell[0]) / fabs(ell[0]);
         }
         cr_log_info("model %d: l_1(0.3) = %.8f, relative errors %.3g %.3g %.3g", model, ell[0], rel[0], rel[1], rel[2]);
-        /* SPEC.md F reports 5.7e-3, 5.1e-4, 5.7e-5 for the scaled model at x = 0.3 */
+        /* docs/samplers.md reports 5.7e-3, 5.1e-4, 5.7e-5 for the scaled model at x = 0.3 */
         double bound = model ? 5e-2 : 1e-2;
         cr_expect(rel[0] < bound && rel[1] < bound / 10 && rel[2] < bound / 100, "model %d: errors %.3g %.3g %.3g", model,
                   rel[0], rel[1], rel[2]);

@@ -1,5 +1,5 @@
-/* Schedules (SPEC.md A) against closed forms, central differences of alpha(t) and sigma^2(t),
- * the heat-time inverse, and the SPEC.md I tables. */
+/* Schedules (docs/conventions.md) against closed forms, central differences of alpha(t) and sigma^2(t),
+ * the heat-time inverse, and the docs/analyses.md tables. */
 #include "test_helpers.h"
 
 #include <string.h>
@@ -103,7 +103,7 @@ Test(schedule, heat_time_inverse_round_trips)
     }
 }
 
-/* SPEC.md I: critical times t_c with tau(t_c) = tau_c, and alpha, sigma^2, tau at three times. */
+/* docs/analyses.md: critical times t_c with tau(t_c) = tau_c, and alpha, sigma^2, tau at three times. */
 Test(schedule, spec_golden_tables)
 {
     static const double tau_c[3] = {1.0, 0.9, 3.75};

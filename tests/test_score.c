@@ -145,7 +145,7 @@ Test(score, denoiser_matches_tweedie)
     sf_context_destroy(ctx);
 }
 
-/* Data on a line in R^3 (zero isotropic part) near t = 0 (SPEC.md E): the score is finite and
+/* Data on a line in R^3 (zero isotropic part) near t = 0 (docs/analyses.md): the score is finite and
  * equals the closed form -(x - P x)/e_perp - ..., |u| ~ dist/tau, and div ~ -m/tau with m = 2. */
 Test(score, subspace_component_near_t0)
 {

@@ -185,7 +185,7 @@ def resolve_time(
 
 @dataclass(frozen=True)
 class TimePoint:
-    """Everything a time gives (SPEC.md A): alpha, sigma, sigma^2, the heat time tau = sigma^2/alpha^2,
+    """Everything a time gives (docs/conventions.md): alpha, sigma, sigma^2, the heat time tau = sigma^2/alpha^2,
     and with a schedule the rates d alpha/dt, d sigma^2/dt, f = alpha'/alpha, g^2 and d tau/dt."""
 
     t: float

@@ -1,4 +1,4 @@
-/* Per-time precomputation of a diffused mixture (SPEC.md B, "Per-time precomputation"). */
+/* Per-time precomputation of a diffused mixture (docs/fields.md, "Per-time precomputation"). */
 #include "field.h"
 #include "status.h"
 

@@ -1,4 +1,4 @@
-/* Internal: a mixture diffused to one time, in the spectral form of SPEC.md B.
+/* Internal: a mixture diffused to one time, in the spectral form of docs/fields.md.
  * Sigma_k = alpha^2 C_k + sigma^2 I has eigenvalues e_ki = alpha^2 c_ki + sigma^2 along the axes for
  * isotropic and diagonal components; a low-rank component (constant diagonal part, e_perp) has
  * e_j = e_perp + alpha^2 lambda_j along its basis rows u_j. Its precision is applied in the form
@@ -38,7 +38,7 @@ typedef struct {
  * time at which a component is singular. */
 sf_status sf_field_build(sf_field *field, const sf_mixture *mix, const sf_time *time);
 /* The same for a frame given directly: (alpha, sigma^2) and, if has_rates, their rates.
- * The heat frame of SPEC.md 0 is (1, tau) with rates (0, 1). */
+ * The heat frame of docs/conventions.md is (1, tau) with rates (0, 1). */
 sf_status sf_field_build_frame(sf_field *field, const sf_mixture *mix, double alpha, double sigma2, int has_rates,
                                double dalpha, double dsigma2);
 /* The two halves of sf_field_build_frame, for plans that change time: sf_field_init allocates

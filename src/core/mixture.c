@@ -1,4 +1,4 @@
-/* Gaussian mixtures: construction and validation of components (SPEC.md B). */
+/* Gaussian mixtures: construction and validation of components (docs/fields.md). */
 #include "mixture.h"
 #include "status.h"
 
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Tolerance on max |U U^T - I| for a low-rank basis (SPEC.md B: the spectral form needs it). */
+/* Tolerance on max |U U^T - I| for a low-rank basis (docs/fields.md: the spectral form needs it). */
 #define SF_ORTHONORMAL_TOL 1e-12
 
 sf_status sf_mixture_create(sf_mixture **out, int dim)

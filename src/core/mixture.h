@@ -1,6 +1,6 @@
 /* Internal layout of sf_mixture: K components, each a mean and a covariance
  *   C_k = diag(var_diag_k) + U_k diag(eig_k) U_k^T,
- * with var_diag constant for isotropic and low-rank components (SPEC.md B). */
+ * with var_diag constant for isotropic and low-rank components (docs/fields.md). */
 #ifndef SF_MIXTURE_H
 #define SF_MIXTURE_H
 

@@ -1,6 +1,6 @@
 /* Plans (sf_plan_*) and the one-shot sf_evaluate: a plan keeps the mixture's field at its time in
  * each frame it needs, prepared once by the backend; evaluation validates the request, hands each
- * frame's request to the backend, and assembles the Burgers residuals (SPEC.md C) from the
+ * frame's request to the backend, and assembles the Burgers residuals (docs/burgers.md) from the
  * backend's outputs. */
 #include "abi.h"
 #include "context.h"
@@ -214,7 +214,7 @@ static sf_status evaluate_heat_frame(sf_plan *p, const double *x, size_t n, cons
     return st;
 }
 
-/* VP form in the data frame: R_t = d_t s - g^2 Lap s / 2 - H (g^2 s - f x) + f s (SPEC.md C). */
+/* VP form in the data frame: R_t = d_t s - g^2 Lap s / 2 - H (g^2 s - f x) + f s (docs/burgers.md). */
 static sf_status evaluate_vp_residual(sf_plan *p, const double *x, size_t n, const sf_outputs *out)
 {
     if (!out->residual_t && !out->residual_t_scale) return SF_OK;

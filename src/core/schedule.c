@@ -1,4 +1,4 @@
-/* Noise schedules (SPEC.md A): alpha, sigma, their derivatives, f, g^2 and the heat time
+/* Noise schedules (docs/conventions.md): alpha, sigma, their derivatives, f, g^2 and the heat time
  * tau = sigma^2/alpha^2, each in a form that does not cancel at small t. */
 #include "abi.h"
 #include "status.h"

@@ -1,6 +1,6 @@
 /* Internal: the fields at one particle once its responsibilities are known (the fast CPU
  * backend's last step): weighted sums over the components with r_k > 0, each recomputed directly
- * from e = x - alpha mu_k, and every derivative in the centred form delta_k = g_k - s (SPEC.md B). */
+ * from e = x - alpha mu_k, and every derivative in the centred form delta_k = g_k - s (docs/fields.md). */
 #ifndef SF_FAST_PARTICLE_H
 #define SF_FAST_PARTICLE_H
 

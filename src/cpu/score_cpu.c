@@ -1,4 +1,4 @@
-/* The CPU reference path of score evaluation, written to be read against SPEC.md B line by line:
+/* The CPU reference path of score evaluation, written to be read against docs/fields.md line by line:
  * float64, e_k = x - alpha mu_k as a direct difference, log-sum-exp for log p and r_k, and the
  * centred delta_k = g_k - s for every derivative (div, Laplacian, H v, Hessian, d/dt). OpenMP over
  * particles. It is the oracle for the GPU path, so it favours plainness over speed: component
@@ -53,7 +53,7 @@ static void split_on_basis(const sf_field *f, int k, const double *v, double *re
     }
 }
 
-/* out = P_k v = p (v - U U^T v) + U diag(1/e_j) U^T v (SPEC.md B, without cancellation). */
+/* out = P_k v = p (v - U U^T v) + U diag(1/e_j) U^T v (docs/fields.md, without cancellation). */
 static void apply_prec(const sf_field *f, int k, const double *v, double *out, scratch *w)
 {
     int d = f->d, j0 = f->rank_offset[k], rank = f->rank_offset[k + 1] - j0;
@@ -103,7 +103,7 @@ static double component_score(const sf_field *f, int k, const double *x, scratch
     return quad;
 }
 
-/* out += r * (mu_k - alpha C_k g): the posterior mean of component k, weighted (SPEC.md B). */
+/* out += r * (mu_k - alpha C_k g): the posterior mean of component k, weighted (docs/fields.md). */
 static void add_component_denoiser(const sf_field *f, int k, double r, scratch *w, double *out)
 {
     int d = f->d;
@@ -128,7 +128,7 @@ static double component_dlogit(const sf_field *f, int k, scratch *w)
     return -f->dalpha * mg + 0.5 * gsg - 0.5 * f->trace_rate[k];
 }
 
-/* All requested fields at one particle (SPEC.md B). i is the particle's index in the request. */
+/* All requested fields at one particle (docs/fields.md). i is the particle's index in the request. */
 static void evaluate_particle(const sf_field *f, const sf_request *rq, size_t i, const double *x, scratch *w)
 {
     int d = f->d, K = f->K;

@@ -1,4 +1,4 @@
-/* The Burgers structure at particles (SPEC.md C): advancing a carried score with the Burgers
+/* The Burgers structure at particles (docs/burgers.md): advancing a carried score with the Burgers
  * right-hand side, and measuring the curl of the score field. */
 #include "curl.h"
 #include "mixture.h"

@@ -1,4 +1,4 @@
-/* The periodic grid (SPEC.md C, grid form): creation, coordinates, the exact periodised field by
+/* The periodic grid (docs/burgers.md, grid form): creation, coordinates, the exact periodised field by
  * the score engine, and the two routes dispatched to FFTW (src/grid_cpu.c) or cuFFT
  * (kernels/grid.cu). Public arrays are point-major (N^d x d); the backends work component-major. */
 #include "grid.h"

@@ -1,5 +1,5 @@
 /* The periodic spectral grid on the CPU with FFTW (double precision): route A (exact heat
- * propagation) and route B (integrating-factor RK4 for Burgers), SPEC.md C grid form. The
+ * propagation) and route B (integrating-factor RK4 for Burgers), docs/burgers.md grid form. The
  * per-mode arithmetic comes from kernels/grid_modes.h, shared with the cuFFT path. */
 #include <complex.h>
 #include <fftw3.h>

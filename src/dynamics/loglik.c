@@ -1,5 +1,5 @@
 /* log p_{t0}(x) by the probability-flow ODE and the instantaneous change of variables
- * (SPEC.md F): along dx/dt = b(x, t) = f x - g^2 s / 2, d/dt log p_t(x(t)) = -div b, so
+ * (docs/samplers.md): along dx/dt = b(x, t) = f x - g^2 s / 2, d/dt log p_t(x(t)) = -div b, so
  *   log p_{t0}(x(t0)) = log p_{t1}(x(t1)) + int_{t0}^{t1} div b dt,  div b = f d - g^2 div s / 2.
  * Integrated forward in t by Dormand-Prince 5(4) with one step size for the batch, so every
  * score evaluation covers all particles; a step is accepted when every component's local error

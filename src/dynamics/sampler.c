@@ -1,4 +1,4 @@
-/* Samplers over many particles with the exact mixture score (SPEC.md F, H): the step grid, each
+/* Samplers over many particles with the exact mixture score (docs/samplers.md): the step grid, each
  * sampler's step as a linear multistage plan in eps = -sigma s (kernels/sampler_step.h), guidance,
  * exact marginal samples, and the probability-flow likelihood. Noise is Philox4x32-10 keyed by
  * (seed, particle, step, dimension), so any split of the particles gives the same trajectories. */
@@ -96,7 +96,7 @@ sf_status sf_sample_marginal(const sf_mixture *mix, const sf_time *time, uint64_
     return failed ? sf_fail(SF_ERR_NOMEM, "out of memory drawing %zu particles", n) : SF_OK;
 }
 
-/* ---------------------------------------------------------------- step plans (SPEC.md H) */
+/* ---------------------------------------------------------------- step plans (docs/samplers.md) */
 
 static sf_status time_at(const sf_schedule *s, double t, sf_time *out)
 {

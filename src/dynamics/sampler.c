@@ -257,7 +257,7 @@ static sf_status check_sampler(const sf_sampler *smp, const sf_schedule *sched)
 /* The CPU loop over the step plans: stage inputs, eps through the field's plan at each stage time,
  * the result with Philox noise. */
 static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const sf_step_plan *plans, const double *times,
-                                int K, uint64_t seed, double *x, size_t n, size_t first_particle,
+                                int K, uint64_t seed, uint32_t first_step, double *x, size_t n, size_t first_particle,
                                 sf_trajectory_fn trajectory, void *data, int every)
 {
     int d = em->mix->dim;
@@ -288,7 +288,9 @@ static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const s
             double all[SF_MAX_STAGES];
             for (int j = 0; j < plan->stages; j++) all[j] = eps[j][e];
             size_t p = e / (size_t)d;
-            double z = plan->C != 0 ? sf_philox_normal(seed, first_particle + p, (uint32_t)k, (uint32_t)(e % d)) : 0.0;
+            /* keyed by the global step, so a continued run never reuses a step's noise */
+            double z = plan->C != 0 ? sf_philox_normal(seed, first_particle + p, first_step + (uint32_t)k, (uint32_t)(e % d))
+                                    : 0.0;
             x[e] = sf_step_result(plan, x[e], all, z);
         }
         if (trajectory && ((every > 0 && (k + 1) % every == 0) || k + 1 == K))
@@ -317,7 +319,7 @@ sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *s
     if (st == SF_OK) st = sf_particles_check(x, n, d);
     if (st == SF_OK && ctx->backend == SF_BACKEND_CUDA) {
         st = sf_cuda_sample(ctx->cuda, ctx->precision, ctx->max_batch, mix, em.cls, em.gamma, sched, plans, times, K,
-                            smp->seed, x, n, first_particle, trajectory, data, every);
+                            smp->seed, smp->first_step, x, n, first_particle, trajectory, data, every);
         /* the device loop does not check every stage as sf_evaluate does: check the result */
         if (st == SF_OK && sf_particles_check(x, n, d) != SF_OK) {
             char why[256];
@@ -333,7 +335,8 @@ sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *s
         if (st == SF_OK) st = sf_plan_create(&em.plan, ctx, mix, &start);
         if (st == SF_OK && em.cls) st = sf_plan_create(&em.cls_plan, ctx, em.cls, &start);
         if (st == SF_OK)
-            st = sample_on_host(&em, sched, plans, times, K, smp->seed, x, n, first_particle, trajectory, data, every);
+            st = sample_on_host(&em, sched, plans, times, K, smp->seed, smp->first_step, x, n, first_particle, trajectory,
+                                data, every);
     }
     free(times), free(plans), free(em.s), free(em.sc);
     sf_plan_destroy(em.plan), sf_plan_destroy(em.cls_plan);

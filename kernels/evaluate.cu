@@ -197,6 +197,14 @@ sf_eval_scratch sf_eval_scratch_of(const sf_cuda_plan *p, const sf_device_reques
     return p->precision == SF_PRECISION_F32 ? scratch_of<float>(p, rq, math) : scratch_of<double>(p, rq, math);
 }
 
+size_t sf_eval_scratch_bytes(const sf_cuda_plan *p, const sf_device_request *rq, sf_gemm_math math, size_t tile)
+{
+    tile_scratch<float> f;
+    tile_scratch<double> d;
+    return p->precision == SF_PRECISION_F32 ? carve<float>(NULL, p, rq, math, tile, &f)
+                                            : carve<double>(NULL, p, rq, math, tile, &d);
+}
+
 double sf_eval_gemm_flops(const sf_cuda_plan *p, sf_gemm_math math)
 {
     double per = 2.0 * p->d * ((double)p->K + p->kdiag + p->R);

@@ -21,6 +21,8 @@ typedef struct {
 } sf_eval_scratch;
 
 sf_eval_scratch sf_eval_scratch_of(const sf_cuda_plan *p, const sf_device_request *rq, sf_gemm_math math);
+/* The exact bytes of the scratch for tiles of `tile` particles (what sf_eval_launch lays out). */
+size_t sf_eval_scratch_bytes(const sf_cuda_plan *p, const sf_device_request *rq, sf_gemm_math math, size_t tile);
 
 /* Enqueues the evaluation of the n particles x (device, n x d) into rq's arrays on `stream`, with
  * `scratch` (device, at least fixed + tile x per_particle bytes) and tiles of at most `tile`

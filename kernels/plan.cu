@@ -100,6 +100,7 @@ struct pipeline_events {
 template <typename T> struct host_run {
     sf_cuda_plan *p;
     const sf_request *rq;
+    sf_device_request shape; /* which outputs (its pointers are the host's: only their presence counts) */
     host_io io;
     sf_eval_scratch scratch;
     size_t B, tile;
@@ -113,7 +114,7 @@ static size_t tile_of(const sf_eval_scratch &sc, size_t B) { return sc.tile_cap 
 template <typename T> static size_t device_bytes(const host_run<T> &r, size_t B)
 {
     size_t io = (r.io.in_width + r.io.out_width) * sizeof(T);
-    return 2 * (B * io + 512) + r.scratch.fixed + tile_of(r.scratch, B) * r.scratch.per_particle;
+    return 2 * (B * io + 512) + 256 + sf_eval_scratch_bytes(r.p, &r.shape, r.p->state->math, tile_of(r.scratch, B));
 }
 
 template <typename T> static sf_status allocate_batches(void *data, size_t B, int *oom)
@@ -206,6 +207,7 @@ template <typename T> static sf_status evaluate_host(sf_cuda_plan *p, size_t max
     r.p = p, r.rq = rq, r.io = io_of(p, rq);
     sf_device_request shape = {rq->score, rq->logp, rq->resp, rq->div, rq->denoise, rq->lap, rq->hvp, rq->hessian,
                                rq->dt_score, rq->dt_logp, rq->hvp_dir, rq->hvp_s, rq->hvp_x};
+    r.shape = shape;
     r.scratch = sf_eval_scratch_of(p, &shape, s->math);
     sf_status st = size_run<T>(&r, max_batch, n);
     if (st != SF_OK) return st;
@@ -262,6 +264,7 @@ extern "C" sf_status sf_cuda_plan_evaluate(sf_cuda_plan *p, size_t max_batch, co
 
 typedef struct {
     sf_cuda_plan *p;
+    const sf_device_request *rq;
     sf_eval_scratch scratch;
 } device_run;
 
@@ -269,13 +272,13 @@ static sf_status allocate_tile(void *data, size_t tile, int *oom)
 {
     device_run *r = (device_run *)data;
     sf_cuda_state *s = r->p->state;
-    return sf_cuda_reserve(&s->workspace, &s->workspace_bytes, r->scratch.fixed + tile * r->scratch.per_particle + 256, oom);
+    return sf_cuda_reserve(&s->workspace, &s->workspace_bytes, sf_eval_scratch_bytes(r->p, r->rq, s->math, tile), oom);
 }
 
 static sf_status evaluate_device(sf_cuda_plan *p, const void *x, size_t n, const sf_device_request *rq, cudaStream_t stream)
 {
     sf_cuda_state *s = p->state;
-    device_run r = {p, sf_eval_scratch_of(p, rq, s->math)};
+    device_run r = {p, rq, sf_eval_scratch_of(p, rq, s->math)};
     size_t tile = 0;
     if (r.scratch.per_particle) {
         size_t free_bytes = 0, total = 0;

@@ -101,30 +101,42 @@ static size_t round_up(size_t b) { return (b + 255) & ~(size_t)255; }
 
 static size_t element_bytes(const sample_run *r) { return r->mix->precision == SF_PRECISION_F32 ? 4 : 8; }
 
-/* The scratch of the score-only evaluation of the widest plan. */
-static sf_eval_scratch score_scratch(const sample_run *r)
+/* The score-only request (only the presence of its pointer matters for sizing). */
+static sf_device_request score_only(void)
 {
-    sf_device_request score_only;
-    memset(&score_only, 0, sizeof score_only);
-    score_only.score = (void *)1; /* only its presence matters here */
-    sf_eval_scratch a = sf_eval_scratch_of(r->mix, &score_only, r->s->math);
+    sf_device_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.score = (void *)1;
+    return rq;
+}
+
+/* The tile of n particles' score evaluations and its scratch bytes, for the wider of the plans. */
+static size_t tile_for(const sample_run *r, size_t n)
+{
+    sf_device_request rq = score_only();
+    sf_eval_scratch a = sf_eval_scratch_of(r->mix, &rq, r->s->math);
+    size_t cap = a.tile_cap;
     if (r->cls) {
-        sf_eval_scratch b = sf_eval_scratch_of(r->cls, &score_only, r->s->math);
-        if (b.per_particle > a.per_particle) a.per_particle = b.per_particle;
-        if (b.fixed > a.fixed) a.fixed = b.fixed;
-        if (b.tile_cap && (!a.tile_cap || b.tile_cap < a.tile_cap)) a.tile_cap = b.tile_cap;
+        sf_eval_scratch b = sf_eval_scratch_of(r->cls, &rq, r->s->math);
+        if (b.tile_cap && (!cap || b.tile_cap < cap)) cap = b.tile_cap;
     }
-    return a;
+    return cap && n > cap ? cap : n;
+}
+
+static size_t scratch_bytes(const sample_run *r, size_t tile)
+{
+    sf_device_request rq = score_only();
+    size_t a = sf_eval_scratch_bytes(r->mix, &rq, r->s->math, tile);
+    size_t b = r->cls ? sf_eval_scratch_bytes(r->cls, &rq, r->s->math, tile) : 0;
+    return a > b ? a : b;
 }
 
 /* Bytes of a run of n particles over `steps` steps. */
 static size_t run_bytes(const sample_run *r, size_t n, int steps)
 {
     size_t nd = n * (size_t)r->d, e = element_bytes(r);
-    sf_eval_scratch sc = score_scratch(r);
-    size_t tile = sc.tile_cap && n > sc.tile_cap ? sc.tile_cap : n;
     return round_up((size_t)steps * sizeof(device_step)) + 256 + round_up(nd * 8) * (1 + SF_MAX_STAGES) +
-           round_up(nd * e) * (r->cls ? 3 : 2) + sc.fixed + tile * sc.per_particle + 256;
+           round_up(nd * e) * (r->cls ? 3 : 2) + scratch_bytes(r, tile_for(r, n)) + 256;
 }
 
 static sf_status allocate_run(void *data, size_t n, int *oom)
@@ -156,8 +168,7 @@ static void lay_out(sample_run *r, size_t n, int steps)
     r->u = at, at += round_up(r->nd * e);
     r->score = at, at += round_up(r->nd * e);
     r->class_score = r->cls ? at : NULL, at += r->cls ? round_up(r->nd * e) : 0;
-    sf_eval_scratch sc = score_scratch(r);
-    r->tile = sc.tile_cap && n > sc.tile_cap ? sc.tile_cap : n;
+    r->tile = tile_for(r, n);
     r->scratch = at;
 }
 

@@ -492,3 +492,40 @@ Test(gpu_logic, batch_halves_on_allocation_failure)
     cr_expect_eq(sf_batch_reserve(64, fake_allocate, &f, &B), SF_ERR_CUDA);
     cr_expect_eq(f.calls, 2, "a failure other than out-of-memory is returned at once");
 }
+
+/* ---------------------------------------------------------------- noise keys of a continued run (defect 4) */
+
+/* The CPU half (the device half is gpu.sampler_continued_run_draws_fresh_noise): Philox noise is
+ * keyed by the global step first_step + k, so t1 -> tm then tm -> t0 with first_step = the steps
+ * taken equals one run t1 -> t0 bit for bit; continuing with first_step = 0 reuses noise. */
+Test(gpu_logic, continued_sampler_run_draws_fresh_noise)
+{
+    sf_rng rng;
+    sf_rng_seed(&rng, 40);
+    sf_mixture *m;
+    cr_assert_eq(sf_workload_mixture(&m, &rng, 3, 4, SF_WORKLOAD_ALL, 1.0), SF_OK);
+    sf_schedule sched = sf_schedule_default(SF_SCHEDULE_VE);
+    sf_time start;
+    sf_schedule_at(&sched, 1.0, &start);
+    enum { N = 200, D = 3, STEPS = 10, SPLIT = 4 };
+    double times[STEPS + 1];
+    for (int i = 0; i <= STEPS; i++) times[i] = 1.0 - 0.9 * i / STEPS;
+    double whole[N * D], parts[N * D], reused[N * D];
+    sf_sample_marginal(m, &start, 2, 0, whole, N);
+    memcpy(parts, whole, sizeof whole), memcpy(reused, whole, sizeof whole);
+    sf_context *cpu = cpu_context();
+    sf_sampler smp = sf_sampler_default(SF_SAMPLER_DDPM);
+    smp.spacing = SF_SPACING_GIVEN, smp.seed = 3, smp.steps = STEPS, smp.times = times;
+    cr_assert_eq(sf_sample(cpu, m, &sched, &smp, whole, N, 0, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
+    smp.steps = SPLIT;
+    cr_assert_eq(sf_sample(cpu, m, &sched, &smp, parts, N, 0, NULL, NULL, 0), SF_OK);
+    cr_assert_eq(sf_sample(cpu, m, &sched, &smp, reused, N, 0, NULL, NULL, 0), SF_OK);
+    smp.steps = STEPS - SPLIT, smp.times = times + SPLIT, smp.first_step = SPLIT;
+    cr_assert_eq(sf_sample(cpu, m, &sched, &smp, parts, N, 0, NULL, NULL, 0), SF_OK);
+    smp.first_step = 0;
+    cr_assert_eq(sf_sample(cpu, m, &sched, &smp, reused, N, 0, NULL, NULL, 0), SF_OK);
+    cr_expect(memcmp(whole, parts, sizeof whole) == 0, "a continued run differs from one run");
+    cr_expect(memcmp(whole, reused, sizeof whole) != 0, "restarting the step count reproduced the run");
+    sf_context_destroy(cpu);
+    sf_mixture_destroy(m);
+}

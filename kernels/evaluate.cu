@@ -14,7 +14,9 @@
 /* Blocks per SM the register budget must allow. Naming it fixes the register limit (65536 / (threads
  * x blocks)) and keeps ptxas from trading spills for occupancy, which it does by default: with these
  * the kernels compile for sm_90 without spills (tests/gpu_bundle.sh checks it). */
-#define SF_SMALL_MIN_BLOCKS 2 /* <= 128 registers at 256 threads */
+/* small-d: fewer slots need fewer registers, so more blocks fit (occupancy hides the memory
+ * latency of this memory-bound kernel): <= 64 registers at 1-2 slots, 85 at 4, 128 at 8 */
+#define SF_SMALL_MIN_BLOCKS(slots) ((slots) <= 2 ? 4 : (slots) <= 4 ? 3 : 2)
 #define SF_EXACT_MIN_BLOCKS 4 /* <= 128 registers at 128 threads */
 
 /* ---------------------------------------------------------------- the logic's names per precision */
@@ -302,7 +304,7 @@ static __device__ typename prec<T>::view load_tile(const typename prec<T>::view 
  * tiles, with an online log-sum-exp; responsibilities, when asked for, in a second pass. The
  * input is checked as it is read. */
 template <typename T, int SLOTS, int LANES>
-__global__ void __launch_bounds__(SF_SMALL_THREADS, SF_SMALL_MIN_BLOCKS) small_kernel(typename prec<T>::view v, small_tile tile, const T *x,
+__global__ void __launch_bounds__(SF_SMALL_THREADS, SF_SMALL_MIN_BLOCKS(SLOTS)) small_kernel(typename prec<T>::view v, small_tile tile, const T *x,
                                                                  size_t n, typed_request<T> out, double limit,
                                                                  unsigned long long *bad, unsigned long long base)
 {

@@ -240,7 +240,8 @@ static SF_HD inline void SF_NAME(sf_logit_bound)(const SF_NAME(sf_field_view) *f
     *bound = (SF_REAL)b;
 }
 
-/* g = -P_k e and resid = e - sum_j (u_j.e) u_j for e = x - a mu_k, on this lane's coordinates;
+/* g = -P_k e (and, for a component with basis rows, resid = e - sum_j (u_j.e) u_j) for
+ * e = x - a mu_k, on this lane's coordinates;
  * returns e.P_k e (the same on every lane), summed in double. e is formed in double (exact for
  * float operands), so in float the subtraction does not round: at |x| >> |a mu| its rounding,
  * u |e|^2 per coordinate, was the largest error left in the logits. */
@@ -252,10 +253,9 @@ static SF_HD inline double SF_NAME(sf_component_score)(const SF_NAME(sf_field_vi
     const double *p = f->prec_diag + (size_t)k * d;
     int j0 = f->rank_offset[k], j1 = f->rank_offset[k + 1];
     double part = 0;
-    if (j0 == j1) { /* no basis rows: P_k is diagonal */
+    if (j0 == j1) { /* no basis rows: P_k is diagonal, and resid (= e) is not needed after */
         for (int i = lane; i < d; i += lanes) {
             double e = (double)x[i] - (double)am[i], pe = p[i] * e;
-            rows->resid[i] = e;
             rows->g[i] = (SF_REAL)-pe;
             part += pe * e;
         }

@@ -116,6 +116,17 @@ static SF_HD inline double sf_gamma(int d, double unit)
     double du = d * unit;
     return du < 0.5 ? du / (1.0 - du) : 2.0 * du;
 }
+
+/* The bound on the logit error of the diagonal part x.Px - 2 x.P(a mu) + (a mu).P(a mu) of the GEMM
+ * form (see sf_logit_bound_in): (gamma_d(gemm_unit) + 2 input_unit + (rank + 4) real_unit) times
+ * (sqrt(xpx) + sqrt(mq))^2, safety factor 2 included. One formula for every caller (the fast CPU
+ * backend's vector loop over rank-free fields calls it with rank 0, input_unit 0). */
+static SF_HD inline double sf_diagonal_logit_bound(int d, double xpx, double mq, double gemm_unit, double input_unit,
+                                                   int rank, double real_unit)
+{
+    double root = sqrt(xpx > 0 ? xpx : 0) + sqrt(mq > 0 ? mq : 0);
+    return (sf_gamma(d, gemm_unit) + 2.01 * input_unit + (rank + 4) * real_unit) * root * root;
+}
 #endif /* SF_SCORE_PARTICLE_COMMON */
 
 /* A diffused mixture in one precision, as flat arrays (device or host memory). Layout as sf_field.
@@ -211,8 +222,7 @@ static SF_HD inline void SF_NAME(sf_logit_bound_in)(const SF_NAME(sf_field_view)
     double dot_err = sf_gamma(f->d, gemm_unit) + 2.01 * input_unit;
     double mq = f->mean_quad[k], xp = xpx > 0 ? xpx : 0;
     double quad = xpx - 2 * xpm + mq;
-    double root = sqrt(xp) + sqrt(mq > 0 ? mq : 0);
-    double err = (dot_err + (rank + 4) * u_real) * root * root;
+    double err = sf_diagonal_logit_bound(f->d, xpx, mq, gemm_unit, input_unit, rank, u_real);
     if (rank > 0) {
         /* P = p_perp (I - U U^T) + U diag(1/e_j) U^T = p_perp I + U diag(1/e_j - p_perp) U^T */
         double p_perp = f->prec_diag[(size_t)k * f->d];

@@ -13,7 +13,8 @@
 # the same run; compute-sanitizer memcheck, racecheck, initcheck and synccheck on the GPU tests
 # and memcheck on the cuFFT path; the sampler and cuFFT commands.
 # It writes one report, gpu_report.md, with the full log gpu_suite.log beside it (in $OUT when
-# set, else here). Exit status: 0 every step passed, 1 some step failed, 2 bad arguments, 3 no GPU.
+# set, else here). SF_SUITE_SECONDS changes the time budget (450). Exit status: 0 every step
+# passed, 1 some step failed, 2 bad arguments, 3 no GPU.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-.}

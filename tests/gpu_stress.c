@@ -3,9 +3,10 @@
  * device's memory and tens of GB of host memory, and only the GPU suite runs it.
  *   memory  a sampler run whose particles hold about half of the device's free memory; in its
  *           last trajectory callback, with those particles still on the device, a score + log p
- *           evaluation of all of them in the same context. The evaluation's batches must fit in
- *           what is left (issue 11 defect 1: v1 counted the sampler's buffer as reusable and
- *           failed with SF_ERR_CUDA); the sampler's own result is checked too;
+ *           evaluation of all of them in the same context, and another after the run. The
+ *           evaluation's batches must fit in what is left (issue 11 defect 1: v1 counted the
+ *           sampler's buffer as reusable and failed with SF_ERR_CUDA); the sampler's own result
+ *           is checked too;
  *   large   more than 2^31 elements: float32 device arrays of n x 2 coordinates evaluated by
  *           sf_plan_evaluate_device, particles beyond element 2^31 checked;
  *   range   a float32 coordinate of 1e30 beyond element 2^31 is refused and its particle named.
@@ -155,11 +156,22 @@ static int memory_pressure(sf_context *gpu, sf_context *cpu, const sf_mixture *m
         }
         double worst = compare_subset(cpu, m, &end, x, n, idx, CHECKED, s_sub, l_sub, 1e-11);
         free(s_sub), free(l_sub);
-        printf("%s: %zu particles (%.1f GB on the device) sampled in %.2f s; their evaluation inside the run took %.2f s; "
-               "sampler worst %.3g, evaluation worst %.3g of tolerance\n",
-               what, n, per * (double)n / 1e9, elapsed, c.seconds, worst_x, worst);
-        if (!(worst_x <= 1) || !(worst <= 1)) bad = fail(what, "results differ from the CPU path");
-        else printf("%s: pass\n", what);
+        /* and after the run, in the same context: its memory is free again */
+        sf_outputs again = {.logp = logp};
+        double t1 = now();
+        sf_status after = sf_evaluate(gpu, m, &end, x, n, &again);
+        double after_s = now() - t1;
+        printf("%s: %zu particles (%.1f GB on the device) sampled in %.2f s; their evaluation inside the run took %.2f s, "
+               "after it %.2f s; sampler worst %.3g, evaluation worst %.3g of tolerance\n",
+               what, n, per * (double)n / 1e9, elapsed, c.seconds, after_s, worst_x, worst);
+        if (after != SF_OK) {
+            snprintf(why, sizeof why, "evaluating after the sampler run failed: %s", sf_last_error());
+            bad = fail(what, why);
+        } else if (!(worst_x <= 1) || !(worst <= 1)) {
+            bad = fail(what, "results differ from the CPU path");
+        } else {
+            printf("%s: pass\n", what);
+        }
     }
     free(x), free(score), free(logp), free(x0);
     return bad;

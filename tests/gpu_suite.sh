@@ -26,9 +26,13 @@ budget=${SF_SUITE_SECONDS:-450} # the whole suite, seconds
 
 bin=""
 if [ "${1:-}" = "--bundle" ]; then
-    [ -n "${2:-}" ] && [ -d "$2/bin" ] || { echo "gpu_suite: --bundle needs the folder made by tests/gpu_bundle.sh" >&2; exit 2; }
+    [ -n "${2:-}" ] && [ -d "$2/bin" ] && [ -f "$2/lib.tar.xz" ] ||
+        { echo "gpu_suite: --bundle needs the folder made by tests/gpu_bundle.sh" >&2; exit 2; }
     bin=$(cd "$2/bin" && pwd)
-    export LD_LIBRARY_PATH="$(cd "$2/lib" && pwd)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    libs=$(mktemp -d "${TMPDIR:-/tmp}/sf-bundle-lib.XXXXXX")
+    trap 'rm -rf "$libs"' EXIT
+    tar -C "$libs" -xJf "$2/lib.tar.xz" || { echo "gpu_suite: cannot unpack $2/lib.tar.xz" >&2; exit 2; }
+    export LD_LIBRARY_PATH="$libs/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 for d in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib; do
     [ -d "$d" ] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d"

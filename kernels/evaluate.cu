@@ -15,8 +15,9 @@
  * x blocks)) and keeps ptxas from trading spills for occupancy, which it does by default: with these
  * the kernels compile for sm_90 without spills (tests/gpu_bundle.sh checks it). */
 /* small-d: fewer slots need fewer registers, so more blocks fit (occupancy hides the memory
- * latency of this memory-bound kernel): <= 64 registers at 1-2 slots, 85 at 4, 128 at 8 */
-#define SF_SMALL_MIN_BLOCKS(slots) ((slots) <= 2 ? 4 : (slots) <= 4 ? 3 : 2)
+ * latency of this memory-bound kernel): <= 64 registers at 1-2 slots, 85 at 4 on one lane, 128 at
+ * 8 slots or on lane groups (their shuffles hold more live values) */
+#define SF_SMALL_MIN_BLOCKS(slots, lanes) ((slots) <= 2 ? 4 : (slots) <= 4 && (lanes) == 1 ? 3 : 2)
 #define SF_EXACT_MIN_BLOCKS 4 /* <= 128 registers at 128 threads */
 
 /* ---------------------------------------------------------------- the logic's names per precision */
@@ -304,7 +305,7 @@ static __device__ typename prec<T>::view load_tile(const typename prec<T>::view 
  * tiles, with an online log-sum-exp; responsibilities, when asked for, in a second pass. The
  * input is checked as it is read. */
 template <typename T, int SLOTS, int LANES>
-__global__ void __launch_bounds__(SF_SMALL_THREADS, SF_SMALL_MIN_BLOCKS(SLOTS)) small_kernel(typename prec<T>::view v, small_tile tile, const T *x,
+__global__ void __launch_bounds__(SF_SMALL_THREADS, SF_SMALL_MIN_BLOCKS(SLOTS, LANES)) small_kernel(typename prec<T>::view v, small_tile tile, const T *x,
                                                                  size_t n, typed_request<T> out, double limit,
                                                                  unsigned long long *bad, unsigned long long base)
 {
@@ -364,13 +365,14 @@ static sf_status launch_small(const sf_cuda_plan *p, const T *x, size_t n, const
     typename prec<T>::view v = plan_view<T>(p);
     small_tile tile = plan_small_tile(p, out.denoise != NULL, sizeof(T));
     int d = p->d;
-    /* slots x lanes covers d with no idle lane for d = 1, 2, 4, 8, 16, 32 */
+    /* slots x lanes covers d with no idle lane for d = 1, 2, 4, 8, 16, 32; above d = 8 four slots
+     * per lane (more lanes, fewer registers: eight slots on two lanes spilled at 128 registers) */
     if (d <= 1) return launch_small_kernel<T, 1, 1>(v, tile, x, n, out, bad, base, stream);
     if (d <= 2) return launch_small_kernel<T, 2, 1>(v, tile, x, n, out, bad, base, stream);
     if (d <= 4) return launch_small_kernel<T, 4, 1>(v, tile, x, n, out, bad, base, stream);
     if (d <= 8) return launch_small_kernel<T, 8, 1>(v, tile, x, n, out, bad, base, stream);
-    if (d <= 16) return launch_small_kernel<T, 8, 2>(v, tile, x, n, out, bad, base, stream);
-    return launch_small_kernel<T, 8, 4>(v, tile, x, n, out, bad, base, stream);
+    if (d <= 16) return launch_small_kernel<T, 4, 4>(v, tile, x, n, out, bad, base, stream);
+    return launch_small_kernel<T, 4, 8>(v, tile, x, n, out, bad, base, stream);
 }
 
 /* ---------------------------------------------------------------- large d: GEMM, screen, survivors */

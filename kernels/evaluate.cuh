@@ -1,7 +1,7 @@
 /* Internal to kernels/: evaluation of a plan on particles already on the device (arrays in the
  * plan's precision), shared by the host-array and device-array entry points (plan.cu) and the
  * device-resident sampler (sample.cu). Three routes (DESIGN.md "The GPU path"):
- *   small d (d <= 32) without derivatives: one kernel, a particle per thread (or 2 or 4 lanes),
+ *   small d (d <= 32) without derivatives: one kernel, a particle per thread (or 4 or 8 lanes),
  *     the components in shared-memory tiles, an online log-sum-exp (small_particle.h);
  *   large d: per tile of particles, the logits' GEMM products by cuBLAS (|x|^2 p_k as a rank-one
  *     term where the diagonal is uniform), a screening epilogue that compacts the survivors by

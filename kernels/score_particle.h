@@ -335,6 +335,30 @@ static SF_HD inline void SF_NAME(sf_apply_cov)(const SF_NAME(sf_field_view) *f, 
     }
 }
 
+/* out = C_k P_k e for e = x - a mu_k, on this lane's coordinates, in the spectral form
+ *   C P e = (c p) resid + sum_j (c_perp + lambda_j) / e_j (u_j.e) u_j,
+ * so that nothing cancels: the denoiser's C_k g_k = -C_k P_k e, formed as C (P e), adds and then
+ * annihilates the large p_perp resid of data on a subspace near t = 0 (in float32, off by 1e-4).
+ * Needs rows->resid from sf_component_score for a component with basis rows. */
+static SF_HD inline void SF_NAME(sf_apply_cov_prec)(const SF_NAME(sf_field_view) *f, int k, const SF_REAL *x,
+                                                    SF_NAME(sf_particle_rows) *rows, SF_REAL *out, int lane, int lanes)
+{
+    int d = f->d, j0 = f->rank_offset[k], j1 = f->rank_offset[k + 1];
+    const SF_REAL *am = f->alpha_mean + (size_t)k * d, *c = f->cov_diag + (size_t)k * d;
+    const double *p = f->prec_diag + (size_t)k * d;
+    for (int i = lane; i < d; i += lanes) {
+        double r = j0 == j1 ? (double)x[i] - (double)am[i] : rows->resid[i];
+        out[i] = (SF_REAL)((double)c[i] * p[i] * r);
+    }
+    for (int j = j0; j < j1; j++) {
+        const SF_REAL *u = f->basis + (size_t)j * d;
+        double part = 0;
+        for (int i = lane; i < d; i += lanes) part += (double)u[i] * ((double)x[i] - (double)am[i]);
+        double coef = ((double)c[0] + (double)f->cov_lowrank[j]) * f->prec_basis[j] * sf_group_sum(part, lanes);
+        for (int i = lane; i < d; i += lanes) out[i] += (SF_REAL)(coef * (double)u[i]);
+    }
+}
+
 /* d l_k/dt = -alpha' mu.g + g.dSigma g / 2 - tr(P dSigma) / 2 (g from sf_component_score); leaves
  * dSigma g = 2 alpha alpha' C g + (sigma^2)' g in rows->tmp. */
 static SF_HD inline double SF_NAME(sf_component_dlogit)(const SF_NAME(sf_field_view) *f, int k,
@@ -397,11 +421,11 @@ static SF_HD inline void SF_NAME(sf_evaluate_survivors)(const SF_NAME(sf_field_v
         M2 += w * sf_div_by_weight(W, W_new) * sf_group_sum(dd, lanes);
         trace += w * f->trace_prec[k];
         W = W_new;
-        if (rows->denoise) { /* posterior mean of component k: mu_k - a C_k g_k */
+        if (rows->denoise) { /* posterior mean of component k: mu_k - a C_k g_k = mu_k + a C_k P_k e */
             const SF_REAL *mu = f->mean + (size_t)k * d;
-            SF_NAME(sf_apply_cov)(f, k, rows->g, rows->tmp, lane, lanes);
+            SF_NAME(sf_apply_cov_prec)(f, k, x, rows, rows->tmp, lane, lanes);
             for (int i = lane; i < d; i += lanes)
-                rows->denoise[i] += fr * (mu[i] - f->alpha * rows->tmp[i] - rows->denoise[i]);
+                rows->denoise[i] += fr * (mu[i] + f->alpha * rows->tmp[i] - rows->denoise[i]);
         }
     }
     double logp = m + log(W);

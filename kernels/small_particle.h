@@ -6,7 +6,7 @@
  * sf_evaluate_survivors in score_particle.h, whose per-component algebra this shares in spirit but
  * not in storage: there the coordinates live in memory rows, here in registers).
  *
- * A particle belongs to `lanes` lanes (1, 2 or 4 on the device), each owning up to `slots`
+ * A particle belongs to `lanes` lanes (1, 4 or 8 on the device), each owning up to `slots`
  * coordinates i = lane + lanes * j, j < slots <= SF_SMALL_SLOTS. Loops run over the constant
  * SF_SMALL_SLOTS with `j < slots` tests, so once the kernel's compile-time `slots` is inlined they
  * unroll and the arrays below stay in registers. On the host, lanes = 1.
@@ -43,17 +43,20 @@ static SF_HD inline void SF_NAME(sf_small_begin)(SF_NAME(sf_small_state) *st, co
 }
 
 /* g = -P_k e on this lane's slots for e = x - a mu_k; returns e.P_k e (summed in double; e formed
- * in double, as in sf_component_score). */
+ * in double, as in sf_component_score). With cp non-NULL also cp = C_k P_k e in the spectral form
+ * of sf_apply_cov_prec (the denoiser's term, without cancellation). */
 static SF_HD inline double SF_NAME(sf_small_component)(const SF_NAME(sf_field_view) *f, int k,
                                                         const SF_NAME(sf_small_state) *st, SF_REAL g[SF_SMALL_SLOTS],
-                                                        int d, int slots, int lane, int lanes)
+                                                        SF_REAL *cp, int d, int slots, int lane, int lanes)
 {
     const SF_REAL *am = f->alpha_mean + (size_t)k * d;
     const double *p = f->prec_diag + (size_t)k * d;
+    const SF_REAL *c = f->cov_diag + (size_t)k * d;
     double e[SF_SMALL_SLOTS];
     for (int j = 0; j < SF_SMALL_SLOTS; j++) {
         e[j] = SF_NAME(sf_small_owns)(j, d, slots, lane, lanes) ? (double)st->x[j] - (double)am[lane + lanes * j] : 0;
         g[j] = 0;
+        if (cp) cp[j] = 0;
     }
     double quad = 0;
     for (int r = f->rank_offset[k]; r < f->rank_offset[k + 1]; r++) { /* resid = e - sum_r (u_r.e) u_r, in place */
@@ -62,11 +65,13 @@ static SF_HD inline double SF_NAME(sf_small_component)(const SF_NAME(sf_field_vi
         for (int j = 0; j < SF_SMALL_SLOTS; j++)
             if (SF_NAME(sf_small_owns)(j, d, slots, lane, lanes)) part += (double)u[lane + lanes * j] * e[j];
         double proj = sf_group_sum(part, lanes), pj = f->prec_basis[r];
+        double cpj = cp ? ((double)c[0] + (double)f->cov_lowrank[r]) * pj * proj : 0;
         quad += pj * proj * proj;
         for (int j = 0; j < SF_SMALL_SLOTS; j++)
             if (SF_NAME(sf_small_owns)(j, d, slots, lane, lanes)) {
                 e[j] -= proj * (double)u[lane + lanes * j];
                 g[j] -= (SF_REAL)(pj * proj * (double)u[lane + lanes * j]);
+                if (cp) cp[j] += (SF_REAL)(cpj * (double)u[lane + lanes * j]);
             }
     }
     double part = 0;
@@ -75,6 +80,7 @@ static SF_HD inline double SF_NAME(sf_small_component)(const SF_NAME(sf_field_vi
             double pr = p[lane + lanes * j] * e[j];
             g[j] -= (SF_REAL)pr;
             part += pr * e[j];
+            if (cp) cp[j] += (SF_REAL)((double)c[lane + lanes * j] * pr);
         }
     return quad + sf_group_sum(part, lanes);
 }
@@ -85,15 +91,16 @@ static SF_HD inline double SF_NAME(sf_small_logit)(const SF_NAME(sf_field_view) 
                                                     int lanes)
 {
     SF_REAL g[SF_SMALL_SLOTS];
-    return f->log_norm[k] - 0.5 * SF_NAME(sf_small_component)(f, k, st, g, d, slots, lane, lanes);
+    return f->log_norm[k] - 0.5 * SF_NAME(sf_small_component)(f, k, st, g, NULL, d, slots, lane, lanes);
 }
 
 /* Adds component k: online log-sum-exp and the weighted Welford updates (see sf_evaluate_survivors). */
 static SF_HD inline void SF_NAME(sf_small_add)(const SF_NAME(sf_field_view) *f, int k, SF_NAME(sf_small_state) *st,
                                                int want_denoise, int d, int slots, int lane, int lanes)
 {
-    SF_REAL g[SF_SMALL_SLOTS];
-    double l = f->log_norm[k] - 0.5 * SF_NAME(sf_small_component)(f, k, st, g, d, slots, lane, lanes);
+    SF_REAL g[SF_SMALL_SLOTS], cp[SF_SMALL_SLOTS];
+    double l = f->log_norm[k] - 0.5 * SF_NAME(sf_small_component)(f, k, st, g, want_denoise ? cp : NULL, d, slots, lane,
+                                                                   lanes);
     if (l == -INFINITY) return; /* r_k = 0 */
     double w = 1;
     if (l > st->m) {
@@ -116,23 +123,11 @@ static SF_HD inline void SF_NAME(sf_small_add)(const SF_NAME(sf_field_view) *f, 
     st->trace += w * f->trace_prec[k];
     st->W = W_new;
     if (!want_denoise) return;
-    /* posterior mean of component k: mu_k - a C_k g with C_k g = c g + sum_r lambda_r (u_r.g) u_r */
-    const SF_REAL *mu = f->mean + (size_t)k * d, *c = f->cov_diag + (size_t)k * d;
-    SF_REAL cg[SF_SMALL_SLOTS];
-    for (int j = 0; j < SF_SMALL_SLOTS; j++)
-        cg[j] = SF_NAME(sf_small_owns)(j, d, slots, lane, lanes) ? c[lane + lanes * j] * g[j] : 0;
-    for (int r = f->rank_offset[k]; r < f->rank_offset[k + 1]; r++) {
-        const SF_REAL *u = f->basis + (size_t)r * d;
-        double part = 0;
-        for (int j = 0; j < SF_SMALL_SLOTS; j++)
-            if (SF_NAME(sf_small_owns)(j, d, slots, lane, lanes)) part += (double)u[lane + lanes * j] * (double)g[j];
-        SF_REAL ug = (SF_REAL)(sf_group_sum(part, lanes) * f->cov_lowrank[r]);
-        for (int j = 0; j < SF_SMALL_SLOTS; j++)
-            if (SF_NAME(sf_small_owns)(j, d, slots, lane, lanes)) cg[j] += ug * u[lane + lanes * j];
-    }
+    /* posterior mean of component k: mu_k - a C_k g_k = mu_k + a C_k P_k e */
+    const SF_REAL *mu = f->mean + (size_t)k * d;
     for (int j = 0; j < SF_SMALL_SLOTS; j++)
         if (SF_NAME(sf_small_owns)(j, d, slots, lane, lanes))
-            st->den[j] += fr * (mu[lane + lanes * j] - f->alpha * cg[j] - st->den[j]);
+            st->den[j] += fr * (mu[lane + lanes * j] + f->alpha * cp[j] - st->den[j]);
 }
 
 static SF_HD inline double SF_NAME(sf_small_logp)(const SF_NAME(sf_small_state) *st) { return st->m + log(st->W); }

@@ -270,7 +270,7 @@ Test(backend, cuda_without_device_says_why)
 
 /* ---------------------------------------------------------------- v2 routes and issue 11's defects */
 
-/* Every width of the small-d kernel (slots x lanes: 1, 2, 4, 8, 8x2, 8x4) and both sides of the
+/* Every width of the small-d kernel (slots x lanes: 1, 2, 4, 8, 4x4, 4x8) and both sides of the
  * d = 32 boundary to the large-d pipeline. */
 Test(gpu, small_d_every_width_and_the_boundary)
 {

@@ -405,6 +405,18 @@ Test(gpu_logic, small_d_matches_reference)
     compare_small(1, 30, 40, SF_WORKLOAD_ALL, SF_SCHEDULE_VP_LINEAR, 0.4, 32, 26);
 }
 
+/* Data on subspaces near t = 0 in float32: g_k carries p_perp resid (1/sigma^2 large), which C_k
+ * annihilates; the denoiser is formed as C_k P_k e in spectral form so that nothing cancels (as
+ * C_k g_k it was off by 2.6 x the tolerance here). */
+Test(gpu_logic, f32_subspace_near_t0)
+{
+    logic_case c = {1, 8, 16, SF_WORKLOAD_LOWRANK, SF_SCHEDULE_VP_LINEAR, 0.001, 0.02, 4.0, 400, 0, 0, 31};
+    compare_screened(&c, f32_screen);
+    c = (logic_case){1, 40, 16, SF_WORKLOAD_LOWRANK, SF_SCHEDULE_VP_COSINE, 0.002, 0.02, 4.0, 200, 0, 0, 37};
+    compare_screened(&c, f32_screen);
+    compare_small(1, 8, 16, SF_WORKLOAD_LOWRANK, SF_SCHEDULE_VP_LINEAR, 0.001, 8, 32);
+}
+
 /* ---------------------------------------------------------------- the warp maximum with NaN (defect 2) */
 
 /* The xor butterfly of a 32-lane warp with a combining step, emulated: lane i's value after the

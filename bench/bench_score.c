@@ -218,7 +218,7 @@ int main(int argc, char **argv)
                 sf_precision prec = p ? SF_PRECISION_F32 : SF_PRECISION_F64;
                 double peak = 0;
                 sf_context *gpu;
-                if (sf_cuda_state_create(&state, 0) != SF_OK || sf_cuda_gemm_peak(state, prec, &peak) != SF_OK ||
+                if (sf_cuda_state_create(&state, 0) != SF_OK || sf_cuda_gemm_peak(state, prec, SF_GEMM_EXACT, 0, 4096, &peak) != SF_OK ||
                     sf_context_create(&gpu, SF_BACKEND_CUDA, prec, 0) != SF_OK) {
                     fprintf(stderr, "bench_score: %s\n", sf_last_error());
                     return 1;

@@ -102,6 +102,16 @@ SF_API int sf_context_cancelled(const sf_context *ctx);
 /* Caps the particles per GPU batch (0: derive from free device memory, the default). */
 SF_API void sf_context_set_max_batch(sf_context *ctx, size_t max_batch);
 
+/* The GEMMs that screen components at large d on the GPU in float32 (float64 always uses exact
+ * DGEMM): EXACT = float32 GEMM (the default); TF32 = tensor cores on inputs rounded to 10 mantissa
+ * bits (about 8x the float32 rate on an H100/H200); 3XTF32 = three TF32 passes on the inputs split
+ * into a TF32 part and its remainder (about float32 accuracy, 2-3x the float32 rate). The
+ * screening bound includes the mode's input rounding and every surviving component is recomputed
+ * in float32, so the results keep float32 accuracy in every mode; a coarser mode only lets more
+ * components survive screening. The benchmark bench_gpu reports each mode's measured error. */
+typedef enum { SF_GEMM_EXACT = 0, SF_GEMM_TF32 = 1, SF_GEMM_3XTF32 = 2 } sf_gemm_math;
+sf_status sf_context_set_gemm_math(sf_context *ctx, sf_gemm_math math);
+
 /* 1 if this library was built with CUDA. */
 SF_API int sf_cuda_built(void);
 /* Number of usable CUDA devices; 0 with a reason in *why (static string) when none. */
@@ -310,10 +320,13 @@ typedef struct {
     sf_spacing spacing;    /* uniform in t, uniform in log-SNR lambda, or `times` */
     const double *times;   /* SF_SPACING_GIVEN: steps + 1 decreasing times from t1 to t0 */
     double t1, t0;         /* generation runs from t1 down to t0 < t1 */
-    uint64_t seed;         /* noise: Philox4x32-10 keyed by (seed, particle, step, dimension) */
+    uint64_t seed;         /* noise: Philox4x32-10 keyed by (seed, particle, first_step + step, dimension) */
     const int *class_components; /* guidance: the class as a set of component indices (NULL: none) */
     int class_size;
     double guidance;       /* classifier-free weight w: s~ = s + (1 + w)(s_c - s); w = -1 samples p_t */
+    uint32_t first_step;   /* the global index of this run's first step (default 0): a run continued
+                              by another call (t1 -> tm, then tm -> t0) passes the steps already taken,
+                              so the continuation draws fresh noise and the two calls equal one run */
 } sf_sampler;
 
 /* A sampler of the given kind with defaults: h = 1, eta = 0, 100 steps uniform in t, no guidance. */
@@ -741,8 +754,27 @@ SF_API sf_status sf_grid_heat_route(sf_grid *grid, const double *density, double
  * in `steps` steps; 4 (d + 1) FFTs per step. */
 SF_API sf_status sf_grid_burgers_route(sf_grid *grid, double *u, double dtau, int steps, sf_progress progress, void *data);
 
-/* ---------------------------------------------------------------- .npy arrays */
+/* ---------------------------------------------------------------- device arrays (CUDA contexts) */
 
+/* Caller-owned device arrays (CUDA device pointers), row-major as in sf_outputs; NULL: not wanted.
+ * The data-frame outputs of sf_outputs; the heat-frame outputs and residuals are host-only. */
+typedef struct {
+    void *score, *logp, *resp, *div, *denoise, *lap;
+    const void *hvp_dir; /* n x d input: directions for hvp */
+    void *hvp, *hessian, *dt_score, *dt_logp;
+} sf_device_outputs;
+
+/* Evaluates a plan of a CUDA context on n particles x already on the device: x and every output
+ * are device arrays of `dtype`, which must be the context's precision (SF_DTYPE_F64 for
+ * SF_PRECISION_F64, SF_DTYPE_F32 for F32). All work runs on `stream` (a cudaStream_t; NULL: the
+ * legacy default stream), with no host copy of the data, for interoperation with PyTorch, CuPy or
+ * JAX arrays. The input is checked on the device (finite; in float32 also |x| <= 2^60, so that
+ * squares stay finite), and the call returns after one synchronisation of the stream, with an
+ * error naming the first bad particle if there was one. One call at a time per context. */
+SF_API sf_status sf_plan_evaluate_device(sf_plan *plan, sf_dtype dtype, const void *x, size_t n, const sf_device_outputs *out,
+                                         void *stream);
+
+/* ---------------------------------------------------------------- .npy arrays */
 
 #define SF_NPY_MAX_DIMS 8
 

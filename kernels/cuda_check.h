@@ -1,5 +1,5 @@
-/* Checking every CUDA and cuBLAS call: each failure becomes an sf_status with a message naming
- * the call, the error and the file and line. Used inside functions returning sf_status. */
+/* Checking every CUDA, cuBLAS and cuFFT call: each failure becomes an sf_status with a message
+ * naming the call, the error and the file and line. Used inside functions returning sf_status. */
 #ifndef SF_CUDA_CHECK_H
 #define SF_CUDA_CHECK_H
 
@@ -7,6 +7,7 @@
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#include <cufft.h>
 
 #define SF_CUDA_TRY(call)                                                                              \
     do {                                                                                               \
@@ -21,6 +22,14 @@
         cublasStatus_t sf_s_ = (call);                                                                 \
         if (sf_s_ != CUBLAS_STATUS_SUCCESS)                                                            \
             return sf_fail(SF_ERR_CUDA, "%s failed: %s (%s:%d)", #call, cublasGetStatusString(sf_s_),  \
+                           __FILE__, __LINE__);                                                        \
+    } while (0)
+
+#define SF_CUFFT_TRY(call)                                                                             \
+    do {                                                                                               \
+        cufftResult sf_r_ = (call);                                                                    \
+        if (sf_r_ != CUFFT_SUCCESS)                                                                    \
+            return sf_fail(SF_ERR_CUDA, "%s failed: cuFFT error %d (%s:%d)", #call, (int)sf_r_,        \
                            __FILE__, __LINE__);                                                        \
     } while (0)
 
@@ -40,5 +49,8 @@ static inline unsigned sf_blocks_for(size_t n, unsigned block)
     size_t b = (n + block - 1) / block;
     return (unsigned)(b < 65536 * 16 ? (b ? b : 1) : 65536 * 16);
 }
+
+/* A grid-stride loop with 64-bit indices (arrays of more than 2^31 elements). */
+#define SF_GRID_LOOP(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
 
 #endif

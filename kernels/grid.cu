@@ -1,18 +1,10 @@
 /* The periodic spectral grid on the GPU with cuFFT (docs/burgers.md, grid form): the same two routes as
- * src/grid_cpu.c (FFTW), with the per-mode arithmetic from grid_modes.h shared between them.
- * float64 uses D2Z/Z2D, float32 R2C/C2R; plans are made once per grid and reused. */
+ * src/dynamics/grid_cpu.c (FFTW), with the per-mode arithmetic from grid_modes.h shared between
+ * them. float64 uses D2Z/Z2D, float32 R2C/C2R; plans are made once per grid and reused, and the
+ * four share one work area (they never run at the same time: one stream). */
 #include "cuda_state.h"
 
-#include <cufft.h>
 #include <stdlib.h>
-
-#define SF_CUFFT_TRY(call)                                                                             \
-    do {                                                                                               \
-        cufftResult sf_r_ = (call);                                                                    \
-        if (sf_r_ != CUFFT_SUCCESS)                                                                    \
-            return sf_fail(SF_ERR_CUDA, "%s failed: cuFFT error %d (%s:%d)", #call, (int)sf_r_,        \
-                           __FILE__, __LINE__);                                                        \
-    } while (0)
 
 #define SF_GRID_THREADS 256
 
@@ -35,11 +27,16 @@ struct sf_cuda_grid {
     sf_cuda_state *state;
     sf_grid_shape g;
     sf_precision precision;
-    cufftHandle r2c_one, c2r_one, r2c_many, c2r_many;
+    cufftHandle plans[4]; /* r2c of one field, c2r of one, r2c of d fields, c2r of d */
     int plans_made;
+    size_t work_each[4];  /* what each plan would allocate on its own */
+    void *work;           /* the one work area they share */
+    size_t work_bytes;
     void *buffer; /* all device arrays, carved by carve() */
     size_t buffer_bytes;
 };
+
+enum { R2C_ONE, C2R_ONE, R2C_MANY, C2R_MANY };
 
 /* Device arrays of one grid in precision T. */
 template <typename T> struct grid_arrays {
@@ -77,7 +74,6 @@ template <typename T> static size_t carve(void *base, const sf_grid_shape *g, gr
 
 static unsigned blocks_for(size_t n) { return sf_blocks_for(n, SF_GRID_THREADS); }
 
-#define SF_GRID_LOOP(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
 
 /* (i k) z for a complex z */
 template <typename C, typename T> static __device__ inline C times_ik(T k, C z)
@@ -173,19 +169,48 @@ __global__ void rk_combine(size_t dm, size_t M, int stage, T h, const T *E, cons
     }
 }
 
+/* The four plans without their own work areas, then one area of the largest size for all. */
 static sf_status make_plans(sf_cuda_grid *G, cufftType r2c, cufftType c2r)
 {
-    int dims[3] = {G->g.n, G->g.n, G->g.n}, P = (int)G->g.points, M = (int)G->g.modes;
-    SF_CUFFT_TRY(cufftPlanMany(&G->r2c_one, G->g.dim, dims, NULL, 1, P, NULL, 1, M, r2c, 1));
-    G->plans_made = 1;
-    SF_CUFFT_TRY(cufftPlanMany(&G->c2r_one, G->g.dim, dims, NULL, 1, M, NULL, 1, P, c2r, 1));
-    G->plans_made = 2;
-    SF_CUFFT_TRY(cufftPlanMany(&G->r2c_many, G->g.dim, dims, NULL, 1, P, NULL, 1, M, r2c, G->g.dim));
-    G->plans_made = 3;
-    SF_CUFFT_TRY(cufftPlanMany(&G->c2r_many, G->g.dim, dims, NULL, 1, M, NULL, 1, P, c2r, G->g.dim));
-    G->plans_made = 4;
-    cufftHandle plans[4] = {G->r2c_one, G->c2r_one, G->r2c_many, G->c2r_many};
-    for (int i = 0; i < 4; i++) SF_CUFFT_TRY(cufftSetStream(plans[i], G->state->stream));
+    int dims[3] = {G->g.n, G->g.n, G->g.n}, P = (int)G->g.points, M = (int)G->g.modes, dim = G->g.dim;
+    struct { cufftType type; int in_dist, out_dist, batch; } spec[4] = {
+        {r2c, P, M, 1}, {c2r, M, P, 1}, {r2c, P, M, dim}, {c2r, M, P, dim}};
+    for (int i = 0; i < 4; i++) {
+        SF_CUFFT_TRY(cufftCreate(&G->plans[i]));
+        G->plans_made = i + 1;
+        SF_CUFFT_TRY(cufftSetAutoAllocation(G->plans[i], 0));
+        SF_CUFFT_TRY(cufftMakePlanMany(G->plans[i], dim, dims, NULL, 1, spec[i].in_dist, NULL, 1, spec[i].out_dist,
+                                       spec[i].type, spec[i].batch, &G->work_each[i]));
+        if (G->work_each[i] > G->work_bytes) G->work_bytes = G->work_each[i];
+    }
+    SF_CUDA_TRY(cudaMalloc(&G->work, G->work_bytes ? G->work_bytes : 1));
+    for (int i = 0; i < 4; i++) {
+        SF_CUFFT_TRY(cufftSetWorkArea(G->plans[i], G->work));
+        SF_CUFFT_TRY(cufftSetStream(G->plans[i], G->state->stream));
+    }
+    return SF_OK;
+}
+
+static sf_status create_on_device(sf_cuda_grid *G, sf_precision precision)
+{
+    sf_status st;
+    if (precision == SF_PRECISION_F32) {
+        grid_arrays<float> a;
+        G->buffer_bytes = carve<float>(NULL, &G->g, &a);
+        st = make_plans(G, fft<float>::r2c, fft<float>::c2r);
+    } else {
+        grid_arrays<double> a;
+        G->buffer_bytes = carve<double>(NULL, &G->g, &a);
+        st = make_plans(G, fft<double>::r2c, fft<double>::c2r);
+    }
+    if (st != SF_OK) return st;
+    cudaError_t e = cudaMalloc(&G->buffer, G->buffer_bytes);
+    if (e != cudaSuccess) {
+        G->buffer = NULL;
+        cudaGetLastError();
+        return sf_fail(SF_ERR_CUDA, "cudaMalloc of %zu bytes for the grid failed: %s (%s:%d)", G->buffer_bytes,
+                       cudaGetErrorString(e), __FILE__, __LINE__);
+    }
     return SF_OK;
 }
 
@@ -197,26 +222,9 @@ extern "C" sf_status sf_cuda_grid_create(sf_cuda_grid **out, sf_cuda_state *s, c
     sf_cuda_grid *G = (sf_cuda_grid *)calloc(1, sizeof *G);
     if (!G) return sf_fail(SF_ERR_NOMEM, "out of memory creating the CUDA grid");
     G->state = s, G->g = *shape, G->precision = precision;
-    sf_status st = SF_OK;
-    cudaError_t e = cudaSetDevice(s->device);
-    if (e != cudaSuccess) st = sf_fail(SF_ERR_CUDA, "cudaSetDevice failed: %s", cudaGetErrorString(e));
-    if (st == SF_OK) {
-        if (precision == SF_PRECISION_F32) {
-            grid_arrays<float> a;
-            G->buffer_bytes = carve<float>(NULL, shape, &a);
-            st = make_plans(G, fft<float>::r2c, fft<float>::c2r);
-        } else {
-            grid_arrays<double> a;
-            G->buffer_bytes = carve<double>(NULL, shape, &a);
-            st = make_plans(G, fft<double>::r2c, fft<double>::c2r);
-        }
-    }
-    if (st == SF_OK) {
-        e = cudaMalloc(&G->buffer, G->buffer_bytes);
-        if (e != cudaSuccess)
-            st = sf_fail(SF_ERR_CUDA, "cudaMalloc of %zu bytes for the grid failed: %s (%s:%d)", G->buffer_bytes,
-                         cudaGetErrorString(e), __FILE__, __LINE__);
-    }
+    int caller = 0;
+    sf_status st = sf_cuda_enter(s, &caller);
+    if (st == SF_OK) st = sf_cuda_leave(s, caller, create_on_device(G, precision));
     if (st != SF_OK) {
         sf_cuda_grid_destroy(G);
         return st;
@@ -228,10 +236,21 @@ extern "C" sf_status sf_cuda_grid_create(sf_cuda_grid **out, sf_cuda_state *s, c
 extern "C" void sf_cuda_grid_destroy(sf_cuda_grid *G)
 {
     if (!G) return;
-    cufftHandle plans[4] = {G->r2c_one, G->c2r_one, G->r2c_many, G->c2r_many};
-    for (int i = 0; i < G->plans_made; i++) cufftDestroy(plans[i]);
+    int caller = -1;
+    if (cudaGetDevice(&caller) != cudaSuccess) caller = -1;
+    cudaSetDevice(G->state->device);
+    for (int i = 0; i < G->plans_made; i++) cufftDestroy(G->plans[i]);
+    if (G->work) cudaFree(G->work);
     if (G->buffer) cudaFree(G->buffer);
+    if (caller >= 0) cudaSetDevice(caller);
     free(G);
+}
+
+extern "C" void sf_cuda_grid_work_area(const sf_cuda_grid *G, size_t *shared_bytes, size_t *separate_bytes)
+{
+    *shared_bytes = G->work_bytes;
+    *separate_bytes = 0;
+    for (int i = 0; i < 4; i++) *separate_bytes += G->work_each[i];
 }
 
 template <typename T> static sf_status heat(sf_cuda_grid *G, const double *density, double dtau, double *u)
@@ -244,11 +263,11 @@ template <typename T> static sf_status heat(sf_cuda_grid *G, const double *densi
     SF_CUDA_TRY(cudaMemcpyAsync(a.io64, density, P * sizeof(double), cudaMemcpyHostToDevice, st));
     to_real<T><<<blocks_for(P), SF_GRID_THREADS, 0, st>>>(a.io64, P, a.real_one);
     SF_LAUNCH_CHECK("to_real");
-    SF_CUFFT_TRY(F::forward(G->r2c_one, a.real_one, a.spec_one));
+    SF_CUFFT_TRY(F::forward(G->plans[R2C_ONE], a.real_one, a.spec_one));
     heat_modes<T, typename F::complex><<<blocks_for(G->g.modes), SF_GRID_THREADS, 0, st>>>(G->g, a.spec_one, a.spec_many, dtau);
     SF_LAUNCH_CHECK("heat_modes");
-    SF_CUFFT_TRY(F::inverse(G->c2r_one, a.spec_one, a.real_one));
-    SF_CUFFT_TRY(F::inverse(G->c2r_many, a.spec_many, a.real_many));
+    SF_CUFFT_TRY(F::inverse(G->plans[C2R_ONE], a.spec_one, a.real_one));
+    SF_CUFFT_TRY(F::inverse(G->plans[C2R_MANY], a.spec_many, a.real_many));
     divide_fields<T><<<blocks_for(d * P), SF_GRID_THREADS, 0, st>>>(G->g, a.real_many, a.real_one, a.io64);
     SF_LAUNCH_CHECK("divide_fields");
     SF_CUDA_TRY(cudaMemcpyAsync(u, a.io64, d * P * sizeof(double), cudaMemcpyDeviceToHost, st));
@@ -265,10 +284,10 @@ template <typename T> static sf_status nonlinear(sf_cuda_grid *G, grid_arrays<T>
     size_t dm = (size_t)G->g.dim * G->g.modes;
     /* C2R overwrites its input: transform a copy */
     SF_CUDA_TRY(cudaMemcpyAsync(a->spec_many, uh, dm * sizeof(typename F::complex), cudaMemcpyDeviceToDevice, st));
-    SF_CUFFT_TRY(F::inverse(G->c2r_many, a->spec_many, a->real_many));
+    SF_CUFFT_TRY(F::inverse(G->plans[C2R_MANY], a->spec_many, a->real_many));
     half_square<T><<<blocks_for(G->g.points), SF_GRID_THREADS, 0, st>>>(G->g, a->real_many, a->real_one);
     SF_LAUNCH_CHECK("half_square");
-    SF_CUFFT_TRY(F::forward(G->r2c_one, a->real_one, a->spec_one));
+    SF_CUFFT_TRY(F::forward(G->plans[R2C_ONE], a->real_one, a->spec_one));
     gradient_modes<T, typename F::complex><<<blocks_for(G->g.modes), SF_GRID_THREADS, 0, st>>>(G->g, a->spec_one, out);
     SF_LAUNCH_CHECK("gradient_modes");
     return SF_OK;
@@ -289,7 +308,7 @@ static sf_status burgers(sf_cuda_grid *G, double *u, double dtau, int steps, sf_
     SF_CUDA_TRY(cudaMemcpyAsync(a.io64, u, d * P * sizeof(double), cudaMemcpyHostToDevice, st));
     to_real<T><<<blocks_for(d * P), SF_GRID_THREADS, 0, st>>>(a.io64, d * P, a.real_many);
     SF_LAUNCH_CHECK("to_real");
-    SF_CUFFT_TRY(F::forward(G->r2c_many, a.real_many, a.uh));
+    SF_CUFFT_TRY(F::forward(G->plans[R2C_MANY], a.real_many, a.uh));
     sf_status s;
     for (int step = 0; step < steps; step++) {
         C *k[4] = {a.ka, a.kb, a.kc, a.kd};
@@ -306,10 +325,11 @@ static sf_status burgers(sf_cuda_grid *G, double *u, double dtau, int steps, sf_
         if (progress) {
             SF_CUDA_TRY(cudaStreamSynchronize(st));
             progress(data, (double)(step + 1) / steps);
+            SF_CUDA_TRY(cudaSetDevice(G->state->device)); /* the callback may have changed it */
         }
     }
     SF_CUDA_TRY(cudaMemcpyAsync(a.spec_many, a.uh, dm * sizeof(C), cudaMemcpyDeviceToDevice, st));
-    SF_CUFFT_TRY(F::inverse(G->c2r_many, a.spec_many, a.real_many));
+    SF_CUFFT_TRY(F::inverse(G->plans[C2R_MANY], a.spec_many, a.real_many));
     to_double<T><<<blocks_for(d * P), SF_GRID_THREADS, 0, st>>>(a.real_many, d * P, (T)(1.0 / (double)P), a.io64);
     SF_LAUNCH_CHECK("to_double");
     SF_CUDA_TRY(cudaMemcpyAsync(u, a.io64, d * P * sizeof(double), cudaMemcpyDeviceToHost, st));
@@ -322,7 +342,6 @@ extern "C" sf_status sf_cuda_grid_heat(sf_cuda_grid *G, const double *density, d
     int caller;
     sf_status st = sf_cuda_enter(G->state, &caller);
     if (st != SF_OK) return st;
-    (void)cudaGetLastError();
     st = G->precision == SF_PRECISION_F32 ? heat<float>(G, density, dtau, u) : heat<double>(G, density, dtau, u);
     return sf_cuda_leave(G->state, caller, st);
 }
@@ -333,40 +352,46 @@ extern "C" sf_status sf_cuda_grid_burgers(sf_cuda_grid *G, double *u, double dta
     int caller;
     sf_status st = sf_cuda_enter(G->state, &caller);
     if (st != SF_OK) return st;
-    (void)cudaGetLastError();
     st = G->precision == SF_PRECISION_F32 ? burgers<float>(G, u, dtau, steps, progress, data)
                                           : burgers<double>(G, u, dtau, steps, progress, data);
     return sf_cuda_leave(G->state, caller, st);
 }
 
+template <typename T> struct fft_reps {
+    sf_cuda_grid *G;
+    grid_arrays<T> a;
+    int reps;
+};
+
+template <typename T> static sf_status run_ffts(void *data)
+{
+    fft_reps<T> *f = (fft_reps<T> *)data;
+    typedef fft<T> F;
+    for (int r = 0; r < f->reps; r++)
+        for (int stage = 0; stage < 4; stage++) {
+            SF_CUFFT_TRY(F::inverse(f->G->plans[C2R_MANY], f->a.spec_many, f->a.real_many));
+            SF_CUFFT_TRY(F::forward(f->G->plans[R2C_ONE], f->a.real_one, f->a.spec_one));
+        }
+    return SF_OK;
+}
+
 template <typename T> static sf_status fft_seconds(sf_cuda_grid *G, int reps, double *seconds)
 {
-    typedef fft<T> F;
-    grid_arrays<T> a;
-    carve<T>(G->buffer, &G->g, &a);
-    cudaStream_t st = G->state->stream;
-    SF_CUDA_TRY(cudaMemsetAsync(G->buffer, 0, G->buffer_bytes, st));
-    cudaEvent_t start, stop;
-    SF_CUDA_TRY(cudaEventCreate(&start));
-    SF_CUDA_TRY(cudaEventCreate(&stop));
-    SF_CUDA_TRY(cudaEventRecord(start, st));
-    for (int r = 0; r < reps; r++)
-        for (int stage = 0; stage < 4; stage++) {
-            SF_CUFFT_TRY(F::inverse(G->c2r_many, a.spec_many, a.real_many));
-            SF_CUFFT_TRY(F::forward(G->r2c_one, a.real_one, a.spec_one));
-        }
-    SF_CUDA_TRY(cudaEventRecord(stop, st));
-    SF_CUDA_TRY(cudaEventSynchronize(stop));
+    fft_reps<T> f;
+    f.G = G, f.reps = reps;
+    carve<T>(G->buffer, &G->g, &f.a);
+    SF_CUDA_TRY(cudaMemsetAsync(G->buffer, 0, G->buffer_bytes, G->state->stream));
     float ms = 0;
-    SF_CUDA_TRY(cudaEventElapsedTime(&ms, start, stop));
-    SF_CUDA_TRY(cudaEventDestroy(start));
-    SF_CUDA_TRY(cudaEventDestroy(stop));
+    sf_status st = sf_cuda_time_ms(G->state->stream, run_ffts<T>, &f, &ms);
     *seconds = 1e-3 * ms / reps;
-    return SF_OK;
+    return st;
 }
 
 extern "C" sf_status sf_cuda_grid_fft_seconds(sf_cuda_grid *G, int reps, double *seconds)
 {
-    SF_CUDA_TRY(cudaSetDevice(G->state->device));
-    return G->precision == SF_PRECISION_F32 ? fft_seconds<float>(G, reps, seconds) : fft_seconds<double>(G, reps, seconds);
+    int caller;
+    sf_status st = sf_cuda_enter(G->state, &caller);
+    if (st != SF_OK) return st;
+    st = G->precision == SF_PRECISION_F32 ? fft_seconds<float>(G, reps, seconds) : fft_seconds<double>(G, reps, seconds);
+    return sf_cuda_leave(G->state, caller, st);
 }

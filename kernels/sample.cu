@@ -1,180 +1,366 @@
-/* Sampling with the particles resident on the device (docs/samplers.md; the plans of
- * kernels/sampler_step.h made on the host by src/sampler.c): per stage the stage input is formed
- * on the device, the field at the stage time is uploaded, the score runs through the device
- * pipeline of score_device.cuh, and eps = -sigma s~ is kept in float64; the step result adds
- * Philox noise keyed by (seed, particle, step, dimension), the same numbers as the CPU path. */
+/* Sampling with the particles resident on the device (docs/samplers.md; the step plans of
+ * kernels/sampler_step.h, made on the host by src/dynamics/sampler.c). The mixture's field (and
+ * the guidance class's) is uploaded once as a device plan; each stage moves it to the stage time
+ * on the device, forms the stage input, evaluates the score and keeps eps = -sigma s~ in float64;
+ * each step adds Philox noise keyed by (seed, particle, first_step + step, dimension), the same
+ * numbers as the CPU path. Every time-dependent number a step needs is read from a device table
+ * indexed by a device step counter, so one step's launches, captured once as a CUDA graph, are
+ * replayed for every step when the particles are few (launch overhead dominates there). The
+ * graph's evaluations ask for the score only: the kernels then read nothing of the plans' views
+ * but device arrays that the stage's update rewrites (the views' by-value alpha and rates serve
+ * the denoiser and d/dt). */
+#include "batch.h"
+#include "evaluate.cuh"
 #include "philox.h"
-#include "score_device.cuh"
 
-#define SF_LOOP(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
+#include <stdlib.h>
+#include <string.h>
 
-/* u = a_i x + sum_{j<i} b_ij eps_j; eps holds the stages `stride` values apart */
-__global__ void stage_input(sf_step_plan plan, int stage, const double *x, const double *eps, size_t stride, size_t nd,
-                            double *u)
+#define SF_SAMPLE_THREADS 256
+/* Graph replay below this many particle coordinates (launch-bound); direct launches above. */
+#define SF_GRAPH_MAX_ELEMENTS ((size_t)1 << 22)
+
+/* What step k needs on the device: its plan and, per stage, the frame (alpha, sigma^2, no rates)
+ * and sigma. */
+typedef struct {
+    sf_step_plan plan;
+    double frame[SF_MAX_STAGES][4];
+    double sigma[SF_MAX_STAGES];
+} device_step;
+
+/* u = a_i x + sum_{j<i} b_ij eps_j in the working precision (eps holds the stages `stride` apart) */
+template <typename T>
+__global__ void stage_input(const device_step *table, const int *step, int stage, const double *x, const double *eps,
+                            size_t stride, size_t nd, T *u)
 {
-    SF_LOOP(e, nd)
+    const sf_step_plan *plan = &table[*step].plan;
+    SF_GRID_LOOP(e, nd)
     {
         double prev[SF_MAX_STAGES];
         for (int j = 0; j < stage; j++) prev[j] = eps[j * stride + e];
-        u[e] = sf_step_stage_input(&plan, stage, x[e], prev);
+        u[e] = (T)sf_step_stage_input(plan, stage, x[e], prev);
     }
 }
 
-/* eps = -sigma (s + gamma (s_c - s)), or -sigma s without guidance (sc == NULL) */
-template <typename T> __global__ void noise_prediction(const T *s, const double *sc, double gamma, double sigma, size_t nd, double *eps)
+/* The plan's frame for this step's stage, read by the update that follows. */
+__global__ void select_frame(const device_step *table, const int *step, int stage, double *frame)
 {
-    SF_LOOP(e, nd)
+    for (int i = 0; i < 4; i++) frame[i] = table[*step].frame[stage][i];
+}
+
+/* eps = -sigma (s + gamma (s_c - s)), or -sigma s without guidance (sc == NULL) */
+template <typename T>
+__global__ void noise_prediction(const device_step *table, const int *step, int stage, const T *s, const T *sc, double gamma,
+                                 size_t nd, double *eps)
+{
+    double sigma = table[*step].sigma[stage];
+    SF_GRID_LOOP(e, nd)
     {
         double v = (double)s[e];
-        if (sc) v += gamma * (sc[e] - v);
+        if (sc) v += gamma * ((double)sc[e] - v);
         eps[e] = -sigma * v;
     }
 }
 
-template <typename T> __global__ void to_double(const T *in, size_t n, double *out) { SF_LOOP(e, n) out[e] = (double)in[e]; }
-
 /* x <- A x + sum_j B_j eps_j + C z */
-__global__ void step_result(sf_step_plan plan, double *x, const double *eps, size_t stride, size_t nd, int d,
-                            uint64_t seed, uint64_t first_particle, uint32_t step)
+__global__ void step_result(const device_step *table, const int *step, double *x, const double *eps, size_t stride,
+                            size_t nd, int d, uint64_t seed, uint64_t first_particle, uint32_t first_step)
 {
-    SF_LOOP(e, nd)
+    const sf_step_plan *plan = &table[*step].plan;
+    uint32_t key = first_step + (uint32_t)*step;
+    SF_GRID_LOOP(e, nd)
     {
         double all[SF_MAX_STAGES];
-        for (int j = 0; j < plan.stages; j++) all[j] = eps[j * stride + e];
-        double z = plan.C != 0 ? sf_philox_normal(seed, first_particle + e / d, step, (uint32_t)(e % d)) : 0.0;
-        x[e] = sf_step_result(&plan, x[e], all, z);
+        for (int j = 0; j < plan->stages; j++) all[j] = eps[j * stride + e];
+        double z = plan->C != 0 ? sf_philox_normal(seed, first_particle + e / d, key, (uint32_t)(e % d)) : 0.0;
+        x[e] = sf_step_result(plan, x[e], all, z);
     }
 }
 
-/* The score s~ of the stage input in w.x64 at time t, as eps into `eps`. */
-template <typename T>
-static sf_status stage_eps(sf_cuda_state *s, const sf_mixture *mix, const sf_mixture *cls, double gamma, const sf_time *t,
-                           const batch<T> &w, size_t n, double *class_score, double *eps)
+__global__ void next_step(int *step) { *step += 1; }
+
+/* One run's device memory and launches. */
+typedef struct {
+    sf_cuda_state *s;
+    sf_cuda_plan *mix, *cls;
+    double gamma;
+    int d, stages, steps;
+    size_t n, nd, stride;  /* particles of this chunk, coordinates, the eps stride (256-byte aligned) */
+    size_t tile;
+    char *memory;          /* the run's own allocation: a trajectory callback may regrow the workspace */
+    size_t bytes;
+    device_step *table;
+    int *step;
+    double *x, *eps;
+    void *u, *score, *class_score, *scratch;
+    uint64_t seed, first_particle;
+    uint32_t first_step;
+} sample_run;
+
+static size_t round_up(size_t b) { return (b + 255) & ~(size_t)255; }
+
+static size_t element_bytes(const sample_run *r) { return r->mix->precision == SF_PRECISION_F32 ? 4 : 8; }
+
+/* The score-only request (only the presence of its pointer matters for sizing). */
+static sf_device_request score_only(void)
 {
-    size_t nd = n * (size_t)mix->dim;
-    wants want = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-    sf_field f;
-    sf_status st;
-    typename prec<T>::view v;
-    if (cls) { /* the class score first: it lands in w.score, then moves to class_score */
-        if ((st = sf_field_build(&f, cls, t)) != SF_OK) return st;
-        st = upload_field<T>(s, &f, &s->class_field, &s->class_field_bytes, &v);
-        if (st == SF_OK) st = evaluate_batch<T>(s, v, w, n, want, 0, 0);
-        sf_field_free(&f);
-        if (st != SF_OK) return st;
-        to_double<T><<<grid_for(nd), SF_THREADS, 0, s->stream>>>(w.score, nd, class_score);
-        SF_LAUNCH_CHECK("to_double");
+    sf_device_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.score = (void *)1;
+    return rq;
+}
+
+/* The tile of n particles' score evaluations and its scratch bytes, for the wider of the plans. */
+static size_t tile_for(const sample_run *r, size_t n)
+{
+    sf_device_request rq = score_only();
+    sf_eval_scratch a = sf_eval_scratch_of(r->mix, &rq, r->s->math);
+    size_t cap = a.tile_cap;
+    if (r->cls) {
+        sf_eval_scratch b = sf_eval_scratch_of(r->cls, &rq, r->s->math);
+        if (b.tile_cap && (!cap || b.tile_cap < cap)) cap = b.tile_cap;
     }
-    if ((st = sf_field_build(&f, mix, t)) != SF_OK) return st;
-    st = upload_field<T>(s, &f, &s->field, &s->field_bytes, &v);
-    if (st == SF_OK) st = evaluate_batch<T>(s, v, w, n, want, 0, 0);
-    sf_field_free(&f);
-    if (st != SF_OK) return st;
-    noise_prediction<T><<<grid_for(nd), SF_THREADS, 0, s->stream>>>(w.score, cls ? class_score : NULL, gamma, t->sigma, nd, eps);
-    SF_LAUNCH_CHECK("noise_prediction");
+    return cap && n > cap ? cap : n;
+}
+
+static size_t scratch_bytes(const sample_run *r, size_t tile)
+{
+    sf_device_request rq = score_only();
+    size_t a = sf_eval_scratch_bytes(r->mix, &rq, r->s->math, tile);
+    size_t b = r->cls ? sf_eval_scratch_bytes(r->cls, &rq, r->s->math, tile) : 0;
+    return a > b ? a : b;
+}
+
+/* Bytes of a run of n particles over `steps` steps. */
+static size_t run_bytes(const sample_run *r, size_t n, int steps)
+{
+    size_t nd = n * (size_t)r->d, e = element_bytes(r);
+    return round_up((size_t)steps * sizeof(device_step)) + 256 + round_up(nd * 8) * (1 + SF_MAX_STAGES) +
+           round_up(nd * e) * (r->cls ? 3 : 2) + scratch_bytes(r, tile_for(r, n)) + 256;
+}
+
+static sf_status allocate_run(void *data, size_t n, int *oom)
+{
+    sample_run *r = (sample_run *)data;
+    *oom = 0;
+    r->bytes = run_bytes(r, n, r->steps);
+    cudaError_t e = cudaMalloc((void **)&r->memory, r->bytes);
+    if (e == cudaSuccess) return SF_OK;
+    r->memory = NULL;
+    if (e == cudaErrorMemoryAllocation) {
+        cudaGetLastError();
+        *oom = 1;
+    }
+    return sf_fail(SF_ERR_CUDA, "cudaMalloc of %zu bytes for %zu sampler particles failed: %s", r->bytes, n,
+                   cudaGetErrorString(e));
+}
+
+/* Lays the run's memory out for n particles and `steps` steps. */
+static void lay_out(sample_run *r, size_t n, int steps)
+{
+    size_t e = element_bytes(r);
+    char *at = r->memory;
+    r->n = n, r->nd = n * (size_t)r->d, r->stride = round_up(r->nd * 8) / 8;
+    r->table = (device_step *)at, at += round_up((size_t)steps * sizeof(device_step));
+    r->step = (int *)at, at += 256;
+    r->x = (double *)at, at += round_up(r->nd * 8);
+    r->eps = (double *)at, at += round_up(r->nd * 8) * SF_MAX_STAGES;
+    r->u = at, at += round_up(r->nd * e);
+    r->score = at, at += round_up(r->nd * e);
+    r->class_score = r->cls ? at : NULL, at += r->cls ? round_up(r->nd * e) : 0;
+    r->tile = tile_for(r, n);
+    r->scratch = at;
+}
+
+/* The score of `plan` at the stage input into `out`, after moving the plan to the stage's time. */
+static sf_status stage_score(sample_run *r, sf_cuda_plan *plan, int stage, void *out)
+{
+    cudaStream_t st = r->s->stream;
+    double *frame = plan_array<double>(plan, plan->L.frame);
+    select_frame<<<1, 1, 0, st>>>(r->table, r->step, stage, frame);
+    SF_LAUNCH_CHECK("select_frame");
+    sf_status s = sf_plan_update_from(plan, frame, st);
+    if (s != SF_OK) return s;
+    sf_device_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.score = out;
+    return sf_eval_launch(plan, r->u, r->n, &rq, r->scratch, r->tile, r->s->bad, 0, st, r->s->blas, r->s->math);
+}
+
+/* Enqueues one step of `stages` stages (the step number lives on the device). */
+template <typename T> static sf_status launch_step(sample_run *r)
+{
+    cudaStream_t st = r->s->stream;
+    unsigned blocks = sf_blocks_for(r->nd, SF_SAMPLE_THREADS);
+    sf_status s;
+    for (int i = 0; i < r->stages; i++) {
+        stage_input<T><<<blocks, SF_SAMPLE_THREADS, 0, st>>>(r->table, r->step, i, r->x, r->eps, r->stride, r->nd, (T *)r->u);
+        SF_LAUNCH_CHECK("stage_input");
+        if (r->cls && (s = stage_score(r, r->cls, i, r->class_score)) != SF_OK) return s;
+        if ((s = stage_score(r, r->mix, i, r->score)) != SF_OK) return s;
+        noise_prediction<T><<<blocks, SF_SAMPLE_THREADS, 0, st>>>(r->table, r->step, i, (const T *)r->score,
+                                                                  (const T *)r->class_score, r->gamma, r->nd,
+                                                                  r->eps + i * r->stride);
+        SF_LAUNCH_CHECK("noise_prediction");
+    }
+    step_result<<<blocks, SF_SAMPLE_THREADS, 0, st>>>(r->table, r->step, r->x, r->eps, r->stride, r->nd, r->d, r->seed,
+                                                       r->first_particle, r->first_step);
+    SF_LAUNCH_CHECK("step_result");
+    next_step<<<1, 1, 0, st>>>(r->step);
+    SF_LAUNCH_CHECK("next_step");
     return SF_OK;
 }
 
-/* The largest K and R of the mixture and the class: the workspace must hold either. */
-static void widest(const sf_mixture *mix, const sf_mixture *cls, int *K, int *R)
-{
-    *K = mix->count, *R = mix->rank_offset[mix->count];
-    if (cls) {
-        if (cls->count > *K) *K = cls->count;
-        if (cls->rank_offset[cls->count] > *R) *R = cls->rank_offset[cls->count];
+/* One step captured as a graph, replayed per step; destroyed on every path. */
+struct step_graph {
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+    step_graph() : graph(NULL), exec(NULL) {}
+    ~step_graph()
+    {
+        if (exec) cudaGraphExecDestroy(exec);
+        if (graph) cudaGraphDestroy(graph);
     }
+    template <typename T> sf_status capture(sample_run *r)
+    {
+        cudaStream_t st = r->s->stream;
+        SF_CUDA_TRY(cudaStreamBeginCapture(st, cudaStreamCaptureModeRelaxed));
+        sf_status s = launch_step<T>(r);
+        cudaError_t e = cudaStreamEndCapture(st, &graph);
+        if (s != SF_OK) return s;
+        if (e != cudaSuccess)
+            return sf_fail(SF_ERR_CUDA, "capturing a sampler step as a CUDA graph failed: %s (%s:%d)",
+                           cudaGetErrorString(e), __FILE__, __LINE__);
+        SF_CUDA_TRY(cudaGraphInstantiate(&exec, graph, 0));
+        return SF_OK;
+    }
+};
+
+/* The step table from the plans: each stage's frame from the schedule at its time. */
+static sf_status fill_table(device_step *host, const sf_schedule *sched, const sf_step_plan *plans, int steps)
+{
+    for (int k = 0; k < steps; k++) {
+        memset(&host[k], 0, sizeof host[k]);
+        host[k].plan = plans[k];
+        for (int i = 0; i < plans[k].stages; i++) {
+            sf_time t;
+            sf_status st = sf_schedule_at(sched, plans[k].time[i], &t);
+            if (st != SF_OK) return st;
+            host[k].frame[i][0] = t.alpha, host[k].frame[i][1] = t.sigma2;
+            host[k].sigma[i] = t.sigma;
+        }
+    }
+    return SF_OK;
 }
 
-/* Bytes of device-resident sampler state per particle: x, the eps of every stage, the class score. */
-static size_t state_per_particle(int d) { return (2 + SF_MAX_STAGES) * (size_t)d * sizeof(double); }
-
-/* The workspace for n particles, carved (again after a callback, which may have regrown it). */
-template <typename T> static sf_status workspace(sf_cuda_state *s, size_t n, int d, int K, int R, batch<T> *w)
+template <typename T>
+static sf_status run_chunk(sample_run *r, const sf_schedule *sched, const sf_step_plan *plans, const double *times, int steps,
+                           double *x, sf_trajectory_fn trajectory, void *data, int every)
 {
-    sf_status st = sf_cuda_reserve(&s->workspace, &s->workspace_bytes, carve<T>(NULL, n, d, K, R, 0, w));
-    if (st == SF_OK) carve<T>(s->workspace, n, d, K, R, 0, w);
+    cudaStream_t st = r->s->stream;
+    sf_status s;
+    device_step *host = (device_step *)malloc((size_t)steps * sizeof(device_step) + 1);
+    if (!host) return sf_fail(SF_ERR_NOMEM, "out of memory for %d sampler steps", steps);
+    s = fill_table(host, sched, plans, steps);
+    cudaError_t e = cudaSuccess;
+    if (s == SF_OK) e = cudaMemcpy(r->table, host, (size_t)steps * sizeof(device_step), cudaMemcpyHostToDevice);
+    free(host);
+    if (s != SF_OK) return s;
+    if (e != cudaSuccess) return sf_fail(SF_ERR_CUDA, "uploading the sampler steps failed: %s", cudaGetErrorString(e));
+    SF_CUDA_TRY(cudaMemcpy(r->x, x, r->nd * sizeof(double), cudaMemcpyHostToDevice));
+    SF_CUDA_TRY(cudaMemsetAsync(r->step, 0, sizeof(int), st));
+    if (trajectory) {
+        if ((s = trajectory(data, 0, times[0], x, r->n, r->d)) != SF_OK) return s;
+        SF_CUDA_TRY(cudaSetDevice(r->s->device)); /* the callback may have changed it */
+    }
+    step_graph graph;
+    int replay = r->nd <= SF_GRAPH_MAX_ELEMENTS;
+    if (replay && (s = graph.capture<T>(r)) != SF_OK) return s;
+    for (int k = 0; k < steps; k++) {
+        if (replay) SF_CUDA_TRY(cudaGraphLaunch(graph.exec, st));
+        else if ((s = launch_step<T>(r)) != SF_OK) return s;
+        if (trajectory && ((every > 0 && (k + 1) % every == 0) || k + 1 == steps)) {
+            SF_CUDA_TRY(cudaMemcpyAsync(x, r->x, r->nd * sizeof(double), cudaMemcpyDeviceToHost, st));
+            SF_CUDA_TRY(cudaStreamSynchronize(st));
+            if ((s = trajectory(data, k + 1, times[k + 1], x, r->n, r->d)) != SF_OK) return s;
+            SF_CUDA_TRY(cudaSetDevice(r->s->device));
+        }
+    }
+    SF_CUDA_TRY(cudaMemcpyAsync(x, r->x, r->nd * sizeof(double), cudaMemcpyDeviceToHost, st));
+    SF_CUDA_TRY(cudaStreamSynchronize(st));
+    return SF_OK;
+}
+
+/* A plan of mix's static arrays (its field at no time yet). */
+static sf_status device_plan(sf_cuda_state *s, const sf_mixture *mix, sf_precision precision, sf_cuda_plan **plan)
+{
+    sf_field f;
+    sf_status st = sf_field_init(&f, mix);
+    if (st == SF_OK) st = sf_cuda_plan_create(plan, s, &f, precision);
+    sf_field_free(&f);
     return st;
 }
 
-template <typename T>
-static sf_status sample_on_device(sf_cuda_state *s, const sf_mixture *mix, const sf_mixture *cls, double gamma,
-                                  const sf_schedule *sched, const sf_step_plan *plans, const double *times, int steps,
-                                  uint64_t seed, double *x, size_t n, size_t first_particle, sf_trajectory_fn trajectory,
-                                  void *data, int every)
+static sf_status sample(sf_cuda_state *s, sf_precision precision, size_t max_batch, const sf_mixture *mix,
+                        const sf_mixture *cls, double gamma, const sf_schedule *sched, const sf_step_plan *plans,
+                        const double *times, int steps, uint64_t seed, uint32_t first_step, double *x, size_t n,
+                        size_t first_particle, sf_trajectory_fn trajectory, void *data, int every)
 {
-    (void)cudaGetLastError();
-    int d = mix->dim, K, R;
-    widest(mix, cls, &K, &R);
-    size_t nd = n * (size_t)d;
-    /* particles: x, the eps of every stage, the class score; then the pipeline's workspace */
-    size_t stride = round_up(nd * sizeof(double)) / sizeof(double); /* 256-byte aligned arrays of nd doubles */
-    sf_status st = sf_cuda_reserve(&s->particles, &s->particles_bytes, stride * sizeof(double) * (2 + SF_MAX_STAGES));
-    if (st != SF_OK) return st;
-    double *xd = (double *)s->particles, *eps = xd + stride, *class_score = eps + SF_MAX_STAGES * stride;
-    batch<T> w;
-    if ((st = workspace<T>(s, n, d, K, R, &w)) != SF_OK) return st;
-    SF_CUDA_TRY(cudaMemcpyAsync(xd, x, nd * sizeof(double), cudaMemcpyHostToDevice, s->stream));
-    if (trajectory) {
-        if ((st = trajectory(data, 0, times[0], x, n, d)) != SF_OK) return st;
-        SF_CUDA_TRY(cudaSetDevice(s->device));
-        if ((st = workspace<T>(s, n, d, K, R, &w)) != SF_OK) return st;
+    sample_run r;
+    memset(&r, 0, sizeof r);
+    r.s = s, r.gamma = gamma, r.d = mix->dim, r.stages = plans[0].stages, r.steps = steps, r.seed = seed;
+    r.first_step = first_step;
+    sf_status st = device_plan(s, mix, precision, &r.mix);
+    if (st == SF_OK && cls) st = device_plan(s, cls, precision, &r.cls);
+    size_t B = 0;
+    if (st == SF_OK) {
+        size_t free_bytes = 0, total = 0;
+        cudaError_t e = cudaMemGetInfo(&free_bytes, &total);
+        if (e != cudaSuccess) st = sf_fail(SF_ERR_CUDA, "cudaMemGetInfo failed: %s", cudaGetErrorString(e));
+        size_t fixed = run_bytes(&r, 0, steps), per = (run_bytes(&r, 1024, steps) - fixed) / 1024 + 1;
+        sf_batch_budget b = {free_bytes, 0, fixed, per, n, max_batch, (size_t)0x7fffffff / (size_t)r.d};
+        if (st == SF_OK && (B = sf_batch_size(&b)) == 0)
+            st = sf_fail(SF_ERR_CUDA, "not enough free device memory to sample one particle (%zu bytes free)", free_bytes);
     }
-    for (int k = 0; k < steps; k++) {
-        const sf_step_plan *p = &plans[k];
-        for (int i = 0; i < p->stages; i++) {
-            if (i == 0) {
-                SF_CUDA_TRY(cudaMemcpyAsync(w.x64, xd, nd * sizeof(double), cudaMemcpyDeviceToDevice, s->stream));
-            } else {
-                stage_input<<<grid_for(nd), SF_THREADS, 0, s->stream>>>(*p, i, xd, eps, stride, nd, w.x64);
-                SF_LAUNCH_CHECK("stage_input");
-            }
-            sf_time t;
-            if ((st = sf_schedule_at(sched, p->time[i], &t)) != SF_OK) return st;
-            if ((st = stage_eps<T>(s, mix, cls, gamma, &t, w, n, class_score, eps + i * stride)) != SF_OK) return st;
-        }
-        step_result<<<grid_for(nd), SF_THREADS, 0, s->stream>>>(*p, xd, eps, stride, nd, d, seed, first_particle,
-                                                                (uint32_t)k);
-        SF_LAUNCH_CHECK("step_result");
-        if (trajectory && ((every > 0 && (k + 1) % every == 0) || k + 1 == steps)) {
-            SF_CUDA_TRY(cudaMemcpyAsync(x, xd, nd * sizeof(double), cudaMemcpyDeviceToHost, s->stream));
-            SF_CUDA_TRY(cudaStreamSynchronize(s->stream));
-            if ((st = trajectory(data, k + 1, times[k + 1], x, n, d)) != SF_OK) return st;
-            /* the callback may have used this context: restore the device and the workspace */
-            SF_CUDA_TRY(cudaSetDevice(s->device));
-            if ((st = workspace<T>(s, n, d, K, R, &w)) != SF_OK) return st;
-        }
-    }
-    SF_CUDA_TRY(cudaMemcpyAsync(x, xd, nd * sizeof(double), cudaMemcpyDeviceToHost, s->stream));
-    SF_CUDA_TRY(cudaStreamSynchronize(s->stream));
-    return SF_OK;
-}
-
-extern "C" sf_status sf_cuda_sample(sf_cuda_state *s, sf_precision precision, size_t max_batch, const sf_mixture *mix,
-                                    const sf_mixture *cls, double gamma, const sf_schedule *schedule,
-                                    const sf_step_plan *plans, const double *times, int steps, uint64_t seed, double *x,
-                                    size_t n, size_t first_particle, sf_trajectory_fn trajectory, void *data, int every)
-{
-    if (!s) return sf_fail(SF_ERR_NO_CUDA, "the context has no CUDA state");
-    if (n == 0) return SF_OK;
-    int caller_device = 0, K, R;
-    sf_status st = sf_cuda_enter(s, &caller_device);
-    if (st != SF_OK) return st;
-    widest(mix, cls, &K, &R);
-    size_t B;
-    st = precision == SF_PRECISION_F32
-                       ? choose_batch<float>(s, n, max_batch, mix->dim, K, R, 0, state_per_particle(mix->dim), &B)
-                       : choose_batch<double>(s, n, max_batch, mix->dim, K, R, 0, state_per_particle(mix->dim), &B);
     if (st == SF_OK && B < n && trajectory)
         st = sf_fail(SF_ERR_CUDA, "%zu particles with a trajectory do not fit on the device at once (at most %zu here): "
                                   "run them in smaller batches", n, B);
     /* particles are independent (noise keyed per particle): chunks give the same results */
     for (size_t b0 = 0; st == SF_OK && b0 < n; b0 += B) {
-        size_t nb = n - b0 < B ? n - b0 : B;
-        st = precision == SF_PRECISION_F32
-                 ? sample_on_device<float>(s, mix, cls, gamma, schedule, plans, times, steps, seed, x + b0 * mix->dim, nb,
-                                           first_particle + b0, trajectory, data, every)
-                 : sample_on_device<double>(s, mix, cls, gamma, schedule, plans, times, steps, seed, x + b0 * mix->dim, nb,
-                                            first_particle + b0, trajectory, data, every);
+        size_t nb = n - b0 < B ? n - b0 : B, fitted = 0;
+        st = sf_batch_reserve(nb, allocate_run, &r, &fitted);
+        if (st == SF_OK && fitted < nb) { /* it fitted only smaller: this chunk and the next ones take that */
+            if (trajectory)
+                st = sf_fail(SF_ERR_CUDA, "%zu particles with a trajectory do not fit on the device at once", n);
+            B = nb = fitted;
+        }
+        if (st == SF_OK) {
+            lay_out(&r, nb, steps);
+            r.first_particle = first_particle + b0;
+            st = precision == SF_PRECISION_F32
+                     ? run_chunk<float>(&r, sched, plans, times, steps, x + b0 * r.d, trajectory, data, every)
+                     : run_chunk<double>(&r, sched, plans, times, steps, x + b0 * r.d, trajectory, data, every);
+        }
+        if (r.memory) cudaFree(r.memory);
+        r.memory = NULL;
     }
-    return sf_cuda_leave(s, caller_device, st);
+    sf_cuda_plan_destroy(r.mix);
+    sf_cuda_plan_destroy(r.cls);
+    return st;
+}
+
+extern "C" sf_status sf_cuda_sample(sf_cuda_state *s, sf_precision precision, size_t max_batch, const sf_mixture *mix,
+                                    const sf_mixture *cls, double gamma, const sf_schedule *schedule,
+                                    const sf_step_plan *plans, const double *times, int steps, uint64_t seed,
+                                    uint32_t first_step, double *x, size_t n, size_t first_particle,
+                                    sf_trajectory_fn trajectory, void *data, int every)
+{
+    if (!s) return sf_fail(SF_ERR_NO_CUDA, "the context has no CUDA state");
+    if (n == 0 || steps < 1) return SF_OK;
+    int caller = 0;
+    sf_status st = sf_cuda_enter(s, &caller);
+    if (st != SF_OK) return st;
+    st = sample(s, precision, max_batch, mix, cls, gamma, schedule, plans, times, steps, seed, first_step, x, n,
+                first_particle, trajectory, data, every);
+    return sf_cuda_leave(s, caller, st);
 }

@@ -103,6 +103,17 @@ sf_status sf_context_poll(const sf_context *ctx)
     return sf_context_cancelled(ctx) ? sf_fail(SF_ERR_CANCELLED, "cancelled (sf_context_cancel)") : SF_OK;
 }
 
+sf_status sf_context_set_gemm_math(sf_context *ctx, sf_gemm_math math)
+{
+    sf_error_clear();
+    if (!ctx) return sf_fail(SF_ERR_INVALID, "sf_context_set_gemm_math: ctx is NULL");
+    if (math != SF_GEMM_EXACT && math != SF_GEMM_TF32 && math != SF_GEMM_3XTF32)
+        return sf_fail(SF_ERR_INVALID, "unknown GEMM math mode %d (exact, tf32, 3xtf32)", (int)math);
+    ctx->gemm_math = math; /* float64 and the CPU paths ignore it */
+    if (ctx->cuda) sf_cuda_state_set_gemm_math(ctx->cuda, math);
+    return SF_OK;
+}
+
 int sf_cuda_built(void) { return sf_cuda_compiled(); }
 int sf_cuda_device_count(const char **why) { return sf_cuda_count(why); }
 sf_status sf_cuda_device_describe(int device, char *buf, size_t len)

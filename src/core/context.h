@@ -15,6 +15,7 @@ struct sf_context {
     sf_precision precision; /* GPU arithmetic; the CPU path is always float64 */
     int device;
     size_t max_batch;       /* 0: from free device memory */
+    sf_gemm_math gemm_math; /* float32 screening GEMMs on the GPU */
     struct sf_cuda_state *cuda;
     atomic_int cancel;      /* set by sf_context_cancel (any thread, signal handlers) */
 };

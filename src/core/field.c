@@ -1,13 +1,12 @@
 /* Per-time precomputation of a diffused mixture (docs/fields.md, "Per-time precomputation"). */
 #include "field.h"
+#include "frame_math.h"
 #include "status.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define SF_LOG_2PI 1.8378770664093454836
 
 void sf_field_free(sf_field *f)
 {
@@ -51,6 +50,8 @@ sf_status sf_field_init(sf_field *f, const sf_mixture *mix)
     f->basis = mix->basis;
     f->cov_lowrank = mix->eig;
     f->rank_offset = mix->rank_offset;
+    f->weight = mix->weight;
+    f->log_weight_sum = log(sf_mixture_weight_sum(mix));
     f->alpha_mean = malloc(kd * sizeof(double));
     f->prec_diag = malloc(kd * sizeof(double));
     f->prec_basis = malloc(((size_t)R + 1) * sizeof(double));
@@ -73,7 +74,6 @@ sf_status sf_field_set_frame(sf_field *f, const sf_mixture *mix, double alpha, d
     double a2 = alpha * alpha, s2 = sigma2;
     /* eigenvalue rates: d/dt (alpha^2 c + sigma^2) = rate_c c + dsigma2 */
     double rate_c = has_rates ? 2.0 * alpha * dalpha : 0.0, rate_1 = has_rates ? dsigma2 : 0.0;
-    double log_wsum = log(sf_mixture_weight_sum(mix));
     f->alpha = alpha;
     f->sigma2 = s2;
     f->has_rates = has_rates;
@@ -84,8 +84,8 @@ sf_status sf_field_set_frame(sf_field *f, const sf_mixture *mix, double alpha, d
         double log_det = 0, trace = 0, trace_rate = 0;
         for (int i = 0; i < d; i++) {
             size_t ki = (size_t)k * d + i;
-            double e = a2 * mix->var_diag[ki] + s2;
-            if (!(e > 0))
+            sf_eigen_terms t = sf_eigen_at(a2, s2, rate_c, rate_1, mix->var_diag[ki]);
+            if (!(t.e > 0))
                 return sf_fail(SF_ERR_INVALID,
                                "component %d is singular at this time (zero variance along coordinate %d "
                                "and sigma = 0): choose t > 0 or a component with positive variance",
@@ -96,29 +96,29 @@ sf_status sf_field_set_frame(sf_field *f, const sf_mixture *mix, double alpha, d
                                "normal double (%g): out of range (choose a larger variance or t > 0)",
                                k, i, e, DBL_MIN);
             f->alpha_mean[ki] = alpha * mix->mean[ki];
-            f->prec_diag[ki] = 1.0 / e;
-            log_det += log(e);
-            trace += 1.0 / e;
-            trace_rate += (rate_c * mix->var_diag[ki] + rate_1) / e;
+            f->prec_diag[ki] = t.p;
+            log_det += t.log_e;
+            trace += t.p;
+            trace_rate += t.rate;
         }
         /* A low-rank component has a constant diagonal part e_perp; along its basis rows u_j the
          * eigenvalue is e_j = e_perp + alpha^2 lambda_j instead. Sum the r rows and the d - r
          * remaining directions separately so that nothing cancels when e_perp << e_j. */
         int rank = mix->rank_offset[k + 1] - mix->rank_offset[k];
         if (rank > 0) {
-            double c_perp = mix->var_diag[(size_t)k * d], e_perp = a2 * c_perp + s2;
-            log_det = (d - rank) * log(e_perp);
-            trace = (d - rank) / e_perp;
-            trace_rate = (d - rank) * (rate_c * c_perp + rate_1) / e_perp;
+            sf_eigen_terms perp = sf_eigen_at(a2, s2, rate_c, rate_1, mix->var_diag[(size_t)k * d]);
+            log_det = (d - rank) * perp.log_e;
+            trace = (d - rank) * perp.p;
+            trace_rate = (d - rank) * perp.rate;
             for (int j = mix->rank_offset[k]; j < mix->rank_offset[k + 1]; j++) {
-                double c_j = c_perp + mix->eig[j], e_j = a2 * c_j + s2;
-                f->prec_basis[j] = 1.0 / e_j;
-                log_det += log(e_j);
-                trace += 1.0 / e_j;
-                trace_rate += (rate_c * c_j + rate_1) / e_j;
+                sf_eigen_terms row = sf_eigen_at(a2, s2, rate_c, rate_1, mix->var_diag[(size_t)k * d] + mix->eig[j]);
+                f->prec_basis[j] = row.p;
+                log_det += row.log_e;
+                trace += row.p;
+                trace_rate += row.rate;
             }
         }
-        f->log_norm[k] = log(mix->weight[k]) - log_wsum - 0.5 * (d * SF_LOG_2PI + log_det);
+        f->log_norm[k] = sf_log_normaliser(log(mix->weight[k]) - f->log_weight_sum, d, log_det);
         f->trace_prec[k] = trace;
         f->trace_rate[k] = trace_rate;
     }

@@ -26,6 +26,8 @@ typedef struct {
     const double *basis;       /* [R x d] rows u_j (borrowed) */
     const double *cov_lowrank; /* [R] lambda_j (borrowed) */
     const int *rank_offset;    /* [K + 1] (borrowed) */
+    const double *weight;      /* [K] raw weights (borrowed); normalised by log_weight_sum */
+    double log_weight_sum;     /* ln sum_k w_k */
     double *alpha_mean;        /* [K x d] alpha mu_k */
     double *prec_diag;         /* [K x d] 1 / (alpha^2 c_ki + sigma^2) */
     double *prec_basis;        /* [R] 1/e_j along basis row j */

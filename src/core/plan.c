@@ -324,13 +324,41 @@ sf_status sf_plan_evaluate_typed(sf_plan *p, const void *x, sf_dtype dtype, size
     if (st != SF_OK) return st;
     if (out->hvp_dir && (st = sf_particles_check(out->hvp_dir, n, p->mix->dim)) != SF_OK) return st;
     if (dtype == SF_DTYPE_F32) return evaluate_f32(p, x, n, out);
-    st = sf_particles_check(x, n, p->mix->dim);
+    /* a backend that checks on the device (CUDA) spares the host this pass over every coordinate */
+    st = p->ctx->ops == &sf_backend_cuda ? SF_OK : sf_particles_check(x, n, p->mix->dim);
     return st == SF_OK ? evaluate_rows(p, x, 0, n, out) : st;
 }
 
 sf_status sf_plan_evaluate(sf_plan *p, const double *x, size_t n, const sf_outputs *out)
 {
     return sf_plan_evaluate_typed(p, x, SF_DTYPE_F64, n, out);
+}
+
+sf_status sf_plan_evaluate_device(sf_plan *p, sf_dtype dtype, const void *x, size_t n, const sf_device_outputs *out,
+                                  void *stream)
+{
+    sf_error_clear();
+    if (!p || !out || (n > 0 && !x))
+        return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate_device: a required argument is NULL");
+    if (!p->has_time) return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate_device: the plan has no valid time (set one first)");
+    const sf_backend_ops *ops = p->ctx->ops;
+    if (ops != &sf_backend_cuda)
+        return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate_device needs a CUDA context (this plan's backend is %s)", ops->name);
+    sf_dtype want = p->ctx->precision == SF_PRECISION_F32 ? SF_DTYPE_F32 : SF_DTYPE_F64;
+    if (dtype != want)
+        return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate_device: %s arrays given to a %s context: the arrays must be in "
+                                       "the context's precision",
+                       dtype == SF_DTYPE_F32 ? "float32" : "float64", want == SF_DTYPE_F32 ? "float32" : "float64");
+    if ((out->dt_score || out->dt_logp) && !p->time.has_time_derivatives)
+        return sf_fail(SF_ERR_INVALID, "d/dt outputs need a schedule (a direct alpha, sigma pair has no time axis)");
+    if (out->hvp && !out->hvp_dir) return sf_fail(SF_ERR_INVALID, "hvp output requested without hvp_dir directions");
+    sf_device_request rq = {out->score, out->logp, out->resp,     out->div,      out->denoise, out->lap,
+                            out->hvp,   out->hessian, out->dt_score, out->dt_logp, out->hvp_dir, 0.0, 0.0};
+    if (!rq.score && !rq.logp && !rq.resp && !rq.div && !rq.denoise && !rq.lap && !rq.hvp && !rq.hessian &&
+        !rq.dt_score && !rq.dt_logp)
+        return SF_OK;
+    sf_status st = data_frame(p);
+    return st == SF_OK ? sf_backend_cuda_evaluate_device(p->data.state, &p->data.field, x, n, &rq, stream) : st;
 }
 
 sf_status sf_evaluate(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,

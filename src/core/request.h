@@ -25,6 +25,14 @@ typedef struct {
     double *dt_logp;  /* N */
 } sf_request;
 
+/* The same outputs as device arrays in the backend's working precision (double or float), for
+ * sf_plan_evaluate_device. */
+typedef struct {
+    void *score, *logp, *resp, *div, *denoise, *lap, *hvp, *hessian, *dt_score, *dt_logp;
+    const void *hvp_dir;
+    double hvp_s, hvp_x;
+} sf_device_request;
+
 /* 1 if the request needs the field's rates (time derivatives). */
 static inline int sf_request_needs_rates(const sf_request *rq) { return rq->dt_score || rq->dt_logp; }
 

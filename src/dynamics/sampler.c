@@ -303,7 +303,7 @@ static sf_status check_sampler(const sf_sampler *smp, const sf_schedule *sched)
 /* The CPU loop over the step plans: stage inputs, eps through the field's plan at each stage time,
  * the result with Philox noise. */
 static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const sf_step_plan *plans, const double *times,
-                                int K, uint64_t seed, double *x, size_t n, size_t first_particle,
+                                int K, uint64_t seed, uint32_t first_step, double *x, size_t n, size_t first_particle,
                                 sf_trajectory_fn trajectory, void *data, int every)
 {
     int d = em->dim;
@@ -333,7 +333,7 @@ static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const s
 #pragma omp parallel for schedule(static) if (nd > 16384)
         for (size_t p = 0; p < n; p++) {
             double *z = noise + (size_t)omp_get_thread_num() * d;
-            if (plan->C != 0) sf_noise_row(seed, first_particle + p, (uint32_t)k, d, z);
+            if (plan->C != 0) sf_noise_row(seed, first_particle + p, first_step + (uint32_t)k, d, z); /* keyed by the global step: a continued run never reuses a step's noise */
             for (size_t e = p * d; e < (p + 1) * d; e++) {
                 double all[SF_MAX_STAGES];
                 for (int j = 0; j < plan->stages; j++) all[j] = eps[j][e];
@@ -376,7 +376,7 @@ static sf_status run_sampler(eps_model *em, const sf_schedule *sched, const sf_s
     if (st == SF_OK && !em->model && em->ctx->backend == SF_BACKEND_CUDA) {
         sf_context *ctx = em->ctx;
         st = sf_cuda_sample(ctx->cuda, ctx->precision, ctx->max_batch, em->mix, em->cls, em->gamma, sched, plans, times,
-                            K, smp->seed, x, n, first_particle, trajectory, data, every);
+                            K, smp->seed, smp->first_step, x, n, first_particle, trajectory, data, every);
         /* the device loop does not check every stage as sf_evaluate does: check the result */
         if (st == SF_OK && sf_particles_check(x, n, d) != SF_OK) {
             char why[256];
@@ -394,7 +394,8 @@ static sf_status run_sampler(eps_model *em, const sf_schedule *sched, const sf_s
             if (st == SF_OK && em->cls) st = sf_plan_create(&em->cls_plan, em->ctx, em->cls, &start);
         }
         if (st == SF_OK)
-            st = sample_on_host(em, sched, plans, times, K, smp->seed, x, n, first_particle, trajectory, data, every);
+            st = sample_on_host(em, sched, plans, times, K, smp->seed, smp->first_step, x, n, first_particle, trajectory,
+                                data, every);
     }
     free(times), free(plans), free(em->s), free(em->sc);
     sf_plan_destroy(em->plan), sf_plan_destroy(em->cls_plan);

@@ -90,11 +90,11 @@ sf_status sf_field_set_frame(sf_field *f, const sf_mixture *mix, double alpha, d
                                "component %d is singular at this time (zero variance along coordinate %d "
                                "and sigma = 0): choose t > 0 or a component with positive variance",
                                k, i);
-            if (!(e >= DBL_MIN)) /* subnormal: its precision 1/e overflows */
+            if (!(t.e >= DBL_MIN)) /* subnormal: its precision 1/e overflows */
                 return sf_fail(SF_ERR_INVALID,
                                "component %d: its variance along coordinate %d at this time, %g, is below the smallest "
                                "normal double (%g): out of range (choose a larger variance or t > 0)",
-                               k, i, e, DBL_MIN);
+                               k, i, t.e, DBL_MIN);
             f->alpha_mean[ki] = alpha * mix->mean[ki];
             f->prec_diag[ki] = t.p;
             log_det += t.log_e;

@@ -514,15 +514,20 @@ static void device_matches_host(int d, int K, sf_precision precision, int deriva
     sf_mixture_destroy(m);
 }
 
+#endif
+
+/* (Both tests below need the CUDA runtime; without CUDA there is no device and they skip.) */
 Test(gpu, device_arrays_match_host_arrays)
 {
     require_device();
+#if SF_TEST_CUDA_RUNTIME
     device_matches_host(3, 7, SF_PRECISION_F64, 0, 200);
     device_matches_host(3, 7, SF_PRECISION_F32, 0, 201);
     device_matches_host(96, 20, SF_PRECISION_F64, 0, 202);
     device_matches_host(96, 20, SF_PRECISION_F32, 0, 203);
     device_matches_host(5, 6, SF_PRECISION_F64, 1, 204);
     device_matches_host(40, 6, SF_PRECISION_F64, 1, 205);
+#endif
 }
 
 /* issue 11 defect 3: entry points leave the caller's current device as they found it. With two
@@ -531,6 +536,7 @@ Test(gpu, device_arrays_match_host_arrays)
 Test(gpu, entry_points_restore_the_current_device)
 {
     require_device();
+#if SF_TEST_CUDA_RUNTIME
     int count = sf_cuda_device_count(NULL), mine = count - 1;
     cr_assert_eq(cudaSetDevice(mine), cudaSuccess);
     sf_context *gpu = NULL;
@@ -564,8 +570,8 @@ Test(gpu, entry_points_restore_the_current_device)
     sf_context_destroy(gpu);
     cr_expect_eq(sf_cuda_current_device(), mine, "teardown moved the caller's device");
     sf_mixture_destroy(m);
-}
 #endif
+}
 
 /* issue 11 defect 3: the four cuFFT plans of a grid share one work area (the largest any of them
  * needs) instead of allocating one each. */

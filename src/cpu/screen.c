@@ -43,10 +43,10 @@ void sf_screen_rank_free_bounds(const sf_field_view_f64 *f, double sq, double *a
     for (int k = 0; k < f->K; k++) {
         double xpx = sq * f->prec_diag[(size_t)k * d], xpm = a[k];
         double quad = xpx - 2 * xpm + f->mean_quad[k];
-        double size = xpx + 2 * (xpm < 0 ? -xpm : xpm) + f->mean_quad[k];
         quad = quad < 0 ? 0 : quad;
         a[k] = f->log_norm[k] - (double)0.5 * quad;
-        b[k] = (double)0.5 * (double)(d + 8) * DBL_EPSILON * size * 4;
+        /* the shared bound of kernels/score_particle.h, with sf_logit_bound_f64's units */
+        b[k] = sf_diagonal_logit_bound(d, xpx, f->mean_quad[k], DBL_EPSILON / 2, 0, 0, DBL_EPSILON / 2);
     }
 }
 

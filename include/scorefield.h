@@ -110,7 +110,7 @@ SF_API void sf_context_set_max_batch(sf_context *ctx, size_t max_batch);
  * in float32, so the results keep float32 accuracy in every mode; a coarser mode only lets more
  * components survive screening. The benchmark bench_gpu reports each mode's measured error. */
 typedef enum { SF_GEMM_EXACT = 0, SF_GEMM_TF32 = 1, SF_GEMM_3XTF32 = 2 } sf_gemm_math;
-sf_status sf_context_set_gemm_math(sf_context *ctx, sf_gemm_math math);
+SF_API sf_status sf_context_set_gemm_math(sf_context *ctx, sf_gemm_math math);
 
 /* 1 if this library was built with CUDA. */
 SF_API int sf_cuda_built(void);

@@ -655,6 +655,19 @@ Test(misuse, sized_entry_points_models_and_cancellation)
     EXPECT_INVALID(sf_pair_peak_check_sized(ctx, m, (sf_pair_statistic)0, 8, 1, &pk, 1));
     EXPECT_INVALID(sf_entropy_budget_sized(ctx, m, &sch, 0.1, 0.9, 8, 4, 1, NULL, sizeof bud));
     EXPECT_INVALID(sf_entropy_budget_sized(ctx, m, &sch, 0.1, 0.9, 8, 4, 1, &bud, 1));
+    /* the GEMM math mode and the device-array entry point */
+    EXPECT_INVALID(sf_context_set_gemm_math(NULL, SF_GEMM_EXACT));
+    EXPECT_INVALID(sf_context_set_gemm_math(ctx, (sf_gemm_math)7));
+    sf_device_outputs dout = {0};
+    EXPECT_INVALID(sf_plan_evaluate_device(NULL, SF_DTYPE_F64, x, 1, &dout, NULL));
+    sf_time tm;
+    cr_assert_eq(sf_schedule_at(&sch, 0.5, &tm), SF_OK);
+    sf_plan *plan = NULL;
+    cr_assert_eq(sf_plan_create(&plan, ctx, m, &tm), SF_OK, "%s", sf_last_error());
+    EXPECT_INVALID(sf_plan_evaluate_device(plan, SF_DTYPE_F64, x, 1, NULL, NULL));
+    EXPECT_INVALID(sf_plan_evaluate_device(plan, SF_DTYPE_F64, NULL, 1, &dout, NULL));
+    EXPECT_INVALID(sf_plan_evaluate_device(plan, SF_DTYPE_F64, x, 1, &dout, NULL)); /* not a CUDA context */
+    sf_plan_destroy(plan);
     sf_mixture_destroy(m);
     sf_context_destroy(ctx);
 }
@@ -692,7 +705,7 @@ Test(misuse, every_public_function_is_exercised)
         "sf_schedule_time", "sf_heat_time", "sf_plan_evaluate_typed", "sf_sampler_init", "sf_sample_model",
         "sf_speciation_summarize_sized", "sf_speciation_layer_sized", "sf_speciation_amplification_sized",
         "sf_speciation_branching_sized", "sf_blowup_at_sized", "sf_doublewell_summarize_sized",
-        "sf_pair_peak_check_sized", "sf_entropy_budget_sized"};
+        "sf_pair_peak_check_sized", "sf_entropy_budget_sized", "sf_context_set_gemm_math", "sf_plan_evaluate_device"};
     FILE *f = fopen(SF_PROJECT_DIR "/include/scorefield.h", "r");
     cr_assert_not_null(f);
     char line[1024];

@@ -150,7 +150,7 @@ def test_the_gil_is_released_during_work(random_mixture: sf.Mixture) -> None:
 
     def work() -> None:
         start = time.perf_counter()
-        sf.sample(random_mixture, n=4000, sampler="heun", steps=40, seed=1)
+        sf.sample(random_mixture, n=24000, sampler="heun", steps=60, seed=1)
         spent.append(time.perf_counter() - start)
         done.set()
 

@@ -6,7 +6,7 @@
  *     (float64, float32, TF32, 3xTF32), and a device-to-device copy (HBM roofline);
  *   - scorefield from device arrays (sf_plan_evaluate_device, x and outputs already on the GPU) and
  *     from host arrays (sf_plan_evaluate: pinned staging, transfers included), best of R runs;
- *   - flops by SPEC.md B's count (7Kd per particle) and the GEMM flops the large-d route performs
+ *   - flops by docs/fields.md's count (7Kd per particle) and the GEMM flops the large-d route performs
  *     (2Kd: screening skips the rest), each as a fraction of the GEMM ceiling; bytes of x in and
  *     the outputs out as a multiple of the copy roofline;
  *   - the worst error of each precision and GEMM mode against the float64 CPU path on 2000

@@ -1,6 +1,6 @@
 """PyTorch eager baseline for bench_gpu (bench/bench_gpu.c): score, log p and divergence of an
 isotropic Gaussian mixture diffused to (alpha, sigma^2) -- the same work scorefield's evaluation
-does, by the same formulas (SPEC.md B, isotropic GEMM form) -- in float64 or float32 on the GPU,
+does, by the same formulas (docs/fields.md, isotropic GEMM form) -- in float64 or float32 on the GPU,
 timed with CUDA events, best of --repeat after a warm-up. The n particles are drawn on the GPU from
 the diffused mixture; --check-x / --check-logp give particles and scorefield's log p there, and the
 largest relative difference of this script's log p is printed, so the two do the same work.

@@ -100,7 +100,7 @@ struct update_arrays {
     double *prec_diag, *prec_basis, *log_norm, *trace_prec, *trace_rate, *mean_quad, *prec_lead, *basis_mean;
 };
 
-/* One block per component: SPEC.md B's per-time precomputation, as sf_field_set_frame and
+/* One block per component: docs/fields.md's per-time precomputation, as sf_field_set_frame and
  * sf_field_pack do on the host. */
 template <typename T>
 __global__ void __launch_bounds__(SF_UPDATE_THREADS) update_field(update_arrays a, T *alpha_mean, T *prec_mean,

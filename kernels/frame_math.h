@@ -1,4 +1,4 @@
-/* The per-time arithmetic of a diffused component (SPEC.md B, spectral form), shared by the host
+/* The per-time arithmetic of a diffused component (docs/fields.md, spectral form), shared by the host
  * field (src/core/field.c) and the device field update (kernels/field_device.cu), so both compute
  * each eigenvalue, precision and normaliser by the same formulas. Plain C, __host__ __device__. */
 #ifndef SF_FRAME_MATH_H

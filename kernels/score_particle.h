@@ -382,10 +382,10 @@ static SF_HD inline double SF_NAME(sf_component_dlogit)(const SF_NAME(sf_field_v
  * sum W = sum_k exp(l_k - m); weighted Welford updates of s = sum_k r_k g_k, of the denoiser
  * sum_k r_k (mu_k - a C_k g_k) and of M2 = sum_k w_k |g_k - s|^2, so that
  *   log p = m + log W,  div s = sum_k r_k (|delta_k|^2 - tr P_k) = (M2 - sum_k w_k tr P_k) / W
- * with delta_k = g_k - s centred at the final s (SPEC.md B: no cancellation). A rise of the
+ * with delta_k = g_k - s centred at the final s (docs/fields.md: no cancellation). A rise of the
  * maximum rescales W, M2 and the trace sum by exp(m_old - m_new); the means are unchanged by it.
  * Pass 2, only for Laplacian, H v, Hessian and d/dt: every survivor again with the final s and
- * log p, as in SPEC.md B. Lanes write only their own coordinates, and everything a lane branches
+ * log p, as in docs/fields.md. Lanes write only their own coordinates, and everything a lane branches
  * on is the same on every lane of the group. */
 static SF_HD inline void SF_NAME(sf_evaluate_survivors)(const SF_NAME(sf_field_view) *f, const SF_REAL *x,
                                                         const int *list, int count, SF_NAME(sf_particle_rows) *rows,

@@ -429,8 +429,10 @@ Test(safety, out_of_memory_exits_1)
     cr_expect_eq(r.status, 1, "score: exit %d: %s", r.status, r.err);
     cr_expect(strstr(r.err, "out of memory") != NULL, "%s", r.err);
     cr_expect(!file_exists(out_path) && !file_exists(hess));
-    r = run_cli_limited((const char *const[]){"sample", "--mixture", THREE_KINDS, "--schedule", "ve", "--sampler", "em",
-                                              "--n", "100000000", "--batch", "100000000", "--out", out_path, "--backend",
+    /* one batch of 10^6 particles in d = 2000: 16 GB, beyond the limit (and beyond ASan's cap on one
+     * allocation), so it fails at once instead of running */
+    r = run_cli_limited((const char *const[]){"sample", "--mixture", mix_path, "--schedule", "ve", "--sampler", "em",
+                                              "--n", "1000000", "--batch", "1000000", "--out", out_path, "--backend",
                                               "cpu", NULL},
                         &limits);
     cr_expect_eq(r.status, 1, "sample: exit %d: %s", r.status, r.err);

@@ -90,7 +90,7 @@ int main(int argc, char **argv)
     double t0 = bench_now();
     if (sf_grid_burgers_route(g, u, 0.05, steps, NULL, NULL) != SF_OK) return fail();
     double per_step = (bench_now() - t0) / steps;
-    if (sf_grid_fft_seconds_per_step(g, steps, &fft_step) != SF_OK) return fail();
+    if (sfi_grid_fft_seconds_per_step(g, steps, &fft_step) != SF_OK) return fail();
     printf("grid step    d = %d, N = %d (%zu points), route B: %.4g s per step; its %d FFTs alone %.4g s (%.0f%% of the step)\n",
            gdim, gn, P, per_step, 4 * (gdim + 1), fft_step, 100 * fft_step / per_step);
     printf("(a step also moves u in and out of the route once per call; FFTs of N^d reals: %.3g GFLOP/s by 2.5 N log2 N each)\n",

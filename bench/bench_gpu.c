@@ -82,11 +82,11 @@ static int measure_ceilings(ceilings *c)
         for (int k = 0; k < 4; k++) {
             sf_precision p = k ? SF_PRECISION_F32 : SF_PRECISION_F64;
             sf_gemm_math m = k == 2 ? SF_GEMM_TF32 : k == 3 ? SF_GEMM_3XTF32 : SF_GEMM_EXACT;
-            if (sf_cuda_gemm_peak(ctx->cuda, p, m, ped, 8192, &c->gemm[ped][k]) != SF_OK) c->gemm[ped][k] = NAN;
+            if (sfi_cuda_gemm_peak(ctx->cuda, p, m, ped, 8192, &c->gemm[ped][k]) != SF_OK) c->gemm[ped][k] = NAN;
             printf("ceiling: cuBLAS GEMM 8192^3 %-6s %-8s %8.1f TFLOP/s (random data)\n", names[k],
                    ped ? "pedantic" : "default", c->gemm[ped][k] * 1e-12);
         }
-    if (sf_cuda_copy_peak(ctx->cuda, (size_t)2 << 30, &c->copy) != SF_OK) c->copy = NAN;
+    if (sfi_cuda_copy_peak(ctx->cuda, (size_t)2 << 30, &c->copy) != SF_OK) c->copy = NAN;
     printf("ceiling: device-to-device copy of 2 GiB: %.0f GB/s (read + write)\n", c->copy * 1e-9);
     sf_context_destroy(ctx);
     return 1;

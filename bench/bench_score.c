@@ -218,12 +218,12 @@ int main(int argc, char **argv)
                 sf_precision prec = p ? SF_PRECISION_F32 : SF_PRECISION_F64;
                 double peak = 0;
                 sf_context *gpu;
-                if (sf_cuda_state_create(&state, 0) != SF_OK || sf_cuda_gemm_peak(state, prec, SF_GEMM_EXACT, 0, 4096, &peak) != SF_OK ||
+                if (sfi_cuda_state_create(&state, 0) != SF_OK || sfi_cuda_gemm_peak(state, prec, SF_GEMM_EXACT, 0, 4096, &peak) != SF_OK ||
                     sf_context_create(&gpu, SF_BACKEND_CUDA, prec, 0) != SF_OK) {
                     fprintf(stderr, "bench_score: %s\n", sf_last_error());
                     return 1;
                 }
-                sf_cuda_state_destroy(state);
+                sfi_cuda_state_destroy(state);
                 double s = time_evaluate(gpu, m, &t, x, n, repeat, &o);
                 printf("%-14s %10.4g s  %10.4g particles/s  %8.2f GFLOP/s  %6.1f%% of cuBLAS GEMM\n",
                        p ? "cuda f32" : "cuda f64", s, n / s, flops / s * 1e-9, 100 * flops / s / peak);

@@ -13,7 +13,7 @@
     do {                                                                                               \
         cudaError_t sf_e_ = (call);                                                                    \
         if (sf_e_ != cudaSuccess)                                                                      \
-            return sf_fail(SF_ERR_CUDA, "%s failed: %s (%s:%d)", #call, cudaGetErrorString(sf_e_),     \
+            return sfi_fail(SF_ERR_CUDA, "%s failed: %s (%s:%d)", #call, cudaGetErrorString(sf_e_),    \
                            __FILE__, __LINE__);                                                        \
     } while (0)
 
@@ -21,7 +21,7 @@
     do {                                                                                               \
         cublasStatus_t sf_s_ = (call);                                                                 \
         if (sf_s_ != CUBLAS_STATUS_SUCCESS)                                                            \
-            return sf_fail(SF_ERR_CUDA, "%s failed: %s (%s:%d)", #call, cublasGetStatusString(sf_s_),  \
+            return sfi_fail(SF_ERR_CUDA, "%s failed: %s (%s:%d)", #call, cublasGetStatusString(sf_s_), \
                            __FILE__, __LINE__);                                                        \
     } while (0)
 
@@ -29,7 +29,7 @@
     do {                                                                                               \
         cufftResult sf_r_ = (call);                                                                    \
         if (sf_r_ != CUFFT_SUCCESS)                                                                    \
-            return sf_fail(SF_ERR_CUDA, "%s failed: cuFFT error %d (%s:%d)", #call, (int)sf_r_,        \
+            return sfi_fail(SF_ERR_CUDA, "%s failed: cuFFT error %d (%s:%d)", #call, (int)sf_r_,       \
                            __FILE__, __LINE__);                                                        \
     } while (0)
 
@@ -38,7 +38,7 @@
     do {                                                                                               \
         cudaError_t sf_e_ = cudaGetLastError();                                                        \
         if (sf_e_ != cudaSuccess)                                                                      \
-            return sf_fail(SF_ERR_CUDA, "launch of %s failed: %s (%s:%d)", kernel_name,                \
+            return sfi_fail(SF_ERR_CUDA, "launch of %s failed: %s (%s:%d)", kernel_name,               \
                            cudaGetErrorString(sf_e_), __FILE__, __LINE__);                             \
     } while (0)
 

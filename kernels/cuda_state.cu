@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-extern "C" int sf_cuda_compiled(void) { return 1; }
+extern "C" int sfi_cuda_compiled(void) { return 1; }
 
-extern "C" int sf_cuda_count(const char **why)
+extern "C" int sfi_cuda_count(const char **why)
 {
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
@@ -20,7 +20,7 @@ extern "C" int sf_cuda_count(const char **why)
     return n;
 }
 
-extern "C" sf_status sf_cuda_describe(int device, char *buf, size_t len)
+extern "C" sf_status sfi_cuda_describe(int device, char *buf, size_t len)
 {
     cudaDeviceProp prop;
     SF_CUDA_TRY(cudaGetDeviceProperties(&prop, device));
@@ -29,7 +29,7 @@ extern "C" sf_status sf_cuda_describe(int device, char *buf, size_t len)
     return SF_OK;
 }
 
-extern "C" int sf_cuda_current_device(void)
+extern "C" int sfi_cuda_current_device(void)
 {
     int device = -1;
     return cudaGetDevice(&device) == cudaSuccess ? device : -1;
@@ -38,10 +38,10 @@ extern "C" int sf_cuda_current_device(void)
 static sf_status create(sf_cuda_state *s, int device)
 {
     const char *why = NULL;
-    int n = sf_cuda_count(&why);
-    if (n == 0) return sf_fail(SF_ERR_NO_CUDA, "no CUDA device: %s", why);
+    int n = sfi_cuda_count(&why);
+    if (n == 0) return sfi_fail(SF_ERR_NO_CUDA, "no CUDA device: %s", why);
     if (device < 0 || device >= n)
-        return sf_fail(SF_ERR_NO_CUDA, "CUDA device %d does not exist (%d device%s found)", device, n, n == 1 ? "" : "s");
+        return sfi_fail(SF_ERR_NO_CUDA, "CUDA device %d does not exist (%d device%s found)", device, n, n == 1 ? "" : "s");
     s->device = device;
     SF_CUDA_TRY(cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking));
     SF_CUDA_TRY(cudaStreamCreateWithFlags(&s->copy_stream, cudaStreamNonBlocking));
@@ -56,32 +56,32 @@ static sf_status create(sf_cuda_state *s, int device)
     return SF_OK;
 }
 
-extern "C" sf_status sf_cuda_state_create(sf_cuda_state **out, int device)
+extern "C" sf_status sfi_cuda_state_create(sf_cuda_state **out, int device)
 {
     *out = NULL;
     sf_cuda_state *s = (sf_cuda_state *)calloc(1, sizeof *s);
-    if (!s) return sf_fail(SF_ERR_NOMEM, "out of memory creating the CUDA state");
+    if (!s) return sfi_fail(SF_ERR_NOMEM, "out of memory creating the CUDA state");
     int caller = 0;
     sf_status st = SF_OK;
     if (cudaGetDevice(&caller) != cudaSuccess) { /* no driver or no device: say so by create() */
         cudaGetLastError();
         caller = -1;
     }
-    if (device >= 0 && sf_cuda_count(NULL) > device) {
+    if (device >= 0 && sfi_cuda_count(NULL) > device) {
         cudaError_t e = cudaSetDevice(device);
-        if (e != cudaSuccess) st = sf_fail(SF_ERR_CUDA, "cudaSetDevice(%d) failed: %s", device, cudaGetErrorString(e));
+        if (e != cudaSuccess) st = sfi_fail(SF_ERR_CUDA, "cudaSetDevice(%d) failed: %s", device, cudaGetErrorString(e));
     }
     if (st == SF_OK) st = create(s, device);
     if (caller >= 0) cudaSetDevice(caller); /* leave the caller's device as it was */
     if (st != SF_OK) {
-        sf_cuda_state_destroy(s);
+        sfi_cuda_state_destroy(s);
         return st;
     }
     *out = s;
     return SF_OK;
 }
 
-extern "C" void sf_cuda_state_destroy(sf_cuda_state *s)
+extern "C" void sfi_cuda_state_destroy(sf_cuda_state *s)
 {
     if (!s) return;
     /* teardown: errors here cannot be reported to anyone and must not mask the caller's status */
@@ -100,9 +100,9 @@ extern "C" void sf_cuda_state_destroy(sf_cuda_state *s)
     free(s);
 }
 
-extern "C" void sf_cuda_state_set_gemm_math(sf_cuda_state *s, sf_gemm_math math) { s->math = math; }
+extern "C" void sfi_cuda_state_set_gemm_math(sf_cuda_state *s, sf_gemm_math math) { s->math = math; }
 
-sf_status sf_cuda_reserve(void **buffer, size_t *capacity, size_t bytes, int *oom)
+sf_status sfi_cuda_reserve(void **buffer, size_t *capacity, size_t bytes, int *oom)
 {
     if (oom) *oom = 0;
     if (*capacity >= bytes && *buffer) return SF_OK;
@@ -117,14 +117,14 @@ sf_status sf_cuda_reserve(void **buffer, size_t *capacity, size_t bytes, int *oo
             cudaGetLastError(); /* not sticky: clear it so the retry starts clean */
             if (oom) *oom = 1;
         }
-        return sf_fail(SF_ERR_CUDA, "cudaMalloc of %zu bytes failed: %s (%s:%d)", bytes, cudaGetErrorString(e), __FILE__,
+        return sfi_fail(SF_ERR_CUDA, "cudaMalloc of %zu bytes failed: %s (%s:%d)", bytes, cudaGetErrorString(e), __FILE__,
                        __LINE__);
     }
     *capacity = bytes;
     return SF_OK;
 }
 
-sf_status sf_cuda_reserve_pinned(void **buffer, size_t *capacity, size_t bytes)
+sf_status sfi_cuda_reserve_pinned(void **buffer, size_t *capacity, size_t bytes)
 {
     if (*capacity >= bytes && *buffer) return SF_OK;
     void *old = *buffer;
@@ -135,14 +135,14 @@ sf_status sf_cuda_reserve_pinned(void **buffer, size_t *capacity, size_t bytes)
     if (e != cudaSuccess) {
         *buffer = NULL;
         cudaGetLastError();
-        return sf_fail(SF_ERR_NOMEM, "cudaMallocHost of %zu bytes of pinned staging failed: %s", bytes,
+        return sfi_fail(SF_ERR_NOMEM, "cudaMallocHost of %zu bytes of pinned staging failed: %s", bytes,
                        cudaGetErrorString(e));
     }
     *capacity = bytes;
     return SF_OK;
 }
 
-sf_status sf_cuda_enter(sf_cuda_state *s, int *caller_device)
+sf_status sfi_cuda_enter(sf_cuda_state *s, int *caller_device)
 {
     SF_CUDA_TRY(cudaGetDevice(caller_device));
     SF_CUDA_TRY(cudaSetDevice(s->device));
@@ -152,7 +152,7 @@ sf_status sf_cuda_enter(sf_cuda_state *s, int *caller_device)
     return SF_OK;
 }
 
-sf_status sf_cuda_leave(sf_cuda_state *s, int caller_device, sf_status status)
+sf_status sfi_cuda_leave(sf_cuda_state *s, int caller_device, sf_status status)
 {
     if (status != SF_OK) {
         cudaStreamSynchronize(s->stream);
@@ -160,12 +160,12 @@ sf_status sf_cuda_leave(sf_cuda_state *s, int caller_device, sf_status status)
     }
     cudaError_t e = cudaSetDevice(caller_device);
     if (status == SF_OK && e != cudaSuccess)
-        return sf_fail(SF_ERR_CUDA, "cudaSetDevice(%d) failed: %s (%s:%d)", caller_device, cudaGetErrorString(e),
+        return sfi_fail(SF_ERR_CUDA, "cudaSetDevice(%d) failed: %s (%s:%d)", caller_device, cudaGetErrorString(e),
                        __FILE__, __LINE__);
     return status;
 }
 
-sf_status sf_cuda_time_ms(cudaStream_t stream, sf_cuda_timed_fn work, void *data, float *ms)
+sf_status sfi_cuda_time_ms(cudaStream_t stream, sf_cuda_timed_fn work, void *data, float *ms)
 {
     cudaEvent_t ev[2] = {NULL, NULL};
     sf_status st = SF_OK;
@@ -177,7 +177,7 @@ sf_status sf_cuda_time_ms(cudaStream_t stream, sf_cuda_timed_fn work, void *data
     if (e == cudaSuccess && st == SF_OK) e = cudaEventSynchronize(ev[1]);
     if (e == cudaSuccess && st == SF_OK) e = cudaEventElapsedTime(ms, ev[0], ev[1]);
     if (e != cudaSuccess && st == SF_OK)
-        st = sf_fail(SF_ERR_CUDA, "timing with CUDA events failed: %s (%s:%d)", cudaGetErrorString(e), __FILE__, __LINE__);
+        st = sfi_fail(SF_ERR_CUDA, "timing with CUDA events failed: %s (%s:%d)", cudaGetErrorString(e), __FILE__, __LINE__);
     for (int i = 0; i < 2; i++)
         if (ev[i]) cudaEventDestroy(ev[i]);
     return st;

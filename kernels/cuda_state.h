@@ -27,21 +27,21 @@ struct sf_cuda_state {
 /* Makes sure *buffer (device memory) holds at least `bytes`: frees the old buffer first, so that
  * its memory counts for the new one. *oom (may be NULL) is set when cudaMalloc ran out of memory;
  * that error is then cleared, so the caller may retry smaller. */
-sf_status sf_cuda_reserve(void **buffer, size_t *capacity, size_t bytes, int *oom);
+sf_status sfi_cuda_reserve(void **buffer, size_t *capacity, size_t bytes, int *oom);
 /* The same for pinned host memory (cudaMallocHost). */
-sf_status sf_cuda_reserve_pinned(void **buffer, size_t *capacity, size_t bytes);
+sf_status sfi_cuda_reserve_pinned(void **buffer, size_t *capacity, size_t bytes);
 
 /* Every entry point runs on the state's device and leaves the caller's current device as it was:
- * sf_cuda_enter makes the state's device current and remembers the caller's, and clears a
- * recoverable error left by an earlier call; sf_cuda_leave lets the streams drain after a failure
+ * sfi_cuda_enter makes the state's device current and remembers the caller's, and clears a
+ * recoverable error left by an earlier call; sfi_cuda_leave lets the streams drain after a failure
  * (their buffers are reused next time), restores the device and returns `status` (or the
  * restore's error when status is SF_OK). */
-sf_status sf_cuda_enter(sf_cuda_state *state, int *caller_device);
-sf_status sf_cuda_leave(sf_cuda_state *state, int caller_device, sf_status status);
+sf_status sfi_cuda_enter(sf_cuda_state *state, int *caller_device);
+sf_status sfi_cuda_leave(sf_cuda_state *state, int caller_device, sf_status status);
 
 /* Elapsed milliseconds between two events recorded around work on a stream; the events are
  * created and destroyed here on every path (no leak on failure). */
 typedef sf_status (*sf_cuda_timed_fn)(void *data);
-sf_status sf_cuda_time_ms(cudaStream_t stream, sf_cuda_timed_fn work, void *data, float *ms);
+sf_status sfi_cuda_time_ms(cudaStream_t stream, sf_cuda_timed_fn work, void *data, float *ms);
 
 #endif

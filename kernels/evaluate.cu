@@ -195,12 +195,12 @@ template <typename T> static sf_eval_scratch scratch_of(const sf_cuda_plan *p, c
     return e;
 }
 
-sf_eval_scratch sf_eval_scratch_of(const sf_cuda_plan *p, const sf_device_request *rq, sf_gemm_math math)
+sf_eval_scratch sfi_eval_scratch_of(const sf_cuda_plan *p, const sf_device_request *rq, sf_gemm_math math)
 {
     return p->precision == SF_PRECISION_F32 ? scratch_of<float>(p, rq, math) : scratch_of<double>(p, rq, math);
 }
 
-size_t sf_eval_scratch_bytes(const sf_cuda_plan *p, const sf_device_request *rq, sf_gemm_math math, size_t tile)
+size_t sfi_eval_scratch_bytes(const sf_cuda_plan *p, const sf_device_request *rq, sf_gemm_math math, size_t tile)
 {
     tile_scratch<float> f;
     tile_scratch<double> d;
@@ -208,7 +208,7 @@ size_t sf_eval_scratch_bytes(const sf_cuda_plan *p, const sf_device_request *rq,
                                             : carve<double>(NULL, p, rq, math, tile, &d);
 }
 
-double sf_eval_gemm_flops(const sf_cuda_plan *p, sf_gemm_math math)
+double sfi_eval_gemm_flops(const sf_cuda_plan *p, sf_gemm_math math)
 {
     double per = 2.0 * p->d * ((double)p->K + p->kdiag + p->R);
     return uses_split(p, math) ? 3 * per : per;
@@ -351,7 +351,7 @@ static sf_status launch_small_kernel(const typename prec<T>::view &v, const smal
                                      cudaStream_t stream)
 {
     size_t threads = n * LANES, blocks = (threads + SF_SMALL_THREADS - 1) / SF_SMALL_THREADS;
-    if (blocks > 0x7fffffff) return sf_fail(SF_ERR_INVALID, "%zu particles exceed one launch of the small-d kernel", n);
+    if (blocks > 0x7fffffff) return sfi_fail(SF_ERR_INVALID, "%zu particles exceed one launch of the small-d kernel", n);
     small_kernel<T, SLOTS, LANES><<<(unsigned)blocks, SF_SMALL_THREADS, tile.bytes, stream>>>(v, tile, x, n, out,
                                                                                              prec<T>::input_limit, bad, base);
     SF_LAUNCH_CHECK("small_kernel");
@@ -603,11 +603,11 @@ static sf_status launch(const sf_cuda_plan *p, const T *x, size_t n, const sf_de
                         cublasHandle_t blas, sf_gemm_math math)
 {
     if (route_of(p, rq) == ROUTE_SMALL) return launch_small<T>(p, x, n, typed<T>(rq), bad, base, stream);
-    if (tile == 0) return sf_fail(SF_ERR_INVALID, "an evaluation tile of 0 particles");
+    if (tile == 0) return sfi_fail(SF_ERR_INVALID, "an evaluation tile of 0 particles");
     return launch_survivors<T>(p, x, n, rq, math, scratch, tile, bad, base, stream, blas);
 }
 
-sf_status sf_eval_launch(const sf_cuda_plan *p, const void *x, size_t n, const sf_device_request *rq, void *scratch,
+sf_status sfi_eval_launch(const sf_cuda_plan *p, const void *x, size_t n, const sf_device_request *rq, void *scratch,
                          size_t tile, unsigned long long *bad, unsigned long long index_base, cudaStream_t stream,
                          cublasHandle_t blas, sf_gemm_math math)
 {

@@ -20,20 +20,20 @@ typedef struct {
     size_t per_particle, fixed, tile_cap;
 } sf_eval_scratch;
 
-sf_eval_scratch sf_eval_scratch_of(const sf_cuda_plan *p, const sf_device_request *rq, sf_gemm_math math);
-/* The exact bytes of the scratch for tiles of `tile` particles (what sf_eval_launch lays out). */
-size_t sf_eval_scratch_bytes(const sf_cuda_plan *p, const sf_device_request *rq, sf_gemm_math math, size_t tile);
+sf_eval_scratch sfi_eval_scratch_of(const sf_cuda_plan *p, const sf_device_request *rq, sf_gemm_math math);
+/* The exact bytes of the scratch for tiles of `tile` particles (what sfi_eval_launch lays out). */
+size_t sfi_eval_scratch_bytes(const sf_cuda_plan *p, const sf_device_request *rq, sf_gemm_math math, size_t tile);
 
 /* Enqueues the evaluation of the n particles x (device, n x d) into rq's arrays on `stream`, with
  * `scratch` (device, at least fixed + tile x per_particle bytes) and tiles of at most `tile`
  * particles. bad (device) receives, by atomicMin, the index of the first input element that is
  * not finite (or, in float32, is outside the float32 range), plus `index_base`. The cuBLAS handle
  * must be on `stream`. */
-sf_status sf_eval_launch(const sf_cuda_plan *p, const void *x, size_t n, const sf_device_request *rq, void *scratch,
+sf_status sfi_eval_launch(const sf_cuda_plan *p, const void *x, size_t n, const sf_device_request *rq, void *scratch,
                          size_t tile, unsigned long long *bad, unsigned long long index_base, cudaStream_t stream,
                          cublasHandle_t blas, sf_gemm_math math);
 
 /* GEMM flops the large-d route performs per particle for plan p (benchmarks). */
-double sf_eval_gemm_flops(const sf_cuda_plan *p, sf_gemm_math math);
+double sfi_eval_gemm_flops(const sf_cuda_plan *p, sf_gemm_math math);
 
 #endif

@@ -100,8 +100,8 @@ struct update_arrays {
     double *prec_diag, *prec_basis, *log_norm, *trace_prec, *trace_rate, *mean_quad, *prec_lead, *basis_mean;
 };
 
-/* One block per component: docs/fields.md's per-time precomputation, as sf_field_set_frame and
- * sf_field_pack do on the host. */
+/* One block per component: docs/fields.md's per-time precomputation, as sfi_field_set_frame and
+ * sfi_field_pack do on the host. */
 template <typename T>
 __global__ void __launch_bounds__(SF_UPDATE_THREADS) update_field(update_arrays a, T *alpha_mean, T *prec_mean,
                                                                    T *prec_diag_gemm, const double *frame, int d)
@@ -167,7 +167,7 @@ template <typename T> static sf_status launch_update(const sf_cuda_plan *p, cons
     return SF_OK;
 }
 
-sf_status sf_plan_update_from(const sf_cuda_plan *p, const double *frame, cudaStream_t stream)
+sf_status sfi_plan_update_from(const sf_cuda_plan *p, const double *frame, cudaStream_t stream)
 {
     return p->precision == SF_PRECISION_F32 ? launch_update<float>(p, frame, stream) : launch_update<double>(p, frame, stream);
 }
@@ -183,7 +183,7 @@ static sf_status upload_static(sf_cuda_plan *p, const sf_field *f)
     if (e == cudaSuccess) e = cudaStreamSynchronize(p->state->stream);
     cudaFreeHost(image);
     if (e != cudaSuccess)
-        return sf_fail(SF_ERR_CUDA, "uploading the mixture (%zu bytes) failed: %s (%s:%d)", p->L.static_end,
+        return sfi_fail(SF_ERR_CUDA, "uploading the mixture (%zu bytes) failed: %s (%s:%d)", p->L.static_end,
                        cudaGetErrorString(e), __FILE__, __LINE__);
     if (p->precision == SF_PRECISION_F32) {
         const sf_field_layout_device &L = p->L;
@@ -211,7 +211,7 @@ static sf_status create(sf_cuda_plan *p, const sf_field *f)
     }
     p->max_rank = max_rank;
     p->rank_offset = (int *)malloc(((size_t)f->K + 1) * sizeof(int));
-    if (!p->rank_offset) return sf_fail(SF_ERR_NOMEM, "out of memory creating a CUDA plan");
+    if (!p->rank_offset) return sfi_fail(SF_ERR_NOMEM, "out of memory creating a CUDA plan");
     memcpy(p->rank_offset, f->rank_offset, ((size_t)f->K + 1) * sizeof(int));
     p->L = layout_for(f->d, f->K, f->R, kdiag, p->precision == SF_PRECISION_F32 ? 4 : 8);
     SF_CUDA_TRY(cudaEventCreateWithFlags(&p->updated, cudaEventDisableTiming));
@@ -219,39 +219,39 @@ static sf_status create(sf_cuda_plan *p, const sf_field *f)
     if (e != cudaSuccess) {
         p->base = NULL;
         cudaGetLastError();
-        return sf_fail(SF_ERR_CUDA, "no device memory for the mixture (%zu bytes, d = %d, K = %d): %s", p->L.total, f->d,
+        return sfi_fail(SF_ERR_CUDA, "no device memory for the mixture (%zu bytes, d = %d, K = %d): %s", p->L.total, f->d,
                        f->K, cudaGetErrorString(e));
     }
     return upload_static(p, f);
 }
 
-extern "C" sf_status sf_cuda_plan_create(sf_cuda_plan **out, sf_cuda_state *s, const sf_field *f, sf_precision precision)
+extern "C" sf_status sfi_cuda_plan_create(sf_cuda_plan **out, sf_cuda_state *s, const sf_field *f, sf_precision precision)
 {
     *out = NULL;
-    if (!s) return sf_fail(SF_ERR_NO_CUDA, "the context has no CUDA state");
+    if (!s) return sfi_fail(SF_ERR_NO_CUDA, "the context has no CUDA state");
     sf_cuda_plan *p = (sf_cuda_plan *)calloc(1, sizeof *p);
-    if (!p) return sf_fail(SF_ERR_NOMEM, "out of memory creating a CUDA plan");
+    if (!p) return sfi_fail(SF_ERR_NOMEM, "out of memory creating a CUDA plan");
     p->state = s, p->precision = precision, p->d = f->d, p->K = f->K, p->R = f->R;
     int caller = 0;
-    sf_status st = sf_cuda_enter(s, &caller);
+    sf_status st = sfi_cuda_enter(s, &caller);
     if (st != SF_OK) {
         free(p);
         return st;
     }
-    st = sf_cuda_leave(s, caller, create(p, f));
+    st = sfi_cuda_leave(s, caller, create(p, f));
     if (st != SF_OK) {
-        sf_cuda_plan_destroy(p);
+        sfi_cuda_plan_destroy(p);
         return st;
     }
     *out = p;
     return SF_OK;
 }
 
-extern "C" sf_status sf_cuda_plan_set_frame(sf_cuda_plan *p, double alpha, double sigma2, int has_rates, double dalpha,
+extern "C" sf_status sfi_cuda_plan_set_frame(sf_cuda_plan *p, double alpha, double sigma2, int has_rates, double dalpha,
                                             double dsigma2)
 {
     int caller = 0;
-    sf_status st = sf_cuda_enter(p->state, &caller);
+    sf_status st = sfi_cuda_enter(p->state, &caller);
     if (st != SF_OK) return st;
     p->alpha = alpha;
     p->dalpha = has_rates ? dalpha : 0.0;
@@ -260,14 +260,14 @@ extern "C" sf_status sf_cuda_plan_set_frame(sf_cuda_plan *p, double alpha, doubl
     write_frame<<<1, 1, 0, p->state->stream>>>(frame, alpha, sigma2, p->dalpha, p->dsigma2);
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess)
-        st = sf_fail(SF_ERR_CUDA, "launch of write_frame failed: %s (%s:%d)", cudaGetErrorString(e), __FILE__, __LINE__);
-    if (st == SF_OK) st = sf_plan_update_from(p, frame, p->state->stream);
+        st = sfi_fail(SF_ERR_CUDA, "launch of write_frame failed: %s (%s:%d)", cudaGetErrorString(e), __FILE__, __LINE__);
+    if (st == SF_OK) st = sfi_plan_update_from(p, frame, p->state->stream);
     if (st == SF_OK && (e = cudaEventRecord(p->updated, p->state->stream)) != cudaSuccess)
-        st = sf_fail(SF_ERR_CUDA, "cudaEventRecord failed: %s (%s:%d)", cudaGetErrorString(e), __FILE__, __LINE__);
-    return sf_cuda_leave(p->state, caller, st);
+        st = sfi_fail(SF_ERR_CUDA, "cudaEventRecord failed: %s (%s:%d)", cudaGetErrorString(e), __FILE__, __LINE__);
+    return sfi_cuda_leave(p->state, caller, st);
 }
 
-extern "C" void sf_cuda_plan_destroy(sf_cuda_plan *p)
+extern "C" void sfi_cuda_plan_destroy(sf_cuda_plan *p)
 {
     if (!p) return;
     int caller = -1;

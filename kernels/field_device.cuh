@@ -78,6 +78,6 @@ template <typename T> static inline typename prec<T>::view plan_view(const sf_cu
 
 /* Launches the update of the plan's dynamic arrays from the frame at `frame` (device memory,
  * alpha, sigma^2, d alpha, d sigma^2) on `stream`: what a sampler stage replays. */
-sf_status sf_plan_update_from(const sf_cuda_plan *p, const double *frame, cudaStream_t stream);
+sf_status sfi_plan_update_from(const sf_cuda_plan *p, const double *frame, cudaStream_t stream);
 
 #endif

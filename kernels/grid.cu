@@ -208,32 +208,32 @@ static sf_status create_on_device(sf_cuda_grid *G, sf_precision precision)
     if (e != cudaSuccess) {
         G->buffer = NULL;
         cudaGetLastError();
-        return sf_fail(SF_ERR_CUDA, "cudaMalloc of %zu bytes for the grid failed: %s (%s:%d)", G->buffer_bytes,
+        return sfi_fail(SF_ERR_CUDA, "cudaMalloc of %zu bytes for the grid failed: %s (%s:%d)", G->buffer_bytes,
                        cudaGetErrorString(e), __FILE__, __LINE__);
     }
     return SF_OK;
 }
 
-extern "C" sf_status sf_cuda_grid_create(sf_cuda_grid **out, sf_cuda_state *s, const sf_grid_shape *shape,
+extern "C" sf_status sfi_cuda_grid_create(sf_cuda_grid **out, sf_cuda_state *s, const sf_grid_shape *shape,
                                          sf_precision precision)
 {
     *out = NULL;
-    if (!s) return sf_fail(SF_ERR_NO_CUDA, "the context has no CUDA state");
+    if (!s) return sfi_fail(SF_ERR_NO_CUDA, "the context has no CUDA state");
     sf_cuda_grid *G = (sf_cuda_grid *)calloc(1, sizeof *G);
-    if (!G) return sf_fail(SF_ERR_NOMEM, "out of memory creating the CUDA grid");
+    if (!G) return sfi_fail(SF_ERR_NOMEM, "out of memory creating the CUDA grid");
     G->state = s, G->g = *shape, G->precision = precision;
     int caller = 0;
-    sf_status st = sf_cuda_enter(s, &caller);
-    if (st == SF_OK) st = sf_cuda_leave(s, caller, create_on_device(G, precision));
+    sf_status st = sfi_cuda_enter(s, &caller);
+    if (st == SF_OK) st = sfi_cuda_leave(s, caller, create_on_device(G, precision));
     if (st != SF_OK) {
-        sf_cuda_grid_destroy(G);
+        sfi_cuda_grid_destroy(G);
         return st;
     }
     *out = G;
     return SF_OK;
 }
 
-extern "C" void sf_cuda_grid_destroy(sf_cuda_grid *G)
+extern "C" void sfi_cuda_grid_destroy(sf_cuda_grid *G)
 {
     if (!G) return;
     int caller = -1;
@@ -246,7 +246,7 @@ extern "C" void sf_cuda_grid_destroy(sf_cuda_grid *G)
     free(G);
 }
 
-extern "C" void sf_cuda_grid_work_area(const sf_cuda_grid *G, size_t *shared_bytes, size_t *separate_bytes)
+extern "C" void sfi_cuda_grid_work_area(const sf_cuda_grid *G, size_t *shared_bytes, size_t *separate_bytes)
 {
     *shared_bytes = G->work_bytes;
     *separate_bytes = 0;
@@ -337,24 +337,24 @@ static sf_status burgers(sf_cuda_grid *G, double *u, double dtau, int steps, sf_
     return SF_OK;
 }
 
-extern "C" sf_status sf_cuda_grid_heat(sf_cuda_grid *G, const double *density, double dtau, double *u)
+extern "C" sf_status sfi_cuda_grid_heat(sf_cuda_grid *G, const double *density, double dtau, double *u)
 {
     int caller;
-    sf_status st = sf_cuda_enter(G->state, &caller);
+    sf_status st = sfi_cuda_enter(G->state, &caller);
     if (st != SF_OK) return st;
     st = G->precision == SF_PRECISION_F32 ? heat<float>(G, density, dtau, u) : heat<double>(G, density, dtau, u);
-    return sf_cuda_leave(G->state, caller, st);
+    return sfi_cuda_leave(G->state, caller, st);
 }
 
-extern "C" sf_status sf_cuda_grid_burgers(sf_cuda_grid *G, double *u, double dtau, int steps, sf_progress progress,
+extern "C" sf_status sfi_cuda_grid_burgers(sf_cuda_grid *G, double *u, double dtau, int steps, sf_progress progress,
                                           void *data)
 {
     int caller;
-    sf_status st = sf_cuda_enter(G->state, &caller);
+    sf_status st = sfi_cuda_enter(G->state, &caller);
     if (st != SF_OK) return st;
     st = G->precision == SF_PRECISION_F32 ? burgers<float>(G, u, dtau, steps, progress, data)
                                           : burgers<double>(G, u, dtau, steps, progress, data);
-    return sf_cuda_leave(G->state, caller, st);
+    return sfi_cuda_leave(G->state, caller, st);
 }
 
 template <typename T> struct fft_reps {
@@ -382,16 +382,16 @@ template <typename T> static sf_status fft_seconds(sf_cuda_grid *G, int reps, do
     carve<T>(G->buffer, &G->g, &f.a);
     SF_CUDA_TRY(cudaMemsetAsync(G->buffer, 0, G->buffer_bytes, G->state->stream));
     float ms = 0;
-    sf_status st = sf_cuda_time_ms(G->state->stream, run_ffts<T>, &f, &ms);
+    sf_status st = sfi_cuda_time_ms(G->state->stream, run_ffts<T>, &f, &ms);
     *seconds = 1e-3 * ms / reps;
     return st;
 }
 
-extern "C" sf_status sf_cuda_grid_fft_seconds(sf_cuda_grid *G, int reps, double *seconds)
+extern "C" sf_status sfi_cuda_grid_fft_seconds(sf_cuda_grid *G, int reps, double *seconds)
 {
     int caller;
-    sf_status st = sf_cuda_enter(G->state, &caller);
+    sf_status st = sfi_cuda_enter(G->state, &caller);
     if (st != SF_OK) return st;
     st = G->precision == SF_PRECISION_F32 ? fft_seconds<float>(G, reps, seconds) : fft_seconds<double>(G, reps, seconds);
-    return sf_cuda_leave(G->state, caller, st);
+    return sfi_cuda_leave(G->state, caller, st);
 }

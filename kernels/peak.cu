@@ -67,7 +67,7 @@ static sf_status gemm_peak(sf_cuda_state *s, sf_precision precision, sf_gemm_mat
     sf_status st = SF_OK;
     for (int r = 0; st == SF_OK && r <= 5; r++) { /* run 0 warms up */
         float ms = 0;
-        st = sf_cuda_time_ms(s->stream, run_gemms, &g, &ms);
+        st = sfi_cuda_time_ms(s->stream, run_gemms, &g, &ms);
         if (st == SF_OK && r > 0 && ms < best) best = ms;
     }
     cublasSetMathMode(s->blas, CUBLAS_DEFAULT_MATH);
@@ -76,14 +76,14 @@ static sf_status gemm_peak(sf_cuda_state *s, sf_precision precision, sf_gemm_mat
     return SF_OK;
 }
 
-extern "C" sf_status sf_cuda_gemm_peak(sf_cuda_state *s, sf_precision precision, sf_gemm_math math, int pedantic, int n,
+extern "C" sf_status sfi_cuda_gemm_peak(sf_cuda_state *s, sf_precision precision, sf_gemm_math math, int pedantic, int n,
                                        double *flops_per_second)
 {
     *flops_per_second = 0;
     int caller;
-    sf_status st = sf_cuda_enter(s, &caller);
+    sf_status st = sfi_cuda_enter(s, &caller);
     if (st != SF_OK) return st;
-    return sf_cuda_leave(s, caller, gemm_peak(s, precision, math, pedantic, n > 0 ? n : 8192, flops_per_second));
+    return sfi_cuda_leave(s, caller, gemm_peak(s, precision, math, pedantic, n > 0 ? n : 8192, flops_per_second));
 }
 
 struct copy_job {
@@ -109,7 +109,7 @@ static sf_status copy_peak(sf_cuda_state *s, size_t bytes, double *rate)
     float best = 1e30f;
     for (int r = 0; r <= 5; r++) {
         float ms = 0;
-        sf_status st = sf_cuda_time_ms(s->stream, run_copy, &c, &ms);
+        sf_status st = sfi_cuda_time_ms(s->stream, run_copy, &c, &ms);
         if (st != SF_OK) return st;
         if (r > 0 && ms < best) best = ms;
     }
@@ -117,11 +117,11 @@ static sf_status copy_peak(sf_cuda_state *s, size_t bytes, double *rate)
     return SF_OK;
 }
 
-extern "C" sf_status sf_cuda_copy_peak(sf_cuda_state *s, size_t bytes, double *bytes_per_second)
+extern "C" sf_status sfi_cuda_copy_peak(sf_cuda_state *s, size_t bytes, double *bytes_per_second)
 {
     *bytes_per_second = 0;
     int caller;
-    sf_status st = sf_cuda_enter(s, &caller);
+    sf_status st = sfi_cuda_enter(s, &caller);
     if (st != SF_OK) return st;
-    return sf_cuda_leave(s, caller, copy_peak(s, bytes, bytes_per_second));
+    return sfi_cuda_leave(s, caller, copy_peak(s, bytes, bytes_per_second));
 }

@@ -20,8 +20,8 @@ static sf_status bad_input(const sf_cuda_plan *p, unsigned long long at, double 
     size_t particle = (size_t)(at / (unsigned long long)p->d);
     int coordinate = (int)(at % (unsigned long long)p->d);
     if (!isfinite(v))
-        return sf_fail(SF_ERR_INVALID, "particle %zu, coordinate %d is not finite (%g)", particle, coordinate, v);
-    return sf_fail(SF_ERR_INVALID,
+        return sfi_fail(SF_ERR_INVALID, "particle %zu, coordinate %d is not finite (%g)", particle, coordinate, v);
+    return sfi_fail(SF_ERR_INVALID,
                    "particle %zu, coordinate %d is %g: outside the range of a float32 evaluation (|x| <= 2^60, so "
                    "that squares and their sums stay finite): use float64",
                    particle, coordinate, v);
@@ -114,14 +114,14 @@ static size_t tile_of(const sf_eval_scratch &sc, size_t B) { return sc.tile_cap 
 template <typename T> static size_t device_bytes(const host_run<T> &r, size_t B)
 {
     size_t io = (r.io.in_width + r.io.out_width) * sizeof(T);
-    return 2 * (B * io + 512) + 256 + sf_eval_scratch_bytes(r.p, &r.shape, r.p->state->math, tile_of(r.scratch, B));
+    return 2 * (B * io + 512) + 256 + sfi_eval_scratch_bytes(r.p, &r.shape, r.p->state->math, tile_of(r.scratch, B));
 }
 
 template <typename T> static sf_status allocate_batches(void *data, size_t B, int *oom)
 {
     host_run<T> *r = (host_run<T> *)data;
     sf_cuda_state *s = r->p->state;
-    return sf_cuda_reserve(&s->workspace, &s->workspace_bytes, device_bytes(*r, B), oom);
+    return sfi_cuda_reserve(&s->workspace, &s->workspace_bytes, device_bytes(*r, B), oom);
 }
 
 template <typename T> static sf_status size_run(host_run<T> *r, size_t max_batch, size_t n)
@@ -138,12 +138,12 @@ template <typename T> static sf_status size_run(host_run<T> *r, size_t max_batch
     if (b.hard_cap < 1) b.hard_cap = 1;
     size_t first = sf_batch_size(&b);
     if (first == 0)
-        return sf_fail(SF_ERR_CUDA, "not enough free device memory for one particle (d = %d, K = %d): %zu bytes free",
+        return sfi_fail(SF_ERR_CUDA, "not enough free device memory for one particle (d = %d, K = %d): %zu bytes free",
                        r->p->d, r->p->K, free_bytes);
     sf_status st = sf_batch_reserve(first, allocate_batches<T>, r, &r->B);
     if (st != SF_OK) return st;
     r->tile = tile_of(r->scratch, r->B);
-    st = sf_cuda_reserve_pinned(&s->pinned, &s->pinned_bytes, 2 * r->B * io);
+    st = sfi_cuda_reserve_pinned(&s->pinned, &s->pinned_bytes, 2 * r->B * io);
     if (st != SF_OK) return st;
     char *dev = (char *)s->workspace, *pin = (char *)s->pinned;
     for (int k = 0; k < 2; k++) {
@@ -208,7 +208,7 @@ template <typename T> static sf_status evaluate_host(sf_cuda_plan *p, size_t max
     sf_device_request shape = {rq->score, rq->logp, rq->resp, rq->div, rq->denoise, rq->lap, rq->hvp, rq->hessian,
                                rq->dt_score, rq->dt_logp, rq->hvp_dir, rq->hvp_s, rq->hvp_x};
     r.shape = shape;
-    r.scratch = sf_eval_scratch_of(p, &shape, s->math);
+    r.scratch = sfi_eval_scratch_of(p, &shape, s->math);
     sf_status st = size_run<T>(&r, max_batch, n);
     if (st != SF_OK) return st;
     pipeline_events ev;
@@ -236,7 +236,7 @@ template <typename T> static sf_status evaluate_host(sf_cuda_plan *p, size_t max
         SF_CUDA_TRY(cudaEventRecord(ev.copied_in[k], s->copy_stream));
         SF_CUDA_TRY(cudaStreamWaitEvent(s->stream, ev.copied_in[k], 0));
         SF_CUDA_TRY(cudaMemsetAsync(s->bad + k, 0xff, sizeof(unsigned long long), s->stream));
-        st = sf_eval_launch(p, sl.in, nb, &sl.rq, r.work, r.tile, s->bad + k, (unsigned long long)b0 * p->d, s->stream,
+        st = sfi_eval_launch(p, sl.in, nb, &sl.rq, r.work, r.tile, s->bad + k, (unsigned long long)b0 * p->d, s->stream,
                             s->blas, s->math);
         if (st != SF_OK) return st;
         SF_CUDA_TRY(cudaEventRecord(ev.computed[k], s->stream));
@@ -249,15 +249,15 @@ template <typename T> static sf_status evaluate_host(sf_cuda_plan *p, size_t max
     return SF_OK;
 }
 
-extern "C" sf_status sf_cuda_plan_evaluate(sf_cuda_plan *p, size_t max_batch, const double *x, size_t n, const sf_request *rq)
+extern "C" sf_status sfi_cuda_plan_evaluate(sf_cuda_plan *p, size_t max_batch, const double *x, size_t n, const sf_request *rq)
 {
     if (n == 0) return SF_OK;
     int caller = 0;
-    sf_status st = sf_cuda_enter(p->state, &caller);
+    sf_status st = sfi_cuda_enter(p->state, &caller);
     if (st != SF_OK) return st;
     st = p->precision == SF_PRECISION_F32 ? evaluate_host<float>(p, max_batch, x, n, rq)
                                           : evaluate_host<double>(p, max_batch, x, n, rq);
-    return sf_cuda_leave(p->state, caller, st);
+    return sfi_cuda_leave(p->state, caller, st);
 }
 
 /* ---------------------------------------------------------------- device arrays */
@@ -272,13 +272,13 @@ static sf_status allocate_tile(void *data, size_t tile, int *oom)
 {
     device_run *r = (device_run *)data;
     sf_cuda_state *s = r->p->state;
-    return sf_cuda_reserve(&s->workspace, &s->workspace_bytes, sf_eval_scratch_bytes(r->p, r->rq, s->math, tile), oom);
+    return sfi_cuda_reserve(&s->workspace, &s->workspace_bytes, sfi_eval_scratch_bytes(r->p, r->rq, s->math, tile), oom);
 }
 
 static sf_status evaluate_device(sf_cuda_plan *p, const void *x, size_t n, const sf_device_request *rq, cudaStream_t stream)
 {
     sf_cuda_state *s = p->state;
-    device_run r = {p, rq, sf_eval_scratch_of(p, rq, s->math)};
+    device_run r = {p, rq, sfi_eval_scratch_of(p, rq, s->math)};
     size_t tile = 0;
     if (r.scratch.per_particle) {
         size_t free_bytes = 0, total = 0;
@@ -287,7 +287,7 @@ static sf_status evaluate_device(sf_cuda_plan *p, const void *x, size_t n, const
                              r.scratch.tile_cap};
         size_t first = sf_batch_size(&b);
         if (first == 0)
-            return sf_fail(SF_ERR_CUDA, "not enough free device memory for one particle's scratch (d = %d, K = %d)", p->d,
+            return sfi_fail(SF_ERR_CUDA, "not enough free device memory for one particle's scratch (d = %d, K = %d)", p->d,
                            p->K);
         sf_status st = sf_batch_reserve(first, allocate_tile, &r, &tile);
         if (st != SF_OK) return st;
@@ -295,14 +295,14 @@ static sf_status evaluate_device(sf_cuda_plan *p, const void *x, size_t n, const
     SF_CUDA_TRY(cudaStreamWaitEvent(stream, p->updated, 0)); /* the field's last update, on the state's stream */
     SF_CUBLAS_TRY(cublasSetStream(s->blas, stream));
     SF_CUDA_TRY(cudaMemsetAsync(s->bad, 0xff, sizeof(unsigned long long), stream));
-    sf_status st = sf_eval_launch(p, x, n, rq, s->workspace, tile, s->bad, 0, stream, s->blas, s->math);
+    sf_status st = sfi_eval_launch(p, x, n, rq, s->workspace, tile, s->bad, 0, stream, s->blas, s->math);
     cudaError_t e = cudaSuccess;
     if (st == SF_OK) e = cudaMemcpyAsync(s->bad_host, s->bad, sizeof(unsigned long long), cudaMemcpyDeviceToHost, stream);
     if (e == cudaSuccess) e = cudaStreamSynchronize(stream);
     cublasSetStream(s->blas, s->stream);
     if (st != SF_OK) return st;
     if (e != cudaSuccess)
-        return sf_fail(SF_ERR_CUDA, "evaluating on device arrays failed: %s (%s:%d)", cudaGetErrorString(e), __FILE__,
+        return sfi_fail(SF_ERR_CUDA, "evaluating on device arrays failed: %s (%s:%d)", cudaGetErrorString(e), __FILE__,
                        __LINE__);
     if (s->bad_host[0] != SF_NO_BAD_INPUT) { /* fetch the one bad value for the message */
         unsigned long long at = s->bad_host[0];
@@ -319,12 +319,12 @@ static sf_status evaluate_device(sf_cuda_plan *p, const void *x, size_t n, const
     return SF_OK;
 }
 
-extern "C" sf_status sf_cuda_plan_evaluate_device(sf_cuda_plan *p, const void *x, size_t n, const sf_device_request *rq,
+extern "C" sf_status sfi_cuda_plan_evaluate_device(sf_cuda_plan *p, const void *x, size_t n, const sf_device_request *rq,
                                                   void *stream)
 {
     if (n == 0) return SF_OK;
     int caller = 0;
-    sf_status st = sf_cuda_enter(p->state, &caller);
+    sf_status st = sfi_cuda_enter(p->state, &caller);
     if (st != SF_OK) return st;
-    return sf_cuda_leave(p->state, caller, evaluate_device(p, x, n, rq, (cudaStream_t)stream));
+    return sfi_cuda_leave(p->state, caller, evaluate_device(p, x, n, rq, (cudaStream_t)stream));
 }

@@ -114,10 +114,10 @@ static sf_device_request score_only(void)
 static size_t tile_for(const sample_run *r, size_t n)
 {
     sf_device_request rq = score_only();
-    sf_eval_scratch a = sf_eval_scratch_of(r->mix, &rq, r->s->math);
+    sf_eval_scratch a = sfi_eval_scratch_of(r->mix, &rq, r->s->math);
     size_t cap = a.tile_cap;
     if (r->cls) {
-        sf_eval_scratch b = sf_eval_scratch_of(r->cls, &rq, r->s->math);
+        sf_eval_scratch b = sfi_eval_scratch_of(r->cls, &rq, r->s->math);
         if (b.tile_cap && (!cap || b.tile_cap < cap)) cap = b.tile_cap;
     }
     return cap && n > cap ? cap : n;
@@ -126,8 +126,8 @@ static size_t tile_for(const sample_run *r, size_t n)
 static size_t scratch_bytes(const sample_run *r, size_t tile)
 {
     sf_device_request rq = score_only();
-    size_t a = sf_eval_scratch_bytes(r->mix, &rq, r->s->math, tile);
-    size_t b = r->cls ? sf_eval_scratch_bytes(r->cls, &rq, r->s->math, tile) : 0;
+    size_t a = sfi_eval_scratch_bytes(r->mix, &rq, r->s->math, tile);
+    size_t b = r->cls ? sfi_eval_scratch_bytes(r->cls, &rq, r->s->math, tile) : 0;
     return a > b ? a : b;
 }
 
@@ -151,7 +151,7 @@ static sf_status allocate_run(void *data, size_t n, int *oom)
         cudaGetLastError();
         *oom = 1;
     }
-    return sf_fail(SF_ERR_CUDA, "cudaMalloc of %zu bytes for %zu sampler particles failed: %s", r->bytes, n,
+    return sfi_fail(SF_ERR_CUDA, "cudaMalloc of %zu bytes for %zu sampler particles failed: %s", r->bytes, n,
                    cudaGetErrorString(e));
 }
 
@@ -179,12 +179,12 @@ static sf_status stage_score(sample_run *r, sf_cuda_plan *plan, int stage, void 
     double *frame = plan_array<double>(plan, plan->L.frame);
     select_frame<<<1, 1, 0, st>>>(r->table, r->step, stage, frame);
     SF_LAUNCH_CHECK("select_frame");
-    sf_status s = sf_plan_update_from(plan, frame, st);
+    sf_status s = sfi_plan_update_from(plan, frame, st);
     if (s != SF_OK) return s;
     sf_device_request rq;
     memset(&rq, 0, sizeof rq);
     rq.score = out;
-    return sf_eval_launch(plan, r->u, r->n, &rq, r->scratch, r->tile, r->s->bad, 0, st, r->s->blas, r->s->math);
+    return sfi_eval_launch(plan, r->u, r->n, &rq, r->scratch, r->tile, r->s->bad, 0, st, r->s->blas, r->s->math);
 }
 
 /* Enqueues one step of `stages` stages (the step number lives on the device). */
@@ -229,7 +229,7 @@ struct step_graph {
         cudaError_t e = cudaStreamEndCapture(st, &graph);
         if (s != SF_OK) return s;
         if (e != cudaSuccess)
-            return sf_fail(SF_ERR_CUDA, "capturing a sampler step as a CUDA graph failed: %s (%s:%d)",
+            return sfi_fail(SF_ERR_CUDA, "capturing a sampler step as a CUDA graph failed: %s (%s:%d)",
                            cudaGetErrorString(e), __FILE__, __LINE__);
         SF_CUDA_TRY(cudaGraphInstantiate(&exec, graph, 0));
         return SF_OK;
@@ -260,13 +260,13 @@ static sf_status run_chunk(sample_run *r, const sf_schedule *sched, const sf_ste
     cudaStream_t st = r->s->stream;
     sf_status s;
     device_step *host = (device_step *)malloc((size_t)steps * sizeof(device_step) + 1);
-    if (!host) return sf_fail(SF_ERR_NOMEM, "out of memory for %d sampler steps", steps);
+    if (!host) return sfi_fail(SF_ERR_NOMEM, "out of memory for %d sampler steps", steps);
     s = fill_table(host, sched, plans, steps);
     cudaError_t e = cudaSuccess;
     if (s == SF_OK) e = cudaMemcpy(r->table, host, (size_t)steps * sizeof(device_step), cudaMemcpyHostToDevice);
     free(host);
     if (s != SF_OK) return s;
-    if (e != cudaSuccess) return sf_fail(SF_ERR_CUDA, "uploading the sampler steps failed: %s", cudaGetErrorString(e));
+    if (e != cudaSuccess) return sfi_fail(SF_ERR_CUDA, "uploading the sampler steps failed: %s", cudaGetErrorString(e));
     SF_CUDA_TRY(cudaMemcpy(r->x, x, r->nd * sizeof(double), cudaMemcpyHostToDevice));
     SF_CUDA_TRY(cudaMemsetAsync(r->step, 0, sizeof(int), st));
     if (trajectory) {
@@ -295,9 +295,9 @@ static sf_status run_chunk(sample_run *r, const sf_schedule *sched, const sf_ste
 static sf_status device_plan(sf_cuda_state *s, const sf_mixture *mix, sf_precision precision, sf_cuda_plan **plan)
 {
     sf_field f;
-    sf_status st = sf_field_init(&f, mix);
-    if (st == SF_OK) st = sf_cuda_plan_create(plan, s, &f, precision);
-    sf_field_free(&f);
+    sf_status st = sfi_field_init(&f, mix);
+    if (st == SF_OK) st = sfi_cuda_plan_create(plan, s, &f, precision);
+    sfi_field_free(&f);
     return st;
 }
 
@@ -316,14 +316,14 @@ static sf_status sample(sf_cuda_state *s, sf_precision precision, size_t max_bat
     if (st == SF_OK) {
         size_t free_bytes = 0, total = 0;
         cudaError_t e = cudaMemGetInfo(&free_bytes, &total);
-        if (e != cudaSuccess) st = sf_fail(SF_ERR_CUDA, "cudaMemGetInfo failed: %s", cudaGetErrorString(e));
+        if (e != cudaSuccess) st = sfi_fail(SF_ERR_CUDA, "cudaMemGetInfo failed: %s", cudaGetErrorString(e));
         size_t fixed = run_bytes(&r, 0, steps), per = (run_bytes(&r, 1024, steps) - fixed) / 1024 + 1;
         sf_batch_budget b = {free_bytes, 0, fixed, per, n, max_batch, (size_t)0x7fffffff / (size_t)r.d};
         if (st == SF_OK && (B = sf_batch_size(&b)) == 0)
-            st = sf_fail(SF_ERR_CUDA, "not enough free device memory to sample one particle (%zu bytes free)", free_bytes);
+            st = sfi_fail(SF_ERR_CUDA, "not enough free device memory to sample one particle (%zu bytes free)", free_bytes);
     }
     if (st == SF_OK && B < n && trajectory)
-        st = sf_fail(SF_ERR_CUDA, "%zu particles with a trajectory do not fit on the device at once (at most %zu here): "
+        st = sfi_fail(SF_ERR_CUDA, "%zu particles with a trajectory do not fit on the device at once (at most %zu here): "
                                   "run them in smaller batches", n, B);
     /* particles are independent (noise keyed per particle): chunks give the same results */
     for (size_t b0 = 0; st == SF_OK && b0 < n; b0 += B) {
@@ -331,7 +331,7 @@ static sf_status sample(sf_cuda_state *s, sf_precision precision, size_t max_bat
         st = sf_batch_reserve(nb, allocate_run, &r, &fitted);
         if (st == SF_OK && fitted < nb) { /* it fitted only smaller: this chunk and the next ones take that */
             if (trajectory)
-                st = sf_fail(SF_ERR_CUDA, "%zu particles with a trajectory do not fit on the device at once", n);
+                st = sfi_fail(SF_ERR_CUDA, "%zu particles with a trajectory do not fit on the device at once", n);
             B = nb = fitted;
         }
         if (st == SF_OK) {
@@ -344,23 +344,23 @@ static sf_status sample(sf_cuda_state *s, sf_precision precision, size_t max_bat
         if (r.memory) cudaFree(r.memory);
         r.memory = NULL;
     }
-    sf_cuda_plan_destroy(r.mix);
-    sf_cuda_plan_destroy(r.cls);
+    sfi_cuda_plan_destroy(r.mix);
+    sfi_cuda_plan_destroy(r.cls);
     return st;
 }
 
-extern "C" sf_status sf_cuda_sample(sf_cuda_state *s, sf_precision precision, size_t max_batch, const sf_mixture *mix,
+extern "C" sf_status sfi_cuda_sample(sf_cuda_state *s, sf_precision precision, size_t max_batch, const sf_mixture *mix,
                                     const sf_mixture *cls, double gamma, const sf_schedule *schedule,
                                     const sf_step_plan *plans, const double *times, int steps, uint64_t seed,
                                     uint32_t first_step, double *x, size_t n, size_t first_particle,
                                     sf_trajectory_fn trajectory, void *data, int every)
 {
-    if (!s) return sf_fail(SF_ERR_NO_CUDA, "the context has no CUDA state");
+    if (!s) return sfi_fail(SF_ERR_NO_CUDA, "the context has no CUDA state");
     if (n == 0 || steps < 1) return SF_OK;
     int caller = 0;
-    sf_status st = sf_cuda_enter(s, &caller);
+    sf_status st = sfi_cuda_enter(s, &caller);
     if (st != SF_OK) return st;
     st = sample(s, precision, max_batch, mix, cls, gamma, schedule, plans, times, steps, seed, first_step, x, n,
                 first_particle, trajectory, data, every);
-    return sf_cuda_leave(s, caller, st);
+    return sfi_cuda_leave(s, caller, st);
 }

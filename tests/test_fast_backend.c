@@ -165,7 +165,7 @@ Test(fast_backend, simd_exp_within_one_ulp_of_libm)
     double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double));
     for (size_t i = 0; i < n; i++) /* the whole range (into subnormal results), and [-1, 1] densely */
         x[i] = i % 2 ? -745.5 + 1455.0 * sf_rng_uniform(&rng) : 2.0 * sf_rng_uniform(&rng) - 1.0;
-    sf_exp_array(x, y, n);
+    sfi_exp_array(x, y, n);
     double worst = 0;
     size_t at = 0;
     for (size_t i = 0; i < n; i++) {
@@ -175,11 +175,11 @@ Test(fast_backend, simd_exp_within_one_ulp_of_libm)
     cr_expect(worst <= 1.0, "worst %.3g ulp at x = %.17g: %.17g, libm %.17g", worst, x[at], y[at], exp(x[at]));
     const double special[] = {-INFINITY, INFINITY, 0.0, -0.0, 709.78, 709.79, -708.4, -744.0, -745.13, -745.14, -800.0};
     double got[11];
-    sf_exp_array(special, got, 11);
+    sfi_exp_array(special, got, 11);
     for (int i = 0; i < 11; i++)
         cr_expect(ulps(got[i], exp(special[i])) <= 1.0, "exp(%g) = %.17g, libm %.17g", special[i], got[i], exp(special[i]));
     double nan_in = NAN, nan_out = 0;
-    sf_exp_array(&nan_in, &nan_out, 1);
+    sfi_exp_array(&nan_in, &nan_out, 1);
     cr_expect(isnan(nan_out), "exp(NaN) = %g", nan_out);
     free(x), free(y);
 }
@@ -193,7 +193,7 @@ Test(fast_backend, softmax_rows_match_long_double_log_sum_exp)
     for (int i = 0; i < ROWS * K; i++) /* wide ranges, and skipped components (-inf) */
         l[i] = i % 11 == 3 ? -INFINITY : (i % 2 ? -700.0 : 0.0) + 200.0 * (sf_rng_uniform(&rng) - 0.5);
     memcpy(r, l, sizeof l);
-    sf_softmax_rows(r, ROWS, K, logp);
+    sfi_softmax_rows(r, ROWS, K, logp);
     for (int i = 0; i < ROWS; i++) {
         long double m = -INFINITY, sum = 0;
         for (int k = 0; k < K; k++) m = l[i * K + k] > m ? l[i * K + k] : m;
@@ -248,14 +248,14 @@ Test(fast_backend, screening_bound_holds)
         cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, kinds[c], 1.0), SF_OK);
         sf_time time = time_at(SF_SCHEDULE_VP_LINEAR, 0.05);
         sf_field field;
-        cr_assert_eq(sf_field_build(&field, m, &time), SF_OK);
+        cr_assert_eq(sfi_field_build(&field, m, &time), SF_OK);
         sf_fast_field ff;
-        cr_assert_eq(sf_fast_field_prepare(&ff, &field), SF_OK);
+        cr_assert_eq(sfi_fast_field_prepare(&ff, &field), SF_OK);
         sf_screen_scratch s;
-        cr_assert_eq(sf_screen_scratch_alloc(&s, &ff, n), SF_OK);
+        cr_assert_eq(sfi_screen_scratch_alloc(&s, &ff, n), SF_OK);
         double *x = malloc((size_t)n * d * sizeof(double)), approx[64 * 20], bound[64 * 20], best[64];
         sf_workload_particles(x, n, m, &time, &rng, 0.2, 1e4);
-        sf_screen_block(&ff, x, n, approx, bound, best, &s);
+        sfi_screen_block(&ff, x, n, approx, bound, best, &s);
         for (int i = 0; i < n; i++) {
             double top = -INFINITY;
             for (int k = 0; k < K; k++) {
@@ -268,9 +268,9 @@ Test(fast_backend, screening_bound_holds)
             }
             cr_expect_eq(best[i], top, "particle %d best lower bound", i);
         }
-        sf_screen_scratch_free(&s);
-        sf_fast_field_release(&ff);
-        sf_field_free(&field);
+        sfi_screen_scratch_free(&s);
+        sfi_fast_field_release(&ff);
+        sfi_field_free(&field);
         sf_mixture_destroy(m);
         free(x);
     }
@@ -287,16 +287,16 @@ Test(fast_backend, isotropic_bounds_are_the_shared_formula)
     cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ISOTROPIC, 1.0), SF_OK);
     sf_time time = time_at(SF_SCHEDULE_VE, 0.3);
     sf_field field;
-    cr_assert_eq(sf_field_build(&field, m, &time), SF_OK);
+    cr_assert_eq(sfi_field_build(&field, m, &time), SF_OK);
     sf_fast_field ff;
-    cr_assert_eq(sf_fast_field_prepare(&ff, &field), SF_OK);
+    cr_assert_eq(sfi_fast_field_prepare(&ff, &field), SF_OK);
     cr_assert(ff.uniform_diag && field.R == 0);
     for (int trial = 0; trial < 50; trial++) {
         double sq = 100.0 * sf_rng_uniform(&rng), a[23], b[23];
         for (int k = 0; k < K; k++) a[k] = 20.0 * (sf_rng_uniform(&rng) - 0.5);
         double xpm[23];
         memcpy(xpm, a, sizeof xpm);
-        sf_screen_rank_free_bounds(&ff.view, sq, a, b);
+        sfi_screen_rank_free_bounds(&ff.view, sq, a, b);
         for (int k = 0; k < K; k++) {
             double want_a, want_b;
             sf_logit_bound_f64(&ff.view, k, sq * ff.view.prec_diag[(size_t)k * d], xpm[k], NULL, DBL_EPSILON, &want_a,
@@ -305,8 +305,8 @@ Test(fast_backend, isotropic_bounds_are_the_shared_formula)
                       b[k], want_a, want_b);
         }
     }
-    sf_fast_field_release(&ff);
-    sf_field_free(&field);
+    sfi_fast_field_release(&ff);
+    sfi_field_free(&field);
     sf_mixture_destroy(m);
 }
 
@@ -322,17 +322,17 @@ Test(fast_backend, matrix_sums_equal_direct_sums)
         cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, kinds[c], 1.0), SF_OK);
         sf_time time = time_at(SF_SCHEDULE_VE, 0.4);
         sf_field field;
-        cr_assert_eq(sf_field_build(&field, m, &time), SF_OK);
+        cr_assert_eq(sfi_field_build(&field, m, &time), SF_OK);
         sf_fast_field ff;
-        cr_assert_eq(sf_fast_field_prepare(&ff, &field), SF_OK);
+        cr_assert_eq(sfi_fast_field_prepare(&ff, &field), SF_OK);
         sf_screen_scratch s;
-        cr_assert_eq(sf_screen_scratch_alloc(&s, &ff, n), SF_OK);
+        cr_assert_eq(sfi_screen_scratch_alloc(&s, &ff, n), SF_OK);
         double x[30 * 17], w[30 * 11], approx[30 * 11], bound[30 * 11], best[30], score[30 * 17], scratch[30 * 17];
         double coef[30 * 44 + 1];
         sf_workload_particles(x, n, m, &time, &rng, 0.0, 0.0);
         for (int e = 0; e < n * K; e++) w[e] = e % 4 == 1 ? 0.0 : sf_rng_uniform(&rng);
-        sf_screen_block(&ff, x, n, approx, bound, best, &s); /* the projections u_j . x */
-        sf_matrix_score(&ff, x, n, w, s.proj, score, scratch, coef);
+        sfi_screen_block(&ff, x, n, approx, bound, best, &s); /* the projections u_j . x */
+        sfi_matrix_score(&ff, x, n, w, s.proj, score, scratch, coef);
         for (int i = 0; i < n; i++) {
             long double want[17] = {0}, g[512], norm = 0;
             for (int k = 0; k < K; k++) {
@@ -344,9 +344,9 @@ Test(fast_backend, matrix_sums_equal_direct_sums)
                 cr_expect(fabsl(score[i * d + j] - want[j]) <= 1e-12L * sqrtl(norm + 1),
                           "kinds %d particle %d coordinate %d: %.17g, direct %.17Lg", c, i, j, score[i * d + j], want[j]);
         }
-        sf_screen_scratch_free(&s);
-        sf_fast_field_release(&ff);
-        sf_field_free(&field);
+        sfi_screen_scratch_free(&s);
+        sfi_fast_field_release(&ff);
+        sfi_field_free(&field);
         sf_mixture_destroy(m);
     }
 }

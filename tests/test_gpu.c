@@ -541,7 +541,7 @@ Test(gpu, entry_points_restore_the_current_device)
     cr_assert_eq(cudaSetDevice(mine), cudaSuccess);
     sf_context *gpu = NULL;
     cr_assert_eq(sf_context_create(&gpu, SF_BACKEND_CUDA, SF_PRECISION_F64, 0), SF_OK, "%s", sf_last_error());
-    cr_expect_eq(sf_cuda_current_device(), mine, "sf_context_create moved the caller's device");
+    cr_expect_eq(sfi_cuda_current_device(), mine, "sf_context_create moved the caller's device");
     sf_rng rng;
     sf_rng_seed(&rng, 210);
     sf_mixture *m;
@@ -551,24 +551,24 @@ Test(gpu, entry_points_restore_the_current_device)
     sf_workload_particles(x, 10, m, &time, &rng, 0.0, 0.0);
     sf_outputs o = {.score = s};
     cr_expect_eq(sf_evaluate(gpu, m, &time, x, 10, &o), SF_OK);
-    cr_expect_eq(sf_cuda_current_device(), mine, "sf_evaluate moved the caller's device");
+    cr_expect_eq(sfi_cuda_current_device(), mine, "sf_evaluate moved the caller's device");
     sf_sampler smp = sf_sampler_default(SF_SAMPLER_DDPM);
     smp.t1 = 0.9, smp.t0 = 0.1, smp.steps = 3;
     sf_schedule sched = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
     cr_expect_eq(sf_sample(gpu, m, &sched, &smp, x, 10, 0, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
-    cr_expect_eq(sf_cuda_current_device(), mine, "sf_sample moved the caller's device");
+    cr_expect_eq(sfi_cuda_current_device(), mine, "sf_sample moved the caller's device");
     double peak = 0;
-    cr_expect_eq(sf_cuda_gemm_peak(gpu->cuda, SF_PRECISION_F64, SF_GEMM_EXACT, 0, 512, &peak), SF_OK);
-    cr_expect_eq(sf_cuda_current_device(), mine, "sf_cuda_gemm_peak moved the caller's device");
+    cr_expect_eq(sfi_cuda_gemm_peak(gpu->cuda, SF_PRECISION_F64, SF_GEMM_EXACT, 0, 512, &peak), SF_OK);
+    cr_expect_eq(sfi_cuda_current_device(), mine, "sfi_cuda_gemm_peak moved the caller's device");
     sf_grid *grid = NULL;
     cr_assert_eq(sf_grid_create(&grid, gpu, 2, 16, 6.0), SF_OK, "%s", sf_last_error());
-    cr_expect_eq(sf_cuda_current_device(), mine, "sf_grid_create moved the caller's device");
+    cr_expect_eq(sfi_cuda_current_device(), mine, "sf_grid_create moved the caller's device");
     double seconds;
-    cr_expect_eq(sf_cuda_grid_fft_seconds(grid->cuda, 2, &seconds), SF_OK);
-    cr_expect_eq(sf_cuda_current_device(), mine, "sf_cuda_grid_fft_seconds moved the caller's device");
+    cr_expect_eq(sfi_cuda_grid_fft_seconds(grid->cuda, 2, &seconds), SF_OK);
+    cr_expect_eq(sfi_cuda_current_device(), mine, "sfi_cuda_grid_fft_seconds moved the caller's device");
     sf_grid_destroy(grid);
     sf_context_destroy(gpu);
-    cr_expect_eq(sf_cuda_current_device(), mine, "teardown moved the caller's device");
+    cr_expect_eq(sfi_cuda_current_device(), mine, "teardown moved the caller's device");
     sf_mixture_destroy(m);
 #endif
 }
@@ -585,7 +585,7 @@ Test(gpu_grid, cufft_plans_share_one_work_area)
         sf_grid *grid = NULL;
         cr_assert_eq(sf_grid_create(&grid, gpu, dims[i], sizes[i], 8.0), SF_OK, "%s", sf_last_error());
         size_t shared = 0, separate = 0;
-        sf_cuda_grid_work_area(grid->cuda, &shared, &separate);
+        sfi_cuda_grid_work_area(grid->cuda, &shared, &separate);
         cr_expect(shared > 0, "d = %d: no work area", dims[i]);
         cr_expect(shared < separate, "d = %d: one area of %zu bytes should be less than the plans' %zu", dims[i], shared,
                   separate);

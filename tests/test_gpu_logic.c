@@ -36,10 +36,10 @@ typedef struct {
 static host_views make_views(const sf_field *f)
 {
     host_views h;
-    sf_field_layout L = sf_field_layout_of(f);
+    sf_field_layout L = sfi_field_layout_of(f);
     h.packed = malloc((L.total + 1) * sizeof(double));
     h.single = malloc((L.total + 1) * sizeof(float));
-    sf_field_pack(f, &L, 0, h.packed);
+    sfi_field_pack(f, &L, 0, h.packed);
     for (size_t i = 0; i < L.total; i++) h.single[i] = (float)h.packed[i];
     h.v64 = sf_field_view_at_f64(f, &L, h.packed, f->rank_offset);
     sf_field_view_f32 *v = &h.v32;
@@ -243,11 +243,11 @@ static screen_run compare_screened(const logic_case *c, screen_run sr)
     sf_workload_particles(x, n, m, &time, &rng, c->outliers, c->outlier_scale);
     for (size_t i = 0; i < nd; i++) v[i] = sf_rng_normal(&rng);
     sf_field field;
-    cr_assert_eq(sf_field_build(&field, m, &time), SF_OK);
+    cr_assert_eq(sfi_field_build(&field, m, &time), SF_OK);
     const double *dir = c->given_directions ? v : NULL;
     sf_request ref = alloc_request(n, c->d, c->K, dir, 0.7, -0.3, c->derivatives);
     sf_request got = alloc_request(n, c->d, c->K, dir, 0.7, -0.3, c->derivatives);
-    cr_assert_eq(sf_score_cpu(&field, x, n, &ref), SF_OK, "%s", sf_last_error());
+    cr_assert_eq(sfi_score_cpu(&field, x, n, &ref), SF_OK, "%s", sf_last_error());
     host_views h = make_views(&field);
     if (c->single) run_screened_f32(&h.v32, x, n, &sr, &got);
     else run_screened_f64(&h.v64, x, n, &sr, &got);
@@ -258,7 +258,7 @@ static screen_run compare_screened(const logic_case *c, screen_run sr)
                  sr.bound_violations, sr.bound_usage);
     free_views(&h);
     free_request(&ref), free_request(&got);
-    sf_field_free(&field);
+    sfi_field_free(&field);
     free(x), free(v);
     sf_mixture_destroy(m);
     return sr;
@@ -378,9 +378,9 @@ static void compare_small(int single, int d, int K, sf_workload_kinds kinds, sf_
     double *x = malloc(nd * sizeof(double));
     sf_workload_particles(x, n, m, &time, &rng, 0.05, single ? 4.0 : 30.0);
     sf_field field;
-    cr_assert_eq(sf_field_build(&field, m, &time), SF_OK);
+    cr_assert_eq(sfi_field_build(&field, m, &time), SF_OK);
     sf_request ref = alloc_request(n, d, K, NULL, 0, 0, 0), got = alloc_request(n, d, K, NULL, 0, 0, 0);
-    cr_assert_eq(sf_score_cpu(&field, x, n, &ref), SF_OK, "%s", sf_last_error());
+    cr_assert_eq(sfi_score_cpu(&field, x, n, &ref), SF_OK, "%s", sf_last_error());
     host_views h = make_views(&field);
     if (single) run_small_f32(&h.v32, x, n, slots, &got);
     else run_small_f64(&h.v64, x, n, slots, &got);
@@ -389,7 +389,7 @@ static void compare_small(int single, int d, int K, sf_workload_kinds kinds, sf_
     expect_requests_close(&ref, &got, n, d, K, single ? 1e-4 : 1e-11, what);
     free_views(&h);
     free_request(&ref), free_request(&got);
-    sf_field_free(&field);
+    sfi_field_free(&field);
     free(x);
     sf_mixture_destroy(m);
 }
@@ -484,10 +484,10 @@ static sf_status fake_allocate(void *data, size_t batch, int *oom)
 {
     fake_device *f = data;
     f->calls++;
-    if (f->other_error_at && f->calls == f->other_error_at) return sf_fail(SF_ERR_CUDA, "a launch failed");
+    if (f->other_error_at && f->calls == f->other_error_at) return sfi_fail(SF_ERR_CUDA, "a launch failed");
     if (batch <= f->limit) return SF_OK;
     *oom = 1;
-    return sf_fail(SF_ERR_CUDA, "cudaMalloc: out of memory");
+    return sfi_fail(SF_ERR_CUDA, "cudaMalloc: out of memory");
 }
 
 Test(gpu_logic, batch_halves_on_allocation_failure)

@@ -22,7 +22,7 @@
 /* A call that must be refused as invalid, with a message. */
 #define EXPECT_INVALID(call)                                                                                     \
     do {                                                                                                         \
-        sf_error_clear();                                                                                        \
+        sfi_error_clear();                                                                                       \
         sf_status st_ = (call);                                                                                  \
         cr_expect_eq(st_, SF_ERR_INVALID, "%s returned %d (%s), expected SF_ERR_INVALID", #call, (int)st_,        \
                      sf_last_error());                                                                           \
@@ -32,7 +32,7 @@
 /* An accessor given bad arguments: its sentinel, and a message. */
 #define EXPECT_SENTINEL(call, equal)                                                                             \
     do {                                                                                                         \
-        sf_error_clear();                                                                                        \
+        sfi_error_clear();                                                                                       \
         cr_expect(equal(call), "%s did not return its sentinel", #call);                                         \
         cr_expect(sf_last_error()[0] != '\0', "%s: no message", #call);                                          \
     } while (0)
@@ -40,7 +40,7 @@
 /* A void function given bad arguments: it returns, with a message. */
 #define EXPECT_MESSAGE(call)                                                                                     \
     do {                                                                                                         \
-        sf_error_clear();                                                                                        \
+        sfi_error_clear();                                                                                       \
         call;                                                                                                    \
         cr_expect(sf_last_error()[0] != '\0', "%s: no message", #call);                                          \
     } while (0)
@@ -556,7 +556,7 @@ Test(misuse, pair_statistics_and_blowup)
     EXPECT_INVALID(sf_blowup_at(ctx, mix, -0.1, 10, 1, &row));
     EXPECT_INVALID(sf_blowup_at(ctx, mix, 0.1, HUGE_N, 1, &row));
     EXPECT_INVALID(sf_blowup_at(ctx, empty, 0.1, 10, 1, &row));
-    sf_error_clear();
+    sfi_error_clear();
     cr_expect(isnan(sf_power_law_exponent(NULL, x, 3)), "NULL x: NaN");
     cr_expect(sf_last_error()[0] != '\0', "sf_power_law_exponent(NULL, ...): no message");
     cr_expect(isnan(sf_power_law_exponent(x, NULL, 3)), "NULL y: NaN");

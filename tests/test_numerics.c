@@ -19,7 +19,7 @@ Test(numerics, rk4_is_fourth_order_in_either_direction)
     double err[2];
     for (int k = 0; k < 2; k++) {
         double y = exp(sin(2.0)), path[41 * 1];
-        cr_assert_eq(sf_rk4(growth, NULL, 1, 2.0, 0.0, 20 << k, &y, k ? NULL : path), SF_OK);
+        cr_assert_eq(sfi_rk4(growth, NULL, 1, 2.0, 0.0, 20 << k, &y, k ? NULL : path), SF_OK);
         err[k] = fabs(y - 1.0);
         if (!k) expect_rel(path[0], exp(sin(2.0)), 1e-15, "the path starts at the initial value");
     }
@@ -44,10 +44,10 @@ static sf_status bowl(void *data, double x, double *v)
 Test(numerics, bisection_and_golden_section)
 {
     double root, xmin, fmin;
-    cr_assert_eq(sf_bisect(cubic, NULL, 0, 3, 1e-15, "cube root", &root), SF_OK);
+    cr_assert_eq(sfi_bisect(cubic, NULL, 0, 3, 1e-15, "cube root", &root), SF_OK);
     expect_rel(root * root * root, 2.0, 1e-14, "root^3 = 2");
-    cr_expect_eq(sf_bisect(cubic, NULL, 2, 3, 1e-15, "cube root", &root), SF_ERR_INVALID, "no sign change is refused");
-    cr_assert_eq(sf_golden_min(bowl, NULL, -1, 2, 1e-10, &xmin, &fmin), SF_OK);
+    cr_expect_eq(sfi_bisect(cubic, NULL, 2, 3, 1e-15, "cube root", &root), SF_ERR_INVALID, "no sign change is refused");
+    cr_assert_eq(sfi_golden_min(bowl, NULL, -1, 2, 1e-10, &xmin, &fmin), SF_OK);
     cr_expect(fabs(xmin - 0.3) < 1e-7 && fabs(fmin - 1) < 1e-14, "minimum at %.12f, value %.15f", xmin, fmin);
 }
 
@@ -67,7 +67,7 @@ Test(numerics, jacobi_recovers_chosen_eigenvalues)
             a[i * D + j] = 0;
             for (int k = 0; k < D; k++) a[i * D + j] += q[i][k] * lambda[k] * q[j][k];
         }
-    double top = sf_symmetric_eigenvalues(a, D, eig);
+    double top = sfi_symmetric_eigenvalues(a, D, eig);
     expect_rel(top, 3.5, 1e-13, "largest eigenvalue");
     for (int k = 0; k < D; k++) {
         int found = 0;
@@ -79,7 +79,7 @@ Test(numerics, jacobi_recovers_chosen_eigenvalues)
 Test(numerics, gauss_legendre_is_exact_to_its_degree)
 {
     double x[3 * SF_GL_POINTS], w[3 * SF_GL_POINTS];
-    sf_gauss_legendre(-0.5, 2.0, 3, x, w);
+    sfi_gauss_legendre(-0.5, 2.0, 3, x, w);
     double p31 = 0, ex = 0;
     for (int i = 0; i < 3 * SF_GL_POINTS; i++) p31 += w[i] * pow(x[i], 31), ex += w[i] * exp(x[i]);
     expect_rel(p31, (pow(2.0, 32) - pow(-0.5, 32)) / 32, 1e-14, "x^31 (degree 2n - 1 per panel)");
@@ -90,7 +90,7 @@ Test(numerics, monte_carlo_moments)
 {
     const double v[6] = {1, 2, 4, 4, 5, 8};
     sf_estimate e;
-    sf_estimate_of(v, 6, &e);
+    sfi_estimate_of(v, 6, &e);
     double mean = 4, m2 = (9 + 4 + 0 + 0 + 1 + 16) / 6.0, m4 = (81 + 16 + 0 + 0 + 1 + 256) / 6.0;
     expect_rel(e.mean, mean, 1e-15, "mean");
     expect_rel(e.var, m2 * 6 / 5, 1e-15, "unbiased variance");

@@ -128,7 +128,7 @@ Test(philox, noise_rows_are_byte_identical_to_single_draws)
                 for (size_t e = 0; e < sizeof steps / sizeof steps[0]; e++) {
                     int d = dims[a];
                     memset(row, 0xAB, sizeof row);
-                    sf_noise_row(seeds[b], particles[c], steps[e], d, row);
+                    sfi_noise_row(seeds[b], particles[c], steps[e], d, row);
                     for (int j = 0; j < d; j++) one[j] = sf_philox_normal(seeds[b], particles[c], steps[e], (uint32_t)j);
                     cr_expect(memcmp(row, one, (size_t)d * sizeof(double)) == 0,
                               "d = %d seed %llu particle %llu step %u: rows differ from single draws", d,

@@ -48,20 +48,20 @@ static sf_status staged_text(const char *path, const char *text, int commit)
 {
     sf_staged *s;
     FILE *f;
-    sf_status st = sf_staged_open(&s, path, &f);
+    sf_status st = sfi_staged_open(&s, path, &f);
     if (st != SF_OK) return st;
     fputs(text, f);
-    return sf_staged_close(s, commit);
+    return sfi_staged_close(s, commit);
 }
 
 /* A set of two outputs in tmpdir, prepared. */
 static sf_output_set *prepared_pair(const char *a, const char *b)
 {
     sf_output_set *set;
-    cr_assert_eq(sf_output_set_create(&set), SF_OK);
-    cr_assert_eq(sf_output_set_add(set, a, "--first", 10), SF_OK);
-    cr_assert_eq(sf_output_set_add(set, b, "--second", 10), SF_OK);
-    cr_assert_eq(sf_output_set_prepare(set), SF_OK, "%s", sf_last_error());
+    cr_assert_eq(sfi_output_set_create(&set), SF_OK);
+    cr_assert_eq(sfi_output_set_add(set, a, "--first", 10), SF_OK);
+    cr_assert_eq(sfi_output_set_add(set, b, "--second", 10), SF_OK);
+    cr_assert_eq(sfi_output_set_prepare(set), SF_OK, "%s", sf_last_error());
     return set;
 }
 
@@ -110,10 +110,10 @@ Test(staging, special_files_and_symlinks_are_never_replaced)
         cr_expect_eq(staged_text(paths[k], "new\n", 1), SF_ERR_INVALID, "%s accepted", kinds[k]);
         cr_expect(strstr(sf_last_error(), paths[k]) && strstr(sf_last_error(), kinds[k]), "message: %s", sf_last_error());
         sf_output_set *set;
-        cr_assert_eq(sf_output_set_create(&set), SF_OK);
-        cr_assert_eq(sf_output_set_add(set, paths[k], "--out", 4), SF_OK);
-        cr_expect_eq(sf_output_set_prepare(set), SF_ERR_INVALID, "%s accepted by a set", kinds[k]);
-        sf_output_set_destroy(set);
+        cr_assert_eq(sfi_output_set_create(&set), SF_OK);
+        cr_assert_eq(sfi_output_set_add(set, paths[k], "--out", 4), SF_OK);
+        cr_expect_eq(sfi_output_set_prepare(set), SF_ERR_INVALID, "%s accepted by a set", kinds[k]);
+        sfi_output_set_destroy(set);
     }
     struct stat sb;
     cr_expect(lstat(fifo, &sb) == 0 && S_ISFIFO(sb.st_mode));
@@ -150,19 +150,19 @@ Test(staging, same_file_twice_and_output_equal_to_input_are_refused)
     tmp_path(a, "a.npy"), tmp_path(in, "in.npy"), tmp_path(in_link, "in_link.npy");
     snprintf(dot_a, sizeof dot_a, "%s/./a.npy", tmpdir);
     sf_output_set *set;
-    cr_assert_eq(sf_output_set_create(&set), SF_OK);
-    sf_output_set_add(set, a, "--out", 1), sf_output_set_add(set, dot_a, "--logp", 1);
-    cr_expect_eq(sf_output_set_prepare(set), SF_ERR_INVALID);
+    cr_assert_eq(sfi_output_set_create(&set), SF_OK);
+    sfi_output_set_add(set, a, "--out", 1), sfi_output_set_add(set, dot_a, "--logp", 1);
+    cr_expect_eq(sfi_output_set_prepare(set), SF_ERR_INVALID);
     cr_expect(strstr(sf_last_error(), "same file"), "%s", sf_last_error());
-    sf_output_set_destroy(set);
+    sfi_output_set_destroy(set);
     write_text(in, "input\n");
     cr_assert_eq(symlink(in, in_link), 0);
-    cr_assert_eq(sf_output_set_create(&set), SF_OK);
-    sf_output_set_add_input(set, in_link, "--in");
-    sf_output_set_add(set, a, "--out", 1), sf_output_set_add(set, in, "--logp", 1);
-    cr_expect_eq(sf_output_set_prepare(set), SF_ERR_INVALID);
+    cr_assert_eq(sfi_output_set_create(&set), SF_OK);
+    sfi_output_set_add_input(set, in_link, "--in");
+    sfi_output_set_add(set, a, "--out", 1), sfi_output_set_add(set, in, "--logp", 1);
+    cr_expect_eq(sfi_output_set_prepare(set), SF_ERR_INVALID);
     cr_expect(strstr(sf_last_error(), "also an input"), "%s", sf_last_error());
-    sf_output_set_destroy(set);
+    sfi_output_set_destroy(set);
     cr_expect_str_eq(contents(in), "input\n");
     cr_expect(!file_exists(a));
     expect_no_temporaries();
@@ -176,12 +176,12 @@ Test(staging, path_turned_special_before_the_commit_is_refused)
     tmp_path(a, "a.npy"), tmp_path(b, "b.npy");
     write_text(a, "old a\n");
     sf_output_set *set = prepared_pair(a, b);
-    sf_output_set_activate(set);
+    sfi_output_set_activate(set);
     cr_assert_eq(staged_text(a, "new a\n", 1), SF_OK, "%s", sf_last_error());
     cr_assert_eq(staged_text(b, "new b\n", 1), SF_OK, "%s", sf_last_error());
     cr_assert_eq(mkfifo(b, 0600), 0);
-    cr_expect_eq(sf_output_set_commit(set), SF_ERR_INVALID, "%s", sf_last_error());
-    sf_output_set_destroy(set);
+    cr_expect_eq(sfi_output_set_commit(set), SF_ERR_INVALID, "%s", sf_last_error());
+    sfi_output_set_destroy(set);
     cr_expect_str_eq(contents(a), "old a\n");
     struct stat sb;
     cr_expect(lstat(b, &sb) == 0 && S_ISFIFO(sb.st_mode));
@@ -212,16 +212,16 @@ Test(staging, failed_rename_undoes_the_renames_before_it)
     tmp_path(a, "a.npy"), tmp_path(b, "b.npy");
     write_text(a, "old a\n");
     sf_output_set *set = prepared_pair(a, b);
-    sf_output_set_activate(set);
+    sfi_output_set_activate(set);
     cr_assert_eq(staged_text(a, "new a\n", 1), SF_OK);
     cr_assert_eq(staged_text(b, "new b\n", 1), SF_OK);
     temporary_of(b, temp_b, sizeof temp_b);
     cr_assert_eq(unlink(temp_b), 0);
-    cr_expect_eq(sf_output_set_commit(set), SF_ERR_IO);
+    cr_expect_eq(sfi_output_set_commit(set), SF_ERR_IO);
     cr_expect(strstr(sf_last_error(), b) && strstr(sf_last_error(), "no output was changed"), "%s", sf_last_error());
     cr_expect_str_eq(contents(a), "old a\n", "a was left replaced although b failed");
     cr_expect(!file_exists(b));
-    sf_output_set_destroy(set);
+    sfi_output_set_destroy(set);
     cr_expect_str_eq(contents(a), "old a\n");
     expect_no_temporaries();
 }
@@ -235,14 +235,14 @@ Test(staging, uncommitted_set_leaves_everything_as_it_was)
     snprintf(b, sizeof b, "%s/b.csv", dir);
     write_text(a, "old a\n");
     sf_output_set *set;
-    cr_assert_eq(sf_output_set_create(&set), SF_OK);
-    sf_output_set_add_folder(set, dir);
-    sf_output_set_add(set, a, NULL, 1), sf_output_set_add(set, b, NULL, 1);
-    cr_assert_eq(sf_output_set_prepare(set), SF_OK, "%s", sf_last_error());
+    cr_assert_eq(sfi_output_set_create(&set), SF_OK);
+    sfi_output_set_add_folder(set, dir);
+    sfi_output_set_add(set, a, NULL, 1), sfi_output_set_add(set, b, NULL, 1);
+    cr_assert_eq(sfi_output_set_prepare(set), SF_OK, "%s", sf_last_error());
     cr_expect(file_exists(dir), "prepare creates the folder");
-    sf_output_set_activate(set);
+    sfi_output_set_activate(set);
     cr_assert_eq(staged_text(a, "new a\n", 1), SF_OK);
-    sf_output_set_destroy(set);
+    sfi_output_set_destroy(set);
     cr_expect_str_eq(contents(a), "old a\n");
     cr_expect(!file_exists(dir), "the folder the run created is still there");
     expect_no_temporaries();
@@ -256,16 +256,16 @@ Test(staging, committed_set_writes_every_output)
     snprintf(b, sizeof b, "%s/b.csv", dir);
     write_text(a, "old a\n");
     sf_output_set *set;
-    cr_assert_eq(sf_output_set_create(&set), SF_OK);
-    sf_output_set_add_folder(set, dir);
-    sf_output_set_add(set, a, NULL, 1), sf_output_set_add(set, b, NULL, 1);
-    cr_assert_eq(sf_output_set_prepare(set), SF_OK, "%s", sf_last_error());
-    sf_output_set_activate(set);
+    cr_assert_eq(sfi_output_set_create(&set), SF_OK);
+    sfi_output_set_add_folder(set, dir);
+    sfi_output_set_add(set, a, NULL, 1), sfi_output_set_add(set, b, NULL, 1);
+    cr_assert_eq(sfi_output_set_prepare(set), SF_OK, "%s", sf_last_error());
+    sfi_output_set_activate(set);
     cr_assert_eq(staged_text(a, "new a\n", 1), SF_OK);
     cr_expect_str_eq(contents(a), "old a\n", "written before the commit");
     cr_assert_eq(staged_text(b, "new b\n", 1), SF_OK);
-    cr_assert_eq(sf_output_set_commit(set), SF_OK, "%s", sf_last_error());
-    sf_output_set_destroy(set);
+    cr_assert_eq(sfi_output_set_commit(set), SF_OK, "%s", sf_last_error());
+    sfi_output_set_destroy(set);
     cr_expect_str_eq(contents(a), "new a\n");
     cr_expect_str_eq(contents(b), "new b\n");
     expect_no_temporaries();
@@ -278,12 +278,12 @@ Test(staging, active_set_accepts_only_its_outputs)
     char a[PATH_LEN], b[PATH_LEN], other[PATH_LEN];
     tmp_path(a, "a.npy"), tmp_path(b, "b.npy"), tmp_path(other, "other.npy");
     sf_output_set *set = prepared_pair(a, b);
-    sf_output_set_activate(set);
+    sfi_output_set_activate(set);
     cr_expect_eq(staged_text(other, "x\n", 1), SF_ERR_INVALID);
     cr_expect(strstr(sf_last_error(), "not one of this run's declared outputs"), "%s", sf_last_error());
     cr_assert_eq(staged_text(a, "a\n", 1), SF_OK);
-    cr_expect_eq(sf_output_set_commit(set), SF_ERR_INVALID, "b was never written");
-    sf_output_set_destroy(set);
+    cr_expect_eq(sfi_output_set_commit(set), SF_ERR_INVALID, "b was never written");
+    sfi_output_set_destroy(set);
     cr_expect(!file_exists(a) && !file_exists(b) && !file_exists(other));
     expect_no_temporaries();
 }
@@ -295,11 +295,11 @@ Test(staging, outputs_larger_than_the_free_space_are_refused)
     char a[PATH_LEN];
     tmp_path(a, "huge.npy");
     sf_output_set *set;
-    cr_assert_eq(sf_output_set_create(&set), SF_OK);
-    sf_output_set_add(set, a, "--out", UINT64_MAX / 2);
-    cr_expect_eq(sf_output_set_prepare(set), SF_ERR_IO);
+    cr_assert_eq(sfi_output_set_create(&set), SF_OK);
+    sfi_output_set_add(set, a, "--out", UINT64_MAX / 2);
+    cr_expect_eq(sfi_output_set_prepare(set), SF_ERR_IO);
     cr_expect(strstr(sf_last_error(), "free space") && strstr(sf_last_error(), "--out"), "%s", sf_last_error());
-    sf_output_set_destroy(set);
+    sfi_output_set_destroy(set);
     cr_expect(!file_exists(a));
     expect_no_temporaries();
 }
@@ -310,11 +310,11 @@ Test(staging, output_in_a_missing_folder_is_refused)
     char a[PATH_LEN];
     tmp_path(a, "nodir/l.npy");
     sf_output_set *set;
-    cr_assert_eq(sf_output_set_create(&set), SF_OK);
-    sf_output_set_add(set, a, "--logp", 1);
-    cr_expect_eq(sf_output_set_prepare(set), SF_ERR_INVALID);
+    cr_assert_eq(sfi_output_set_create(&set), SF_OK);
+    sfi_output_set_add(set, a, "--logp", 1);
+    cr_expect_eq(sfi_output_set_prepare(set), SF_ERR_INVALID);
     cr_expect(strstr(sf_last_error(), "does not exist") && strstr(sf_last_error(), "--logp"), "%s", sf_last_error());
-    sf_output_set_destroy(set);
+    sfi_output_set_destroy(set);
     expect_no_temporaries();
 }
 
@@ -326,8 +326,8 @@ Test(staging, temporary_names_are_unpredictable)
     tmp_path(a, "a.npy");
     sf_staged *s1, *s2;
     FILE *f1, *f2;
-    cr_assert_eq(sf_staged_open(&s1, a, &f1), SF_OK);
-    cr_assert_eq(sf_staged_open(&s2, a, &f2), SF_OK);
+    cr_assert_eq(sfi_staged_open(&s1, a, &f1), SF_OK);
+    cr_assert_eq(sfi_staged_open(&s2, a, &f2), SF_OK);
     char names[2048] = "", first[PATH_LEN + 32], second[PATH_LEN + 32];
     cr_assert_eq(temporaries_under(tmpdir, names, sizeof names), 2, "%s", names);
     cr_assert_eq(sscanf(names, " %543s %543s", first, second), 2);
@@ -335,7 +335,7 @@ Test(staging, temporary_names_are_unpredictable)
     cr_expect(strlen(first) == len && strlen(second) == len, "names: %s, %s", first, second);
     cr_expect(strspn(first + len - 16, "0123456789abcdef") == 16, "%s", first);
     cr_expect_str_neq(first, second);
-    sf_staged_close(s1, 0), sf_staged_close(s2, 0);
+    sfi_staged_close(s1, 0), sfi_staged_close(s2, 0);
     expect_no_temporaries();
 }
 
@@ -351,13 +351,13 @@ Test(staging, replaced_file_keeps_its_permissions)
     cr_assert_eq(chmod(b, 0640), 0);
     cr_assert_eq(staged_text(a, "new\n", 1), SF_OK, "%s", sf_last_error());
     sf_output_set *set;
-    cr_assert_eq(sf_output_set_create(&set), SF_OK);
-    sf_output_set_add(set, b, NULL, 4);
-    cr_assert_eq(sf_output_set_prepare(set), SF_OK, "%s", sf_last_error());
-    sf_output_set_activate(set);
+    cr_assert_eq(sfi_output_set_create(&set), SF_OK);
+    sfi_output_set_add(set, b, NULL, 4);
+    cr_assert_eq(sfi_output_set_prepare(set), SF_OK, "%s", sf_last_error());
+    sfi_output_set_activate(set);
     cr_assert_eq(staged_text(b, "new\n", 1), SF_OK);
-    cr_assert_eq(sf_output_set_commit(set), SF_OK, "%s", sf_last_error());
-    sf_output_set_destroy(set);
+    cr_assert_eq(sfi_output_set_commit(set), SF_OK, "%s", sf_last_error());
+    sfi_output_set_destroy(set);
     struct stat sa, sb;
     cr_assert(stat(a, &sa) == 0 && stat(b, &sb) == 0);
     cr_expect_eq(sa.st_mode & 0777, 0600, "mode %o", (unsigned)(sa.st_mode & 0777));

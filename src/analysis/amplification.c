@@ -39,7 +39,7 @@ static sf_status gain_once(const tangent_flow *f, const double *y, const double 
 {
     int d = f->d;
     double *z = malloc(2 * (size_t)d * sizeof(double)), norm = 0;
-    if (!z) return sf_fail(SF_ERR_NOMEM, "out of memory");
+    if (!z) return sfi_fail(SF_ERR_NOMEM, "out of memory");
     for (int i = 0; i < d; i++) norm += dir[i] * dir[i];
     norm = sqrt(norm);
     for (int i = 0; i < d; i++) z[i] = y[i], z[d + i] = dir[i] / norm;
@@ -47,7 +47,7 @@ static sf_status gain_once(const tangent_flow *f, const double *y, const double 
     sf_time start;
     sf_status st = sf_time_heat(tau1, &start);
     if (st == SF_OK) st = sf_plan_create(&flow.plan, f->ctx, f->mix, &start);
-    if (st == SF_OK) st = sf_rk4(tangent_rate, &flow, 2 * (size_t)d, log(tau1), log(tau0), steps, z, NULL);
+    if (st == SF_OK) st = sfi_rk4(tangent_rate, &flow, 2 * (size_t)d, log(tau1), log(tau0), steps, z, NULL);
     sf_plan_destroy(flow.plan);
     double g = 0;
     for (int i = 0; i < d; i++) g += z[d + i] * z[d + i];
@@ -69,7 +69,7 @@ static sf_status gain_converged(const tangent_flow *f, const double *y, const do
         steps *= 2;
         if ((st = gain_once(f, y, dir, tau1, tau0, steps, &fine, y_end)) != SF_OK) break;
         double err = fabs(fine - coarse) / 15;
-        if (!isfinite(fine)) return sf_fail(SF_ERR_NUMERIC, "the tangent flow overflowed between tau = %g and %g", tau1, tau0);
+        if (!isfinite(fine)) return sfi_fail(SF_ERR_NUMERIC, "the tangent flow overflowed between tau = %g and %g", tau1, tau0);
         if (err <= rtol * fabs(fine) || steps >= (1 << 22)) {
             *gain = fine + (fine - coarse) / 15;
             *error = err / fabs(fine);
@@ -85,17 +85,17 @@ static sf_status check_gain_args(const sf_mixture *mix, const double *dir, doubl
     double norm = 0;
     for (int i = 0; i < sf_mixture_dim(mix); i++) norm += dir[i] * dir[i];
     if (!(tau1 > tau0) || !(tau0 > 0) || !isfinite(tau1) || !(rtol > 0))
-        return sf_fail(SF_ERR_INVALID, "the gain needs tau1 > tau0 > 0 and rtol > 0 (got %g, %g, %g)", tau1, tau0, rtol);
-    if (!(norm > 0) || !isfinite(norm)) return sf_fail(SF_ERR_INVALID, "the perturbation's direction must be finite and non-zero");
+        return sfi_fail(SF_ERR_INVALID, "the gain needs tau1 > tau0 > 0 and rtol > 0 (got %g, %g, %g)", tau1, tau0, rtol);
+    if (!(norm > 0) || !isfinite(norm)) return sfi_fail(SF_ERR_INVALID, "the perturbation's direction must be finite and non-zero");
     return SF_OK;
 }
 
 sf_status sf_flow_gain(sf_context *ctx, const sf_mixture *mix, const double *y, const double *dir, double tau1,
                        double tau0, double rtol, sf_gain *gain)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!ctx || !mix || !y || !dir || !gain)
-        return sf_fail(SF_ERR_INVALID, "sf_flow_gain: ctx, mix, y, dir and gain must not be NULL");
+        return sfi_fail(SF_ERR_INVALID, "sf_flow_gain: ctx, mix, y, dir and gain must not be NULL");
     sf_status st = check_gain_args(mix, dir, tau1, tau0, rtol);
     tangent_flow ode = {ctx, mix, sf_mixture_dim(mix), 0.5, NULL}, sde = {ctx, mix, sf_mixture_dim(mix), 1.0, NULL};
     if (st == SF_OK) st = gain_converged(&ode, y, dir, tau1, tau0, rtol, &gain->ode, &gain->ode_error, NULL);
@@ -107,13 +107,13 @@ static sf_status speciation_amplification_into(sf_context *ctx, const sf_mixture
                                       const int *set_b, int nb, double tau1, double tau0, double rtol,
                                       sf_amplification *out)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!ctx || !mix || !set_a || !set_b || !out)
-        return sf_fail(SF_ERR_INVALID, "sf_speciation_amplification: ctx, mix, both sets and out must not be NULL");
+        return sfi_fail(SF_ERR_INVALID, "sf_speciation_amplification: ctx, mix, both sets and out must not be NULL");
     int d = sf_mixture_dim(mix);
     double *axis = malloc((size_t)d * sizeof(double)), *y1 = malloc((size_t)d * sizeof(double));
     double *y0 = malloc((size_t)d * sizeof(double)), *end = malloc((size_t)d * sizeof(double)), a, s2;
-    sf_status st = axis && y1 && y0 && end ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory");
+    sf_status st = axis && y1 && y0 && end ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory");
     if (st == SF_OK) st = sf_speciation_axis(mix, set_a, na, set_b, nb, axis, NULL);
     if (st == SF_OK) st = check_gain_args(mix, axis, tau1, tau0, rtol);
     if (st == SF_OK) st = sf_speciation_normal_curvature(ctx, mix, set_a, na, set_b, nb, tau1, NULL, NULL, y1);
@@ -126,10 +126,10 @@ static sf_status speciation_amplification_into(sf_context *ctx, const sf_mixture
         for (int i = 0; i < d; i++) off += (end[i] - y0[i]) * (end[i] - y0[i]);
         out->end_offset = sqrt(off);
         /* a symmetric pair's centre has u = 0 at every tau: a trajectory of both flows */
-        out->stationary = sf_pair_check(mix, NULL) == SF_OK;
-        sf_error_clear();
+        out->stationary = sfi_pair_check(mix, NULL) == SF_OK;
+        sfi_error_clear();
         out->closed_form = (sf_gain){NAN, NAN, 0, 0};
-        if (sf_pair_isotropic(mix, &a, &s2)) {
+        if (sfi_pair_isotropic(mix, &a, &s2)) {
             double v0 = s2 + tau0, v1 = s2 + tau1, g = sqrt(v0 / v1) * exp(0.5 * a * a * (1 / v0 - 1 / v1));
             out->closed_form.ode = g, out->closed_form.sde = g * g;
         }
@@ -147,7 +147,7 @@ sf_status sf_speciation_amplification_sized(sf_context *ctx, const sf_mixture *m
     memset(&result, 0, sizeof result);
     sf_status st = speciation_amplification_into(ctx, mix, set_a, na, set_b, nb, tau1, tau0, rtol,
                                                  out ? &result : NULL);
-    if (st == SF_OK && out) st = sf_struct_store(out, size, &result, SF_AMPLIFICATION_SIZE_0_1, sizeof result,
+    if (st == SF_OK && out) st = sfi_struct_store(out, size, &result, SF_AMPLIFICATION_SIZE_0_1, sizeof result,
         "sf_amplification");
     return st;
 }

@@ -12,8 +12,8 @@
 
 sf_status sf_blowup_limit(const sf_mixture *mix, double *limit, int *component)
 {
-    sf_error_clear();
-    if (!mix) return sf_fail(SF_ERR_INVALID, "sf_blowup_limit: mix is NULL");
+    sfi_error_clear();
+    if (!mix) return sfi_fail(SF_ERR_INVALID, "sf_blowup_limit: mix is NULL");
     double sum = 0, heaviest = 0;
     int k_sub = -1;
     for (int k = 0; k < mix->count; k++) {
@@ -22,7 +22,7 @@ sf_status sf_blowup_limit(const sf_mixture *mix, double *limit, int *component)
         sum += w * codim;
         if (codim > 0 && w > heaviest) heaviest = w, k_sub = k;
     }
-    if (k_sub < 0) return sf_fail(SF_ERR_INVALID, "no component lies on a subspace (a basis with \"var\": 0): nothing blows up");
+    if (k_sub < 0) return sfi_fail(SF_ERR_INVALID, "no component lies on a subspace (a basis with \"var\": 0): nothing blows up");
     if (limit) *limit = sum;
     if (component) *component = k_sub;
     return SF_OK;
@@ -52,7 +52,7 @@ static sf_status typical_points(sf_context *ctx, const sf_mixture *mix, const sf
     int d = mix->dim;
     double *x = malloc(n * (size_t)d * sizeof(double)), *u = malloc(n * (size_t)d * sizeof(double));
     double *den = malloc(n * (size_t)d * sizeof(double)), *v = malloc(n * sizeof(double));
-    sf_status st = x && u && den && v ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %zu draws", n);
+    sf_status st = x && u && den && v ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %zu draws", n);
     if (st == SF_OK) st = sf_sample_marginal(mix, t, seed, 0, x, n);
     sf_outputs o = {.score = u, .denoise = den};
     if (st == SF_OK) st = sf_evaluate(ctx, mix, t, x, n, &o);
@@ -63,7 +63,7 @@ static sf_status typical_points(sf_context *ctx, const sf_mixture *mix, const sf
         v[p] = t->tau * u2;
         row->max_denoiser = fmax(row->max_denoiser, sqrt(d2));
     }
-    if (st == SF_OK) sf_estimate_of(v, n, &row->tau_u2);
+    if (st == SF_OK) sfi_estimate_of(v, n, &row->tau_u2);
     row->u2 = row->tau_u2.mean / t->tau;
     free(x), free(u), free(den), free(v);
     return st;
@@ -77,8 +77,8 @@ static sf_status near_component(sf_context *ctx, const sf_mixture *mix, int k, c
     sf_mixture *one = NULL;
     double *y = malloc(n * (size_t)d * sizeof(double)), *u = malloc(n * (size_t)d * sizeof(double));
     double *v = malloc(n * sizeof(double)), *e = malloc((size_t)d * sizeof(double));
-    sf_status st = y && u && v && e ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %zu draws", n);
-    if (st == SF_OK) st = sf_mixture_subset(mix, &k, 1, &one);
+    sf_status st = y && u && v && e ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %zu draws", n);
+    if (st == SF_OK) st = sfi_mixture_subset(mix, &k, 1, &one);
     if (st == SF_OK) st = sf_sample_marginal(one, t, seed, 0, y, n);
     sf_outputs o = {.score = u};
     if (st == SF_OK) st = sf_evaluate(ctx, mix, t, y, n, &o);
@@ -87,7 +87,7 @@ static sf_status near_component(sf_context *ctx, const sf_mixture *mix, int k, c
         for (int i = 0; i < d; i++) u2 += u[p * d + i] * u[p * d + i];
         v[p] = t->tau * sqrt(u2) / distance_to_subspace(mix, k, y + p * d, e);
     }
-    if (st == SF_OK) sf_estimate_of(v, n, ratio);
+    if (st == SF_OK) sfi_estimate_of(v, n, ratio);
     sf_mixture_destroy(one);
     free(y), free(u), free(v), free(e);
     return st;
@@ -96,11 +96,11 @@ static sf_status near_component(sf_context *ctx, const sf_mixture *mix, int k, c
 static sf_status blowup_at_into(sf_context *ctx, const sf_mixture *mix, double tau, size_t n, uint64_t seed,
                                 sf_blowup_row *row)
 {
-    sf_error_clear();
-    if (!ctx || !mix || !row) return sf_fail(SF_ERR_INVALID, "sf_blowup_at: ctx, mix and row must not be NULL");
-    sf_status sized = sf_check_doubles(__func__, n, 2 * (size_t)mix->dim); /* draws and their denoisers */
+    sfi_error_clear();
+    if (!ctx || !mix || !row) return sfi_fail(SF_ERR_INVALID, "sf_blowup_at: ctx, mix and row must not be NULL");
+    sf_status sized = sfi_check_doubles(__func__, n, 2 * (size_t)mix->dim); /* draws and their denoisers */
     if (sized != SF_OK) return sized;
-    if (n < 2 || !(tau > 0) || !isfinite(tau)) return sf_fail(SF_ERR_INVALID, "the blow-up scan needs n >= 2 draws and tau > 0 (got %g)", tau);
+    if (n < 2 || !(tau > 0) || !isfinite(tau)) return sfi_fail(SF_ERR_INVALID, "the blow-up scan needs n >= 2 draws and tau > 0 (got %g)", tau);
     int k = -1;
     sf_time t;
     sf_status st = sf_blowup_limit(mix, NULL, &k);
@@ -118,7 +118,7 @@ sf_status sf_blowup_at_sized(sf_context *ctx, const sf_mixture *mix, double tau,
     sf_blowup_row result;
     memset(&result, 0, sizeof result);
     sf_status st = blowup_at_into(ctx, mix, tau, n, seed, row ? &result : NULL);
-    if (st == SF_OK && row) st = sf_struct_store(row, size, &result, SF_BLOWUP_ROW_SIZE_0_1, sizeof result,
+    if (st == SF_OK && row) st = sfi_struct_store(row, size, &result, SF_BLOWUP_ROW_SIZE_0_1, sizeof result,
         "sf_blowup_row");
     return st;
 }

@@ -37,7 +37,7 @@ static sf_status record(void *data, int step, double t, const double *x, size_t 
 {
     (void)step;
     frame_log *lg = data;
-    if (lg->frames >= lg->capacity) return sf_fail(SF_ERR_INVALID, "more trajectory frames than the %d given room for", lg->capacity);
+    if (lg->frames >= lg->capacity) return sfi_fail(SF_ERR_INVALID, "more trajectory frames than the %d given room for", lg->capacity);
     sf_time tm;
     sf_status st = sf_schedule_at(lg->schedule, t, &tm);
     if (st == SF_OK) st = sf_plan_set_time(lg->plan, &tm);
@@ -66,7 +66,7 @@ static sf_status summarize(const frame_log *lg, size_t n, double t_c, double a, 
     int d = sf_mixture_dim(lg->mix);
     double *x = malloc(n_exact * (size_t)d * sizeof(double) + 1), *den = malloc(n_exact * (size_t)d * sizeof(double) + 1);
     double *proj = malloc(n_exact * sizeof(double) + 1);
-    sf_status st = x && den && proj ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %zu exact draws", n_exact);
+    sf_status st = x && den && proj ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %zu exact draws", n_exact);
     sf_time tm;
     if (st == SF_OK) st = sf_schedule_at(lg->schedule, out->t, &tm);
     if (st == SF_OK) st = sf_sample_marginal(lg->mix, &tm, seed, 0, x, n_exact);
@@ -86,18 +86,18 @@ static sf_status speciation_branching_into(sf_context *ctx, const sf_mixture *mi
                                   size_t n, uint64_t seed, int every, int capacity, double *t, double *proj,
                                   int *frames, size_t n_exact, sf_branching_summary *summary)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!ctx || !mix || !set_a || !set_b || !schedule || !sampler || !t || !proj || !frames)
-        return sf_fail(SF_ERR_INVALID, "sf_speciation_branching: a required argument is NULL");
-    sf_status sized = sf_check_doubles(__func__, n, (size_t)sf_mixture_dim(mix));
-    if (sized == SF_OK && capacity > 0) sized = sf_check_doubles(__func__, n, (size_t)capacity); /* proj */
-    if (sized == SF_OK) sized = sf_check_doubles(__func__, n_exact, (size_t)sf_mixture_dim(mix));
+        return sfi_fail(SF_ERR_INVALID, "sf_speciation_branching: a required argument is NULL");
+    sf_status sized = sfi_check_doubles(__func__, n, (size_t)sf_mixture_dim(mix));
+    if (sized == SF_OK && capacity > 0) sized = sfi_check_doubles(__func__, n, (size_t)capacity); /* proj */
+    if (sized == SF_OK) sized = sfi_check_doubles(__func__, n_exact, (size_t)sf_mixture_dim(mix));
     if (sized != SF_OK) return sized;
-    if (n < 1 || every < 1 || capacity < 2) return sf_fail(SF_ERR_INVALID, "branching needs n >= 1, every >= 1 and room for 2 frames");
+    if (n < 1 || every < 1 || capacity < 2) return sfi_fail(SF_ERR_INVALID, "branching needs n >= 1, every >= 1 and room for 2 frames");
     int d = sf_mixture_dim(mix);
     double *axis = malloc((size_t)d * sizeof(double)), *centre = malloc((size_t)d * sizeof(double)), a, t_c;
     double *x = malloc(n * (size_t)d * sizeof(double)), *denoised = malloc(n * (size_t)d * sizeof(double));
-    sf_status st = axis && centre && x && denoised ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
+    sf_status st = axis && centre && x && denoised ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
     if (st == SF_OK) st = sf_speciation_axis(mix, set_a, na, set_b, nb, axis, &a);
     if (st == SF_OK) st = sf_speciation_normal_curvature(ctx, mix, set_a, na, set_b, nb, tau_c, NULL, NULL, centre);
     if (st == SF_OK) st = sf_schedule_t_of_tau(schedule, tau_c, &t_c);
@@ -125,7 +125,7 @@ sf_status sf_speciation_branching_sized(sf_context *ctx, const sf_mixture *mix, 
     memset(&result, 0, sizeof result);
     sf_status st = speciation_branching_into(ctx, mix, set_a, na, set_b, nb, tau_c, schedule, sampler, n, seed, every,
                                              capacity, t, proj, frames, n_exact, summary ? &result : NULL);
-    if (st == SF_OK && summary) st = sf_struct_store(summary, size, &result, SF_BRANCHING_SUMMARY_SIZE_0_1,
+    if (st == SF_OK && summary) st = sfi_struct_store(summary, size, &result, SF_BRANCHING_SUMMARY_SIZE_0_1,
         sizeof result, "sf_branching_summary");
     return st;
 }

@@ -95,18 +95,18 @@ static size_t distinct_values(const double *y, size_t n, double **values)
 sf_status sf_doublewell_field(double eps, double tau, const double *y, size_t n, double *u, double *u_y, double *u_yy,
                               double *u_tau)
 {
-    sf_error_clear();
-    if (n > 0 && !y) return sf_fail(SF_ERR_INVALID, "sf_doublewell_field: y is NULL");
-    if (!(eps > 0) || !(tau > 0)) return sf_fail(SF_ERR_INVALID, "double well: need eps > 0 and tau > 0 (got %g, %g)", eps, tau);
+    sfi_error_clear();
+    if (n > 0 && !y) return sfi_fail(SF_ERR_INVALID, "sf_doublewell_field: y is NULL");
+    if (!(eps > 0) || !(tau > 0)) return sfi_fail(SF_ERR_INVALID, "double well: need eps > 0 and tau > 0 (got %g, %g)", eps, tau);
     int count = grid_points(eps, tau);
-    if (count < 0) return sf_fail(SF_ERR_INVALID, "double well: eps = %g, tau = %g need more than 4e6 quadrature points", eps, tau);
+    if (count < 0) return sfi_fail(SF_ERR_INVALID, "double well: eps = %g, tau = %g need more than 4e6 quadrature points", eps, tau);
     for (size_t i = 0; i < n; i++)
-        if (!isfinite(y[i])) return sf_fail(SF_ERR_INVALID, "double well: point %zu is not finite (%g)", i, y[i]);
+        if (!isfinite(y[i])) return sfi_fail(SF_ERR_INVALID, "double well: point %zu is not finite (%g)", i, y[i]);
     double *xs, *lp0, *values = NULL, *f = NULL;
     size_t m = n ? distinct_values(y, n, &values) : 0;
     if (!grid(eps, count, &xs, &lp0) || (n && !m) || !(f = malloc(4 * m * sizeof(double) + 1))) {
         free(xs), free(lp0), free(values), free(f);
-        return sf_fail(SF_ERR_NOMEM, "out of memory");
+        return sfi_fail(SF_ERR_NOMEM, "out of memory");
     }
 #pragma omp parallel for schedule(static) if (m > 64)
     for (size_t i = 0; i < m; i++) {
@@ -152,7 +152,7 @@ static void half_line_moments(double eps, double tau, double *eabs, double *ex2)
     double *x = malloc((size_t)panels * SF_GL_POINTS * sizeof(double)), *w = malloc((size_t)panels * SF_GL_POINTS * sizeof(double));
     double best = -INFINITY, s0 = 0, s1 = 0, s2 = 0;
     if (x && w) {
-        sf_gauss_legendre(0, L, panels, x, w);
+        sfi_gauss_legendre(0, L, panels, x, w);
         for (int i = 0; i < panels * SF_GL_POINTS; i++) best = fmax(best, log_p0(x[i], eps) - x[i] * x[i] / (2 * tau));
         for (int i = 0; i < panels * SF_GL_POINTS; i++) {
             double p = w[i] * exp(log_p0(x[i], eps) - x[i] * x[i] / (2 * tau) - best);
@@ -166,22 +166,22 @@ static void half_line_moments(double eps, double tau, double *eabs, double *ex2)
 
 sf_status sf_doublewell_tau_c(double eps, double *tau_c, double *surrogate)
 {
-    sf_error_clear();
-    if (!tau_c) return sf_fail(SF_ERR_INVALID, "sf_doublewell_tau_c: tau_c is NULL");
-    if (!(eps > 0) || !isfinite(eps)) return sf_fail(SF_ERR_INVALID, "double well: need eps > 0 (got %g)", eps);
+    sfi_error_clear();
+    if (!tau_c) return sfi_fail(SF_ERR_INVALID, "sf_doublewell_tau_c: tau_c is NULL");
+    if (!(eps > 0) || !isfinite(eps)) return sfi_fail(SF_ERR_INVALID, "double well: need eps > 0 (got %g)", eps);
     /* the grid for the narrowest posterior the bisection visits (tau down to 1e-6) */
     int count = grid_points(eps, fmax(1e-6, fmin(eps, 1.0)));
-    if (count < 0) return sf_fail(SF_ERR_INVALID, "double well: eps = %g needs more than 4e6 quadrature points", eps);
+    if (count < 0) return sfi_fail(SF_ERR_INVALID, "double well: eps = %g needs more than 4e6 quadrature points", eps);
     double *xs, *lp0;
     if (!grid(eps, count, &xs, &lp0)) {
         free(xs), free(lp0);
-        return sf_fail(SF_ERR_NOMEM, "out of memory");
+        return sfi_fail(SF_ERR_NOMEM, "out of memory");
     }
     well_grid g = {xs, lp0, count};
     double hi = 10, excess;
     midpoint_excess(&g, hi, &excess);
-    sf_status st = excess < 0 ? SF_OK : sf_fail(SF_ERR_NUMERIC, "double well: no critical time below tau = %g", hi);
-    if (st == SF_OK) st = sf_bisect(midpoint_excess, &g, 1e-6, hi, 1e-14 * hi, "the double well's critical time", tau_c);
+    sf_status st = excess < 0 ? SF_OK : sfi_fail(SF_ERR_NUMERIC, "double well: no critical time below tau = %g", hi);
+    if (st == SF_OK) st = sfi_bisect(midpoint_excess, &g, 1e-6, hi, 1e-14 * hi, "the double well's critical time", tau_c);
     if (st == SF_OK && surrogate) {
         double a_eff, ex2;
         half_line_moments(eps, INFINITY, &a_eff, &ex2);
@@ -193,7 +193,7 @@ sf_status sf_doublewell_tau_c(double eps, double *tau_c, double *surrogate)
 
 static sf_status doublewell_summarize_into(double eps, sf_doublewell_summary *out)
 {
-    if (!out) return sf_fail(SF_ERR_INVALID, "sf_doublewell_summarize: out is NULL");
+    if (!out) return sfi_fail(SF_ERR_INVALID, "sf_doublewell_summarize: out is NULL");
     sf_status st = sf_doublewell_tau_c(eps, &out->tau_c, &out->surrogate_tau_c);
     if (st != SF_OK) return st;
     double cond_abs;
@@ -218,15 +218,15 @@ static sf_status doublewell_summarize_into(double eps, sf_doublewell_summary *ou
 sf_status sf_doublewell_burgers_residual(double eps, int dim, const double *tau, int ntau, const double *y, size_t n,
                                          double *worst)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!worst || ntau < 0 || (ntau > 0 && !tau) || (n > 0 && !y))
-        return sf_fail(SF_ERR_INVALID, "sf_doublewell_burgers_residual: tau, y and worst must not be NULL, ntau >= 0");
-    sf_status sized = sf_check_doubles(__func__, n, 8); /* four fields of up to 2 coordinates per point */
+        return sfi_fail(SF_ERR_INVALID, "sf_doublewell_burgers_residual: tau, y and worst must not be NULL, ntau >= 0");
+    sf_status sized = sfi_check_doubles(__func__, n, 8); /* four fields of up to 2 coordinates per point */
     if (sized != SF_OK) return sized;
-    if (dim != 1 && dim != 2) return sf_fail(SF_ERR_INVALID, "double well: dim must be 1 or 2 (got %d)", dim);
+    if (dim != 1 && dim != 2) return sfi_fail(SF_ERR_INVALID, "double well: dim must be 1 or 2 (got %d)", dim);
     size_t m = n * (size_t)dim; /* u_i depends on y_i alone: d_j u_i = 0 for j != i */
     double *f = malloc(4 * m * sizeof(double) + 1);
-    if (!f) return sf_fail(SF_ERR_NOMEM, "out of memory for %zu points", n);
+    if (!f) return sfi_fail(SF_ERR_NOMEM, "out of memory for %zu points", n);
     double *u = f, *uy = f + m, *uyy = f + 2 * m, *ut = f + 3 * m;
     sf_status st = SF_OK;
     *worst = 0;
@@ -310,14 +310,14 @@ static void ring_posterior(double eps, double tau, const polar *g, const double 
 sf_status sf_ringwell_field(double eps, double tau, const double *y, size_t n, double *u, double *jacobian, double *lap,
                             double *u_tau)
 {
-    sf_error_clear();
-    if (n > 0 && !y) return sf_fail(SF_ERR_INVALID, "sf_ringwell_field: y is NULL");
-    sf_status sized = sf_check_doubles(__func__, n, 4); /* the Jacobian: n x 4 */
+    sfi_error_clear();
+    if (n > 0 && !y) return sfi_fail(SF_ERR_INVALID, "sf_ringwell_field: y is NULL");
+    sf_status sized = sfi_check_doubles(__func__, n, 4); /* the Jacobian: n x 4 */
     if (sized != SF_OK) return sized;
-    if (!(eps > 0) || !(tau > 0)) return sf_fail(SF_ERR_INVALID, "ring well: need eps > 0 and tau > 0 (got %g, %g)", eps, tau);
+    if (!(eps > 0) || !(tau > 0)) return sfi_fail(SF_ERR_INVALID, "ring well: need eps > 0 and tau > 0 (got %g, %g)", eps, tau);
     polar g = polar_grid(eps, tau);
     if ((double)g.nr * g.nt > 4e7)
-        return sf_fail(SF_ERR_INVALID, "ring well: eps = %g, tau = %g need too fine a quadrature", eps, tau);
+        return sfi_fail(SF_ERR_INVALID, "ring well: eps = %g, tau = %g need too fine a quadrature", eps, tau);
 #pragma omp parallel for schedule(dynamic, 1) if (n > 1)
     for (size_t i = 0; i < n; i++) {
         double m[2], C[3], k3[4], dm[2];
@@ -351,21 +351,21 @@ static sf_status ring_centre_excess(void *data, double tau, double *value)
 
 sf_status sf_ringwell_tau_c(double eps, double *tau_c)
 {
-    sf_error_clear();
-    if (!tau_c) return sf_fail(SF_ERR_INVALID, "sf_ringwell_tau_c: tau_c is NULL");
-    if (!(eps > 0) || !isfinite(eps)) return sf_fail(SF_ERR_INVALID, "ring well: need eps > 0 (got %g)", eps);
-    return sf_bisect(ring_centre_excess, &eps, 1e-3, 20, 1e-12 * 20, "the ring's critical time", tau_c);
+    sfi_error_clear();
+    if (!tau_c) return sfi_fail(SF_ERR_INVALID, "sf_ringwell_tau_c: tau_c is NULL");
+    if (!(eps > 0) || !isfinite(eps)) return sfi_fail(SF_ERR_INVALID, "ring well: need eps > 0 (got %g)", eps);
+    return sfi_bisect(ring_centre_excess, &eps, 1e-3, 20, 1e-12 * 20, "the ring's critical time", tau_c);
 }
 
 sf_status sf_ringwell_burgers_residual(double eps, const double *tau, int ntau, const double *y, size_t n, double *worst)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!worst || ntau < 0 || (ntau > 0 && !tau) || (n > 0 && !y))
-        return sf_fail(SF_ERR_INVALID, "sf_ringwell_burgers_residual: tau, y and worst must not be NULL, ntau >= 0");
-    sf_status sized = sf_check_doubles(__func__, n, 10); /* u, Jacobian, Laplacian, d/d tau per point */
+        return sfi_fail(SF_ERR_INVALID, "sf_ringwell_burgers_residual: tau, y and worst must not be NULL, ntau >= 0");
+    sf_status sized = sfi_check_doubles(__func__, n, 10); /* u, Jacobian, Laplacian, d/d tau per point */
     if (sized != SF_OK) return sized;
     double *f = malloc(10 * n * sizeof(double) + 1);
-    if (!f) return sf_fail(SF_ERR_NOMEM, "out of memory for %zu points", n);
+    if (!f) return sfi_fail(SF_ERR_NOMEM, "out of memory for %zu points", n);
     double *u = f, *J = f + 2 * n, *L = f + 6 * n, *ut = f + 8 * n;
     sf_status st = SF_OK;
     *worst = 0;
@@ -390,7 +390,7 @@ sf_status sf_doublewell_summarize_sized(double eps, sf_doublewell_summary *out, 
     sf_doublewell_summary result;
     memset(&result, 0, sizeof result);
     sf_status st = doublewell_summarize_into(eps, out ? &result : NULL);
-    if (st == SF_OK && out) st = sf_struct_store(out, size, &result, SF_DOUBLEWELL_SUMMARY_SIZE_0_1, sizeof result,
+    if (st == SF_OK && out) st = sfi_struct_store(out, size, &result, SF_DOUBLEWELL_SUMMARY_SIZE_0_1, sizeof result,
         "sf_doublewell_summary");
     return st;
 }

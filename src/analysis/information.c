@@ -21,10 +21,10 @@ static void rate_from_divergence(const sf_time *time, int d, double *v, size_t n
 sf_status sf_entropy_rate(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
                           double *rate)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!ctx || !mix || !time || (n > 0 && (!x || !rate)))
-        return sf_fail(SF_ERR_INVALID, "sf_entropy_rate: ctx, mix, time, x and rate must not be NULL");
-    if (!(time->sigma2 > 0)) return sf_fail(SF_ERR_INVALID, "the entropy rate needs sigma > 0 (t > 0 for VP schedules)");
+        return sfi_fail(SF_ERR_INVALID, "sf_entropy_rate: ctx, mix, time, x and rate must not be NULL");
+    if (!(time->sigma2 > 0)) return sfi_fail(SF_ERR_INVALID, "the entropy rate needs sigma > 0 (t > 0 for VP schedules)");
     sf_outputs o = {.div = rate};
     sf_status st = sf_evaluate(ctx, mix, time, x, n, &o);
     if (st == SF_OK) rate_from_divergence(time, mix->dim, rate, n);
@@ -38,16 +38,16 @@ typedef sf_status (*per_particle)(sf_context *ctx, const sf_mixture *mix, const 
 static sf_status draw_and_estimate(sf_context *ctx, const sf_mixture *mix, const sf_time *time, size_t n, uint64_t seed,
                                    per_particle statistic, sf_estimate *out)
 {
-    if (!ctx || !mix || !time || !out) return sf_fail(SF_ERR_INVALID, "a required argument (ctx, mix, time or out) is NULL");
-    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "the mixture has no components");
-    sf_status sized = sf_check_doubles("the Monte Carlo draws", n, (size_t)mix->dim);
+    if (!ctx || !mix || !time || !out) return sfi_fail(SF_ERR_INVALID, "a required argument (ctx, mix, time or out) is NULL");
+    if (mix->count < 1) return sfi_fail(SF_ERR_INVALID, "the mixture has no components");
+    sf_status sized = sfi_check_doubles("the Monte Carlo draws", n, (size_t)mix->dim);
     if (sized != SF_OK) return sized;
-    if (n < 2) return sf_fail(SF_ERR_INVALID, "a Monte Carlo estimate needs at least 2 draws");
+    if (n < 2) return sfi_fail(SF_ERR_INVALID, "a Monte Carlo estimate needs at least 2 draws");
     double *x = malloc(n * (size_t)mix->dim * sizeof(double)), *v = malloc(n * sizeof(double));
-    sf_status st = x && v ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %zu draws", n);
+    sf_status st = x && v ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %zu draws", n);
     if (st == SF_OK) st = sf_sample_marginal(mix, time, seed, 0, x, n);
     if (st == SF_OK) st = statistic(ctx, mix, time, x, n, v);
-    if (st == SF_OK) sf_estimate_of(v, n, out);
+    if (st == SF_OK) sfi_estimate_of(v, n, out);
     free(x), free(v);
     return st;
 }
@@ -55,12 +55,12 @@ static sf_status draw_and_estimate(sf_context *ctx, const sf_mixture *mix, const
 sf_status sf_bandwidth(sf_context *ctx, const sf_mixture *mix, const sf_time *time, size_t n, uint64_t seed, double *b,
                        double *std_error)
 {
-    sf_error_clear();
-    if (!ctx || !mix || !time || !b) return sf_fail(SF_ERR_INVALID, "sf_bandwidth: ctx, mix, time and b must not be NULL");
-    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "sf_bandwidth: the mixture has no components");
-    sf_status sized = sf_check_doubles(__func__, n, (size_t)mix->dim);
+    sfi_error_clear();
+    if (!ctx || !mix || !time || !b) return sfi_fail(SF_ERR_INVALID, "sf_bandwidth: ctx, mix, time and b must not be NULL");
+    if (mix->count < 1) return sfi_fail(SF_ERR_INVALID, "sf_bandwidth: the mixture has no components");
+    sf_status sized = sfi_check_doubles(__func__, n, (size_t)mix->dim);
     if (sized != SF_OK) return sized;
-    if (!time->has_time_derivatives) return sf_fail(SF_ERR_INVALID, "the bandwidth is a rate in t: it needs a schedule");
+    if (!time->has_time_derivatives) return sfi_fail(SF_ERR_INVALID, "the bandwidth is a rate in t: it needs a schedule");
     sf_estimate e;
     sf_status st = draw_and_estimate(ctx, mix, time, n, seed, sf_entropy_rate, &e);
     if (st != SF_OK) return st;
@@ -72,15 +72,15 @@ sf_status sf_bandwidth(sf_context *ctx, const sf_mixture *mix, const sf_time *ti
 sf_status sf_label_entropy(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
                            double *h)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!ctx || !mix || !time || (n > 0 && (!x || !h)))
-        return sf_fail(SF_ERR_INVALID, "sf_label_entropy: ctx, mix, time, x and h must not be NULL");
-    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "sf_label_entropy: the mixture has no components");
-    sf_status sized = sf_check_doubles(__func__, n, (size_t)mix->count);
+        return sfi_fail(SF_ERR_INVALID, "sf_label_entropy: ctx, mix, time, x and h must not be NULL");
+    if (mix->count < 1) return sfi_fail(SF_ERR_INVALID, "sf_label_entropy: the mixture has no components");
+    sf_status sized = sfi_check_doubles(__func__, n, (size_t)mix->count);
     if (sized != SF_OK) return sized;
     int K = mix->count;
     double *r = malloc(n * (size_t)K * sizeof(double) + 1);
-    if (!r) return sf_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
+    if (!r) return sfi_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
     sf_outputs o = {.resp = r};
     sf_status st = sf_evaluate(ctx, mix, time, x, n, &o);
     for (size_t i = 0; st == SF_OK && i < n; i++) {
@@ -98,7 +98,7 @@ sf_status sf_label_entropy(sf_context *ctx, const sf_mixture *mix, const sf_time
 sf_status sf_label_entropy_moments(sf_context *ctx, const sf_mixture *mix, const sf_time *time, size_t n, uint64_t seed,
                                    sf_estimate *h)
 {
-    sf_error_clear();
+    sfi_error_clear();
     return draw_and_estimate(ctx, mix, time, n, seed, sf_label_entropy, h);
 }
 
@@ -106,8 +106,8 @@ static sf_status pair_peak_check_into(sf_context *ctx, const sf_mixture *mix, sf
                                       uint64_t seed,
                              sf_peak_check *out)
 {
-    sf_error_clear();
-    if (!ctx || !mix || !out) return sf_fail(SF_ERR_INVALID, "sf_pair_peak_check: ctx, mix and out must not be NULL");
+    sfi_error_clear();
+    if (!ctx || !mix || !out) return sfi_fail(SF_ERR_INVALID, "sf_pair_peak_check: ctx, mix and out must not be NULL");
     sf_time t;
     double nu;
     sf_status st = sf_pair_variance_peak(which, &out->exact);
@@ -143,7 +143,7 @@ static sf_status accumulate(void *data, int step, double t, const double *x, siz
     sf_time tm;
     sf_outputs o = {.div = pb->g};
     sf_status st = sf_schedule_at(pb->schedule, t, &tm);
-    if (st == SF_OK && !(tm.sigma2 > 0)) st = sf_fail(SF_ERR_INVALID, "the entropy rate needs sigma > 0");
+    if (st == SF_OK && !(tm.sigma2 > 0)) st = sfi_fail(SF_ERR_INVALID, "the entropy rate needs sigma > 0");
     if (st == SF_OK) st = sf_plan_set_time(pb->plan, &tm);
     if (st == SF_OK) st = sf_plan_evaluate(pb->plan, x, n, &o);
     if (st != SF_OK) return st;
@@ -165,13 +165,13 @@ static sf_status pathwise_budget(sf_context *ctx, const sf_mixture *mix, const s
     smp.t1 = t1, smp.t0 = t0, smp.steps = steps, smp.spacing = SF_SPACING_LAMBDA, smp.seed = seed;
     double *x = malloc(n * (size_t)mix->dim * sizeof(double));
     path_budget pb = {NULL, schedule, malloc(n * sizeof(double)), malloc(n * sizeof(double)), calloc(n, sizeof(double)), 0, 0};
-    sf_status st = x && pb.g_prev && pb.g && pb.integral ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %zu paths", n);
+    sf_status st = x && pb.g_prev && pb.g && pb.integral ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %zu paths", n);
     sf_time start;
     if (st == SF_OK) st = sf_schedule_at(schedule, t1, &start);
     if (st == SF_OK) st = sf_plan_create(&pb.plan, ctx, mix, &start);
     if (st == SF_OK) st = sf_sample_marginal(mix, &start, seed, 0, x, n);
     if (st == SF_OK) st = sf_sample(ctx, mix, schedule, &smp, x, n, 0, accumulate, &pb, 1);
-    if (st == SF_OK) sf_estimate_of(pb.integral, n, out);
+    if (st == SF_OK) sfi_estimate_of(pb.integral, n, out);
     sf_plan_destroy(pb.plan);
     free(x), free(pb.g_prev), free(pb.g), free(pb.integral);
     return st;
@@ -186,8 +186,8 @@ static sf_status noising_budget(sf_context *ctx, const sf_mixture *mix, double t
     int panels = 2 * (int)ceil(log(tau1 / tau0) + 1), nodes = panels * SF_GL_POINTS;
     double *s = malloc((size_t)nodes * sizeof(double)), *w = malloc((size_t)nodes * sizeof(double));
     double *x = malloc(n * (size_t)mix->dim * sizeof(double)), *g = malloc(n * sizeof(double)), *sum = calloc(n, sizeof(double));
-    sf_status st = s && w && x && g && sum ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %zu draws", n);
-    if (st == SF_OK) sf_gauss_legendre(log(tau0), log(tau1), panels, s, w);
+    sf_status st = s && w && x && g && sum ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %zu draws", n);
+    if (st == SF_OK) sfi_gauss_legendre(log(tau0), log(tau1), panels, s, w);
     for (int q = 0; st == SF_OK && q < nodes; q++) {
         sf_time t;
         double tau = exp(s[q]);
@@ -196,7 +196,7 @@ static sf_status noising_budget(sf_context *ctx, const sf_mixture *mix, double t
             break;
         for (size_t i = 0; i < n; i++) sum[i] += w[q] * tau * g[i];
     }
-    if (st == SF_OK) sf_estimate_of(sum, n, out);
+    if (st == SF_OK) sfi_estimate_of(sum, n, out);
     free(s), free(w), free(x), free(g), free(sum);
     return st;
 }
@@ -205,17 +205,17 @@ static sf_status entropy_budget_into(sf_context *ctx, const sf_mixture *mix, con
                                      double t1,
                             size_t n, int steps, uint64_t seed, sf_budget *out)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!ctx || !mix || !schedule || !out)
-        return sf_fail(SF_ERR_INVALID, "sf_entropy_budget: ctx, mix, schedule and out must not be NULL");
-    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "sf_entropy_budget: the mixture has no components");
-    sf_status sized = sf_check_doubles(__func__, n, (size_t)mix->dim);
+        return sfi_fail(SF_ERR_INVALID, "sf_entropy_budget: ctx, mix, schedule and out must not be NULL");
+    if (mix->count < 1) return sfi_fail(SF_ERR_INVALID, "sf_entropy_budget: the mixture has no components");
+    sf_status sized = sfi_check_doubles(__func__, n, (size_t)mix->dim);
     if (sized != SF_OK) return sized;
-    if (n < 2 || steps < 2 || !(t1 > t0)) return sf_fail(SF_ERR_INVALID, "the entropy budget needs n >= 2, steps >= 2 and t1 > t0");
+    if (n < 2 || steps < 2 || !(t1 > t0)) return sfi_fail(SF_ERR_INVALID, "the entropy budget needs n >= 2, steps >= 2 and t1 > t0");
     sf_time a, b;
     sf_status st = sf_schedule_at(schedule, t0, &a);
     if (st == SF_OK) st = sf_schedule_at(schedule, t1, &b);
-    if (st == SF_OK && !(a.tau > 0)) st = sf_fail(SF_ERR_INVALID, "the entropy budget needs sigma(t0) > 0");
+    if (st == SF_OK && !(a.tau > 0)) st = sfi_fail(SF_ERR_INVALID, "the entropy budget needs sigma(t0) > 0");
     if (st == SF_OK) st = pathwise_budget(ctx, mix, schedule, t0, t1, n, steps, seed, &out->pathwise);
     if (st == SF_OK) st = noising_budget(ctx, mix, a.tau, b.tau, n, seed + 1, &out->integral);
     if (st == SF_OK)
@@ -231,7 +231,7 @@ sf_status sf_pair_peak_check_sized(sf_context *ctx, const sf_mixture *mix, sf_pa
     sf_peak_check result;
     memset(&result, 0, sizeof result);
     sf_status st = pair_peak_check_into(ctx, mix, which, n, seed, out ? &result : NULL);
-    if (st == SF_OK && out) st = sf_struct_store(out, size, &result, SF_PEAK_CHECK_SIZE_0_1, sizeof result,
+    if (st == SF_OK && out) st = sfi_struct_store(out, size, &result, SF_PEAK_CHECK_SIZE_0_1, sizeof result,
         "sf_peak_check");
     return st;
 }
@@ -243,6 +243,6 @@ sf_status sf_entropy_budget_sized(sf_context *ctx, const sf_mixture *mix, const 
     sf_budget result;
     memset(&result, 0, sizeof result);
     sf_status st = entropy_budget_into(ctx, mix, schedule, t0, t1, n, steps, seed, out ? &result : NULL);
-    if (st == SF_OK && out) st = sf_struct_store(out, size, &result, SF_BUDGET_SIZE_0_1, sizeof result, "sf_budget");
+    if (st == SF_OK && out) st = sfi_struct_store(out, size, &result, SF_BUDGET_SIZE_0_1, sizeof result, "sf_budget");
     return st;
 }

@@ -66,12 +66,12 @@ static sf_status fit_residual(void *data, double log_w, double *rms)
 sf_status sf_fit_tanh_layer(const double *r, const double *u, size_t n, double wmin, double wmax, double *width,
                             double *amplitude, double *rms)
 {
-    sf_error_clear();
-    if (!r || !u) return sf_fail(SF_ERR_INVALID, "sf_fit_tanh_layer: r and u must not be NULL");
-    if (n < 4 || !(wmin > 0) || !(wmax > wmin)) return sf_fail(SF_ERR_INVALID, "tanh fit needs n >= 4 and 0 < wmin < wmax");
+    sfi_error_clear();
+    if (!r || !u) return sfi_fail(SF_ERR_INVALID, "sf_fit_tanh_layer: r and u must not be NULL");
+    if (n < 4 || !(wmin > 0) || !(wmax > wmin)) return sfi_fail(SF_ERR_INVALID, "tanh fit needs n >= 4 and 0 < wmin < wmax");
     profile_data p = {r, u, n};
     double log_w, c[3];
-    sf_status st = sf_golden_min(fit_residual, &p, log(wmin), log(wmax), 1e-13, &log_w, NULL);
+    sf_status st = sfi_golden_min(fit_residual, &p, log(wmin), log(wmax), 1e-13, &log_w, NULL);
     if (st != SF_OK) return st;
     double w = exp(log_w), res = tanh_fit(r, u, n, w, c);
     if (width) *width = w;
@@ -84,15 +84,15 @@ static sf_status speciation_layer_into(sf_context *ctx, const sf_mixture *mix, c
                                        const int *set_b,
                               int nb, double tau, const double *r, size_t n, double *profile, sf_tanh_layer *fit)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!ctx || !mix || !set_a || !set_b || (n > 0 && (!r || !profile)))
-        return sf_fail(SF_ERR_INVALID, "sf_speciation_layer: ctx, mix, both sets, r and profile must not be NULL");
-    sf_status sized = sf_check_doubles(__func__, n, (size_t)sf_mixture_dim(mix));
+        return sfi_fail(SF_ERR_INVALID, "sf_speciation_layer: ctx, mix, both sets, r and profile must not be NULL");
+    sf_status sized = sfi_check_doubles(__func__, n, (size_t)sf_mixture_dim(mix));
     if (sized != SF_OK) return sized;
     int d = sf_mixture_dim(mix);
     double *axis = malloc((size_t)d * sizeof(double)), *y_star = malloc((size_t)d * sizeof(double));
     double *pts = malloc(n * (size_t)d * sizeof(double) + 1), *score = malloc(n * (size_t)d * sizeof(double) + 1), a, s2, R = 0;
-    sf_status st = axis && y_star && pts && score ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %zu points", n);
+    sf_status st = axis && y_star && pts && score ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %zu points", n);
     if (st == SF_OK) st = sf_speciation_axis(mix, set_a, na, set_b, nb, axis, NULL);
     if (st == SF_OK) st = sf_speciation_normal_curvature(ctx, mix, set_a, na, set_b, nb, tau, NULL, NULL, y_star);
     for (size_t q = 0; st == SF_OK && q < n; q++) {
@@ -111,7 +111,7 @@ static sf_status speciation_layer_into(sf_context *ctx, const sf_mixture *mix, c
     if (st == SF_OK && fit) {
         st = sf_fit_tanh_layer(r, profile, n, 1e-3 * R, 10 * R, &fit->width, &fit->amplitude, &fit->rms);
         /* after a failure nothing more is called: it would clear the message */
-        if (st == SF_OK) fit->predicted_width = sf_pair_isotropic(mix, &a, &s2) ? (s2 + tau) / a : NAN;
+        if (st == SF_OK) fit->predicted_width = sfi_pair_isotropic(mix, &a, &s2) ? (s2 + tau) / a : NAN;
     }
     free(axis), free(y_star), free(pts), free(score);
     return st;
@@ -125,7 +125,7 @@ sf_status sf_speciation_layer_sized(sf_context *ctx, const sf_mixture *mix, cons
     sf_tanh_layer result;
     memset(&result, 0, sizeof result);
     sf_status st = speciation_layer_into(ctx, mix, set_a, na, set_b, nb, tau, r, n, profile, fit ? &result : NULL);
-    if (st == SF_OK && fit) st = sf_struct_store(fit, size, &result, SF_TANH_LAYER_SIZE_0_1, sizeof result,
+    if (st == SF_OK && fit) st = sfi_struct_store(fit, size, &result, SF_TANH_LAYER_SIZE_0_1, sizeof result,
         "sf_tanh_layer");
     return st;
 }

@@ -11,22 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-sf_status sf_pair_check(const sf_mixture *m, double *mu)
+sf_status sfi_pair_check(const sf_mixture *m, double *mu)
 {
     int d = m->dim;
     if (m->count != 2 || fabs(m->weight[0] - m->weight[1]) > 1e-12 * (m->weight[0] + m->weight[1]))
-        return sf_fail(SF_ERR_INVALID, "not a symmetric pair: needs two components of equal weight");
+        return sfi_fail(SF_ERR_INVALID, "not a symmetric pair: needs two components of equal weight");
     int r0 = m->rank_offset[1], r1 = m->rank_offset[2] - r0;
     int same = r0 == r1 && memcmp(m->var_diag, m->var_diag + d, (size_t)d * sizeof(double)) == 0 &&
                (r0 == 0 || (memcmp(m->basis, m->basis + (size_t)r0 * d, (size_t)r0 * d * sizeof(double)) == 0 &&
                             memcmp(m->eig, m->eig + r0, (size_t)r0 * sizeof(double)) == 0));
-    if (!same) return sf_fail(SF_ERR_INVALID, "not a symmetric pair: the two components must share one covariance");
+    if (!same) return sfi_fail(SF_ERR_INVALID, "not a symmetric pair: the two components must share one covariance");
     if (mu)
         for (int i = 0; i < d; i++) mu[i] = 0.5 * (m->mean[i] - m->mean[d + i]);
     return SF_OK;
 }
 
-double sf_pair_quadratic(const sf_mixture *m, const double *mu, double tau, int power)
+double sfi_pair_quadratic(const sf_mixture *m, const double *mu, double tau, int power)
 {
     int d = m->dim;
     const double *c = m->var_diag; /* component 0; the pair shares it */
@@ -51,33 +51,33 @@ double sf_pair_quadratic(const sf_mixture *m, const double *mu, double tau, int 
     return sum;
 }
 
-int sf_pair_isotropic(const sf_mixture *m, double *a, double *s2)
+int sfi_pair_isotropic(const sf_mixture *m, double *a, double *s2)
 {
     double *mu = malloc((size_t)m->dim * sizeof(double));
-    int iso = mu && sf_pair_check(m, mu) == SF_OK && m->kind[0] == SF_COV_ISOTROPIC && m->kind[1] == SF_COV_ISOTROPIC;
+    int iso = mu && sfi_pair_check(m, mu) == SF_OK && m->kind[0] == SF_COV_ISOTROPIC && m->kind[1] == SF_COV_ISOTROPIC;
     if (iso) {
         double n2 = 0;
         for (int i = 0; i < m->dim; i++) n2 += mu[i] * mu[i];
         *a = sqrt(n2), *s2 = m->var_diag[0];
     }
     free(mu);
-    sf_error_clear();
+    sfi_error_clear();
     return iso;
 }
 
 sf_status sf_pair_kappa(const sf_mixture *m, double tau, double *kappa, double *nu)
 {
-    sf_error_clear();
-    if (!m) return sf_fail(SF_ERR_INVALID, "sf_pair_kappa: mix is NULL");
-    if (!(tau >= 0) || !isfinite(tau)) return sf_fail(SF_ERR_INVALID, "heat time tau = %g must be finite and >= 0", tau);
+    sfi_error_clear();
+    if (!m) return sfi_fail(SF_ERR_INVALID, "sf_pair_kappa: mix is NULL");
+    if (!(tau >= 0) || !isfinite(tau)) return sfi_fail(SF_ERR_INVALID, "heat time tau = %g must be finite and >= 0", tau);
     double *mu = malloc((size_t)m->dim * sizeof(double));
-    if (!mu) return sf_fail(SF_ERR_NOMEM, "out of memory");
-    sf_status st = sf_pair_check(m, mu);
-    double k = st == SF_OK ? sf_pair_quadratic(m, mu, tau, 1) : NAN;
-    double k2 = st == SF_OK ? sf_pair_quadratic(m, mu, tau, 2) : NAN;
+    if (!mu) return sfi_fail(SF_ERR_NOMEM, "out of memory");
+    sf_status st = sfi_pair_check(m, mu);
+    double k = st == SF_OK ? sfi_pair_quadratic(m, mu, tau, 1) : NAN;
+    double k2 = st == SF_OK ? sfi_pair_quadratic(m, mu, tau, 2) : NAN;
     free(mu);
     if (st != SF_OK) return st;
-    if (isnan(k) || isnan(k2)) return sf_fail(SF_ERR_NOMEM, "out of memory");
+    if (isnan(k) || isnan(k2)) return sfi_fail(SF_ERR_NOMEM, "out of memory");
     if (kappa) *kappa = k;
     if (nu) *nu = k / k2; /* = s^2 + tau for an isotropic pair */
     return SF_OK;
@@ -92,16 +92,16 @@ typedef struct {
 static sf_status kappa_excess(void *data, double tau, double *value)
 {
     const kappa_target *k = data;
-    *value = sf_pair_quadratic(k->mix, k->mu, tau, 1) - k->kappa;
-    return isnan(*value) ? sf_fail(SF_ERR_NOMEM, "out of memory") : SF_OK;
+    *value = sfi_pair_quadratic(k->mix, k->mu, tau, 1) - k->kappa;
+    return isnan(*value) ? sfi_fail(SF_ERR_NOMEM, "out of memory") : SF_OK;
 }
 
 /* The root of kappa(tau) = kappa, or 0 when kappa(0) <= kappa (never reached). */
 static sf_status tau_of_kappa(const sf_mixture *m, double kappa, double *tau, int *reached)
 {
     double *mu = malloc((size_t)m->dim * sizeof(double));
-    if (!mu) return sf_fail(SF_ERR_NOMEM, "out of memory");
-    sf_status st = sf_pair_check(m, mu);
+    if (!mu) return sfi_fail(SF_ERR_NOMEM, "out of memory");
+    sf_status st = sfi_pair_check(m, mu);
     kappa_target target = {m, mu, kappa};
     double f0 = 0;
     if (st == SF_OK) st = kappa_excess(&target, 0, &f0);
@@ -110,7 +110,7 @@ static sf_status tau_of_kappa(const sf_mixture *m, double kappa, double *tau, in
     if (st == SF_OK && *reached) { /* kappa(tau) decreases: double hi until below the target */
         double hi = 1, fhi = 0;
         while ((st = kappa_excess(&target, hi, &fhi)) == SF_OK && fhi > 0 && hi < 1e300) hi *= 2;
-        if (st == SF_OK) st = sf_bisect(kappa_excess, &target, 0, hi, 1e-15 * hi, "kappa(tau) = kappa", tau);
+        if (st == SF_OK) st = sfi_bisect(kappa_excess, &target, 0, hi, 1e-15 * hi, "kappa(tau) = kappa", tau);
     }
     free(mu);
     return st;
@@ -118,23 +118,23 @@ static sf_status tau_of_kappa(const sf_mixture *m, double kappa, double *tau, in
 
 sf_status sf_speciation_tau_closed_form(const sf_mixture *m, double *tau_c)
 {
-    sf_error_clear();
-    if (!m || !tau_c) return sf_fail(SF_ERR_INVALID, "sf_speciation_tau_closed_form: mix and tau_c must not be NULL");
+    sfi_error_clear();
+    if (!m || !tau_c) return sfi_fail(SF_ERR_INVALID, "sf_speciation_tau_closed_form: mix and tau_c must not be NULL");
     int reached;
     sf_status st = tau_of_kappa(m, 1.0, tau_c, &reached);
-    if (st != SF_OK) sf_error_prefix("the closed form");
+    if (st != SF_OK) sfi_error_prefix("the closed form");
     return st;
 }
 
 sf_status sf_pair_tau_of_kappa(const sf_mixture *m, double kappa, double *tau)
 {
-    sf_error_clear();
-    if (!m || !tau) return sf_fail(SF_ERR_INVALID, "sf_pair_tau_of_kappa: mix and tau must not be NULL");
-    if (!(kappa > 0) || !isfinite(kappa)) return sf_fail(SF_ERR_INVALID, "kappa = %g must be positive and finite", kappa);
+    sfi_error_clear();
+    if (!m || !tau) return sfi_fail(SF_ERR_INVALID, "sf_pair_tau_of_kappa: mix and tau must not be NULL");
+    if (!(kappa > 0) || !isfinite(kappa)) return sfi_fail(SF_ERR_INVALID, "kappa = %g must be positive and finite", kappa);
     int reached;
     sf_status st = tau_of_kappa(m, kappa, tau, &reached);
     if (st == SF_OK && !reached)
-        return sf_fail(SF_ERR_INVALID, "this pair never reaches kappa = %g (kappa(0) = mu^T C^-1 mu is smaller)", kappa);
+        return sfi_fail(SF_ERR_INVALID, "this pair never reaches kappa = %g (kappa(0) = mu^T C^-1 mu is smaller)", kappa);
     return st;
 }
 
@@ -163,21 +163,21 @@ static int pair_nodes(double kappa, double **x, double **w)
     *x = malloc((size_t)panels * SF_GL_POINTS * sizeof(double));
     *w = malloc((size_t)panels * SF_GL_POINTS * sizeof(double));
     if (!*x || !*w) return 0;
-    sf_gauss_legendre(-12, 12, panels, *x, *w);
+    sfi_gauss_legendre(-12, 12, panels, *x, *w);
     return panels * SF_GL_POINTS;
 }
 
 sf_status sf_pair_variance(sf_pair_statistic which, double kappa, double *var)
 {
-    if (!var) return sf_fail(SF_ERR_INVALID, "sf_pair_variance: var is NULL");
+    if (!var) return sfi_fail(SF_ERR_INVALID, "sf_pair_variance: var is NULL");
     if (which != SF_PAIR_LABEL_ENTROPY && which != SF_PAIR_NORMALISED_RATE)
-        return sf_fail(SF_ERR_INVALID, "unknown pair statistic %d", (int)which);
-    if (!(kappa > 0) || kappa > 1e6) return sf_fail(SF_ERR_INVALID, "kappa = %g must lie in (0, 1e6]", kappa);
+        return sfi_fail(SF_ERR_INVALID, "unknown pair statistic %d", (int)which);
+    if (!(kappa > 0) || kappa > 1e6) return sfi_fail(SF_ERR_INVALID, "kappa = %g must lie in (0, 1e6]", kappa);
     double *x, *w;
     int count = pair_nodes(kappa, &x, &w);
     if (!count) {
         free(x), free(w);
-        return sf_fail(SF_ERR_NOMEM, "out of memory");
+        return sfi_fail(SF_ERR_NOMEM, "out of memory");
     }
     /* by symmetry E over q equals E over one component: z = mu^T Sigma^-1 (y - c) / sqrt(kappa) ~ N(sqrt(kappa), 1) */
     double norm = 0, mean = 0, m2 = 0, root = sqrt(kappa);
@@ -209,14 +209,14 @@ static sf_status minus_variance(void *data, double log_kappa, double *value)
 
 sf_status sf_pair_variance_peak(sf_pair_statistic which, sf_pair_peak *peak)
 {
-    sf_error_clear();
-    if (!peak) return sf_fail(SF_ERR_INVALID, "sf_pair_variance_peak: peak is NULL");
+    sfi_error_clear();
+    if (!peak) return sfi_fail(SF_ERR_INVALID, "sf_pair_variance_peak: peak is NULL");
     if (which != SF_PAIR_LABEL_ENTROPY && which != SF_PAIR_NORMALISED_RATE)
-        return sf_fail(SF_ERR_INVALID, "unknown pair statistic %d", (int)which);
+        return sfi_fail(SF_ERR_INVALID, "unknown pair statistic %d", (int)which);
     peak_search s = {which};
     double lk, minus;
     /* both curves vanish as kappa -> 0 and as kappa -> infinity, with one maximum between */
-    sf_status st = sf_golden_min(minus_variance, &s, log(0.05), log(50.0), 1e-10, &lk, &minus);
+    sf_status st = sfi_golden_min(minus_variance, &s, log(0.05), log(50.0), 1e-10, &lk, &minus);
     if (st != SF_OK) return st;
     double k = exp(lk), v = -minus, h = 1e-3 * k, vp, vm;
     if ((st = sf_pair_variance(which, k + h, &vp)) != SF_OK || (st = sf_pair_variance(which, k - h, &vm)) != SF_OK) return st;

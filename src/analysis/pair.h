@@ -8,13 +8,13 @@
 /* SF_OK if mix is a symmetric pair (two components, equal weights, one covariance), with the
  * half-difference of the means in mu (d values; may be NULL); SF_ERR_INVALID with a message
  * otherwise. */
-sf_status sf_pair_check(const sf_mixture *mix, double *mu);
+sf_status sfi_pair_check(const sf_mixture *mix, double *mu);
 
 /* mu^T (C + tau I)^-power mu for power 1 or 2 (INFINITY at tau = 0 when mu leaves the support of
  * a singular C); NaN when out of memory. */
-double sf_pair_quadratic(const sf_mixture *mix, const double *mu, double tau, int power);
+double sfi_pair_quadratic(const sf_mixture *mix, const double *mu, double tau, int power);
 
 /* 1 if mix is a symmetric pair of isotropic components: a = |mu| and s2 = the variance. */
-int sf_pair_isotropic(const sf_mixture *mix, double *a, double *s2);
+int sfi_pair_isotropic(const sf_mixture *mix, double *a, double *s2);
 
 #endif

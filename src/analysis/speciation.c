@@ -36,12 +36,12 @@ static void split_free(split_parts *p)
 static sf_status split_make(const sf_mixture *mix, const int *set_a, int na, const int *set_b, int nb, split_parts *p)
 {
     memset(p, 0, sizeof *p);
-    if (!mix || !set_a || !set_b) return sf_fail(SF_ERR_INVALID, "a split needs a mixture and both sets (not NULL)");
+    if (!mix || !set_a || !set_b) return sfi_fail(SF_ERR_INVALID, "a split needs a mixture and both sets (not NULL)");
     int d = mix->dim;
-    sf_status st = sf_mixture_subset(mix, set_a, na, &p->a);
-    if (st == SF_OK) st = sf_mixture_subset(mix, set_b, nb, &p->b);
+    sf_status st = sfi_mixture_subset(mix, set_a, na, &p->a);
+    if (st == SF_OK) st = sfi_mixture_subset(mix, set_b, nb, &p->b);
     p->mean_a = calloc((size_t)d, sizeof(double)), p->mean_b = calloc((size_t)d, sizeof(double));
-    if (st == SF_OK && (!p->mean_a || !p->mean_b)) st = sf_fail(SF_ERR_NOMEM, "out of memory");
+    if (st == SF_OK && (!p->mean_a || !p->mean_b)) st = sfi_fail(SF_ERR_NOMEM, "out of memory");
     for (int g = 0; st == SF_OK && g < 2; g++) {
         const sf_mixture *part = g ? p->b : p->a;
         double *mean = g ? p->mean_b : p->mean_a;
@@ -55,8 +55,8 @@ static sf_status split_make(const sf_mixture *mix, const int *set_a, int na, con
 sf_status sf_speciation_axis(const sf_mixture *mix, const int *set_a, int na, const int *set_b, int nb, double *axis,
                              double *half_separation)
 {
-    sf_error_clear();
-    if (!axis) return sf_fail(SF_ERR_INVALID, "sf_speciation_axis: axis is NULL");
+    sfi_error_clear();
+    if (!axis) return sfi_fail(SF_ERR_INVALID, "sf_speciation_axis: axis is NULL");
     split_parts p;
     sf_status st = split_make(mix, set_a, na, set_b, nb, &p);
     if (st != SF_OK) return st;
@@ -64,7 +64,7 @@ sf_status sf_speciation_axis(const sf_mixture *mix, const int *set_a, int na, co
     for (int i = 0; i < mix->dim; i++) axis[i] = p.mean_b[i] - p.mean_a[i], norm += axis[i] * axis[i];
     norm = sqrt(norm);
     split_free(&p);
-    if (!(norm > 0)) return sf_fail(SF_ERR_INVALID, "the two groups of the split have the same mean: no axis between them");
+    if (!(norm > 0)) return sfi_fail(SF_ERR_INVALID, "the two groups of the split have the same mean: no axis between them");
     for (int i = 0; i < mix->dim; i++) axis[i] /= norm;
     if (half_separation) *half_separation = 0.5 * norm;
     return SF_OK;
@@ -87,7 +87,7 @@ static sf_status log_ratio_at(void *data, double c, double *phi)
     sf_status st = sf_plan_evaluate(l->plan_a, l->y, 1, &oa);
     if (st == SF_OK) st = sf_plan_evaluate(l->plan_b, l->y, 1, &ob);
     /* the sub-mixtures are normalised: add their masses back */
-    if (st == SF_OK) *phi = la - lb + log(sf_mixture_weight_sum(l->parts->a)) - log(sf_mixture_weight_sum(l->parts->b));
+    if (st == SF_OK) *phi = la - lb + log(sfi_mixture_weight_sum(l->parts->a)) - log(sfi_mixture_weight_sum(l->parts->b));
     return st;
 }
 
@@ -103,10 +103,10 @@ static sf_status find_interface(interface_line *l, double tau)
         lo = lo * 2 - 1, hi = hi * 2; /* [0,1] -> [-1,2] -> [-3,4] ... */
     }
     if (!(phi_lo > 0 && phi_hi < 0))
-        return sf_fail(SF_ERR_INVALID,
+        return sfi_fail(SF_ERR_INVALID,
                        "no interface log q_A = log q_B on the line through the two groups' means at tau = %g "
                        "(log q_A/q_B = %g, %g at the ends searched)", tau, phi_lo, phi_hi);
-    if ((st = sf_bisect(log_ratio_at, l, lo, hi, 1e-15 * (1 + fabs(lo) + fabs(hi)), "the interface", &c)) != SF_OK) return st;
+    if ((st = sfi_bisect(log_ratio_at, l, lo, hi, 1e-15 * (1 + fabs(lo) + fabs(hi)), "the interface", &c)) != SF_OK) return st;
     double phi;
     return log_ratio_at(l, c, &phi); /* leaves y, sa, sb at the interface point */
 }
@@ -114,13 +114,13 @@ static sf_status find_interface(interface_line *l, double tau)
 sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na,
                                          const int *set_b, int nb, double tau, double *kappa_n, double *top, double *y_star)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!ctx || !mix || !set_a || !set_b)
-        return sf_fail(SF_ERR_INVALID, "sf_speciation_normal_curvature: ctx, mix and both sets must not be NULL");
+        return sfi_fail(SF_ERR_INVALID, "sf_speciation_normal_curvature: ctx, mix and both sets must not be NULL");
     int d = mix->dim;
-    sf_status sized = top ? sf_check_doubles("the Hessian at the interface", (size_t)d, (size_t)d) : SF_OK;
+    sf_status sized = top ? sfi_check_doubles("the Hessian at the interface", (size_t)d, (size_t)d) : SF_OK;
     if (sized != SF_OK) return sized;
-    if (!(tau > 0) || !isfinite(tau)) return sf_fail(SF_ERR_INVALID, "heat time tau = %g must be positive and finite", tau);
+    if (!(tau > 0) || !isfinite(tau)) return sfi_fail(SF_ERR_INVALID, "heat time tau = %g must be positive and finite", tau);
     split_parts parts;
     sf_status st = split_make(mix, set_a, na, set_b, nb, &parts);
     if (st != SF_OK) return st;
@@ -128,7 +128,7 @@ sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix,
     interface_line l = {&parts, NULL, NULL, d, malloc((size_t)d * sizeof(double)), malloc((size_t)d * sizeof(double)),
                         malloc((size_t)d * sizeof(double))};
     double *hn = malloc((size_t)d * sizeof(double)), *H = top ? malloc((size_t)d * d * sizeof(double)) : NULL;
-    if (!l.y || !l.sa || !l.sb || !hn || (top && !H)) st = sf_fail(SF_ERR_NOMEM, "out of memory");
+    if (!l.y || !l.sa || !l.sb || !hn || (top && !H)) st = sfi_fail(SF_ERR_NOMEM, "out of memory");
     if (st == SF_OK) st = sf_plan_create(&l.plan_a, ctx, parts.a, &time);
     if (st == SF_OK) st = sf_plan_create(&l.plan_b, ctx, parts.b, &time);
     if (st == SF_OK) st = find_interface(&l, tau);
@@ -140,7 +140,7 @@ sf_status sf_speciation_normal_curvature(sf_context *ctx, const sf_mixture *mix,
         for (int i = 0; i < d; i++) q += l.sa[i] * hn[i];
         if (st == SF_OK && kappa_n) *kappa_n = norm2 > 0 ? q / norm2 : NAN;
         if (st == SF_OK && y_star) memcpy(y_star, l.y, (size_t)d * sizeof(double));
-        if (st == SF_OK && top) *top = sf_symmetric_eigenvalues(H, d, NULL);
+        if (st == SF_OK && top) *top = sfi_symmetric_eigenvalues(H, d, NULL);
     }
     sf_plan_destroy(l.plan_a), sf_plan_destroy(l.plan_b);
     free(l.y), free(l.sa), free(l.sb), free(hn), free(H);
@@ -164,20 +164,20 @@ static sf_status top_curvature_at(void *data, double log_tau, double *top)
 sf_status sf_speciation_tau_numeric(sf_context *ctx, const sf_mixture *mix, const int *set_a, int na, const int *set_b,
                                     int nb, double tau_lo, double tau_hi, double rtol, double *tau_c)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!ctx || !mix || !set_a || !set_b || !tau_c)
-        return sf_fail(SF_ERR_INVALID, "sf_speciation_tau_numeric: ctx, mix, both sets and tau_c must not be NULL");
+        return sfi_fail(SF_ERR_INVALID, "sf_speciation_tau_numeric: ctx, mix, both sets and tau_c must not be NULL");
     if (!(tau_lo > 0) || !(tau_hi > tau_lo) || !(rtol > 0) || !isfinite(tau_hi))
-        return sf_fail(SF_ERR_INVALID, "need 0 < tau_lo < tau_hi and rtol > 0 (got %g, %g, %g)", tau_lo, tau_hi, rtol);
+        return sfi_fail(SF_ERR_INVALID, "need 0 < tau_lo < tau_hi and rtol > 0 (got %g, %g, %g)", tau_lo, tau_hi, rtol);
     split_ref s = {ctx, mix, set_a, set_b, na, nb};
     double klo, khi, log_tau;
     sf_status st = top_curvature_at(&s, log(tau_lo), &klo);
     if (st == SF_OK) st = top_curvature_at(&s, log(tau_hi), &khi);
     if (st != SF_OK) return st;
     if (!(klo > 0 && khi < 0))
-        return sf_fail(SF_ERR_INVALID, "no speciation bracketed in tau = [%g, %g] (top curvature %g, %g: need > 0 then < 0)",
+        return sfi_fail(SF_ERR_INVALID, "no speciation bracketed in tau = [%g, %g] (top curvature %g, %g: need > 0 then < 0)",
                        tau_lo, tau_hi, klo, khi);
-    st = sf_bisect(top_curvature_at, &s, log(tau_lo), log(tau_hi), rtol, "the top curvature's sign change", &log_tau);
+    st = sfi_bisect(top_curvature_at, &s, log(tau_lo), log(tau_hi), rtol, "the top curvature's sign change", &log_tau);
     if (st == SF_OK) *tau_c = exp(log_tau);
     return st;
 }
@@ -203,8 +203,8 @@ static void covariance_apply(const sf_mixture *m, const double *mean, const doub
 
 sf_status sf_data_covariance_top_eigenvalue(const sf_mixture *m, double *lambda)
 {
-    if (!m || !lambda) return sf_fail(SF_ERR_INVALID, "sf_data_covariance_top_eigenvalue: mix and lambda must not be NULL");
-    if (m->count < 1) return sf_fail(SF_ERR_INVALID, "sf_data_covariance_top_eigenvalue: the mixture has no components");
+    if (!m || !lambda) return sfi_fail(SF_ERR_INVALID, "sf_data_covariance_top_eigenvalue: mix and lambda must not be NULL");
+    if (m->count < 1) return sfi_fail(SF_ERR_INVALID, "sf_data_covariance_top_eigenvalue: the mixture has no components");
     int d = m->dim;
     /* small d: the dense covariance and Jacobi (exact to rounding, degenerate tops included);
      * large d: power iteration on the implicit operator */
@@ -213,7 +213,7 @@ sf_status sf_data_covariance_top_eigenvalue(const sf_mixture *m, double *lambda)
     double *w = malloc((size_t)d * sizeof(double)), *cov = dense ? malloc((size_t)d * d * sizeof(double)) : NULL;
     if (!mean || !v || !w || (dense && !cov)) {
         free(mean), free(v), free(w), free(cov);
-        return sf_fail(SF_ERR_NOMEM, "out of memory");
+        return sfi_fail(SF_ERR_NOMEM, "out of memory");
     }
     for (int k = 0; k < m->count; k++)
         for (int i = 0; i < d; i++) mean[i] += sf_mixture_weight(m, k) * m->mean[(size_t)k * d + i];
@@ -225,7 +225,7 @@ sf_status sf_data_covariance_top_eigenvalue(const sf_mixture *m, double *lambda)
             covariance_apply(m, mean, v, w);
             for (int i = 0; i < d; i++) cov[i * d + j] = w[i];
         }
-        lam = sf_symmetric_eigenvalues(cov, d, NULL);
+        lam = sfi_symmetric_eigenvalues(cov, d, NULL);
     } else {
         double norm = 0;
         for (int i = 0; i < d; i++) v[i] = 1.0 + 0.01 * i, norm += v[i] * v[i];
@@ -261,10 +261,10 @@ static sf_status asymmetry_margin(void *data, double v, double *margin)
 
 sf_status sf_speciation_tau_asymmetric(double w, double a, double s2, double *tau_c)
 {
-    sf_error_clear();
-    if (!tau_c) return sf_fail(SF_ERR_INVALID, "sf_speciation_tau_asymmetric: tau_c is NULL");
+    sfi_error_clear();
+    if (!tau_c) return sfi_fail(SF_ERR_INVALID, "sf_speciation_tau_asymmetric: tau_c is NULL");
     if (!(w > 0 && w < 1) || !(a > 0) || !(s2 >= 0) || !isfinite(a) || !isfinite(s2))
-        return sf_fail(SF_ERR_INVALID, "need 0 < w < 1, a > 0, s^2 >= 0 (got %g, %g, %g)", w, a, s2);
+        return sfi_fail(SF_ERR_INVALID, "need 0 < w < 1, a > 0, s^2 >= 0 (got %g, %g, %g)", w, a, s2);
     asymmetric_pair p = {w, a};
     double margin, v_c;
     asymmetry_margin(&p, fmax(s2, 1e-300), &margin);
@@ -273,7 +273,7 @@ sf_status sf_speciation_tau_asymmetric(double w, double a, double s2, double *ta
         return SF_OK;
     }
     /* bimodal for v < v_c <= a^2 (delta = 1 at v = a^2) */
-    sf_status st = sf_bisect(asymmetry_margin, &p, fmax(s2, 1e-300), a * a, 1e-15 * a * a, "the saddle-node time", &v_c);
+    sf_status st = sfi_bisect(asymmetry_margin, &p, fmax(s2, 1e-300), a * a, 1e-15 * a * a, "the saddle-node time", &v_c);
     if (st == SF_OK) *tau_c = v_c - s2;
     return st;
 }
@@ -281,17 +281,17 @@ sf_status sf_speciation_tau_asymmetric(double w, double a, double s2, double *ta
 sf_status sf_count_modes_on_line(sf_context *ctx, const sf_mixture *mix, double tau, const double *origin,
                                  const double *dir, double half_length, size_t points, int *modes)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!ctx || !mix || !origin || !dir || !modes)
-        return sf_fail(SF_ERR_INVALID, "sf_count_modes_on_line: ctx, mix, origin, dir and modes must not be NULL");
+        return sfi_fail(SF_ERR_INVALID, "sf_count_modes_on_line: ctx, mix, origin, dir and modes must not be NULL");
     int d = mix->dim;
-    if (points < 3) return sf_fail(SF_ERR_INVALID, "mode counting needs at least 3 points");
-    sf_status sized = sf_check_doubles(__func__, points, (size_t)d);
+    if (points < 3) return sfi_fail(SF_ERR_INVALID, "mode counting needs at least 3 points");
+    sf_status sized = sfi_check_doubles(__func__, points, (size_t)d);
     if (sized != SF_OK) return sized;
     double *y = malloc(points * (size_t)d * sizeof(double)), *lp = malloc(points * sizeof(double));
     if (!y || !lp) {
         free(y), free(lp);
-        return sf_fail(SF_ERR_NOMEM, "out of memory for %zu points", points);
+        return sfi_fail(SF_ERR_NOMEM, "out of memory for %zu points", points);
     }
     for (size_t q = 0; q < points; q++) {
         double r = -half_length + 2 * half_length * q / (points - 1);
@@ -326,7 +326,7 @@ static sf_status count_around(sf_context *ctx, const sf_mixture *mix, double a, 
 {
     int d = mix->dim;
     double *mid = malloc((size_t)d * sizeof(double)), *dir = malloc((size_t)d * sizeof(double));
-    sf_status st = mid && dir ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory");
+    sf_status st = mid && dir ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory");
     for (int i = 0; st == SF_OK && i < d; i++)
         mid[i] = 0.5 * (mix->mean[i] + mix->mean[d + i]), dir[i] = (mix->mean[d + i] - mix->mean[i]) / (2 * a);
     double v_c = s2 + tau_c, L = a + 8 * sqrt(v_c);
@@ -340,18 +340,18 @@ static sf_status speciation_summarize_into(sf_context *ctx, const sf_mixture *mi
                                            const int *set_b,
                                   int nb, sf_speciation_summary *out)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!ctx || !mix || !set_a || !set_b || !out)
-        return sf_fail(SF_ERR_INVALID, "sf_speciation_summarize: ctx, mix, both sets and out must not be NULL");
+        return sfi_fail(SF_ERR_INVALID, "sf_speciation_summarize: ctx, mix, both sets and out must not be NULL");
     double *axis = malloc((size_t)mix->dim * sizeof(double)), w, a, s2, iso_a;
-    if (!axis) return sf_fail(SF_ERR_NOMEM, "out of memory");
+    if (!axis) return sfi_fail(SF_ERR_NOMEM, "out of memory");
     sf_status st = sf_speciation_axis(mix, set_a, na, set_b, nb, axis, &out->half_separation);
     free(axis);
     if (st == SF_OK) st = sf_speciation_tau_numeric(ctx, mix, set_a, na, set_b, nb, 1e-4, 1e3, 1e-12, &out->tau_interface);
     if (st == SF_OK) st = sf_data_covariance_top_eigenvalue(mix, &out->lambda);
     if (st != SF_OK) return st;
     if (sf_speciation_tau_closed_form(mix, &out->tau_closed) != SF_OK) out->tau_closed = NAN;
-    out->isotropic_s2 = sf_pair_isotropic(mix, &iso_a, &s2) ? s2 : NAN;
+    out->isotropic_s2 = sfi_pair_isotropic(mix, &iso_a, &s2) ? s2 : NAN;
     out->kind = SF_SPECIATION_PITCHFORK, out->tau_c = out->tau_interface, out->modes_below = out->modes_above = 0;
     if (unequal_isotropic_pair(mix, na, nb, &w, &a, &s2)) { /* the interface criterion is not the speciation time here */
         double tau_sn;
@@ -361,7 +361,7 @@ static sf_status speciation_summarize_into(sf_context *ctx, const sf_mixture *mi
         if (tau_sn > 0 && (st = count_around(ctx, mix, a, s2, tau_sn, &out->modes_below, &out->modes_above)) != SF_OK)
             return st;
     }
-    sf_error_clear();
+    sfi_error_clear();
     out->t_spectral = 0.5 * log(out->lambda);
     out->t_midpoint_ou = 0.5 * log1p(isnan(out->tau_c) ? out->tau_interface : out->tau_c);
     return SF_OK;
@@ -374,7 +374,7 @@ sf_status sf_speciation_summarize_sized(sf_context *ctx, const sf_mixture *mix, 
     sf_speciation_summary result;
     memset(&result, 0, sizeof result);
     sf_status st = speciation_summarize_into(ctx, mix, set_a, na, set_b, nb, out ? &result : NULL);
-    if (st == SF_OK && out) st = sf_struct_store(out, size, &result, SF_SPECIATION_SUMMARY_SIZE_0_1, sizeof result,
+    if (st == SF_OK && out) st = sfi_struct_store(out, size, &result, SF_SPECIATION_SUMMARY_SIZE_0_1, sizeof result,
         "sf_speciation_summary");
     return st;
 }

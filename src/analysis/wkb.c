@@ -32,7 +32,7 @@ static sf_status drift(const coordinate *q, double t, double h, double *a, doubl
     sf_status st = sf_schedule_at(q->sched, t, &tm);
     if (st != SF_OK) return st;
     *V = tm.alpha * tm.alpha * q->c + tm.sigma2;
-    if (!(*V > 0)) return sf_fail(SF_ERR_INVALID, "the data variance at t = %g is zero: the model score is singular", t);
+    if (!(*V > 0)) return sfi_fail(SF_ERR_INVALID, "the data variance at t = %g is zero: the model score is singular", t);
     double w = 0.5 * (1 + h * h) * tm.g2;
     *a = tm.f + w * q->scale / *V;
     *k = -w * (q->scale * tm.alpha * q->mu / *V + q->shift);
@@ -71,9 +71,9 @@ static sf_status moments(const coordinate *q, double t0, double t1, double h, in
     if (st != SF_OK) return st;
     double y[2] = {end.alpha * q->mu, end.alpha * end.alpha * q->c + end.sigma2};
     double *path = malloc(2 * ((size_t)nodes + 1) * sizeof(double));
-    if (!path) return sf_fail(SF_ERR_NOMEM, "out of memory for %d WKB steps", steps);
+    if (!path) return sfi_fail(SF_ERR_NOMEM, "out of memory for %d WKB steps", steps);
     moment_problem p = {q, h};
-    st = sf_rk4(moments_ode, &p, 2, t1, t0, nodes, y, path);
+    st = sfi_rk4(moments_ode, &p, 2, t1, t0, nodes, y, path);
     for (int s = 0; st == SF_OK && s <= nodes; s++) /* the path runs from t1: node j = nodes - s */
         m[nodes - s] = path[2 * s], S[nodes - s] = path[2 * s + 1];
     free(path);
@@ -111,20 +111,20 @@ sf_status sf_wkb_gaussian(const sf_mixture *mix, const sf_schedule *sched, doubl
                           const double *shift, double h, const double *x, size_t n, int steps, double *ell1,
                           double *log_q)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!mix || !sched || (n > 0 && !x))
-        return sf_fail(SF_ERR_INVALID, "sf_wkb_gaussian: mix, schedule and x must not be NULL");
-    if (steps > INT_MAX / 2 - 1) return sf_fail(SF_ERR_INVALID, "sf_wkb_gaussian: %d steps are too many", steps);
-    sf_status sized = sf_check_doubles(__func__, n, (size_t)mix->dim);
-    if (sized == SF_OK && steps > 0) sized = sf_check_doubles(__func__, 2 * (size_t)steps + 1, (size_t)mix->dim);
+        return sfi_fail(SF_ERR_INVALID, "sf_wkb_gaussian: mix, schedule and x must not be NULL");
+    if (steps > INT_MAX / 2 - 1) return sfi_fail(SF_ERR_INVALID, "sf_wkb_gaussian: %d steps are too many", steps);
+    sf_status sized = sfi_check_doubles(__func__, n, (size_t)mix->dim);
+    if (sized == SF_OK && steps > 0) sized = sfi_check_doubles(__func__, 2 * (size_t)steps + 1, (size_t)mix->dim);
     if (sized != SF_OK) return sized;
     if (mix->count != 1 || mix->rank_offset[1] != 0)
-        return sf_fail(SF_ERR_INVALID, "the WKB coefficient is computed for Gaussian data: a mixture of one isotropic or "
+        return sfi_fail(SF_ERR_INVALID, "the WKB coefficient is computed for Gaussian data: a mixture of one isotropic or "
                                        "diagonal component (this one has %d component%s%s)",
                        mix->count, mix->count == 1 ? "" : "s", mix->count == 1 ? ", low-rank" : "");
-    if (sched->kind == SF_SCHEDULE_DIRECT) return sf_fail(SF_ERR_INVALID, "the WKB coefficient needs a schedule");
+    if (sched->kind == SF_SCHEDULE_DIRECT) return sfi_fail(SF_ERR_INVALID, "the WKB coefficient needs a schedule");
     if (!(t1 > t0) || steps < 1 || !isfinite(scale) || !(h >= 0))
-        return sf_fail(SF_ERR_INVALID, "WKB needs t1 > t0, steps >= 1, a finite scale and h >= 0");
+        return sfi_fail(SF_ERR_INVALID, "WKB needs t1 > t0, steps >= 1, a finite scale and h >= 0");
     sf_time at0;
     sf_status chk = sf_schedule_at(sched, t0, &at0);
     if (chk == SF_OK) chk = sf_mixture_check_time(mix, &at0); /* a point mass at sigma = 0 has no density */
@@ -132,9 +132,9 @@ sf_status sf_wkb_gaussian(const sf_mixture *mix, const sf_schedule *sched, doubl
     int d = mix->dim, nodes = 2 * steps;
     double *m0 = malloc((size_t)(nodes + 1) * d * sizeof(double)), *S0 = malloc((size_t)(nodes + 1) * d * sizeof(double));
     double *mh = malloc((size_t)(nodes + 1) * sizeof(double)), *Sh = malloc((size_t)(nodes + 1) * sizeof(double));
-    sf_status st = m0 && S0 && mh && Sh ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %d WKB steps", steps);
+    sf_status st = m0 && S0 && mh && Sh ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %d WKB steps", steps);
     coordinate *qs = malloc((size_t)d * sizeof(coordinate));
-    if (!qs) st = sf_fail(SF_ERR_NOMEM, "out of memory");
+    if (!qs) st = sfi_fail(SF_ERR_NOMEM, "out of memory");
     for (int i = 0; st == SF_OK && i < d; i++) {
         qs[i] = (coordinate){sched, mix->var_diag[i], mix->mean[i], scale, shift ? shift[i] : 0.0};
         st = moments(&qs[i], t0, t1, 0.0, steps, m0 + (size_t)i * (nodes + 1), S0 + (size_t)i * (nodes + 1));
@@ -152,7 +152,7 @@ sf_status sf_wkb_gaussian(const sf_mixture *mix, const sf_schedule *sched, doubl
         for (int i = 0; st == SF_OK && i < d; i++) {
             l1_problem prob = {&qs[i], m0 + (size_t)i * (nodes + 1), S0 + (size_t)i * (nodes + 1), t0, 0.5 * (t1 - t0) / steps};
             double z[2] = {x[p * d + i], 0};
-            st = sf_rk4(l1_ode, &prob, 2, t0, t1, steps, z, NULL);
+            st = sfi_rk4(l1_ode, &prob, 2, t0, t1, steps, z, NULL);
             total += z[1];
         }
         ell1[p] = total;
@@ -165,9 +165,9 @@ sf_status sf_wkb_curve(const sf_mixture *mix, const sf_schedule *schedule, doubl
                        const double *shift, const double *x, const double *h, int nh, int steps, double *log_q,
                        double *log_q_wkb, double *l1, double *log_q0)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (nh < 0 || (nh > 0 && (!h || !log_q || !log_q_wkb)))
-        return sf_fail(SF_ERR_INVALID, "sf_wkb_curve: h, log_q and log_q_wkb must not be NULL, nh >= 0");
+        return sfi_fail(SF_ERR_INVALID, "sf_wkb_curve: h, log_q and log_q_wkb must not be NULL, nh >= 0");
     double ell = NAN, q0 = NAN;
     sf_status st = sf_wkb_gaussian(mix, schedule, t0, t1, scale, shift, 0.0, x, 1, steps, &ell, &q0);
     for (int i = 0; st == SF_OK && i < nh; i++) {

@@ -19,7 +19,7 @@ int cli_load_inputs(const char *mixture_path, const char *in_path, const sf_time
     if (st != SF_OK) return cli_library_error(st);
     int d = sf_mixture_dim(*mix), status = SF_EXIT_OK;
     if ((st = sf_mixture_check_time(*mix, time)) != SF_OK) {
-        sf_error_prefix(mixture_path);
+        sfi_error_prefix(mixture_path);
         status = cli_library_error(st);
     } else if ((st = sf_npy_read(in_path, x)) != SF_OK) {
         status = cli_library_error(st);
@@ -27,7 +27,7 @@ int cli_load_inputs(const char *mixture_path, const char *in_path, const sf_time
         status = cli_bad_input("%s: particles must have shape (N, %d) for this mixture (dim %d), got a %d-d array%s",
                                in_path, d, d, x->ndim, x->ndim == 2 ? " with another width" : "");
     } else if ((st = sf_particles_check(x->data, x->shape[0], d)) != SF_OK) {
-        sf_error_prefix(in_path);
+        sfi_error_prefix(in_path);
         status = cli_library_error(st);
     }
     if (status != SF_EXIT_OK) {

@@ -72,7 +72,7 @@ static int write_figures(const char *dir, double *const *cols, size_t P, int pai
     snprintf(path, sizeof path, "%s/bandwidth.csv", dir);
     sf_status st = sf_csv_write(path, pair ? NCOL : NCOL - 2, names, (const double *const *)cols, P);
     double *b_err = malloc(P * sizeof(double)), *h_err = malloc(P * sizeof(double));
-    if (!b_err || !h_err) st = sf_fail(SF_ERR_NOMEM, "out of memory");
+    if (!b_err || !h_err) st = sfi_fail(SF_ERR_NOMEM, "out of memory");
     for (size_t q = 0; st == SF_OK && q < P; q++) b_err[q] = 2 * cols[COL_B_SE][q], h_err[q] = 2 * cols[COL_H_VAR_SE][q];
     const double *x = pair ? cols[COL_KAPPA] : cols[COL_T];
     sf_series sb[1] = {{.x = cols[COL_T], .y = cols[COL_B], .n = P, .label = "b(t), Monte Carlo +- 2 s.e.", .points = 1, .err = b_err}};

@@ -56,7 +56,7 @@ int cmd_blowup(int argc, char **argv)
     double limit;
     int k;
     if ((st = sf_blowup_limit(mix, &limit, &k)) != SF_OK) {
-        sf_error_prefix(mixture_path ? mixture_path : "mixture");
+        sfi_error_prefix(mixture_path ? mixture_path : "mixture");
         sf_mixture_destroy(mix);
         return cli_library_error(st);
     }
@@ -114,7 +114,7 @@ int cmd_blowup(int argc, char **argv)
         sf_plot plot = {.title = "score blow-up near t = 0 for data on a subspace", .xlabel = "heat time tau",
                         .ylabel = "rescaled score", .logx = 1};
         snprintf(path, sizeof path, "%s/blowup.svg", dir);
-        if (status == SF_EXIT_OK && (st = err ? sf_plot_svg(path, &plot, series, 3) : sf_fail(SF_ERR_NOMEM, "out of memory")) != SF_OK)
+        if (status == SF_EXIT_OK && (st = err ? sf_plot_svg(path, &plot, series, 3) : sfi_fail(SF_ERR_NOMEM, "out of memory")) != SF_OK)
             status = cli_write_error(st);
         free(err);
         if (status == SF_EXIT_OK) printf("  figures             %s/blowup.svg (data: %s/blowup.csv)\n", dir, dir);

@@ -104,7 +104,7 @@ int cmd_burgers(int argc, char **argv)
     double t0 = cli_seconds();
     if ((st = sf_grid_exact(grid, mix, floor, (int)images, tau1, NULL, outs[1].data)) != SF_OK ||
         (st = sf_grid_exact(grid, mix, floor, (int)images, tau0, direct ? NULL : q0, direct ? u : NULL)) != SF_OK) {
-        if (st == SF_ERR_INVALID) sf_error_prefix(mixture_path);
+        if (st == SF_ERR_INVALID) sfi_error_prefix(mixture_path);
         status = cli_library_error(st);
         goto done;
     }

@@ -48,7 +48,7 @@ int cmd_draw(int argc, char **argv)
     size_t nb_max = batch < n ? batch : n, shape[2] = {n, (size_t)d};
     uint64_t bytes = cli_npy_bytes("--out", 2, shape);
     if ((st = sf_mixture_check_time(mix, &time)) != SF_OK) {
-        sf_error_prefix(mixture_path);
+        sfi_error_prefix(mixture_path);
         status = cli_library_error(st);
     } else if (!bytes) {
         status = SF_EXIT_BAD_INPUT;

@@ -108,7 +108,7 @@ int cmd_loglik(int argc, char **argv)
         for (int i = 0; i < d; i++) shift[i] = model_shift;
         if ((st = sf_wkb_gaussian(mix, &ct.schedule, t0, t1, model_scale, shift, 0.0, x.data, n, 4000, outs[1].data,
                                   model_logq)) != SF_OK) {
-            sf_error_prefix(mixture_path);
+            sfi_error_prefix(mixture_path);
             status = cli_library_error(st);
             goto done;
         }

@@ -152,7 +152,7 @@ static int read_start(const char *path, int d, sf_array *x)
     else if (x->shape[0] == 0)
         status = cli_bad_input("%s: no particles", path);
     else if ((st = sf_particles_check(x->data, x->shape[0], d)) != SF_OK) {
-        sf_error_prefix(path);
+        sfi_error_prefix(path);
         status = cli_library_error(st);
     }
     return status;
@@ -315,7 +315,7 @@ int cmd_sample(int argc, char **argv)
     }
     if ((st = sf_sample(ctx, mix, &ct.schedule, &smp, NULL, 0, 0, NULL, NULL, 0)) != SF_OK) {
         /* name the option behind the refusal where there is one */
-        sf_error_prefix(strstr(sf_last_error(), "class") ? "option --class" : "sample");
+        sfi_error_prefix(strstr(sf_last_error(), "class") ? "option --class" : "sample");
         status = cli_library_error(st);
         goto done;
     }

@@ -48,7 +48,7 @@ static int load_mixture(const char *path, const sf_time *time, sf_mixture **mix)
     sf_status st = sf_mixture_read_json(mix, path);
     if (st != SF_OK) return cli_library_error(st);
     if ((st = sf_mixture_check_time(*mix, time)) != SF_OK) {
-        sf_error_prefix(path);
+        sfi_error_prefix(path);
         status = cli_library_error(st);
         sf_mixture_destroy(*mix);
         *mix = NULL;
@@ -63,7 +63,7 @@ static int check_particles_file(const char *path, int d, size_t batch, const siz
     sf_npy_reader *r = NULL;
     int ndim, status = SF_EXIT_OK;
     size_t shape[SF_NPY_MAX_DIMS];
-    sf_status st = sf_npy_reader_open(&r, path, &ndim, shape);
+    sf_status st = sfi_npy_reader_open(&r, path, &ndim, shape);
     if (st != SF_OK) return cli_library_error(st);
     size_t n = shape[0];
     if (!(ndim == 2 && shape[1] == (size_t)d) && !(ndim == 1 && d == 1))
@@ -77,7 +77,7 @@ static int check_particles_file(const char *path, int d, size_t batch, const siz
     if (status == SF_EXIT_OK && !block) status = cli_failure("out of memory for a batch of %zu particles (use a smaller --batch)", rows_per);
     for (size_t b0 = 0; status == SF_EXIT_OK && b0 < n; b0 += rows_per) {
         size_t nb = n - b0 < rows_per ? n - b0 : rows_per;
-        if ((st = sf_npy_reader_read(r, block, nb * (size_t)d)) != SF_OK) {
+        if ((st = sfi_npy_reader_read(r, block, nb * (size_t)d)) != SF_OK) {
             status = cli_library_error(st);
             break;
         }
@@ -85,9 +85,9 @@ static int check_particles_file(const char *path, int d, size_t batch, const siz
             if (!isfinite(block[i]))
                 status = cli_bad_input("%s: particle %zu, coordinate %d is not finite (%g)", path, b0 + i / d, (int)(i % d), block[i]);
     }
-    if (status == SF_EXIT_OK && n == 0 && (st = sf_npy_reader_read(r, block, 0)) != SF_OK) status = cli_library_error(st);
+    if (status == SF_EXIT_OK && n == 0 && (st = sfi_npy_reader_read(r, block, 0)) != SF_OK) status = cli_library_error(st);
     free(block);
-    sf_npy_reader_close(r);
+    sfi_npy_reader_close(r);
     if (rows) *rows = n;
     return status;
 }
@@ -164,8 +164,8 @@ int cmd_score(int argc, char **argv)
     }
     int ndim;
     size_t shape[SF_NPY_MAX_DIMS];
-    if ((st = sf_npy_reader_open(&in, in_path, &ndim, shape)) != SF_OK ||
-        (dir_path && (st = sf_npy_reader_open(&dir_in, dir_path, &ndim, shape)) != SF_OK)) {
+    if ((st = sfi_npy_reader_open(&in, in_path, &ndim, shape)) != SF_OK ||
+        (dir_path && (st = sfi_npy_reader_open(&dir_in, dir_path, &ndim, shape)) != SF_OK)) {
         status = cli_library_error(st);
         goto done;
     }
@@ -177,8 +177,8 @@ int cmd_score(int argc, char **argv)
     double compute = 0;
     for (size_t b0 = 0; b0 < n; b0 += rows) {
         size_t nb = n - b0 < rows ? n - b0 : rows;
-        if ((st = sf_npy_reader_read(in, xb, nb * (size_t)d)) != SF_OK ||
-            (dir_in && (st = sf_npy_reader_read(dir_in, db, nb * (size_t)d)) != SF_OK)) {
+        if ((st = sfi_npy_reader_read(in, xb, nb * (size_t)d)) != SF_OK ||
+            (dir_in && (st = sfi_npy_reader_read(dir_in, db, nb * (size_t)d)) != SF_OK)) {
             status = cli_library_error(st);
             goto done;
         }
@@ -224,8 +224,8 @@ int cmd_score(int argc, char **argv)
 done:
     cli_free_outputs(outs, N_OUT);
     free(logp_own), free(xb), free(db);
-    sf_npy_reader_close(in);
-    sf_npy_reader_close(dir_in);
+    sfi_npy_reader_close(in);
+    sfi_npy_reader_close(dir_in);
     sf_plan_destroy(plan);
     sf_context_destroy(ctx);
     sf_mixture_destroy(mix);

@@ -183,7 +183,7 @@ static sf_status write_trajectories(const char *dir, const double *t, const doub
     double *cols[3] = {malloc(rows * sizeof(double)), malloc(rows * sizeof(double)), malloc(rows * sizeof(double))};
     double *curves = malloc(shown * (size_t)frames * sizeof(double));
     sf_series *series = malloc(shown * sizeof(sf_series));
-    sf_status st = cols[0] && cols[1] && cols[2] && curves && series ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory");
+    sf_status st = cols[0] && cols[1] && cols[2] && curves && series ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory");
     for (size_t p = 0; st == SF_OK && p < n; p++)
         for (int f = 0; f < frames; f++)
             cols[0][p * frames + f] = (double)p, cols[1][p * frames + f] = t[f], cols[2][p * frames + f] = proj[(size_t)f * n + p];
@@ -217,7 +217,7 @@ static int trajectories(const split *sp, const sf_speciation_summary *s, const o
     int every = smp.steps / 100 > 0 ? smp.steps / 100 : 1, capacity = smp.steps / every + 2, frames = 0;
     double *t = malloc((size_t)capacity * sizeof(double)), *proj = malloc((size_t)capacity * n * sizeof(double)), t_c = NAN;
     sf_branching_summary b;
-    sf_status st = t && proj ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
+    sf_status st = t && proj ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
     if (st == SF_OK)
         st = sf_speciation_branching(sp->ctx, sp->mix, sp->A, sp->na, sp->B, sp->nb, reference_tau(s), &vp, &smp, n, o->seed,
                                      every, capacity, t, proj, &frames, 100000, &b);

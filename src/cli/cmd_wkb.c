@@ -84,7 +84,7 @@ int cmd_wkb(int argc, char **argv)
         double l1, q0;
         if ((st = sf_wkb_curve(mix, &ct.schedule, t0, t1, scales[c], shift != 0 ? b : NULL, x, hs, NH, 2000, cols_data[2 * c],
                                cols_data[2 * c + 1], &l1, &q0)) != SF_OK) {
-            if (st == SF_ERR_INVALID && mixture_path) sf_error_prefix(mixture_path);
+            if (st == SF_ERR_INVALID && mixture_path) sfi_error_prefix(mixture_path);
             status = cli_library_error(st);
             break;
         }

@@ -18,7 +18,7 @@ static void *take_signals(void *arg)
     const sigset_t *mask = arg;
     int sig;
     if (sigwait(mask, &sig) != 0) return NULL;
-    sf_staging_abandon();
+    sfi_staging_abandon();
     const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
     char line[96];
     int len = snprintf(line, sizeof line, "scorefield: interrupted by %s: this run's temporary files were removed\n", name);
@@ -45,21 +45,21 @@ void cli_signals_start(void)
 static int ensure_set(void)
 {
     if (run_set) return SF_EXIT_OK;
-    sf_status st = sf_output_set_create(&run_set);
+    sf_status st = sfi_output_set_create(&run_set);
     return st == SF_OK ? SF_EXIT_OK : cli_write_error(st);
 }
 
 int cli_outputs_add(const char *label, const char *path, uint64_t bytes)
 {
     int status = ensure_set();
-    sf_status st = status == SF_EXIT_OK ? sf_output_set_add(run_set, path, label, bytes) : SF_OK;
+    sf_status st = status == SF_EXIT_OK ? sfi_output_set_add(run_set, path, label, bytes) : SF_OK;
     return status != SF_EXIT_OK ? status : st == SF_OK ? SF_EXIT_OK : cli_write_error(st);
 }
 
 int cli_outputs_add_input(const char *label, const char *path)
 {
     int status = ensure_set();
-    sf_status st = status == SF_EXIT_OK ? sf_output_set_add_input(run_set, path, label) : SF_OK;
+    sf_status st = status == SF_EXIT_OK ? sfi_output_set_add_input(run_set, path, label) : SF_OK;
     return status != SF_EXIT_OK ? status : st == SF_OK ? SF_EXIT_OK : cli_write_error(st);
 }
 
@@ -67,9 +67,9 @@ int cli_outputs_prepare(void)
 {
     int status = ensure_set();
     if (status != SF_EXIT_OK) return status;
-    sf_status st = sf_output_set_prepare(run_set);
+    sf_status st = sfi_output_set_prepare(run_set);
     if (st != SF_OK) return cli_write_error(st);
-    sf_output_set_activate(run_set);
+    sfi_output_set_activate(run_set);
     return SF_EXIT_OK;
 }
 
@@ -77,13 +77,13 @@ int cli_outputs_folder(const char *dir, const char *const *names, int count)
 {
     int status = ensure_set();
     if (status != SF_EXIT_OK) return status;
-    sf_status st = sf_output_set_add_folder(run_set, dir);
+    sf_status st = sfi_output_set_add_folder(run_set, dir);
     for (int i = 0; st == SF_OK && i < count; i++) {
         size_t len = strlen(dir) + strlen(names[i]) + 2;
         char *path = malloc(len);
         if (!path) return cli_failure("out of memory");
         snprintf(path, len, "%s/%s", dir, names[i]);
-        st = sf_output_set_add(run_set, path, NULL, 0);
+        st = sfi_output_set_add(run_set, path, NULL, 0);
         free(path);
     }
     return st == SF_OK ? cli_outputs_prepare() : cli_write_error(st);
@@ -91,14 +91,14 @@ int cli_outputs_folder(const char *dir, const char *const *names, int count)
 
 int cli_outputs_commit(void)
 {
-    sf_status st = run_set ? sf_output_set_commit(run_set) : SF_OK;
+    sf_status st = run_set ? sfi_output_set_commit(run_set) : SF_OK;
     return st == SF_OK ? SF_EXIT_OK : cli_write_error(st);
 }
 
 int cli_outputs_finish(int status)
 {
     if (status == SF_EXIT_OK) status = cli_outputs_commit();
-    sf_output_set_destroy(run_set); /* removes whatever was not committed */
+    sfi_output_set_destroy(run_set); /* removes whatever was not committed */
     run_set = NULL;
     return status;
 }

@@ -27,17 +27,17 @@
  * (known_size bytes at dst): fields the caller's version lacks are zero ("as before"). Refuses a
  * size below first_size, and fields of a newer version (beyond known_size) that are set. `what`
  * names the struct in the message. */
-sf_status sf_struct_load(void *dst, size_t known_size, const void *src, size_t size, size_t first_size,
+sf_status sfi_struct_load(void *dst, size_t known_size, const void *src, size_t size, size_t first_size,
                          const char *what);
 
 /* Stores the library's struct (known_size bytes at src) into a caller's struct of `size` bytes:
  * the fields the caller knows, the rest of a larger struct zeroed; dst->size is set by the caller
  * of this function. Refuses sizes below first_size. */
-sf_status sf_struct_store(void *dst, size_t size, const void *src, size_t first_size, size_t known_size,
+sf_status sfi_struct_store(void *dst, size_t size, const void *src, size_t first_size, size_t known_size,
                           const char *what);
 
 /* local = *p in the library's layout; p must not be NULL. */
 #define SF_LOAD_STRUCT(local, p, first_size, what) \
-    sf_struct_load(&(local), sizeof(local), (p), (p)->size, (first_size), (what))
+    sfi_struct_load(&(local), sizeof(local), (p), (p)->size, (first_size), (what))
 
 #endif

@@ -26,13 +26,13 @@ typedef struct {
 
 /* The reference CPU path (src/cpu/score_cpu.c), the fast CPU path (src/cpu/score_fast.c) and the
  * CUDA path (kernels/, through sf_cuda.h). */
-extern const sf_backend_ops sf_backend_reference;
-extern const sf_backend_ops sf_backend_cpu;
-extern const sf_backend_ops sf_backend_cuda;
+extern const sf_backend_ops sfi_backend_reference;
+extern const sf_backend_ops sfi_backend_cpu;
+extern const sf_backend_ops sfi_backend_cuda;
 
 /* The CUDA backend only: its evaluate checks the particles on the device (plans skip the host
  * pass), and it also evaluates on device arrays (in its precision) on a CUDA stream. */
-sf_status sf_backend_cuda_evaluate_device(void *state, const sf_field *field, const void *x, size_t n,
+sf_status sfi_backend_cuda_evaluate_device(void *state, const sf_field *field, const void *x, size_t n,
                                           const sf_device_request *rq, void *stream);
 
 #ifdef __cplusplus

@@ -8,28 +8,28 @@
 
 sf_status sf_context_create(sf_context **out, sf_backend backend, sf_precision precision, int device)
 {
-    if (!out) return sf_fail(SF_ERR_INVALID, "sf_context_create: ctx is NULL");
+    if (!out) return sfi_fail(SF_ERR_INVALID, "sf_context_create: ctx is NULL");
     *out = NULL;
     if (backend != SF_BACKEND_CPU && backend != SF_BACKEND_CUDA && backend != SF_BACKEND_AUTO &&
         backend != SF_BACKEND_REFERENCE)
-        return sf_fail(SF_ERR_INVALID, "unknown backend %d", (int)backend);
+        return sfi_fail(SF_ERR_INVALID, "unknown backend %d", (int)backend);
     if (precision != SF_PRECISION_F64 && precision != SF_PRECISION_F32)
-        return sf_fail(SF_ERR_INVALID, "unknown precision %d", (int)precision);
+        return sfi_fail(SF_ERR_INVALID, "unknown precision %d", (int)precision);
     sf_context *ctx = calloc(1, sizeof *ctx);
-    if (!ctx) return sf_fail(SF_ERR_NOMEM, "out of memory creating a context");
+    if (!ctx) return sfi_fail(SF_ERR_NOMEM, "out of memory creating a context");
     ctx->precision = precision;
     ctx->device = device;
     ctx->backend = backend == SF_BACKEND_REFERENCE ? SF_BACKEND_REFERENCE : SF_BACKEND_CPU;
-    ctx->ops = backend == SF_BACKEND_REFERENCE ? &sf_backend_reference : &sf_backend_cpu;
-    if (backend == SF_BACKEND_AUTO && sf_cuda_count(NULL) > 0) backend = SF_BACKEND_CUDA;
+    ctx->ops = backend == SF_BACKEND_REFERENCE ? &sfi_backend_reference : &sfi_backend_cpu;
+    if (backend == SF_BACKEND_AUTO && sfi_cuda_count(NULL) > 0) backend = SF_BACKEND_CUDA;
     if (backend == SF_BACKEND_CUDA) {
-        sf_status st = sf_cuda_state_create(&ctx->cuda, device);
+        sf_status st = sfi_cuda_state_create(&ctx->cuda, device);
         if (st != SF_OK) {
             free(ctx);
             return st;
         }
         ctx->backend = SF_BACKEND_CUDA;
-        ctx->ops = &sf_backend_cuda;
+        ctx->ops = &sfi_backend_cuda;
     }
     *out = ctx;
     return SF_OK;
@@ -38,14 +38,14 @@ sf_status sf_context_create(sf_context **out, sf_backend backend, sf_precision p
 void sf_context_destroy(sf_context *ctx)
 {
     if (!ctx) return;
-    sf_cuda_state_destroy(ctx->cuda);
+    sfi_cuda_state_destroy(ctx->cuda);
     free(ctx);
 }
 
 sf_backend sf_context_backend(const sf_context *ctx)
 {
     if (!ctx) {
-        sf_fail(SF_ERR_INVALID, "sf_context_backend: ctx is NULL");
+        sfi_fail(SF_ERR_INVALID, "sf_context_backend: ctx is NULL");
         return SF_BACKEND_AUTO; /* never a resolved backend */
     }
     return ctx->backend;
@@ -55,13 +55,13 @@ static const char *const backend_names[] = {"cpu", "cuda", "auto", "reference"};
 
 sf_status sf_backend_parse(const char *name, sf_backend *backend)
 {
-    if (!name || !backend) return sf_fail(SF_ERR_INVALID, "sf_backend_parse: a required argument is NULL");
+    if (!name || !backend) return sfi_fail(SF_ERR_INVALID, "sf_backend_parse: a required argument is NULL");
     for (int b = 0; b < (int)(sizeof backend_names / sizeof backend_names[0]); b++)
         if (strcmp(name, backend_names[b]) == 0) {
             *backend = (sf_backend)b;
             return SF_OK;
         }
-    return sf_fail(SF_ERR_INVALID, "unknown backend '%s' (cpu, cuda, auto, reference)", name);
+    return sfi_fail(SF_ERR_INVALID, "unknown backend '%s' (cpu, cuda, auto, reference)", name);
 }
 
 const char *sf_backend_name(sf_backend backend)
@@ -71,7 +71,7 @@ const char *sf_backend_name(sf_backend backend)
 sf_precision sf_context_precision(const sf_context *ctx)
 {
     if (!ctx) {
-        sf_fail(SF_ERR_INVALID, "sf_context_precision: ctx is NULL");
+        sfi_fail(SF_ERR_INVALID, "sf_context_precision: ctx is NULL");
         return (sf_precision)-1;
     }
     return ctx->precision;
@@ -80,7 +80,7 @@ sf_precision sf_context_precision(const sf_context *ctx)
 void sf_context_set_max_batch(sf_context *ctx, size_t max_batch)
 {
     if (!ctx) {
-        sf_fail(SF_ERR_INVALID, "sf_context_set_max_batch: ctx is NULL");
+        sfi_fail(SF_ERR_INVALID, "sf_context_set_max_batch: ctx is NULL");
         return;
     }
     ctx->max_batch = max_batch;
@@ -98,27 +98,27 @@ void sf_context_resume(sf_context *ctx)
 
 int sf_context_cancelled(const sf_context *ctx) { return ctx ? atomic_load(&((sf_context *)ctx)->cancel) : 0; }
 
-sf_status sf_context_poll(const sf_context *ctx)
+sf_status sfi_context_poll(const sf_context *ctx)
 {
-    return sf_context_cancelled(ctx) ? sf_fail(SF_ERR_CANCELLED, "cancelled (sf_context_cancel)") : SF_OK;
+    return sf_context_cancelled(ctx) ? sfi_fail(SF_ERR_CANCELLED, "cancelled (sf_context_cancel)") : SF_OK;
 }
 
 sf_status sf_context_set_gemm_math(sf_context *ctx, sf_gemm_math math)
 {
-    sf_error_clear();
-    if (!ctx) return sf_fail(SF_ERR_INVALID, "sf_context_set_gemm_math: ctx is NULL");
+    sfi_error_clear();
+    if (!ctx) return sfi_fail(SF_ERR_INVALID, "sf_context_set_gemm_math: ctx is NULL");
     if (math != SF_GEMM_EXACT && math != SF_GEMM_TF32 && math != SF_GEMM_3XTF32)
-        return sf_fail(SF_ERR_INVALID, "unknown GEMM math mode %d (exact, tf32, 3xtf32)", (int)math);
+        return sfi_fail(SF_ERR_INVALID, "unknown GEMM math mode %d (exact, tf32, 3xtf32)", (int)math);
     ctx->gemm_math = math; /* float64 and the CPU paths ignore it */
-    if (ctx->cuda) sf_cuda_state_set_gemm_math(ctx->cuda, math);
+    if (ctx->cuda) sfi_cuda_state_set_gemm_math(ctx->cuda, math);
     return SF_OK;
 }
 
-int sf_cuda_built(void) { return sf_cuda_compiled(); }
-int sf_cuda_device_count(const char **why) { return sf_cuda_count(why); }
+int sf_cuda_built(void) { return sfi_cuda_compiled(); }
+int sf_cuda_device_count(const char **why) { return sfi_cuda_count(why); }
 sf_status sf_cuda_device_describe(int device, char *buf, size_t len)
 {
-    if (!buf || len == 0) return sf_fail(SF_ERR_INVALID, "sf_cuda_device_describe: buf is NULL or empty");
-    if (device < 0) return sf_fail(SF_ERR_INVALID, "sf_cuda_device_describe: device %d is negative", device);
-    return sf_cuda_describe(device, buf, len);
+    if (!buf || len == 0) return sfi_fail(SF_ERR_INVALID, "sf_cuda_device_describe: buf is NULL or empty");
+    if (device < 0) return sfi_fail(SF_ERR_INVALID, "sf_cuda_device_describe: device %d is negative", device);
+    return sfi_cuda_describe(device, buf, len);
 }

@@ -22,6 +22,6 @@ struct sf_context {
 
 /* SF_ERR_CANCELLED with its message once sf_context_cancel has been called on ctx, else SF_OK:
  * polled between particle chunks and between steps. */
-sf_status sf_context_poll(const sf_context *ctx);
+sf_status sfi_context_poll(const sf_context *ctx);
 
 #endif

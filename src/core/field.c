@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sf_field_free(sf_field *f)
+void sfi_field_free(sf_field *f)
 {
     free(f->alpha_mean);
     free(f->prec_diag);
@@ -19,28 +19,28 @@ void sf_field_free(sf_field *f)
     memset(f, 0, sizeof *f);
 }
 
-sf_status sf_field_build(sf_field *f, const sf_mixture *mix, const sf_time *time)
+sf_status sfi_field_build(sf_field *f, const sf_mixture *mix, const sf_time *time)
 {
-    return sf_field_build_frame(f, mix, time->alpha, time->sigma2, time->has_time_derivatives, time->dalpha,
+    return sfi_field_build_frame(f, mix, time->alpha, time->sigma2, time->has_time_derivatives, time->dalpha,
                                 time->dsigma2);
 }
 
-sf_status sf_field_build_frame(sf_field *f, const sf_mixture *mix, double alpha, double sigma2, int has_rates,
+sf_status sfi_field_build_frame(sf_field *f, const sf_mixture *mix, double alpha, double sigma2, int has_rates,
                                double dalpha, double dsigma2)
 {
-    sf_status st = sf_field_init(f, mix);
-    if (st == SF_OK) st = sf_field_set_frame(f, mix, alpha, sigma2, has_rates, dalpha, dsigma2);
-    if (st != SF_OK) sf_field_free(f);
+    sf_status st = sfi_field_init(f, mix);
+    if (st == SF_OK) st = sfi_field_set_frame(f, mix, alpha, sigma2, has_rates, dalpha, dsigma2);
+    if (st != SF_OK) sfi_field_free(f);
     return st;
 }
 
-sf_status sf_field_init(sf_field *f, const sf_mixture *mix)
+sf_status sfi_field_init(sf_field *f, const sf_mixture *mix)
 {
     memset(f, 0, sizeof *f);
-    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "the mixture has no components");
+    if (mix->count < 1) return sfi_fail(SF_ERR_INVALID, "the mixture has no components");
     int d = mix->dim, K = mix->count, R = mix->rank_offset[K];
     size_t kd = (size_t)K * d;
-    sf_status sized = sf_check_doubles("the mixture's field", (size_t)K, (size_t)d);
+    sf_status sized = sfi_check_doubles("the mixture's field", (size_t)K, (size_t)d);
     if (sized != SF_OK) return sized;
     f->d = d;
     f->K = K;
@@ -51,7 +51,7 @@ sf_status sf_field_init(sf_field *f, const sf_mixture *mix)
     f->cov_lowrank = mix->eig;
     f->rank_offset = mix->rank_offset;
     f->weight = mix->weight;
-    f->log_weight_sum = log(sf_mixture_weight_sum(mix));
+    f->log_weight_sum = log(sfi_mixture_weight_sum(mix));
     f->alpha_mean = malloc(kd * sizeof(double));
     f->prec_diag = malloc(kd * sizeof(double));
     f->prec_basis = malloc(((size_t)R + 1) * sizeof(double));
@@ -59,17 +59,17 @@ sf_status sf_field_init(sf_field *f, const sf_mixture *mix)
     f->trace_prec = malloc((size_t)K * sizeof(double));
     f->trace_rate = malloc((size_t)K * sizeof(double));
     if (!f->alpha_mean || !f->prec_diag || !f->prec_basis || !f->log_norm || !f->trace_prec || !f->trace_rate) {
-        sf_field_free(f);
-        return sf_fail(SF_ERR_NOMEM, "out of memory preparing the mixture (K = %d, d = %d)", K, d);
+        sfi_field_free(f);
+        return sfi_fail(SF_ERR_NOMEM, "out of memory preparing the mixture (K = %d, d = %d)", K, d);
     }
     return SF_OK;
 }
 
-sf_status sf_field_set_frame(sf_field *f, const sf_mixture *mix, double alpha, double sigma2, int has_rates,
+sf_status sfi_field_set_frame(sf_field *f, const sf_mixture *mix, double alpha, double sigma2, int has_rates,
                              double dalpha, double dsigma2)
 {
     if (!(alpha > 0) || !isfinite(alpha) || !(sigma2 >= 0) || !isfinite(sigma2))
-        return sf_fail(SF_ERR_INVALID, "alpha = %g, sigma^2 = %g: need alpha > 0 and sigma >= 0", alpha, sigma2);
+        return sfi_fail(SF_ERR_INVALID, "alpha = %g, sigma^2 = %g: need alpha > 0 and sigma >= 0", alpha, sigma2);
     int d = f->d, K = f->K;
     double a2 = alpha * alpha, s2 = sigma2;
     /* eigenvalue rates: d/dt (alpha^2 c + sigma^2) = rate_c c + dsigma2 */
@@ -86,12 +86,12 @@ sf_status sf_field_set_frame(sf_field *f, const sf_mixture *mix, double alpha, d
             size_t ki = (size_t)k * d + i;
             sf_eigen_terms t = sf_eigen_at(a2, s2, rate_c, rate_1, mix->var_diag[ki]);
             if (!(t.e > 0))
-                return sf_fail(SF_ERR_INVALID,
+                return sfi_fail(SF_ERR_INVALID,
                                "component %d is singular at this time (zero variance along coordinate %d "
                                "and sigma = 0): choose t > 0 or a component with positive variance",
                                k, i);
             if (!(t.e >= DBL_MIN)) /* subnormal: its precision 1/e overflows */
-                return sf_fail(SF_ERR_INVALID,
+                return sfi_fail(SF_ERR_INVALID,
                                "component %d: its variance along coordinate %d at this time, %g, is below the smallest "
                                "normal double (%g): out of range (choose a larger variance or t > 0)",
                                k, i, t.e, DBL_MIN);
@@ -127,9 +127,9 @@ sf_status sf_field_set_frame(sf_field *f, const sf_mixture *mix, double alpha, d
 
 sf_status sf_mixture_check_time(const sf_mixture *mix, const sf_time *time)
 {
-    if (!mix || !time) return sf_fail(SF_ERR_INVALID, "sf_mixture_check_time: mix and time must not be NULL");
+    if (!mix || !time) return sfi_fail(SF_ERR_INVALID, "sf_mixture_check_time: mix and time must not be NULL");
     sf_field f;
-    sf_status st = sf_field_build(&f, mix, time);
-    if (st == SF_OK) sf_field_free(&f);
+    sf_status st = sfi_field_build(&f, mix, time);
+    if (st == SF_OK) sfi_field_free(&f);
     return st;
 }

@@ -38,18 +38,18 @@ typedef struct {
 
 /* Builds the field of `mix` at `time` (with the time's rates when it has derivatives); refuses a
  * time at which a component is singular. */
-sf_status sf_field_build(sf_field *field, const sf_mixture *mix, const sf_time *time);
+sf_status sfi_field_build(sf_field *field, const sf_mixture *mix, const sf_time *time);
 /* The same for a frame given directly: (alpha, sigma^2) and, if has_rates, their rates.
  * The heat frame of docs/conventions.md is (1, tau) with rates (0, 1). */
-sf_status sf_field_build_frame(sf_field *field, const sf_mixture *mix, double alpha, double sigma2, int has_rates,
+sf_status sfi_field_build_frame(sf_field *field, const sf_mixture *mix, double alpha, double sigma2, int has_rates,
                                double dalpha, double dsigma2);
-/* The two halves of sf_field_build_frame, for plans that change time: sf_field_init allocates
- * (per mixture), sf_field_set_frame fills the time-dependent arrays in place (per time; the
+/* The two halves of sfi_field_build_frame, for plans that change time: sfi_field_init allocates
+ * (per mixture), sfi_field_set_frame fills the time-dependent arrays in place (per time; the
  * field keeps its allocation if this fails). */
-sf_status sf_field_init(sf_field *field, const sf_mixture *mix);
-sf_status sf_field_set_frame(sf_field *field, const sf_mixture *mix, double alpha, double sigma2, int has_rates,
+sf_status sfi_field_init(sf_field *field, const sf_mixture *mix);
+sf_status sfi_field_set_frame(sf_field *field, const sf_mixture *mix, double alpha, double sigma2, int has_rates,
                              double dalpha, double dsigma2);
-void sf_field_free(sf_field *field);
+void sfi_field_free(sf_field *field);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 /* Packing a diffused mixture into one buffer (see field_pack.h). */
 #include "field_pack.h"
 
-sf_field_layout sf_field_layout_of(const sf_field *f)
+sf_field_layout sfi_field_layout_of(const sf_field *f)
 {
     size_t kd = (size_t)f->K * f->d, rd = (size_t)f->R * f->d, R = (size_t)f->R, K = (size_t)f->K, at = 0;
     sf_field_layout L;
@@ -33,7 +33,7 @@ static void put_array(void *buffer, int single, size_t offset, const double *src
     for (size_t i = 0; i < n; i++) put(buffer, single, offset + i, src[i]);
 }
 
-void sf_field_pack(const sf_field *f, const sf_field_layout *L, int single, void *buffer)
+void sfi_field_pack(const sf_field *f, const sf_field_layout *L, int single, void *buffer)
 {
     size_t d = (size_t)f->d, kd = (size_t)f->K * d, rd = (size_t)f->R * d;
     put_array(buffer, single, L->alpha_mean, f->alpha_mean, kd);

@@ -15,11 +15,11 @@ typedef struct {
         mean_quad, basis_mean, prec_mean, total;
 } sf_field_layout;
 
-sf_field_layout sf_field_layout_of(const sf_field *field);
+sf_field_layout sfi_field_layout_of(const sf_field *field);
 /* Writes the arrays into buffer (layout.total elements of double, or of float if single != 0),
  * with the GEMM-form constants mean_quad[k] = (a mu_k).P_diag(a mu_k) and
  * basis_mean[j] = u_j.(a mu_k) and prec_mean = P_diag (a mu_k) (K x d) computed in float64 first. */
-void sf_field_pack(const sf_field *field, const sf_field_layout *layout, int single, void *buffer);
+void sfi_field_pack(const sf_field *field, const sf_field_layout *layout, int single, void *buffer);
 
 #ifdef __cplusplus
 }

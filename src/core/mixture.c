@@ -13,16 +13,16 @@
 
 sf_status sf_mixture_create(sf_mixture **out, int dim)
 {
-    if (!out) return sf_fail(SF_ERR_INVALID, "sf_mixture_create: mix is NULL");
+    if (!out) return sfi_fail(SF_ERR_INVALID, "sf_mixture_create: mix is NULL");
     *out = NULL;
-    if (dim < 1) return sf_fail(SF_ERR_INVALID, "mixture dimension %d must be >= 1", dim);
+    if (dim < 1) return sfi_fail(SF_ERR_INVALID, "mixture dimension %d must be >= 1", dim);
     sf_mixture *m = calloc(1, sizeof *m);
-    if (!m) return sf_fail(SF_ERR_NOMEM, "out of memory creating a mixture");
+    if (!m) return sfi_fail(SF_ERR_NOMEM, "out of memory creating a mixture");
     m->dim = dim;
     m->rank_offset = calloc(1, sizeof *m->rank_offset);
     if (!m->rank_offset) {
         free(m);
-        return sf_fail(SF_ERR_NOMEM, "out of memory creating a mixture");
+        return sfi_fail(SF_ERR_NOMEM, "out of memory creating a mixture");
     }
     *out = m;
     return SF_OK;
@@ -54,7 +54,7 @@ static int grow(void **p, size_t elem, size_t count)
 static sf_status reserve(sf_mixture *m, int rank)
 {
     if (m->count == INT_MAX || m->rank_offset[m->count] > INT_MAX - rank)
-        return sf_fail(SF_ERR_INVALID, "a mixture holds at most %d components and basis rows", INT_MAX);
+        return sfi_fail(SF_ERR_INVALID, "a mixture holds at most %d components and basis rows", INT_MAX);
     if (m->count == m->capacity) {
         int cap = m->capacity > INT_MAX / 2 ? INT_MAX : m->capacity ? 2 * m->capacity : 4;
         size_t d = (size_t)m->dim;
@@ -63,7 +63,7 @@ static sf_status reserve(sf_mixture *m, int rank)
             !grow((void **)&m->var_diag, sizeof(double) * d, cap) ||
             !grow((void **)&m->kind, sizeof(sf_cov_kind), cap) ||
             !grow((void **)&m->rank_offset, sizeof(int), (size_t)cap + 1))
-            return sf_fail(SF_ERR_NOMEM, "out of memory adding mixture component %d", m->count);
+            return sfi_fail(SF_ERR_NOMEM, "out of memory adding mixture component %d", m->count);
         m->capacity = cap;
     }
     int need = m->rank_offset[m->count] + rank;
@@ -72,7 +72,7 @@ static sf_status reserve(sf_mixture *m, int rank)
         while (cap < need) cap = cap > INT_MAX / 2 ? INT_MAX : 2 * cap;
         if (!grow((void **)&m->basis, sizeof(double) * (size_t)m->dim, cap) ||
             !grow((void **)&m->eig, sizeof(double), cap))
-            return sf_fail(SF_ERR_NOMEM, "out of memory adding mixture component %d", m->count);
+            return sfi_fail(SF_ERR_NOMEM, "out of memory adding mixture component %d", m->count);
         m->basis_capacity = cap;
     }
     return SF_OK;
@@ -83,27 +83,27 @@ static sf_status check_pointers(const char *function, const sf_mixture *m, const
                                 const void *more2)
 {
     if (!m || !mean || !more || !more2)
-        return sf_fail(SF_ERR_INVALID, "%s: a required argument (mixture, mean, variances, basis or eig) is NULL", function);
+        return sfi_fail(SF_ERR_INVALID, "%s: a required argument (mixture, mean, variances, basis or eig) is NULL", function);
     return SF_OK;
 }
 
 static sf_status check_common(const sf_mixture *m, double weight, const double *mean)
 {
     if (!(weight > 0) || !isfinite(weight))
-        return sf_fail(SF_ERR_INVALID, "component %d: weight %g must be positive and finite", m->count, weight);
+        return sfi_fail(SF_ERR_INVALID, "component %d: weight %g must be positive and finite", m->count, weight);
     if (!isfinite(m->weight_total + weight))
-        return sf_fail(SF_ERR_INVALID, "component %d: weight %g makes the sum of the weights overflow (scale them down)",
+        return sfi_fail(SF_ERR_INVALID, "component %d: weight %g makes the sum of the weights overflow (scale them down)",
                        m->count, weight);
     for (int i = 0; i < m->dim; i++)
         if (!isfinite(mean[i]))
-            return sf_fail(SF_ERR_INVALID, "component %d: mean[%d] = %g is not finite", m->count, i, mean[i]);
+            return sfi_fail(SF_ERR_INVALID, "component %d: mean[%d] = %g is not finite", m->count, i, mean[i]);
     return SF_OK;
 }
 
 static sf_status check_variance(const sf_mixture *m, double v, int i)
 {
     if (!(v >= 0) || !isfinite(v))
-        return sf_fail(SF_ERR_INVALID, "component %d: variance%s = %g must be >= 0 and finite", m->count,
+        return sfi_fail(SF_ERR_INVALID, "component %d: variance%s = %g must be >= 0 and finite", m->count,
                        i < 0 ? "" : "[i]", v);
     return SF_OK;
 }
@@ -135,7 +135,7 @@ static sf_status append_constant_diag(sf_mixture *m, sf_cov_kind kind, double we
                                       double v, int rank, const double *basis, const double *eig)
 {
     double *diag = malloc((size_t)m->dim * sizeof(double));
-    if (!diag) return sf_fail(SF_ERR_NOMEM, "out of memory adding mixture component %d", m->count);
+    if (!diag) return sfi_fail(SF_ERR_NOMEM, "out of memory adding mixture component %d", m->count);
     for (int i = 0; i < m->dim; i++) diag[i] = v;
     sf_status st = append(m, kind, weight, mean, diag, rank, basis, eig);
     free(diag);
@@ -158,7 +158,7 @@ sf_status sf_mixture_add_diagonal(sf_mixture *m, double weight, const double *me
     st = check_common(m, weight, mean);
     for (int i = 0; st == SF_OK && i < m->dim; i++) {
         if (!(var[i] >= 0) || !isfinite(var[i]))
-            return sf_fail(SF_ERR_INVALID, "component %d: variance[%d] = %g must be >= 0 and finite",
+            return sfi_fail(SF_ERR_INVALID, "component %d: variance[%d] = %g must be >= 0 and finite",
                            m->count, i, var[i]);
     }
     if (st != SF_OK) return st;
@@ -187,15 +187,15 @@ sf_status sf_mixture_add_lowrank(sf_mixture *m, double weight, const double *mea
     if (st == SF_OK) st = check_variance(m, var, -1);
     if (st != SF_OK) return st;
     if (rank < 1 || rank > m->dim)
-        return sf_fail(SF_ERR_INVALID, "component %d: rank %d must be between 1 and the dimension %d",
+        return sfi_fail(SF_ERR_INVALID, "component %d: rank %d must be between 1 and the dimension %d",
                        m->count, rank, m->dim);
     for (int j = 0; j < rank; j++)
         if (!(eig[j] > 0) || !isfinite(eig[j]))
-            return sf_fail(SF_ERR_INVALID, "component %d: eig[%d] = %g must be positive and finite",
+            return sfi_fail(SF_ERR_INVALID, "component %d: eig[%d] = %g must be positive and finite",
                            m->count, j, eig[j]);
     double defect = orthonormality_defect(basis, rank, m->dim);
     if (!(defect <= SF_ORTHONORMAL_TOL))
-        return sf_fail(SF_ERR_INVALID, "component %d: basis rows are not orthonormal (max |U U^T - I| = %.3g > %g)",
+        return sfi_fail(SF_ERR_INVALID, "component %d: basis rows are not orthonormal (max |U U^T - I| = %.3g > %g)",
                        m->count, defect, SF_ORTHONORMAL_TOL);
     return append_constant_diag(m, SF_COV_LOWRANK, weight, mean, var, rank, basis, eig);
 }
@@ -204,9 +204,9 @@ sf_status sf_mixture_create_isotropic(sf_mixture **out, int dim, int K, const do
                                       const double *means, const double *vars)
 {
     if (!out || !weights || !means || !vars)
-        return sf_fail(SF_ERR_INVALID, "sf_mixture_create_isotropic: a required argument is NULL");
+        return sfi_fail(SF_ERR_INVALID, "sf_mixture_create_isotropic: a required argument is NULL");
     *out = NULL;
-    if (K < 1) return sf_fail(SF_ERR_INVALID, "sf_mixture_create_isotropic: K = %d components (at least 1)", K);
+    if (K < 1) return sfi_fail(SF_ERR_INVALID, "sf_mixture_create_isotropic: K = %d components (at least 1)", K);
     sf_status st = sf_mixture_create(out, dim);
     for (int k = 0; st == SF_OK && k < K; k++)
         st = sf_mixture_add_isotropic(*out, weights[k], means + (size_t)k * dim, vars[k]);
@@ -217,26 +217,26 @@ sf_status sf_mixture_create_isotropic(sf_mixture **out, int dim, int K, const do
     return st;
 }
 
-double sf_mixture_weight_sum(const sf_mixture *m) { return m->weight_total; }
+double sfi_mixture_weight_sum(const sf_mixture *m) { return m->weight_total; }
 
 /* The accessors' argument check: 1 if component k of m exists; otherwise 0 with the message set. */
 static int component_exists(const char *function, const sf_mixture *m, int k)
 {
-    if (!m) sf_fail(SF_ERR_INVALID, "%s: mix is NULL", function);
+    if (!m) sfi_fail(SF_ERR_INVALID, "%s: mix is NULL", function);
     else if (k < 0 || k >= m->count)
-        sf_fail(SF_ERR_INVALID, "%s: component %d does not exist (the mixture has %d)", function, k, m->count);
+        sfi_fail(SF_ERR_INVALID, "%s: component %d does not exist (the mixture has %d)", function, k, m->count);
     return m && k >= 0 && k < m->count;
 }
 
 int sf_mixture_dim(const sf_mixture *m)
 {
-    if (!m) sf_fail(SF_ERR_INVALID, "sf_mixture_dim: mix is NULL");
+    if (!m) sfi_fail(SF_ERR_INVALID, "sf_mixture_dim: mix is NULL");
     return m ? m->dim : 0;
 }
 
 int sf_mixture_count(const sf_mixture *m)
 {
-    if (!m) sf_fail(SF_ERR_INVALID, "sf_mixture_count: mix is NULL");
+    if (!m) sfi_fail(SF_ERR_INVALID, "sf_mixture_count: mix is NULL");
     return m ? m->count : 0;
 }
 
@@ -252,7 +252,7 @@ int sf_mixture_rank(const sf_mixture *m, int k)
 
 double sf_mixture_weight(const sf_mixture *m, int k)
 {
-    return component_exists(__func__, m, k) ? m->weight[k] / sf_mixture_weight_sum(m) : NAN;
+    return component_exists(__func__, m, k) ? m->weight[k] / sfi_mixture_weight_sum(m) : NAN;
 }
 
 const double *sf_mixture_mean(const sf_mixture *m, int k)
@@ -260,19 +260,19 @@ const double *sf_mixture_mean(const sf_mixture *m, int k)
     return component_exists(__func__, m, k) ? m->mean + (size_t)k * m->dim : NULL;
 }
 
-sf_status sf_mixture_subset(const sf_mixture *m, const int *components, int count, sf_mixture **out)
+sf_status sfi_mixture_subset(const sf_mixture *m, const int *components, int count, sf_mixture **out)
 {
     *out = NULL;
-    if (count < 1) return sf_fail(SF_ERR_INVALID, "a class needs at least one component");
+    if (count < 1) return sfi_fail(SF_ERR_INVALID, "a class needs at least one component");
     sf_status st = sf_mixture_create(out, m->dim);
     for (int c = 0; st == SF_OK && c < count; c++) {
         int k = components[c];
         if (k < 0 || k >= m->count) {
-            st = sf_fail(SF_ERR_INVALID, "class component %d does not exist (the mixture has %d)", k, m->count);
+            st = sfi_fail(SF_ERR_INVALID, "class component %d does not exist (the mixture has %d)", k, m->count);
             break;
         }
         for (int e = 0; e < c; e++)
-            if (components[e] == k) st = sf_fail(SF_ERR_INVALID, "class component %d is listed twice", k);
+            if (components[e] == k) st = sfi_fail(SF_ERR_INVALID, "class component %d is listed twice", k);
         if (st != SF_OK) break;
         int off = m->rank_offset[k], rank = m->rank_offset[k + 1] - off;
         /* components were validated when added: append them as they are */
@@ -286,10 +286,10 @@ sf_status sf_mixture_subset(const sf_mixture *m, const int *components, int coun
     return st;
 }
 
-void sf_mixture_draw(const sf_mixture *m, double u, const double *z_diag, const double *z_rank, double *x0)
+void sfi_mixture_draw(const sf_mixture *m, double u, const double *z_diag, const double *z_rank, double *x0)
 {
     int d = m->dim, k = 0;
-    double left = u * sf_mixture_weight_sum(m);
+    double left = u * sfi_mixture_weight_sum(m);
     while (k < m->count - 1 && (left -= m->weight[k]) > 0) k++;
     const double *mu = m->mean + (size_t)k * d, *c = m->var_diag + (size_t)k * d;
     for (int i = 0; i < d; i++) x0[i] = mu[i] + sqrt(c[i]) * z_diag[i];
@@ -299,7 +299,7 @@ void sf_mixture_draw(const sf_mixture *m, double u, const double *z_diag, const 
     }
 }
 
-int sf_mixture_max_rank(const sf_mixture *m)
+int sfi_mixture_max_rank(const sf_mixture *m)
 {
     int r = 0;
     for (int k = 0; k < m->count; k++)

@@ -24,17 +24,17 @@ struct sf_mixture {
 };
 
 /* Sum of the raw weights (normalisation constant). */
-double sf_mixture_weight_sum(const sf_mixture *mix);
+double sfi_mixture_weight_sum(const sf_mixture *mix);
 
 /* A draw x0 ~ p_0 from a uniform u in [0, 1) (picks the component by weight) and standard
  * normals z_diag[d] and z_rank[max rank]: x0 = mu_k + sqrt(c_k) z_diag + sum_j sqrt(lambda_j) z_rank_j u_j.
  * One routine for every sampler of p_0, whatever the generator behind u and z. */
-void sf_mixture_draw(const sf_mixture *mix, double u, const double *z_diag, const double *z_rank, double *x0);
+void sfi_mixture_draw(const sf_mixture *mix, double u, const double *z_diag, const double *z_rank, double *x0);
 /* The largest basis rank of any component (sizes z_rank). */
-int sf_mixture_max_rank(const sf_mixture *mix);
+int sfi_mixture_max_rank(const sf_mixture *mix);
 
 /* The sub-mixture of the listed components (weights renormalised on use): a class for guidance. */
-sf_status sf_mixture_subset(const sf_mixture *mix, const int *components, int count, sf_mixture **out);
+sf_status sfi_mixture_subset(const sf_mixture *mix, const int *components, int count, sf_mixture **out);
 
 #ifdef __cplusplus
 }

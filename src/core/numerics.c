@@ -10,11 +10,11 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-sf_status sf_rk4(sf_ode_rate rate, void *data, size_t m, double t0, double t1, int steps, double *y, double *path)
+sf_status sfi_rk4(sf_ode_rate rate, void *data, size_t m, double t0, double t1, int steps, double *y, double *path)
 {
-    if (steps < 1) return sf_fail(SF_ERR_INVALID, "RK4 needs at least one step (got %d)", steps);
+    if (steps < 1) return sfi_fail(SF_ERR_INVALID, "RK4 needs at least one step (got %d)", steps);
     double *k = malloc(5 * m * sizeof(double) + 1);
-    if (!k) return sf_fail(SF_ERR_NOMEM, "out of memory for an ODE of %zu unknowns", m);
+    if (!k) return sfi_fail(SF_ERR_NOMEM, "out of memory for an ODE of %zu unknowns", m);
     double *k1 = k, *k2 = k + m, *k3 = k + 2 * m, *k4 = k + 3 * m, *stage = k + 4 * m;
     double h = (t1 - t0) / steps;
     sf_status st = SF_OK;
@@ -36,24 +36,24 @@ sf_status sf_rk4(sf_ode_rate rate, void *data, size_t m, double t0, double t1, i
     return st;
 }
 
-sf_status sf_bisect(sf_scalar_fn f, void *data, double lo, double hi, double xtol, const char *what, double *root)
+sf_status sfi_bisect(sf_scalar_fn f, void *data, double lo, double hi, double xtol, const char *what, double *root)
 {
     double flo, fhi;
     sf_status st = f(data, lo, &flo);
     if (st == SF_OK) st = f(data, hi, &fhi);
     if (st != SF_OK) return st;
-    if (isnan(flo) || isnan(fhi)) return sf_fail(SF_ERR_NUMERIC, "%s: not a number at the ends of [%g, %g]", what, lo, hi);
+    if (isnan(flo) || isnan(fhi)) return sfi_fail(SF_ERR_NUMERIC, "%s: not a number at the ends of [%g, %g]", what, lo, hi);
     if (flo == 0 || fhi == 0) {
         *root = flo == 0 ? lo : hi;
         return SF_OK;
     }
     if ((flo > 0) == (fhi > 0))
-        return sf_fail(SF_ERR_INVALID, "%s: no sign change in [%g, %g] (values %g, %g)", what, lo, hi, flo, fhi);
+        return sfi_fail(SF_ERR_INVALID, "%s: no sign change in [%g, %g] (values %g, %g)", what, lo, hi, flo, fhi);
     for (int it = 0; it < 2000 && hi - lo > xtol; it++) {
         double mid = 0.5 * (lo + hi), fm;
         if (mid <= lo || mid >= hi) break; /* adjacent doubles: the bracket cannot shrink */
         if ((st = f(data, mid, &fm)) != SF_OK) return st;
-        if (isnan(fm)) return sf_fail(SF_ERR_NUMERIC, "%s: not a number at %g", what, mid);
+        if (isnan(fm)) return sfi_fail(SF_ERR_NUMERIC, "%s: not a number at %g", what, mid);
         if (fm == 0) {
             lo = hi = mid;
             break;
@@ -65,7 +65,7 @@ sf_status sf_bisect(sf_scalar_fn f, void *data, double lo, double hi, double xto
     return SF_OK;
 }
 
-sf_status sf_golden_min(sf_scalar_fn f, void *data, double lo, double hi, double xtol, double *xmin, double *fmin)
+sf_status sfi_golden_min(sf_scalar_fn f, void *data, double lo, double hi, double xtol, double *xmin, double *fmin)
 {
     const double g = 0.6180339887498949; /* (sqrt 5 - 1) / 2 */
     double x1 = hi - g * (hi - lo), x2 = lo + g * (hi - lo), f1, f2;
@@ -83,13 +83,13 @@ sf_status sf_golden_min(sf_scalar_fn f, void *data, double lo, double hi, double
     if (st != SF_OK) return st;
     double x = 0.5 * (lo + hi), fx;
     if ((st = f(data, x, &fx)) != SF_OK) return st;
-    if (isnan(fx)) return sf_fail(SF_ERR_NUMERIC, "golden-section search: the function is not a number at %g", x);
+    if (isnan(fx)) return sfi_fail(SF_ERR_NUMERIC, "golden-section search: the function is not a number at %g", x);
     if (xmin) *xmin = x;
     if (fmin) *fmin = fx;
     return SF_OK;
 }
 
-double sf_symmetric_eigenvalues(double *a, int d, double *eig)
+double sfi_symmetric_eigenvalues(double *a, int d, double *eig)
 {
     for (int sweep = 0; sweep < 100; sweep++) {
         double off = 0, diag = 0;
@@ -146,7 +146,7 @@ static void legendre_rule(double *node, double *weight)
     }
 }
 
-void sf_gauss_legendre(double a, double b, int panels, double *x, double *w)
+void sfi_gauss_legendre(double a, double b, int panels, double *x, double *w)
 {
     double node[SF_GL_POINTS], weight[SF_GL_POINTS], h = (b - a) / panels;
     legendre_rule(node, weight);
@@ -162,7 +162,7 @@ void sf_gauss_legendre(double a, double b, int panels, double *x, double *w)
 double sf_power_law_exponent(const double *x, const double *y, size_t n)
 {
     if (n > 0 && (!x || !y)) {
-        sf_fail(SF_ERR_INVALID, "sf_power_law_exponent: x and y must not be NULL");
+        sfi_fail(SF_ERR_INVALID, "sf_power_law_exponent: x and y must not be NULL");
         return NAN;
     }
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
@@ -177,7 +177,7 @@ double sf_power_law_exponent(const double *x, const double *y, size_t n)
     return used >= 2 && den > 0 ? (used * sxy - sx * sy) / den : NAN;
 }
 
-void sf_estimate_of(const double *v, size_t n, sf_estimate *out)
+void sfi_estimate_of(const double *v, size_t n, sf_estimate *out)
 {
     double mean = 0, m2 = 0, m4 = 0;
     for (size_t i = 0; i < n; i++) mean += v[i];

@@ -13,7 +13,7 @@ typedef sf_status (*sf_ode_rate)(void *data, double t, const double *y, double *
 
 /* Classical RK4 on the m-vector y (in place) from t0 to t1 (either direction) in `steps` equal
  * steps. path (may be NULL) receives y at every node, (steps + 1) x m. */
-sf_status sf_rk4(sf_ode_rate rate, void *data, size_t m, double t0, double t1, int steps, double *y, double *path);
+sf_status sfi_rk4(sf_ode_rate rate, void *data, size_t m, double t0, double t1, int steps, double *y, double *path);
 
 /* A scalar function that may fail (it evaluates fields). */
 typedef sf_status (*sf_scalar_fn)(void *data, double x, double *value);
@@ -21,24 +21,24 @@ typedef sf_status (*sf_scalar_fn)(void *data, double x, double *value);
 /* A sign change of f inside [lo, hi]: f(lo) and f(hi) must have opposite signs (else
  * SF_ERR_INVALID naming `what`); bisects until the bracket is below xtol (or cannot shrink), and
  * returns its midpoint. A NaN value stops it with SF_ERR_NUMERIC. */
-sf_status sf_bisect(sf_scalar_fn f, void *data, double lo, double hi, double xtol, const char *what, double *root);
+sf_status sfi_bisect(sf_scalar_fn f, void *data, double lo, double hi, double xtol, const char *what, double *root);
 
 /* The minimum of a unimodal f on [lo, hi] by golden-section search, until the bracket is below
  * xtol; the abscissa in *xmin and the value in *fmin (either may be NULL). */
-sf_status sf_golden_min(sf_scalar_fn f, void *data, double lo, double hi, double xtol, double *xmin, double *fmin);
+sf_status sfi_golden_min(sf_scalar_fn f, void *data, double lo, double hi, double xtol, double *xmin, double *fmin);
 
 /* The eigenvalues of a symmetric d x d matrix (row-major; destroyed) by cyclic Jacobi rotations,
  * in eig (d values, unsorted). Returns the largest. */
-double sf_symmetric_eigenvalues(double *a, int d, double *eig);
+double sfi_symmetric_eigenvalues(double *a, int d, double *eig);
 
 /* Nodes and weights of composite Gauss-Legendre quadrature on [a, b]: `panels` equal panels of
  * SF_GL_POINTS points each, panels x SF_GL_POINTS values in x and w. Exact for polynomials of
  * degree 2 SF_GL_POINTS - 1 on each panel; smooth integrands converge geometrically. */
 enum { SF_GL_POINTS = 16 };
-void sf_gauss_legendre(double a, double b, int panels, double *x, double *w);
+void sfi_gauss_legendre(double a, double b, int panels, double *x, double *w);
 
 /* Mean, variance and their standard errors of n values (n >= 2): two passes, the variance's
  * standard error from the fourth central moment, sqrt((m4 - var^2) / n). */
-void sf_estimate_of(const double *v, size_t n, sf_estimate *out);
+void sfi_estimate_of(const double *v, size_t n, sf_estimate *out);
 
 #endif

@@ -35,15 +35,15 @@ static int all_finite(const double *x, size_t count)
 
 sf_status sf_particles_check(const double *x, size_t n, int d)
 {
-    if (n > 0 && !x) return sf_fail(SF_ERR_INVALID, "sf_particles_check: x is NULL");
-    if (d < 1) return sf_fail(SF_ERR_INVALID, "sf_particles_check: dimension %d must be >= 1", d);
-    sf_status st = sf_check_doubles(__func__, n, (size_t)d);
+    if (n > 0 && !x) return sfi_fail(SF_ERR_INVALID, "sf_particles_check: x is NULL");
+    if (d < 1) return sfi_fail(SF_ERR_INVALID, "sf_particles_check: dimension %d must be >= 1", d);
+    sf_status st = sfi_check_doubles(__func__, n, (size_t)d);
     if (st != SF_OK) return st;
     if (all_finite(x, n * (size_t)d)) return SF_OK;
     for (size_t i = 0; i < n; i++)
         for (int j = 0; j < d; j++)
             if (!isfinite(x[i * (size_t)d + j]))
-                return sf_fail(SF_ERR_INVALID, "particle %zu, coordinate %d is not finite (%g)", i, j,
+                return sfi_fail(SF_ERR_INVALID, "particle %zu, coordinate %d is not finite (%g)", i, j,
                                x[i * (size_t)d + j]);
     return SF_OK;
 }
@@ -74,16 +74,16 @@ static sf_status frame_set(sf_plan *p, plan_frame *fr, double alpha, double sigm
     const sf_backend_ops *ops = p->ctx->ops;
     sf_status st = SF_OK;
     if (!fr->prepared) {
-        if ((st = sf_field_init(&fr->field, p->mix)) != SF_OK) return st;
-        st = sf_field_set_frame(&fr->field, p->mix, alpha, sigma2, has_rates, dalpha, dsigma2);
+        if ((st = sfi_field_init(&fr->field, p->mix)) != SF_OK) return st;
+        st = sfi_field_set_frame(&fr->field, p->mix, alpha, sigma2, has_rates, dalpha, dsigma2);
         if (st == SF_OK) st = ops->prepare(p->ctx, &fr->field, &fr->state);
         if (st != SF_OK) {
-            sf_field_free(&fr->field);
+            sfi_field_free(&fr->field);
             return st;
         }
         fr->prepared = 1;
     } else {
-        st = sf_field_set_frame(&fr->field, p->mix, alpha, sigma2, has_rates, dalpha, dsigma2);
+        st = sfi_field_set_frame(&fr->field, p->mix, alpha, sigma2, has_rates, dalpha, dsigma2);
         if (st == SF_OK) st = ops->update(fr->state, &fr->field);
         if (st != SF_OK) return st;
     }
@@ -95,7 +95,7 @@ static void frame_release(sf_plan *p, plan_frame *fr)
 {
     if (!fr->prepared) return;
     p->ctx->ops->release(fr->state);
-    sf_field_free(&fr->field);
+    sfi_field_free(&fr->field);
     memset(fr, 0, sizeof *fr);
 }
 
@@ -109,8 +109,8 @@ static sf_status heat_frame(sf_plan *p) { return frame_set(p, &p->heat, 1.0, p->
 
 sf_status sf_plan_set_time(sf_plan *p, const sf_time *time)
 {
-    sf_error_clear();
-    if (!p || !time) return sf_fail(SF_ERR_INVALID, "sf_plan_set_time: a required argument is NULL");
+    sfi_error_clear();
+    if (!p || !time) return sfi_fail(SF_ERR_INVALID, "sf_plan_set_time: a required argument is NULL");
     p->has_time = 0;
     sf_status st = SF_LOAD_STRUCT(p->time, time, SF_TIME_SIZE_0_1, "sf_time");
     if (st != SF_OK) return st;
@@ -122,12 +122,12 @@ sf_status sf_plan_set_time(sf_plan *p, const sf_time *time)
 
 sf_status sf_plan_create(sf_plan **out, sf_context *ctx, const sf_mixture *mix, const sf_time *time)
 {
-    sf_error_clear();
-    if (!out) return sf_fail(SF_ERR_INVALID, "sf_plan_create: plan is NULL");
+    sfi_error_clear();
+    if (!out) return sfi_fail(SF_ERR_INVALID, "sf_plan_create: plan is NULL");
     *out = NULL;
-    if (!ctx || !mix || !time) return sf_fail(SF_ERR_INVALID, "sf_plan_create: a required argument is NULL");
+    if (!ctx || !mix || !time) return sfi_fail(SF_ERR_INVALID, "sf_plan_create: a required argument is NULL");
     sf_plan *p = calloc(1, sizeof *p);
-    if (!p) return sf_fail(SF_ERR_NOMEM, "out of memory creating a plan");
+    if (!p) return sfi_fail(SF_ERR_NOMEM, "out of memory creating a plan");
     p->ctx = ctx;
     p->mix = mix;
     sf_status st = sf_plan_set_time(p, time);
@@ -167,7 +167,7 @@ static sf_status evaluate_data_frame(sf_plan *p, const double *x, size_t n, cons
     if (!rq.score && !rq.logp && !rq.resp && !rq.div && !rq.denoise && !rq.lap && !rq.hvp && !rq.hessian &&
         !sf_request_needs_rates(&rq) && !out->hvp_score)
         return SF_OK;
-    if (rq.hvp && !rq.hvp_dir) return sf_fail(SF_ERR_INVALID, "hvp output requested without hvp_dir directions");
+    if (rq.hvp && !rq.hvp_dir) return sfi_fail(SF_ERR_INVALID, "hvp output requested without hvp_dir directions");
     sf_status st = data_frame(p);
     if (st == SF_OK) st = run_backend(p, &p->data, x, n, &rq);
     if (st == SF_OK && out->hvp_score) { /* a second direction: H s, built from s itself */
@@ -191,7 +191,7 @@ static sf_status evaluate_heat_frame(sf_plan *p, const double *x, size_t n, cons
     double *dtau = malloc(cd * sizeof(double) + 1), *lap = NULL, *hu = NULL;
     if (want_residual) lap = malloc(cd * sizeof(double) + 1), hu = malloc(cd * sizeof(double) + 1);
     if (!y || !u || !dtau || (want_residual && (!lap || !hu)))
-        st = sf_fail(SF_ERR_NOMEM, "out of memory for the heat-frame outputs of %zu particles", chunk);
+        st = sfi_fail(SF_ERR_NOMEM, "out of memory for the heat-frame outputs of %zu particles", chunk);
     for (size_t i0 = 0; st == SF_OK && i0 < n; i0 += chunk) {
         size_t m = n - i0 < chunk ? n - i0 : chunk;
         for (size_t j = 0; j < m * (size_t)d; j++) y[j] = x[i0 * d + j] / p->time.alpha;
@@ -219,14 +219,14 @@ static sf_status evaluate_vp_residual(sf_plan *p, const double *x, size_t n, con
 {
     if (!out->residual_t && !out->residual_t_scale) return SF_OK;
     if (!p->time.has_time_derivatives)
-        return sf_fail(SF_ERR_INVALID, "the VP-form residual needs a schedule (a direct alpha, sigma pair has no d/dt)");
+        return sfi_fail(SF_ERR_INVALID, "the VP-form residual needs a schedule (a direct alpha, sigma pair has no d/dt)");
     int d = p->mix->dim;
     size_t chunk = n < SF_RESIDUAL_CHUNK ? n : SF_RESIDUAL_CHUNK, cd = chunk * (size_t)d;
     sf_status st = data_frame(p);
     if (st != SF_OK) return st;
     double *s = malloc(cd * sizeof(double) + 1), *dts = malloc(cd * sizeof(double) + 1);
     double *lap = malloc(cd * sizeof(double) + 1), *hw = malloc(cd * sizeof(double) + 1);
-    if (!s || !dts || !lap || !hw) st = sf_fail(SF_ERR_NOMEM, "out of memory for the VP residual of %zu particles", chunk);
+    if (!s || !dts || !lap || !hw) st = sfi_fail(SF_ERR_NOMEM, "out of memory for the VP residual of %zu particles", chunk);
     double g2 = p->time.g2, fc = p->time.f;
     for (size_t i0 = 0; st == SF_OK && i0 < n; i0 += chunk) {
         size_t m = n - i0 < chunk ? n - i0 : chunk;
@@ -273,7 +273,7 @@ static sf_status evaluate_rows(sf_plan *p, const double *x, size_t first, size_t
         size_t m = n - i0 < SF_CANCEL_CHUNK ? n - i0 : SF_CANCEL_CHUNK;
         sf_outputs chunk = outputs_from(out, first + i0, d, K);
         const double *xc = x + i0 * (size_t)d;
-        st = sf_context_poll(p->ctx);
+        st = sfi_context_poll(p->ctx);
         if (st == SF_OK) st = evaluate_data_frame(p, xc, m, &chunk);
         if (st == SF_OK) st = evaluate_heat_frame(p, xc, m, &chunk);
         if (st == SF_OK) st = evaluate_vp_residual(p, xc, m, &chunk);
@@ -288,13 +288,13 @@ static sf_status evaluate_f32(sf_plan *p, const float *x, size_t n, const sf_out
     size_t chunk = SF_CONVERT_VALUES / (size_t)d > 0 ? SF_CONVERT_VALUES / (size_t)d : 1;
     if (chunk > n) chunk = n;
     double *wide = malloc(chunk * (size_t)d * sizeof(double) + 1);
-    sf_status st = wide ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory widening %zu float32 particles", chunk);
+    sf_status st = wide ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory widening %zu float32 particles", chunk);
     for (size_t i0 = 0; st == SF_OK && i0 < n; i0 += chunk) {
         size_t m = n - i0 < chunk ? n - i0 : chunk;
         for (size_t e = 0; st == SF_OK && e < m * (size_t)d; e++) {
             wide[e] = x[i0 * (size_t)d + e];
             if (!isfinite(wide[e]))
-                st = sf_fail(SF_ERR_INVALID, "particle %zu, coordinate %d is not finite (%g)", i0 + e / (size_t)d,
+                st = sfi_fail(SF_ERR_INVALID, "particle %zu, coordinate %d is not finite (%g)", i0 + e / (size_t)d,
                              (int)(e % (size_t)d), wide[e]);
         }
         if (st == SF_OK) st = evaluate_rows(p, wide, i0, m, out);
@@ -305,27 +305,27 @@ static sf_status evaluate_f32(sf_plan *p, const float *x, size_t n, const sf_out
 
 sf_status sf_plan_evaluate_typed(sf_plan *p, const void *x, sf_dtype dtype, size_t n, const sf_outputs *requested)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!p || !requested || (n > 0 && !x))
-        return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate: a required argument is NULL");
+        return sfi_fail(SF_ERR_INVALID, "sf_plan_evaluate: a required argument is NULL");
     if (dtype != SF_DTYPE_F64 && dtype != SF_DTYPE_F32)
-        return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate: unknown particle dtype %d", (int)dtype);
-    if (!p->has_time) return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate: the plan has no valid time (set one first)");
+        return sfi_fail(SF_ERR_INVALID, "sf_plan_evaluate: unknown particle dtype %d", (int)dtype);
+    if (!p->has_time) return sfi_fail(SF_ERR_INVALID, "sf_plan_evaluate: the plan has no valid time (set one first)");
     sf_outputs outputs;
     sf_status st = SF_LOAD_STRUCT(outputs, requested, SF_OUTPUTS_SIZE_0_1, "sf_outputs");
     if (st != SF_OK) return st;
     const sf_outputs *out = &outputs;
     if ((out->dt_score || out->dt_logp) && !p->time.has_time_derivatives)
-        return sf_fail(SF_ERR_INVALID, "d/dt outputs need a schedule (a direct alpha, sigma pair has no time axis): "
+        return sfi_fail(SF_ERR_INVALID, "d/dt outputs need a schedule (a direct alpha, sigma pair has no time axis): "
                                        "use the heat-time outputs instead");
     size_t d = (size_t)p->mix->dim;
-    st = sf_check_doubles(__func__, n, out->hessian ? d * d : d); /* d * d < 2^62: d is an int */
-    if (st == SF_OK && out->resp) st = sf_check_doubles(__func__, n, (size_t)p->mix->count);
+    st = sfi_check_doubles(__func__, n, out->hessian ? d * d : d); /* d * d < 2^62: d is an int */
+    if (st == SF_OK && out->resp) st = sfi_check_doubles(__func__, n, (size_t)p->mix->count);
     if (st != SF_OK) return st;
     if (out->hvp_dir && (st = sf_particles_check(out->hvp_dir, n, p->mix->dim)) != SF_OK) return st;
     if (dtype == SF_DTYPE_F32) return evaluate_f32(p, x, n, out);
     /* a backend that checks on the device (CUDA) spares the host this pass over every coordinate */
-    st = p->ctx->ops == &sf_backend_cuda ? SF_OK : sf_particles_check(x, n, p->mix->dim);
+    st = p->ctx->ops == &sfi_backend_cuda ? SF_OK : sf_particles_check(x, n, p->mix->dim);
     return st == SF_OK ? evaluate_rows(p, x, 0, n, out) : st;
 }
 
@@ -337,28 +337,28 @@ sf_status sf_plan_evaluate(sf_plan *p, const double *x, size_t n, const sf_outpu
 sf_status sf_plan_evaluate_device(sf_plan *p, sf_dtype dtype, const void *x, size_t n, const sf_device_outputs *out,
                                   void *stream)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!p || !out || (n > 0 && !x))
-        return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate_device: a required argument is NULL");
-    if (!p->has_time) return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate_device: the plan has no valid time (set one first)");
+        return sfi_fail(SF_ERR_INVALID, "sf_plan_evaluate_device: a required argument is NULL");
+    if (!p->has_time) return sfi_fail(SF_ERR_INVALID, "sf_plan_evaluate_device: the plan has no valid time (set one first)");
     const sf_backend_ops *ops = p->ctx->ops;
-    if (ops != &sf_backend_cuda)
-        return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate_device needs a CUDA context (this plan's backend is %s)", ops->name);
+    if (ops != &sfi_backend_cuda)
+        return sfi_fail(SF_ERR_INVALID, "sf_plan_evaluate_device needs a CUDA context (this plan's backend is %s)", ops->name);
     sf_dtype want = p->ctx->precision == SF_PRECISION_F32 ? SF_DTYPE_F32 : SF_DTYPE_F64;
     if (dtype != want)
-        return sf_fail(SF_ERR_INVALID, "sf_plan_evaluate_device: %s arrays given to a %s context: the arrays must be in "
+        return sfi_fail(SF_ERR_INVALID, "sf_plan_evaluate_device: %s arrays given to a %s context: the arrays must be in "
                                        "the context's precision",
                        dtype == SF_DTYPE_F32 ? "float32" : "float64", want == SF_DTYPE_F32 ? "float32" : "float64");
     if ((out->dt_score || out->dt_logp) && !p->time.has_time_derivatives)
-        return sf_fail(SF_ERR_INVALID, "d/dt outputs need a schedule (a direct alpha, sigma pair has no time axis)");
-    if (out->hvp && !out->hvp_dir) return sf_fail(SF_ERR_INVALID, "hvp output requested without hvp_dir directions");
+        return sfi_fail(SF_ERR_INVALID, "d/dt outputs need a schedule (a direct alpha, sigma pair has no time axis)");
+    if (out->hvp && !out->hvp_dir) return sfi_fail(SF_ERR_INVALID, "hvp output requested without hvp_dir directions");
     sf_device_request rq = {out->score, out->logp, out->resp,     out->div,      out->denoise, out->lap,
                             out->hvp,   out->hessian, out->dt_score, out->dt_logp, out->hvp_dir, 0.0, 0.0};
     if (!rq.score && !rq.logp && !rq.resp && !rq.div && !rq.denoise && !rq.lap && !rq.hvp && !rq.hessian &&
         !rq.dt_score && !rq.dt_logp)
         return SF_OK;
     sf_status st = data_frame(p);
-    return st == SF_OK ? sf_backend_cuda_evaluate_device(p->data.state, &p->data.field, x, n, &rq, stream) : st;
+    return st == SF_OK ? sfi_backend_cuda_evaluate_device(p->data.state, &p->data.field, x, n, &rq, stream) : st;
 }
 
 sf_status sf_evaluate(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,

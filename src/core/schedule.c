@@ -29,9 +29,9 @@ static sf_schedule schedule_defaults(sf_schedule_kind kind)
 
 sf_status sf_schedule_init(sf_schedule *schedule, size_t size, sf_schedule_kind kind)
 {
-    if (!schedule) return sf_fail(SF_ERR_INVALID, "sf_schedule_init: schedule is NULL");
+    if (!schedule) return sfi_fail(SF_ERR_INVALID, "sf_schedule_init: schedule is NULL");
     sf_schedule s = schedule_defaults(kind);
-    sf_status st = sf_struct_store(schedule, size, &s, SF_SCHEDULE_SIZE_0_1, sizeof s, "sf_schedule");
+    sf_status st = sfi_struct_store(schedule, size, &s, SF_SCHEDULE_SIZE_0_1, sizeof s, "sf_schedule");
     if (st == SF_OK) schedule->size = size;
     return st;
 }
@@ -45,13 +45,13 @@ const char *sf_schedule_kind_name(sf_schedule_kind kind)
 
 sf_status sf_schedule_kind_parse(const char *name, sf_schedule_kind *kind)
 {
-    if (!name || !kind) return sf_fail(SF_ERR_INVALID, "sf_schedule_kind_parse: name and kind must not be NULL");
+    if (!name || !kind) return sfi_fail(SF_ERR_INVALID, "sf_schedule_kind_parse: name and kind must not be NULL");
     for (int k = 0; k < SF_SCHEDULE_DIRECT; k++)
         if (strcmp(name, kind_names[k]) == 0) {
             *kind = (sf_schedule_kind)k;
             return SF_OK;
         }
-    return sf_fail(SF_ERR_INVALID, "unknown schedule '%s' (ve, vp-linear, vp-cosine or ou)", name);
+    return sfi_fail(SF_ERR_INVALID, "unknown schedule '%s' (ve, vp-linear, vp-cosine or ou)", name);
 }
 
 static sf_status check_parameters(const sf_schedule *s)
@@ -59,29 +59,29 @@ static sf_status check_parameters(const sf_schedule *s)
     switch (s->kind) {
     case SF_SCHEDULE_VE:
         if (!(s->sigma_min > 0) || !(s->sigma_max > s->sigma_min) || !isfinite(s->sigma_max))
-            return sf_fail(SF_ERR_INVALID, "ve schedule needs 0 < sigma-min < sigma-max (got %g, %g)",
+            return sfi_fail(SF_ERR_INVALID, "ve schedule needs 0 < sigma-min < sigma-max (got %g, %g)",
                            s->sigma_min, s->sigma_max);
         return SF_OK;
     case SF_SCHEDULE_VP_LINEAR:
         if (!(s->beta_min >= 0) || !(s->beta_max >= s->beta_min) || !(s->beta_max > 0) ||
             !isfinite(s->beta_max))
-            return sf_fail(SF_ERR_INVALID, "vp-linear schedule needs 0 <= beta-min <= beta-max, beta-max > 0 (got %g, %g)",
+            return sfi_fail(SF_ERR_INVALID, "vp-linear schedule needs 0 <= beta-min <= beta-max, beta-max > 0 (got %g, %g)",
                            s->beta_min, s->beta_max);
         return SF_OK;
     case SF_SCHEDULE_VP_COSINE:
         if (!(s->cosine_s >= 0) || !isfinite(s->cosine_s))
-            return sf_fail(SF_ERR_INVALID, "vp-cosine schedule needs offset s >= 0 (got %g)", s->cosine_s);
+            return sfi_fail(SF_ERR_INVALID, "vp-cosine schedule needs offset s >= 0 (got %g)", s->cosine_s);
         return SF_OK;
     case SF_SCHEDULE_OU:
         return SF_OK;
     case SF_SCHEDULE_DIRECT:
         if (!(s->alpha > 0) || !isfinite(s->alpha))
-            return sf_fail(SF_ERR_INVALID, "alpha must be positive and finite (got %g)", s->alpha);
+            return sfi_fail(SF_ERR_INVALID, "alpha must be positive and finite (got %g)", s->alpha);
         if (!(s->sigma >= 0) || !isfinite(s->sigma))
-            return sf_fail(SF_ERR_INVALID, "sigma must be >= 0 and finite (got %g)", s->sigma);
+            return sfi_fail(SF_ERR_INVALID, "sigma must be >= 0 and finite (got %g)", s->sigma);
         return SF_OK;
     }
-    return sf_fail(SF_ERR_INVALID, "unknown schedule kind %d", (int)s->kind);
+    return sfi_fail(SF_ERR_INVALID, "unknown schedule kind %d", (int)s->kind);
 }
 
 /* Fills the derivative fields from alpha', (sigma^2)' using g^2 = (sigma^2)' - 2 f sigma^2. */
@@ -98,7 +98,7 @@ static void set_rates(sf_time *o, double dalpha, double f, double g2)
 /* Fills the library's own sf_time (sf_schedule_time stores it in the caller's layout). */
 static sf_status time_at(const sf_schedule *s, double t, sf_time *o)
 {
-    if (!s || !o) return sf_fail(SF_ERR_INVALID, "sf_schedule_at: schedule and out must not be NULL");
+    if (!s || !o) return sfi_fail(SF_ERR_INVALID, "sf_schedule_at: schedule and out must not be NULL");
     sf_status st = check_parameters(s);
     if (st != SF_OK) return st;
     memset(o, 0, sizeof *o);
@@ -107,7 +107,7 @@ static sf_status time_at(const sf_schedule *s, double t, sf_time *o)
     if (s->kind != SF_SCHEDULE_DIRECT) {
         int open_end = s->kind == SF_SCHEDULE_VP_COSINE;
         if (!isfinite(t) || t < 0 || (open_end ? t >= 1 : t > 1))
-            return sf_fail(SF_ERR_INVALID, "time t = %g is outside %s for the %s schedule", t,
+            return sfi_fail(SF_ERR_INVALID, "time t = %g is outside %s for the %s schedule", t,
                            open_end ? "[0, 1)" : "[0, 1]", sf_schedule_kind_name(s->kind));
     }
     switch (s->kind) {
@@ -162,30 +162,30 @@ static sf_status time_at(const sf_schedule *s, double t, sf_time *o)
         break;
     }
     if (!(o->alpha > 0) || !isfinite(o->tau))
-        return sf_fail(SF_ERR_INVALID, "time t = %g gives alpha = %g, sigma^2 = %g: not usable", t,
+        return sfi_fail(SF_ERR_INVALID, "time t = %g gives alpha = %g, sigma^2 = %g: not usable", t,
                        o->alpha, o->sigma2);
     return SF_OK;
 }
 
 sf_status sf_schedule_time(const sf_schedule *s, double t, sf_time *out, size_t size)
 {
-    if (!s || !out) return sf_fail(SF_ERR_INVALID, "sf_schedule_at: a required argument is NULL");
+    if (!s || !out) return sfi_fail(SF_ERR_INVALID, "sf_schedule_at: a required argument is NULL");
     sf_schedule sched;
     sf_time o;
     sf_status st = SF_LOAD_STRUCT(sched, s, SF_SCHEDULE_SIZE_0_1, "sf_schedule");
     if (st == SF_OK) st = time_at(&sched, t, &o);
-    if (st == SF_OK) st = sf_struct_store(out, size, &o, SF_TIME_SIZE_0_1, sizeof o, "sf_time");
+    if (st == SF_OK) st = sfi_struct_store(out, size, &o, SF_TIME_SIZE_0_1, sizeof o, "sf_time");
     if (st == SF_OK) out->size = size;
     return st;
 }
 
 sf_status sf_schedule_t_of_tau(const sf_schedule *s, double tau, double *t)
 {
-    if (!s || !t) return sf_fail(SF_ERR_INVALID, "sf_schedule_t_of_tau: schedule and t must not be NULL");
+    if (!s || !t) return sfi_fail(SF_ERR_INVALID, "sf_schedule_t_of_tau: schedule and t must not be NULL");
     sf_status st = check_parameters(s);
     if (st != SF_OK) return st;
     if (!(tau >= 0) || !isfinite(tau))
-        return sf_fail(SF_ERR_INVALID, "heat time tau = %g must be finite and >= 0", tau);
+        return sfi_fail(SF_ERR_INVALID, "heat time tau = %g must be finite and >= 0", tau);
     switch (s->kind) {
     case SF_SCHEDULE_VE:
         *t = log(sqrt(tau) / s->sigma_min) / log(s->sigma_max / s->sigma_min);
@@ -206,15 +206,15 @@ sf_status sf_schedule_t_of_tau(const sf_schedule *s, double tau, double *t)
         *t = 0.5 * log1p(tau);
         break;
     case SF_SCHEDULE_DIRECT:
-        return sf_fail(SF_ERR_INVALID, "a direct (alpha, sigma) pair has no time axis to invert");
+        return sfi_fail(SF_ERR_INVALID, "a direct (alpha, sigma) pair has no time axis to invert");
     }
     return SF_OK;
 }
 
 sf_status sf_heat_time(double tau, sf_time *out, size_t size)
 {
-    if (!out) return sf_fail(SF_ERR_INVALID, "sf_time_heat: out is NULL");
-    if (!(tau >= 0) || !isfinite(tau)) return sf_fail(SF_ERR_INVALID, "heat time tau = %g must be finite and >= 0", tau);
+    if (!out) return sfi_fail(SF_ERR_INVALID, "sf_time_heat: out is NULL");
+    if (!(tau >= 0) || !isfinite(tau)) return sfi_fail(SF_ERR_INVALID, "heat time tau = %g must be finite and >= 0", tau);
     sf_schedule s = schedule_defaults(SF_SCHEDULE_DIRECT);
     s.alpha = 1.0;
     s.sigma = sqrt(tau);

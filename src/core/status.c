@@ -10,7 +10,7 @@
 
 static _Thread_local char last_message[SF_MESSAGE_LEN];
 
-sf_status sf_fail(sf_status status, const char *fmt, ...)
+sf_status sfi_fail(sf_status status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -22,7 +22,7 @@ sf_status sf_fail(sf_status status, const char *fmt, ...)
     return status;
 }
 
-void sf_error_prefix(const char *prefix)
+void sfi_error_prefix(const char *prefix)
 {
     char copy[SF_MESSAGE_LEN];
     memcpy(copy, last_message, sizeof copy);
@@ -34,12 +34,12 @@ void sf_error_prefix(const char *prefix)
     last_message[sizeof last_message - 1] = '\0';
 }
 
-void sf_error_clear(void) { last_message[0] = '\0'; }
+void sfi_error_clear(void) { last_message[0] = '\0'; }
 
-sf_status sf_check_doubles(const char *function, size_t n, size_t per)
+sf_status sfi_check_doubles(const char *function, size_t n, size_t per)
 {
     if (per != 0 && n > SIZE_MAX / sizeof(double) / per)
-        return sf_fail(SF_ERR_INVALID, "%s: %zu x %zu values do not fit in memory", function, n, per);
+        return sfi_fail(SF_ERR_INVALID, "%s: %zu x %zu values do not fit in memory", function, n, per);
     return SF_OK;
 }
 

@@ -29,7 +29,7 @@ static void decide(int K, const double *restrict logits, const double *restrict 
 }
 
 SF_SIMD_CLONES
-int sf_classify_particle(const sf_fast_field *ff, const double *x, double *logits, const double *bound,
+int sfi_classify_particle(const sf_fast_field *ff, const double *x, double *logits, const double *bound,
                          double best_lower, int matrix_sums, unsigned char *what, sf_particle_rows_f64 *w)
 {
     const sf_field_view_f64 *f = &ff->view;

@@ -26,7 +26,7 @@ enum { SF_SUM_NONE = 0, SF_SUM_MATRIX = 1, SF_SUM_DIRECT = 2 };
  * skipped), what[k] says how its r_k g_k is summed (SF_SUM_MATRIX only if matrix_sums). w: scratch
  * (w->dlogit included).
  * Returns the number of components summed by GEMM. */
-int sf_classify_particle(const sf_fast_field *ff, const double *x, double *logits, const double *bound,
+int sfi_classify_particle(const sf_fast_field *ff, const double *x, double *logits, const double *bound,
                          double best_lower, int matrix_sums, unsigned char *what, sf_particle_rows_f64 *w);
 
 #endif

@@ -34,30 +34,30 @@ static void component_sizes(const sf_field *f, sf_fast_field *ff)
     }
 }
 
-sf_status sf_fast_field_prepare(sf_fast_field *ff, const sf_field *field)
+sf_status sfi_fast_field_prepare(sf_fast_field *ff, const sf_field *field)
 {
     memset(ff, 0, sizeof *ff);
-    ff->layout = sf_field_layout_of(field);
+    ff->layout = sfi_field_layout_of(field);
     ff->packed = malloc((ff->layout.total + 1) * sizeof(double));
     ff->mean_norm = malloc(2 * (size_t)field->K * sizeof(double));
     if (!ff->packed || !ff->mean_norm) {
-        sf_fast_field_release(ff);
-        return sf_fail(SF_ERR_NOMEM, "out of memory preparing the field (K = %d, d = %d)", field->K, field->d);
+        sfi_fast_field_release(ff);
+        return sfi_fail(SF_ERR_NOMEM, "out of memory preparing the field (K = %d, d = %d)", field->K, field->d);
     }
     ff->sum_error = ff->mean_norm + field->K;
-    sf_fast_field_update(ff, field);
+    sfi_fast_field_update(ff, field);
     return SF_OK;
 }
 
-void sf_fast_field_update(sf_fast_field *ff, const sf_field *field)
+void sfi_fast_field_update(sf_fast_field *ff, const sf_field *field)
 {
-    sf_field_pack(field, &ff->layout, 0, ff->packed);
+    sfi_field_pack(field, &ff->layout, 0, ff->packed);
     ff->view = sf_field_view_at_f64(field, &ff->layout, ff->packed, field->rank_offset);
     ff->uniform_diag = diagonal_is_uniform(field);
     component_sizes(field, ff);
 }
 
-void sf_fast_field_release(sf_fast_field *ff)
+void sfi_fast_field_release(sf_fast_field *ff)
 {
     free(ff->packed);
     free(ff->mean_norm);

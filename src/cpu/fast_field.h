@@ -19,9 +19,9 @@ typedef struct {
                                relative to |g_k| (classify.h) */
 } sf_fast_field;
 
-sf_status sf_fast_field_prepare(sf_fast_field *ff, const sf_field *field);
+sf_status sfi_fast_field_prepare(sf_fast_field *ff, const sf_field *field);
 /* The field's time-dependent arrays changed (same mixture). */
-void sf_fast_field_update(sf_fast_field *ff, const sf_field *field);
-void sf_fast_field_release(sf_fast_field *ff);
+void sfi_fast_field_update(sf_fast_field *ff, const sf_field *field);
+void sfi_fast_field_release(sf_fast_field *ff);
 
 #endif

@@ -81,7 +81,7 @@ static void time_derivative(const sf_field_view_f64 *f, const double *x, const d
 }
 
 SF_SIMD_CLONES
-void sf_fast_particle_fields(const sf_field_view_f64 *f, const double *x, const double *r, const unsigned char *direct,
+void sfi_fast_particle_fields(const sf_field_view_f64 *f, const double *x, const double *r, const unsigned char *direct,
                              sf_particle_rows_f64 *w)
 {
     int d = f->d, K = f->K;

@@ -12,7 +12,7 @@
  * rows: outputs and scratch as for the GPU logic (rows->score always set; logp, resp and logit
  * unused here). Writes score, denoise, div, lap, hvp, hessian, dt_score, dt_logp where their
  * pointers are not NULL. */
-void sf_fast_particle_fields(const sf_field_view_f64 *f, const double *x, const double *r, const unsigned char *direct,
+void sfi_fast_particle_fields(const sf_field_view_f64 *f, const double *x, const double *r, const unsigned char *direct,
                              sf_particle_rows_f64 *rows);
 
 #endif

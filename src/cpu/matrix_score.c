@@ -3,7 +3,7 @@
 
 #include <cblas.h>
 
-void sf_matrix_score(const sf_fast_field *ff, const double *x, int n, const double *weights, const double *proj,
+void sfi_matrix_score(const sf_fast_field *ff, const double *x, int n, const double *weights, const double *proj,
                    double *score, double *scratch, double *coef)
 {
     const sf_field_view_f64 *f = &ff->view;

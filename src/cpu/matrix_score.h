@@ -12,7 +12,7 @@
 
 /* score (n x d) = the sum for weights (n x K; r_k for the GEMM components, 0 elsewhere), x (n x d),
  * proj (n x R, u_j . x; unused when R = 0). scratch: n x d doubles, plus n x R for `coef`. */
-void sf_matrix_score(const sf_fast_field *ff, const double *x, int n, const double *weights, const double *proj,
+void sfi_matrix_score(const sf_fast_field *ff, const double *x, int n, const double *weights, const double *proj,
                    double *score, double *scratch, double *coef);
 
 #endif

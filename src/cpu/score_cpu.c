@@ -233,11 +233,11 @@ static void evaluate_particle(const sf_field *f, const sf_request *rq, size_t i,
     if (rq->dt_logp) rq->dt_logp[i] = dlogp;
 }
 
-sf_status sf_score_cpu(const sf_field *f, const double *x, size_t n, const sf_request *rq)
+sf_status sfi_score_cpu(const sf_field *f, const double *x, size_t n, const sf_request *rq)
 {
     int d = f->d, K = f->K, rmax = max_rank(f);
     if (sf_request_needs_rates(rq) && !f->has_rates)
-        return sf_fail(SF_ERR_INVALID, "time derivatives need a schedule (a direct alpha, sigma pair has none)");
+        return sfi_fail(SF_ERR_INVALID, "time derivatives need a schedule (a direct alpha, sigma pair has none)");
     int failed = 0;
     /* a team for a handful of particles costs more than it saves (and spins against other work) */
 #pragma omp parallel if (n * (size_t)K * (size_t)d > SF_PARALLEL_WORK)
@@ -265,7 +265,7 @@ sf_status sf_score_cpu(const sf_field *f, const double *x, size_t n, const sf_re
         free(w.r), free(w.dlogit), free(w.g), free(w.resid), free(w.delta), free(w.tmp), free(w.tmp2);
         free(w.own_score), free(w.dir), free(w.proj);
     }
-    if (failed) return sf_fail(SF_ERR_NOMEM, "out of memory allocating per-thread scratch (K = %d, d = %d)", K, d);
+    if (failed) return sfi_fail(SF_ERR_NOMEM, "out of memory allocating per-thread scratch (K = %d, d = %d)", K, d);
     return SF_OK;
 }
 
@@ -287,10 +287,10 @@ static sf_status reference_update(void *state, const sf_field *field)
 static sf_status reference_evaluate(void *state, const sf_field *field, const double *x, size_t n, const sf_request *rq)
 {
     (void)state;
-    return sf_score_cpu(field, x, n, rq);
+    return sfi_score_cpu(field, x, n, rq);
 }
 
 static void reference_release(void *state) { (void)state; }
 
-const sf_backend_ops sf_backend_reference = {"reference", reference_prepare, reference_update, reference_evaluate,
+const sf_backend_ops sfi_backend_reference = {"reference", reference_prepare, reference_update, reference_evaluate,
                                              reference_release};

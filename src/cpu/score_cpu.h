@@ -4,6 +4,6 @@
 
 #include "request.h"
 
-sf_status sf_score_cpu(const sf_field *field, const double *x, size_t n, const sf_request *rq);
+sf_status sfi_score_cpu(const sf_field *field, const double *x, size_t n, const sf_request *rq);
 
 #endif

@@ -58,7 +58,7 @@ static int scratch_alloc(block_scratch *s, const sf_fast_field *ff, int rows)
     size_t doubles = 2 * nk + 2 * (size_t)rows + 2 * nd + (size_t)rows * R + 6 * (size_t)d + (size_t)K;
     s->buffer = malloc(doubles * sizeof(double));
     s->what = malloc(nk);
-    if (!s->buffer || !s->what || sf_screen_scratch_alloc(&s->screen, ff, rows) != SF_OK) {
+    if (!s->buffer || !s->what || sfi_screen_scratch_alloc(&s->screen, ff, rows) != SF_OK) {
         free(s->buffer), free(s->what);
         s->buffer = NULL, s->what = NULL;
         return 0;
@@ -80,7 +80,7 @@ static int scratch_alloc(block_scratch *s, const sf_fast_field *ff, int rows)
 static void scratch_free(block_scratch *s)
 {
     free(s->buffer), free(s->what);
-    sf_screen_scratch_free(&s->screen);
+    sfi_screen_scratch_free(&s->screen);
 }
 
 /* Only the score, log p and r: then the score may be summed by GEMM. */
@@ -117,21 +117,21 @@ static void evaluate_block(const sf_fast_field *ff, const double *x, size_t i0, 
     double *logits = rq->resp ? rq->resp + i0 * K : s->logits; /* r_k in place: straight into the output */
     double *logp = rq->logp ? rq->logp + i0 : s->logp;
     double *score = rq->score ? rq->score + i0 * d : s->score;
-    sf_screen_block(ff, xb, n, logits, s->bound, s->best_lower, &s->screen);
+    sfi_screen_block(ff, xb, n, logits, s->bound, s->best_lower, &s->screen);
     for (int i = 0; i < n; i++)
-        matrix += sf_classify_particle(ff, xb + (size_t)i * d, logits + (size_t)i * K, s->bound + (size_t)i * K,
+        matrix += sfi_classify_particle(ff, xb + (size_t)i * d, logits + (size_t)i * K, s->bound + (size_t)i * K,
                                        s->best_lower[i], matrix_sums, s->what + (size_t)i * K, &s->rows);
-    sf_softmax_rows(logits, (size_t)n, K, logp);
+    sfi_softmax_rows(logits, (size_t)n, K, logp);
     if (matrix) { /* the GEMM share's weights replace the bounds, and its score sum goes first */
         for (size_t e = 0; e < (size_t)n * K; e++) s->bound[e] = s->what[e] == SF_SUM_MATRIX ? logits[e] : 0.0;
-        sf_matrix_score(ff, xb, n, s->bound, s->screen.proj, score, s->matrix_scratch, s->coef);
+        sfi_matrix_score(ff, xb, n, s->bound, s->screen.proj, score, s->matrix_scratch, s->coef);
     }
     for (int i = 0; i < n; i++) {
         unsigned char *what = s->what + (size_t)i * K;
         for (int k = 0; matrix && k < K; k++) what[k] = what[k] == SF_SUM_DIRECT; /* the direct flags */
         sf_particle_rows_f64 w = particle_rows(s, rq, i0 + i, d);
         w.score = score + (size_t)i * d;
-        sf_fast_particle_fields(f, xb + (size_t)i * d, logits + (size_t)i * K, matrix ? what : NULL, &w);
+        sfi_fast_particle_fields(f, xb + (size_t)i * d, logits + (size_t)i * K, matrix ? what : NULL, &w);
     }
 }
 
@@ -163,7 +163,7 @@ static sf_status scratch_reserve(fast_state *st, int threads, int rows)
     }
     if (!ok) {
         scratch_release(st);
-        return sf_fail(SF_ERR_NOMEM, "out of memory for %d threads' blocks of %d particles (K = %d, d = %d)", threads,
+        return sfi_fail(SF_ERR_NOMEM, "out of memory for %d threads' blocks of %d particles (K = %d, d = %d)", threads,
                        rows, st->field.view.K, st->field.view.d);
     }
     st->rows = rows;
@@ -175,7 +175,7 @@ static sf_status fast_evaluate(void *state, const sf_field *field, const double 
     fast_state *st = state;
     int d = field->d, K = field->K;
     if (sf_request_needs_rates(rq) && !field->has_rates)
-        return sf_fail(SF_ERR_INVALID, "time derivatives need a schedule (a direct alpha, sigma pair has none)");
+        return sfi_fail(SF_ERR_INVALID, "time derivatives need a schedule (a direct alpha, sigma pair has none)");
     if (n == 0) return SF_OK;
     int rows = block_rows(K, d, n);
     size_t blocks = (n + rows - 1) / rows;
@@ -196,8 +196,8 @@ static sf_status fast_prepare(struct sf_context *ctx, const sf_field *field, voi
     (void)ctx;
     *state = NULL;
     fast_state *st = calloc(1, sizeof *st);
-    if (!st) return sf_fail(SF_ERR_NOMEM, "out of memory preparing the fast CPU backend");
-    sf_status status = sf_fast_field_prepare(&st->field, field);
+    if (!st) return sfi_fail(SF_ERR_NOMEM, "out of memory preparing the fast CPU backend");
+    sf_status status = sfi_fast_field_prepare(&st->field, field);
     if (status != SF_OK) {
         free(st);
         return status;
@@ -208,7 +208,7 @@ static sf_status fast_prepare(struct sf_context *ctx, const sf_field *field, voi
 
 static sf_status fast_update(void *state, const sf_field *field)
 {
-    sf_fast_field_update(&((fast_state *)state)->field, field);
+    sfi_fast_field_update(&((fast_state *)state)->field, field);
     return SF_OK;
 }
 
@@ -217,8 +217,8 @@ static void fast_release(void *state)
     fast_state *st = state;
     if (!st) return;
     scratch_release(st);
-    sf_fast_field_release(&st->field);
+    sfi_fast_field_release(&st->field);
     free(st);
 }
 
-const sf_backend_ops sf_backend_cpu = {"cpu", fast_prepare, fast_update, fast_evaluate, fast_release};
+const sf_backend_ops sfi_backend_cpu = {"cpu", fast_prepare, fast_update, fast_evaluate, fast_release};

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-sf_status sf_screen_scratch_alloc(sf_screen_scratch *s, const sf_fast_field *ff, int rows)
+sf_status sfi_screen_scratch_alloc(sf_screen_scratch *s, const sf_fast_field *ff, int rows)
 {
     const sf_field_view_f64 *f = &ff->view;
     s->xpx = s->xsq = s->proj = NULL;
@@ -18,13 +18,13 @@ sf_status sf_screen_scratch_alloc(sf_screen_scratch *s, const sf_fast_field *ff,
     }
     if (f->R > 0) ok = (s->proj = malloc((size_t)rows * f->R * sizeof(double))) && ok;
     if (!ok) {
-        sf_screen_scratch_free(s);
-        return sf_fail(SF_ERR_NOMEM, "out of memory for a screening block (%d particles, K = %d)", rows, f->K);
+        sfi_screen_scratch_free(s);
+        return sfi_fail(SF_ERR_NOMEM, "out of memory for a screening block (%d particles, K = %d)", rows, f->K);
     }
     return SF_OK;
 }
 
-void sf_screen_scratch_free(sf_screen_scratch *s)
+void sfi_screen_scratch_free(sf_screen_scratch *s)
 {
     free(s->xpx), free(s->xsq), free(s->proj);
     s->xpx = s->xsq = s->proj = NULL;
@@ -37,7 +37,7 @@ static void gemm_rows(const double *a, int n, int d, const double *b, int cols, 
 }
 
 SF_SIMD_CLONES
-void sf_screen_rank_free_bounds(const sf_field_view_f64 *f, double sq, double *a, double *b)
+void sfi_screen_rank_free_bounds(const sf_field_view_f64 *f, double sq, double *a, double *b)
 {
     int d = f->d;
     for (int k = 0; k < f->K; k++) {
@@ -50,7 +50,7 @@ void sf_screen_rank_free_bounds(const sf_field_view_f64 *f, double sq, double *a
     }
 }
 
-void sf_screen_block(const sf_fast_field *ff, const double *x, int n, double *approx, double *bound,
+void sfi_screen_block(const sf_fast_field *ff, const double *x, int n, double *approx, double *bound,
                      double *best_lower, sf_screen_scratch *s)
 {
     const sf_field_view_f64 *f = &ff->view;
@@ -67,7 +67,7 @@ void sf_screen_block(const sf_fast_field *ff, const double *x, int n, double *ap
         if (ff->uniform_diag)
             for (int j = 0; j < d; j++) sq += xi[j] * xi[j];
         double *a = approx + (size_t)i * K, *b = bound + (size_t)i * K;
-        if (R == 0 && ff->uniform_diag) sf_screen_rank_free_bounds(f, sq, a, b);
+        if (R == 0 && ff->uniform_diag) sfi_screen_rank_free_bounds(f, sq, a, b);
         else
             for (int k = 0; k < K; k++) {
                 double xpx = ff->uniform_diag ? sq * f->prec_diag[(size_t)k * d] : s->xpx[(size_t)i * K + k];

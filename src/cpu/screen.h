@@ -15,20 +15,20 @@ typedef struct {
     double *proj;  /* [rows x R] u_j . x (NULL when R = 0) */
 } sf_screen_scratch;
 
-sf_status sf_screen_scratch_alloc(sf_screen_scratch *s, const sf_fast_field *ff, int rows);
-void sf_screen_scratch_free(sf_screen_scratch *s);
+sf_status sfi_screen_scratch_alloc(sf_screen_scratch *s, const sf_fast_field *ff, int rows);
+void sfi_screen_scratch_free(sf_screen_scratch *s);
 
 /* For the n <= rows particles x (n x d): approx[i, k], the GEMM-form logit, and bound[i, k], its
  * rounding bound (n x K each), and best_lower[i] = max_k (approx - bound). s->proj keeps the
  * projections u_j . x. BLAS is called from the calling thread (inside an OpenMP team it runs on
  * that one thread). */
-void sf_screen_block(const sf_fast_field *ff, const double *x, int n, double *approx, double *bound,
+void sfi_screen_block(const sf_fast_field *ff, const double *x, int n, double *approx, double *bound,
                      double *best_lower, sf_screen_scratch *s);
 
 /* sf_logit_bound_f64 over all components of a field without basis rows and with uniform
  * diagonals (isotropic), written out so that the loop vectorises: the same expressions, so the same
  * doubles (tests/test_fast_backend.c checks). sq = |x|^2; a[k] holds x . P(a mu_k) on entry and the
  * approximate logit on return, b[k] its bound. */
-void sf_screen_rank_free_bounds(const sf_field_view_f64 *f, double sq, double *a, double *b);
+void sfi_screen_rank_free_bounds(const sf_field_view_f64 *f, double sq, double *a, double *b);
 
 #endif

@@ -4,7 +4,7 @@
 #include "simd_target.h"
 
 SF_SIMD_CLONES
-void sf_exp_array(const double *x, double *y, size_t n)
+void sfi_exp_array(const double *x, double *y, size_t n)
 {
     for (size_t i = 0; i < n; i++) y[i] = sf_exp_lane(x[i]);
 }

@@ -53,6 +53,6 @@ static inline double sf_exp_lane(double x)
 }
 
 /* y[i] = exp(x[i]) for i < n (x and y may be the same array), vectorised for the machine it runs on. */
-void sf_exp_array(const double *x, double *y, size_t n);
+void sfi_exp_array(const double *x, double *y, size_t n);
 
 #endif

@@ -35,7 +35,7 @@ static inline double row_sum(const double *l, int K)
 }
 
 SF_SIMD_CLONES
-void sf_softmax_rows(double *logits, size_t rows, int K, double *logp)
+void sfi_softmax_rows(double *logits, size_t rows, int K, double *logp)
 {
     for (size_t i = 0; i < rows; i++) {
         double *l = logits + i * (size_t)K;

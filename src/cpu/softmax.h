@@ -7,6 +7,6 @@
 /* Each of `rows` rows of K logits (row-major, -inf for a component with r_k = 0) becomes its
  * responsibilities r_k = exp(l_k - log p) in place, and logp[i] = log sum_k exp(l_k): the maximum,
  * the shifted exponentials and their sum in vector loops (simd_exp.h), one division per entry. */
-void sf_softmax_rows(double *logits, size_t rows, int K, double *logp);
+void sfi_softmax_rows(double *logits, size_t rows, int K, double *logp);
 
 #endif

@@ -44,21 +44,21 @@ static sf_status burgers_ode(void *data, double tau, const double *u, double *du
 sf_status sf_burgers_advance(sf_context *ctx, const sf_mixture *mix, const double *y, size_t n, double tau0,
                              double tau1, int steps, double *u)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!ctx || !mix || (n > 0 && (!y || !u)))
-        return sf_fail(SF_ERR_INVALID, "sf_burgers_advance: ctx, mix, y and u must not be NULL");
-    sf_status st = sf_check_doubles(__func__, n, (size_t)mix->dim);
+        return sfi_fail(SF_ERR_INVALID, "sf_burgers_advance: ctx, mix, y and u must not be NULL");
+    sf_status st = sfi_check_doubles(__func__, n, (size_t)mix->dim);
     if (st != SF_OK) return st;
     if (steps < 1 || !(tau0 >= 0) || !(tau1 >= 0) || !isfinite(tau0) || !isfinite(tau1))
-        return sf_fail(SF_ERR_INVALID, "Burgers advance needs steps >= 1 and finite tau0, tau1 >= 0 (got %d, %g, %g)",
+        return sfi_fail(SF_ERR_INVALID, "Burgers advance needs steps >= 1 and finite tau0, tau1 >= 0 (got %d, %g, %g)",
                        steps, tau0, tau1);
     size_t nd = n * (size_t)mix->dim;
     burgers_problem p = {NULL, mix->dim, y, n, malloc(nd * sizeof(double) + 1)};
-    st = p.lap ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory advancing %zu particles", n);
+    st = p.lap ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory advancing %zu particles", n);
     sf_time start;
     if (st == SF_OK) st = sf_time_heat(tau0, &start);
     if (st == SF_OK) st = sf_plan_create(&p.plan, ctx, mix, &start);
-    if (st == SF_OK) st = sf_rk4(burgers_ode, &p, nd, tau0, tau1, steps, u, NULL);
+    if (st == SF_OK) st = sfi_rk4(burgers_ode, &p, nd, tau0, tau1, steps, u, NULL);
     sf_plan_destroy(p.plan);
     free(p.lap);
     return st;
@@ -73,7 +73,7 @@ static double dot(const double *a, const double *b, int d)
     return s;
 }
 
-sf_status sf_field_curl(sf_vector_field field, void *data, int d, const double *x, size_t n, int probes,
+sf_status sfi_field_curl(sf_vector_field field, void *data, int d, const double *x, size_t n, int probes,
                         uint64_t seed, double h, double *curl)
 {
     int dirs = probes > 0 ? 2 * probes : d; /* directions per particle */
@@ -81,7 +81,7 @@ sf_status sf_field_curl(sf_vector_field field, void *data, int d, const double *
     size_t pts = chunk * (size_t)dirs * 2; /* x + h v and x - h v for each direction */
     double *points = malloc(pts * d * sizeof(double) + 1), *values = malloc(pts * d * sizeof(double) + 1);
     double *dir = malloc(chunk * (size_t)dirs * d * sizeof(double) + 1), *jv = malloc((size_t)dirs * d * sizeof(double) + 1);
-    sf_status st = points && values && dir && jv ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for the curl stencil");
+    sf_status st = points && values && dir && jv ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for the curl stencil");
     for (size_t i0 = 0; st == SF_OK && i0 < n; i0 += chunk) {
         size_t m = n - i0 < chunk ? n - i0 : chunk;
         for (size_t i = 0; i < m; i++)
@@ -135,22 +135,22 @@ static sf_status evaluate_score(void *plan, const double *points, size_t m, doub
 sf_status sf_score_curl(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
                         int probes, uint64_t seed, double *curl)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!ctx || !mix || !time || (n > 0 && (!x || !curl)))
-        return sf_fail(SF_ERR_INVALID, "sf_score_curl: ctx, mix, time, x and curl must not be NULL");
-    if (probes < 0) return sf_fail(SF_ERR_INVALID, "curl probes must be >= 0 (got %d)", probes);
+        return sfi_fail(SF_ERR_INVALID, "sf_score_curl: ctx, mix, time, x and curl must not be NULL");
+    if (probes < 0) return sfi_fail(SF_ERR_INVALID, "curl probes must be >= 0 (got %d)", probes);
     size_t dirs = probes > 0 ? 2 * (size_t)probes : (size_t)mix->dim; /* the stencil of one chunk: */
-    sf_status checked = sf_check_doubles(__func__, n, (size_t)mix->dim);
-    if (checked == SF_OK) checked = sf_check_doubles(__func__, 2 * SF_STENCIL_CHUNK * dirs, (size_t)mix->dim);
+    sf_status checked = sfi_check_doubles(__func__, n, (size_t)mix->dim);
+    if (checked == SF_OK) checked = sfi_check_doubles(__func__, 2 * SF_STENCIL_CHUNK * dirs, (size_t)mix->dim);
     if (checked != SF_OK) return checked;
     /* step: 1e-4 of the narrowest noised component's standard deviation */
     double smallest = INFINITY, a2 = time->alpha * time->alpha;
     for (size_t i = 0; i < (size_t)mix->count * mix->dim; i++) smallest = fmin(smallest, a2 * mix->var_diag[i] + time->sigma2);
     if (!(smallest > 0))
-        return sf_fail(SF_ERR_INVALID, "the score is singular at this time (a component has zero variance and sigma = 0)");
+        return sfi_fail(SF_ERR_INVALID, "the score is singular at this time (a component has zero variance and sigma = 0)");
     sf_plan *plan = NULL;
     sf_status st = sf_plan_create(&plan, ctx, mix, time);
-    if (st == SF_OK) st = sf_field_curl(evaluate_score, plan, mix->dim, x, n, probes, seed, 1e-4 * sqrt(smallest), curl);
+    if (st == SF_OK) st = sfi_field_curl(evaluate_score, plan, mix->dim, x, n, probes, seed, 1e-4 * sqrt(smallest), curl);
     sf_plan_destroy(plan);
     return st;
 }

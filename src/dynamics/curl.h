@@ -9,7 +9,7 @@
 typedef sf_status (*sf_vector_field)(void *data, const double *points, size_t m, double *values);
 
 /* See sf_score_curl; h is the central-difference step. */
-sf_status sf_field_curl(sf_vector_field field, void *data, int d, const double *x, size_t n, int probes,
+sf_status sfi_field_curl(sf_vector_field field, void *data, int d, const double *x, size_t n, int probes,
                         uint64_t seed, double h, double *curl);
 
 #endif

@@ -13,21 +13,21 @@
 
 sf_status sf_grid_create(sf_grid **out, sf_context *ctx, int dim, int n, double box)
 {
-    sf_error_clear();
-    if (!out || !ctx) return sf_fail(SF_ERR_INVALID, "sf_grid_create: grid and ctx must not be NULL");
+    sfi_error_clear();
+    if (!out || !ctx) return sfi_fail(SF_ERR_INVALID, "sf_grid_create: grid and ctx must not be NULL");
     *out = NULL;
-    if (dim < 1 || dim > 3) return sf_fail(SF_ERR_INVALID, "grid dimension %d: must be 1, 2 or 3", dim);
-    if (n < 4 || n % 2 || n > 4096) return sf_fail(SF_ERR_INVALID, "grid size %d: must be even, 4 to 4096", n);
-    if (!(box > 0) || !isfinite(box)) return sf_fail(SF_ERR_INVALID, "box length %g must be positive", box);
+    if (dim < 1 || dim > 3) return sfi_fail(SF_ERR_INVALID, "grid dimension %d: must be 1, 2 or 3", dim);
+    if (n < 4 || n % 2 || n > 4096) return sfi_fail(SF_ERR_INVALID, "grid size %d: must be even, 4 to 4096", n);
+    if (!(box > 0) || !isfinite(box)) return sfi_fail(SF_ERR_INVALID, "box length %g must be positive", box);
     sf_grid *g = calloc(1, sizeof *g);
-    if (!g) return sf_fail(SF_ERR_NOMEM, "out of memory creating the grid");
+    if (!g) return sfi_fail(SF_ERR_NOMEM, "out of memory creating the grid");
     g->shape.dim = dim, g->shape.n = n, g->shape.box = box, g->ctx = ctx;
     g->shape.points = 1;
     for (int a = 0; a < dim; a++) g->shape.points *= (size_t)n;
     g->shape.modes = g->shape.points / (size_t)n * ((size_t)n / 2 + 1);
     sf_status st = sf_context_backend(ctx) == SF_BACKEND_CUDA
-                       ? sf_cuda_grid_create(&g->cuda, ctx->cuda, &g->shape, ctx->precision)
-                       : sf_grid_cpu_create(&g->cpu, &g->shape);
+                       ? sfi_cuda_grid_create(&g->cuda, ctx->cuda, &g->shape, ctx->precision)
+                       : sfi_grid_cpu_create(&g->cpu, &g->shape);
     if (st != SF_OK) {
         sf_grid_destroy(g);
         return st;
@@ -39,21 +39,21 @@ sf_status sf_grid_create(sf_grid **out, sf_context *ctx, int dim, int n, double 
 void sf_grid_destroy(sf_grid *g)
 {
     if (!g) return;
-    sf_grid_cpu_destroy(g->cpu);
-    sf_cuda_grid_destroy(g->cuda);
+    sfi_grid_cpu_destroy(g->cpu);
+    sfi_cuda_grid_destroy(g->cuda);
     free(g);
 }
 
 size_t sf_grid_points(const sf_grid *g)
 {
-    if (!g) sf_fail(SF_ERR_INVALID, "sf_grid_points: grid is NULL");
+    if (!g) sfi_fail(SF_ERR_INVALID, "sf_grid_points: grid is NULL");
     return g ? g->shape.points : 0;
 }
 
 void sf_grid_coordinates(const sf_grid *g, double *y)
 {
     if (!g || !y) {
-        sf_fail(SF_ERR_INVALID, "sf_grid_coordinates: grid and y must not be NULL");
+        sfi_fail(SF_ERR_INVALID, "sf_grid_coordinates: grid and y must not be NULL");
         return;
     }
     const sf_grid_shape *s = &g->shape;
@@ -77,14 +77,14 @@ static void transpose(const double *in, double *out, size_t rows, size_t cols)
 sf_status sf_grid_exact(sf_grid *g, const sf_mixture *mix, double floor, int images, double tau, double *density,
                         double *u)
 {
-    sf_error_clear();
-    if (!g || !mix) return sf_fail(SF_ERR_INVALID, "sf_grid_exact: grid and mix must not be NULL");
+    sfi_error_clear();
+    if (!g || !mix) return sfi_fail(SF_ERR_INVALID, "sf_grid_exact: grid and mix must not be NULL");
     const sf_grid_shape *s = &g->shape;
     int d = s->dim;
-    if (mix->dim != d) return sf_fail(SF_ERR_INVALID, "the mixture has dimension %d, the grid %d", mix->dim, d);
-    if (!(floor >= 0 && floor < 1)) return sf_fail(SF_ERR_INVALID, "density floor %g must be in [0, 1)", floor);
-    if (images < 0 || images > 8) return sf_fail(SF_ERR_INVALID, "periodic images %d: must be 0 to 8", images);
-    if (!(tau >= 0) || !isfinite(tau)) return sf_fail(SF_ERR_INVALID, "heat time tau = %g must be >= 0", tau);
+    if (mix->dim != d) return sfi_fail(SF_ERR_INVALID, "the mixture has dimension %d, the grid %d", mix->dim, d);
+    if (!(floor >= 0 && floor < 1)) return sfi_fail(SF_ERR_INVALID, "density floor %g must be in [0, 1)", floor);
+    if (images < 0 || images > 8) return sfi_fail(SF_ERR_INVALID, "periodic images %d: must be 0 to 8", images);
+    if (!(tau >= 0) || !isfinite(tau)) return sfi_fail(SF_ERR_INVALID, "heat time tau = %g must be >= 0", tau);
     size_t P = s->points, Pd = P * (size_t)d;
     sf_time t;
     sf_status st = sf_time_heat(tau, &t);
@@ -93,7 +93,7 @@ sf_status sf_grid_exact(sf_grid *g, const sf_mixture *mix, double floor, int ima
     double *y = malloc(Pd * sizeof(double)), *shifted = malloc(Pd * sizeof(double)), *lp = malloc(P * sizeof(double));
     double *sc = malloc(Pd * sizeof(double)), *m = malloc(P * sizeof(double)), *sum = malloc(P * sizeof(double));
     double *gsum = calloc(Pd, sizeof(double));
-    if (!y || !shifted || !lp || !sc || !m || !sum || !gsum) st = sf_fail(SF_ERR_NOMEM, "out of memory for %zu grid points", P);
+    if (!y || !shifted || !lp || !sc || !m || !sum || !gsum) st = sfi_fail(SF_ERR_NOMEM, "out of memory for %zu grid points", P);
     sf_plan *plan = NULL;
     if (st == SF_OK) st = sf_plan_create(&plan, g->ctx, mix, &t);
     if (st == SF_OK) {
@@ -136,17 +136,17 @@ sf_status sf_grid_exact(sf_grid *g, const sf_mixture *mix, double floor, int ima
 
 sf_status sf_grid_heat_route(sf_grid *g, const double *density, double dtau, double *u)
 {
-    sf_error_clear();
-    if (!g || !density || !u) return sf_fail(SF_ERR_INVALID, "sf_grid_heat_route: grid, density and u must not be NULL");
-    if (!(dtau >= 0) || !isfinite(dtau)) return sf_fail(SF_ERR_INVALID, "heat-time step %g must be >= 0", dtau);
+    sfi_error_clear();
+    if (!g || !density || !u) return sfi_fail(SF_ERR_INVALID, "sf_grid_heat_route: grid, density and u must not be NULL");
+    if (!(dtau >= 0) || !isfinite(dtau)) return sfi_fail(SF_ERR_INVALID, "heat-time step %g must be >= 0", dtau);
     size_t P = g->shape.points, d = (size_t)g->shape.dim;
     for (size_t p = 0; p < P; p++)
         if (!(density[p] > 0) || !isfinite(density[p]))
-            return sf_fail(SF_ERR_INVALID, "density at grid point %zu is %g: route A needs a positive density (add a floor)",
+            return sfi_fail(SF_ERR_INVALID, "density at grid point %zu is %g: route A needs a positive density (add a floor)",
                            p, density[p]);
     double *cm = malloc(P * d * sizeof(double));
-    if (!cm) return sf_fail(SF_ERR_NOMEM, "out of memory for %zu grid points", P);
-    sf_status st = g->cuda ? sf_cuda_grid_heat(g->cuda, density, dtau, cm) : sf_grid_cpu_heat(g->cpu, density, dtau, cm);
+    if (!cm) return sfi_fail(SF_ERR_NOMEM, "out of memory for %zu grid points", P);
+    sf_status st = g->cuda ? sfi_cuda_grid_heat(g->cuda, density, dtau, cm) : sfi_grid_cpu_heat(g->cpu, density, dtau, cm);
     if (st == SF_OK) transpose(cm, u, d, P);
     free(cm);
     return st;
@@ -154,22 +154,22 @@ sf_status sf_grid_heat_route(sf_grid *g, const double *density, double dtau, dou
 
 sf_status sf_grid_burgers_route(sf_grid *g, double *u, double dtau, int steps, sf_progress progress, void *data)
 {
-    sf_error_clear();
-    if (!g || !u) return sf_fail(SF_ERR_INVALID, "sf_grid_burgers_route: grid and u must not be NULL");
-    if (steps < 1 || !isfinite(dtau)) return sf_fail(SF_ERR_INVALID, "route B needs steps >= 1 and a finite dtau");
+    sfi_error_clear();
+    if (!g || !u) return sfi_fail(SF_ERR_INVALID, "sf_grid_burgers_route: grid and u must not be NULL");
+    if (steps < 1 || !isfinite(dtau)) return sfi_fail(SF_ERR_INVALID, "route B needs steps >= 1 and a finite dtau");
     size_t P = g->shape.points, d = (size_t)g->shape.dim;
     double *cm = malloc(P * d * sizeof(double));
-    if (!cm) return sf_fail(SF_ERR_NOMEM, "out of memory for %zu grid points", P);
+    if (!cm) return sfi_fail(SF_ERR_NOMEM, "out of memory for %zu grid points", P);
     transpose(u, cm, P, d);
-    sf_status st = g->cuda ? sf_cuda_grid_burgers(g->cuda, cm, dtau, steps, progress, data)
-                           : sf_grid_cpu_burgers(g->cpu, cm, dtau, steps, progress, data);
+    sf_status st = g->cuda ? sfi_cuda_grid_burgers(g->cuda, cm, dtau, steps, progress, data)
+                           : sfi_grid_cpu_burgers(g->cpu, cm, dtau, steps, progress, data);
     if (st == SF_OK) transpose(cm, u, d, P);
     free(cm);
     return st;
 }
 
-sf_status sf_grid_fft_seconds_per_step(sf_grid *g, int reps, double *seconds)
+sf_status sfi_grid_fft_seconds_per_step(sf_grid *g, int reps, double *seconds)
 {
-    if (reps < 1) return sf_fail(SF_ERR_INVALID, "reps must be >= 1");
-    return g->cuda ? sf_cuda_grid_fft_seconds(g->cuda, reps, seconds) : sf_grid_cpu_fft_seconds(g->cpu, reps, seconds);
+    if (reps < 1) return sfi_fail(SF_ERR_INVALID, "reps must be >= 1");
+    return g->cuda ? sfi_cuda_grid_fft_seconds(g->cuda, reps, seconds) : sfi_grid_cpu_fft_seconds(g->cpu, reps, seconds);
 }

@@ -20,16 +20,16 @@ struct sf_grid {
 };
 
 /* The two routes on each backend. u is component-major here: d x N^d. */
-sf_status sf_grid_cpu_create(sf_grid_cpu **cpu, const sf_grid_shape *shape);
-void sf_grid_cpu_destroy(sf_grid_cpu *cpu);
-sf_status sf_grid_cpu_heat(sf_grid_cpu *cpu, const double *density, double dtau, double *u);
-sf_status sf_grid_cpu_burgers(sf_grid_cpu *cpu, double *u, double dtau, int steps, sf_progress progress, void *data);
+sf_status sfi_grid_cpu_create(sf_grid_cpu **cpu, const sf_grid_shape *shape);
+void sfi_grid_cpu_destroy(sf_grid_cpu *cpu);
+sf_status sfi_grid_cpu_heat(sf_grid_cpu *cpu, const double *density, double dtau, double *u);
+sf_status sfi_grid_cpu_burgers(sf_grid_cpu *cpu, double *u, double dtau, int steps, sf_progress progress, void *data);
 
-sf_status sf_grid_cpu_fft_seconds(sf_grid_cpu *cpu, int reps, double *seconds);
+sf_status sfi_grid_cpu_fft_seconds(sf_grid_cpu *cpu, int reps, double *seconds);
 
 /* For benchmarks: wall seconds of the FFTs alone of one route-B step, 4 x (d inverse + 1
  * forward) transforms with the grid's own plans, averaged over reps. */
-sf_status sf_grid_fft_seconds_per_step(sf_grid *grid, int reps, double *seconds);
+sf_status sfi_grid_fft_seconds_per_step(sf_grid *grid, int reps, double *seconds);
 
 #ifdef __cplusplus
 }

@@ -24,7 +24,7 @@ struct sf_grid_cpu {
     double e_step;                                  /* the h they were made for */
 };
 
-void sf_grid_cpu_destroy(sf_grid_cpu *c)
+void sfi_grid_cpu_destroy(sf_grid_cpu *c)
 {
     if (!c) return;
     fftw_plan plans[4] = {c->r2c_one, c->c2r_one, c->r2c_many, c->c2r_many};
@@ -36,11 +36,11 @@ void sf_grid_cpu_destroy(sf_grid_cpu *c)
     free(c);
 }
 
-sf_status sf_grid_cpu_create(sf_grid_cpu **out, const sf_grid_shape *g)
+sf_status sfi_grid_cpu_create(sf_grid_cpu **out, const sf_grid_shape *g)
 {
     *out = NULL;
     sf_grid_cpu *c = calloc(1, sizeof *c);
-    if (!c) return sf_fail(SF_ERR_NOMEM, "out of memory creating the grid");
+    if (!c) return sfi_fail(SF_ERR_NOMEM, "out of memory creating the grid");
     c->g = *g;
     size_t P = g->points, M = g->modes, d = (size_t)g->dim;
     c->real_one = fftw_alloc_real(P);
@@ -54,8 +54,8 @@ sf_status sf_grid_cpu_create(sf_grid_cpu **out, const sf_grid_shape *g)
     c->e_half = malloc(M * sizeof(double));
     c->k = malloc(d * M * sizeof(double)), c->k_kept = malloc(d * M * sizeof(double)), c->k2 = malloc(M * sizeof(double));
     if (!ok || !c->e_full || !c->e_half || !c->k || !c->k_kept || !c->k2) {
-        sf_grid_cpu_destroy(c);
-        return sf_fail(SF_ERR_NOMEM, "out of memory for a %d-d grid of %d points per axis", g->dim, g->n);
+        sfi_grid_cpu_destroy(c);
+        return sfi_fail(SF_ERR_NOMEM, "out of memory for a %d-d grid of %d points per axis", g->dim, g->n);
     }
     int dims[3] = {g->n, g->n, g->n};
     c->r2c_one = fftw_plan_dft_r2c(g->dim, dims, c->real_one, c->spec_one, FFTW_ESTIMATE);
@@ -65,8 +65,8 @@ sf_status sf_grid_cpu_create(sf_grid_cpu **out, const sf_grid_shape *g)
     c->c2r_many = fftw_plan_many_dft_c2r(g->dim, dims, g->dim, c->spec_many, NULL, 1, (int)M, c->real_many, NULL, 1,
                                          (int)P, FFTW_ESTIMATE);
     if (!c->r2c_one || !c->c2r_one || !c->r2c_many || !c->c2r_many) {
-        sf_grid_cpu_destroy(c);
-        return sf_fail(SF_ERR_INVALID, "FFTW could not plan a %d-d transform of %d points per axis", g->dim, g->n);
+        sfi_grid_cpu_destroy(c);
+        return sfi_fail(SF_ERR_INVALID, "FFTW could not plan a %d-d transform of %d points per axis", g->dim, g->n);
     }
     /* the per-mode symbols, once: the integer index arithmetic is not repeated every step */
     for (size_t m = 0; m < M; m++) {
@@ -81,7 +81,7 @@ sf_status sf_grid_cpu_create(sf_grid_cpu **out, const sf_grid_shape *g)
     return SF_OK;
 }
 
-sf_status sf_grid_cpu_heat(sf_grid_cpu *c, const double *density, double dtau, double *u)
+sf_status sfi_grid_cpu_heat(sf_grid_cpu *c, const double *density, double dtau, double *u)
 {
     const sf_grid_shape *g = &c->g;
     size_t P = g->points, M = g->modes;
@@ -117,7 +117,7 @@ static void nonlinear(sf_grid_cpu *c, const fftw_complex *uh, fftw_complex *out)
     for (size_t i = 0; i < d * M; i++) out[i] = I * c->k_kept[i] * c->spec_one[i % M];
 }
 
-sf_status sf_grid_cpu_burgers(sf_grid_cpu *c, double *u, double dtau, int steps, sf_progress progress, void *data)
+sf_status sfi_grid_cpu_burgers(sf_grid_cpu *c, double *u, double dtau, int steps, sf_progress progress, void *data)
 {
     const sf_grid_shape *g = &c->g;
     size_t M = g->modes, DM = (size_t)g->dim * M;
@@ -154,7 +154,7 @@ sf_status sf_grid_cpu_burgers(sf_grid_cpu *c, double *u, double dtau, int steps,
     return SF_OK;
 }
 
-sf_status sf_grid_cpu_fft_seconds(sf_grid_cpu *c, int reps, double *seconds)
+sf_status sfi_grid_cpu_fft_seconds(sf_grid_cpu *c, int reps, double *seconds)
 {
     struct timespec a, b;
     memset(c->spec_many, 0, (size_t)c->g.dim * c->g.modes * sizeof(fftw_complex));

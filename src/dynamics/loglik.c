@@ -50,14 +50,14 @@ static sf_status rhs(ode *o, double t, const double *y, double *dy)
 sf_status sf_loglik_ode(sf_context *ctx, const sf_mixture *mix, const sf_schedule *sched, double t0, double t1,
                         const double *x, size_t n, double rtol, double atol, double *logp, int *steps_taken)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!ctx || !mix || !sched || (n > 0 && (!x || !logp)))
-        return sf_fail(SF_ERR_INVALID, "sf_loglik_ode: ctx, mix, schedule, x and logp must not be NULL");
-    sf_status checked = sf_check_doubles(__func__, n, (size_t)mix->dim + 1); /* the ODE state */
+        return sfi_fail(SF_ERR_INVALID, "sf_loglik_ode: ctx, mix, schedule, x and logp must not be NULL");
+    sf_status checked = sfi_check_doubles(__func__, n, (size_t)mix->dim + 1); /* the ODE state */
     if (checked != SF_OK) return checked;
-    if (sched->kind == SF_SCHEDULE_DIRECT) return sf_fail(SF_ERR_INVALID, "the likelihood needs a schedule with a time axis");
-    if (!(t1 > t0)) return sf_fail(SF_ERR_INVALID, "need t1 > t0 (got %g, %g)", t1, t0);
-    if (!(rtol > 0) || !(atol > 0)) return sf_fail(SF_ERR_INVALID, "tolerances must be positive (rtol %g, atol %g)", rtol, atol);
+    if (sched->kind == SF_SCHEDULE_DIRECT) return sfi_fail(SF_ERR_INVALID, "the likelihood needs a schedule with a time axis");
+    if (!(t1 > t0)) return sfi_fail(SF_ERR_INVALID, "need t1 > t0 (got %g, %g)", t1, t0);
+    if (!(rtol > 0) || !(atol > 0)) return sfi_fail(SF_ERR_INVALID, "tolerances must be positive (rtol %g, atol %g)", rtol, atol);
     int d = mix->dim;
     size_t m = n * (size_t)d + n; /* state size */
     ode o = {NULL, sched, n, d, malloc(n * (size_t)d * sizeof(double) + 1), malloc(n * sizeof(double) + 1)};
@@ -65,7 +65,7 @@ sf_status sf_loglik_ode(sf_context *ctx, const sf_mixture *mix, const sf_schedul
     double *k[7];
     int ok = o.score && o.div && y && ynew && tmp;
     for (int i = 0; i < 7; i++) ok = (k[i] = malloc(m * sizeof(double))) && ok;
-    sf_status st = ok ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for the likelihood of %zu points", n);
+    sf_status st = ok ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for the likelihood of %zu points", n);
     sf_time start;
     if (st == SF_OK) st = sf_schedule_at(sched, t0, &start);
     if (st == SF_OK) st = sf_plan_create(&o.plan, ctx, mix, &start);
@@ -78,7 +78,7 @@ sf_status sf_loglik_ode(sf_context *ctx, const sf_mixture *mix, const sf_schedul
     int accepted = 0, attempts = 0;
     while (st == SF_OK && t < t1) {
         if (++attempts > 1000000) {
-            st = sf_fail(SF_ERR_NUMERIC, "the likelihood ODE needed more than 1e6 steps (rtol %g, atol %g)", rtol, atol);
+            st = sfi_fail(SF_ERR_NUMERIC, "the likelihood ODE needed more than 1e6 steps (rtol %g, atol %g)", rtol, atol);
             break;
         }
         if (t + h > t1) h = t1 - t;
@@ -100,7 +100,7 @@ sf_status sf_loglik_ode(sf_context *ctx, const sf_mixture *mix, const sf_schedul
             if (!(err <= worst)) worst = err; /* NaN becomes the worst */
         }
         if (!isfinite(worst)) {
-            st = sf_fail(SF_ERR_NUMERIC, "the likelihood ODE produced a non-finite value at t = %g", t);
+            st = sfi_fail(SF_ERR_NUMERIC, "the likelihood ODE produced a non-finite value at t = %g", t);
             break;
         }
         if (worst <= 1.0) { /* accept; first same as last: k7 is the next step's k1 */

@@ -8,7 +8,7 @@
 #define SF_NOISE_LANES 8
 
 SF_SIMD_CLONES
-void sf_noise_row(uint64_t seed, uint64_t particle, uint32_t step, int d, double *z)
+void sfi_noise_row(uint64_t seed, uint64_t particle, uint32_t step, int d, double *z)
 {
     const double two_pi = 6.283185307179586476925286766559; /* as in sf_philox_normal4 */
     sf_philox_key key = {{(uint32_t)seed, (uint32_t)(seed >> 32)}};

@@ -32,18 +32,18 @@ const char *sf_sampler_kind_name(sf_sampler_kind kind)
 
 sf_status sf_sampler_kind_parse(const char *name, sf_sampler_kind *kind)
 {
-    if (!name || !kind) return sf_fail(SF_ERR_INVALID, "sf_sampler_kind_parse: name and kind must not be NULL");
+    if (!name || !kind) return sfi_fail(SF_ERR_INVALID, "sf_sampler_kind_parse: name and kind must not be NULL");
     for (int k = 0; k < (int)(sizeof sampler_names / sizeof sampler_names[0]); k++)
         if (strcmp(name, sampler_names[k]) == 0) {
             *kind = (sf_sampler_kind)k;
             return SF_OK;
         }
-    return sf_fail(SF_ERR_INVALID, "unknown sampler '%s' (em, ode-euler, heun, ddpm, ddim, dpm1, dpm2, dpm3)", name);
+    return sfi_fail(SF_ERR_INVALID, "unknown sampler '%s' (em, ode-euler, heun, ddpm, ddim, dpm1, dpm2, dpm3)", name);
 }
 
 sf_status sf_sampler_init(sf_sampler *sampler, size_t size, sf_sampler_kind kind)
 {
-    if (!sampler) return sf_fail(SF_ERR_INVALID, "sf_sampler_init: sampler is NULL");
+    if (!sampler) return sfi_fail(SF_ERR_INVALID, "sf_sampler_init: sampler is NULL");
     sf_sampler s;
     memset(&s, 0, sizeof s);
     s.kind = kind;
@@ -53,7 +53,7 @@ sf_status sf_sampler_init(sf_sampler *sampler, size_t size, sf_sampler_kind kind
     s.spacing = SF_SPACING_T;
     s.t1 = 1.0;
     s.t0 = 1e-3;
-    sf_status st = sf_struct_store(sampler, size, &s, SF_SAMPLER_SIZE_0_1, sizeof s, "sf_sampler");
+    sf_status st = sfi_struct_store(sampler, size, &s, SF_SAMPLER_SIZE_0_1, sizeof s, "sf_sampler");
     if (st == SF_OK) sampler->size = size;
     return st;
 }
@@ -63,11 +63,11 @@ sf_status sf_sampler_init(sf_sampler *sampler, size_t size, sf_sampler_kind kind
 sf_status sf_sample_marginal(const sf_mixture *mix, const sf_time *time, uint64_t seed, size_t first_particle,
                              double *x, size_t n)
 {
-    if (!mix || !time || (n > 0 && !x)) return sf_fail(SF_ERR_INVALID, "sf_sample_marginal: mix, time and x must not be NULL");
-    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "sf_sample_marginal: the mixture has no components");
-    sf_status checked = sf_check_doubles(__func__, n, (size_t)mix->dim);
+    if (!mix || !time || (n > 0 && !x)) return sfi_fail(SF_ERR_INVALID, "sf_sample_marginal: mix, time and x must not be NULL");
+    if (mix->count < 1) return sfi_fail(SF_ERR_INVALID, "sf_sample_marginal: the mixture has no components");
+    sf_status checked = sfi_check_doubles(__func__, n, (size_t)mix->dim);
     if (checked != SF_OK) return checked;
-    int d = mix->dim, rmax = sf_mixture_max_rank(mix);
+    int d = mix->dim, rmax = sfi_mixture_max_rank(mix);
     int failed = 0;
 #pragma omp parallel if (n > 256)
     {
@@ -84,16 +84,16 @@ sf_status sf_sample_marginal(const sf_mixture *mix, const sf_time *time, uint64_
             sf_philox_key k = {{(uint32_t)seed, (uint32_t)(seed >> 32)}};
             double u = sf_philox_uniform(sf_philox4x32_10(c, k).v[0]);
             double *noise = z + d + rmax;
-            sf_noise_row(seed, p, SF_STEP_DIAG, d, z);
-            sf_noise_row(seed, p, SF_STEP_RANK, rmax, z + d);
-            sf_noise_row(seed, p, SF_STEP_NOISE, d, noise);
+            sfi_noise_row(seed, p, SF_STEP_DIAG, d, z);
+            sfi_noise_row(seed, p, SF_STEP_RANK, rmax, z + d);
+            sfi_noise_row(seed, p, SF_STEP_NOISE, d, noise);
             double *row = x + i * d;
-            sf_mixture_draw(mix, u >= 1 ? 0.999999999999 : u, z, z + d, row);
+            sfi_mixture_draw(mix, u >= 1 ? 0.999999999999 : u, z, z + d, row);
             for (int j = 0; j < d; j++) row[j] = time->alpha * row[j] + time->sigma * noise[j];
         }
         free(z);
     }
-    return failed ? sf_fail(SF_ERR_NOMEM, "out of memory drawing %zu particles", n) : SF_OK;
+    return failed ? sfi_fail(SF_ERR_NOMEM, "out of memory drawing %zu particles", n) : SF_OK;
 }
 
 /* ---------------------------------------------------------------- step plans (docs/samplers.md) */
@@ -102,7 +102,7 @@ static sf_status time_at(const sf_schedule *s, double t, sf_time *out)
 {
     sf_status st = sf_schedule_at(s, t, out);
     if (st == SF_OK && !(out->sigma > 0))
-        st = sf_fail(SF_ERR_INVALID, "sigma(t = %g) = 0: samplers need sigma > 0 at every time (choose t0 > 0)", t);
+        st = sfi_fail(SF_ERR_INVALID, "sigma(t = %g) = 0: samplers need sigma > 0 at every time (choose t0 > 0)", t);
     return st;
 }
 
@@ -190,7 +190,7 @@ static sf_status make_plan(const sf_sampler *smp, const sf_schedule *sched, doub
         break;
     }
     default:
-        return sf_fail(SF_ERR_INVALID, "unknown sampler kind %d", (int)smp->kind);
+        return sfi_fail(SF_ERR_INVALID, "unknown sampler kind %d", (int)smp->kind);
     }
     return SF_OK;
 }
@@ -200,11 +200,11 @@ static sf_status step_times(const sf_sampler *smp, const sf_schedule *sched, dou
 {
     int K = smp->steps;
     if (smp->spacing == SF_SPACING_GIVEN) {
-        if (!smp->times) return sf_fail(SF_ERR_INVALID, "given spacing needs the times");
+        if (!smp->times) return sfi_fail(SF_ERR_INVALID, "given spacing needs the times");
         for (int i = 0; i <= K; i++) {
             times[i] = smp->times[i];
             if (i > 0 && !(times[i] < times[i - 1]))
-                return sf_fail(SF_ERR_INVALID, "given times must decrease strictly (times[%d] = %g)", i, times[i]);
+                return sfi_fail(SF_ERR_INVALID, "given times must decrease strictly (times[%d] = %g)", i, times[i]);
         }
         return SF_OK;
     }
@@ -240,18 +240,18 @@ typedef struct {
 /* The caller's model at (u, t) into em->s, refused when it fails or returns non-finite values. */
 static sf_status eval_model(eps_model *em, double t, const double *u, size_t n)
 {
-    sf_status st = sf_context_poll(em->ctx);
+    sf_status st = sfi_context_poll(em->ctx);
     if (st != SF_OK) return st;
-    sf_error_clear();
+    sfi_error_clear();
     st = em->model(em->model_data, t, u, n, em->dim, em->s);
     if (st != SF_OK) {
-        if (!*sf_last_error()) sf_fail(st, "the score model failed at t = %g (%s)", t, sf_status_name(st));
+        if (!*sf_last_error()) sfi_fail(st, "the score model failed at t = %g (%s)", t, sf_status_name(st));
         return st;
     }
     if (sf_particles_check(em->s, n, em->dim) != SF_OK) {
         char why[256];
         snprintf(why, sizeof why, "%s", sf_last_error());
-        return sf_fail(SF_ERR_NUMERIC, "the score model returned a non-finite score at t = %g: %s", t, why);
+        return sfi_fail(SF_ERR_NUMERIC, "the score model returned a non-finite score at t = %g: %s", t, why);
     }
     return SF_OK;
 }
@@ -286,17 +286,17 @@ static sf_status eval_eps(eps_model *em, const sf_schedule *sched, double t, con
 static sf_status check_sampler(const sf_sampler *smp, const sf_schedule *sched)
 {
     if (smp->spacing != SF_SPACING_T && smp->spacing != SF_SPACING_LAMBDA && smp->spacing != SF_SPACING_GIVEN)
-        return sf_fail(SF_ERR_INVALID, "unknown step spacing %d", (int)smp->spacing);
+        return sfi_fail(SF_ERR_INVALID, "unknown step spacing %d", (int)smp->spacing);
     if (smp->class_size < 0 || (smp->class_size > 0 && !smp->class_components))
-        return sf_fail(SF_ERR_INVALID, "guidance class of %d components given without its component list",
+        return sfi_fail(SF_ERR_INVALID, "guidance class of %d components given without its component list",
                        smp->class_size);
-    if (sched->kind == SF_SCHEDULE_DIRECT) return sf_fail(SF_ERR_INVALID, "samplers need a schedule with a time axis");
-    if (smp->steps < 1 || smp->steps > 100000000) return sf_fail(SF_ERR_INVALID, "steps %d must be >= 1", smp->steps);
+    if (sched->kind == SF_SCHEDULE_DIRECT) return sfi_fail(SF_ERR_INVALID, "samplers need a schedule with a time axis");
+    if (smp->steps < 1 || smp->steps > 100000000) return sfi_fail(SF_ERR_INVALID, "steps %d must be >= 1", smp->steps);
     if (smp->spacing != SF_SPACING_GIVEN && !(smp->t1 > smp->t0))
-        return sf_fail(SF_ERR_INVALID, "generation runs from t1 down to t0: need t1 > t0 (got %g, %g)", smp->t1, smp->t0);
-    if (!(smp->h >= 0) || !isfinite(smp->h)) return sf_fail(SF_ERR_INVALID, "h = %g must be >= 0", smp->h);
-    if (!(smp->eta >= 0 && smp->eta <= 1)) return sf_fail(SF_ERR_INVALID, "eta = %g must be in [0, 1]", smp->eta);
-    if (!isfinite(smp->guidance)) return sf_fail(SF_ERR_INVALID, "guidance weight must be finite");
+        return sfi_fail(SF_ERR_INVALID, "generation runs from t1 down to t0: need t1 > t0 (got %g, %g)", smp->t1, smp->t0);
+    if (!(smp->h >= 0) || !isfinite(smp->h)) return sfi_fail(SF_ERR_INVALID, "h = %g must be >= 0", smp->h);
+    if (!(smp->eta >= 0 && smp->eta <= 1)) return sfi_fail(SF_ERR_INVALID, "eta = %g must be in [0, 1]", smp->eta);
+    if (!isfinite(smp->guidance)) return sfi_fail(SF_ERR_INVALID, "guidance weight must be finite");
     return SF_OK;
 }
 
@@ -312,7 +312,7 @@ static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const s
     double *noise = malloc((size_t)omp_get_max_threads() * d * sizeof(double) + 1); /* a row per thread */
     int ok = u != NULL && noise != NULL;
     for (int i = 0; i < SF_MAX_STAGES; i++) ok = (eps[i] = malloc(nd * sizeof(double) + 1)) && ok;
-    sf_status st = ok ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
+    sf_status st = ok ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
     if (st == SF_OK && trajectory) st = trajectory(data, 0, times[0], x, n, d);
     for (int k = 0; st == SF_OK && k < K; k++) {
         const sf_step_plan *plan = &plans[k];
@@ -333,7 +333,7 @@ static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const s
 #pragma omp parallel for schedule(static) if (nd > 16384)
         for (size_t p = 0; p < n; p++) {
             double *z = noise + (size_t)omp_get_thread_num() * d;
-            if (plan->C != 0) sf_noise_row(seed, first_particle + p, first_step + (uint32_t)k, d, z); /* keyed by the global step: a continued run never reuses a step's noise */
+            if (plan->C != 0) sfi_noise_row(seed, first_particle + p, first_step + (uint32_t)k, d, z); /* keyed by the global step: a continued run never reuses a step's noise */
             for (size_t e = p * d; e < (p + 1) * d; e++) {
                 double all[SF_MAX_STAGES];
                 for (int j = 0; j < plan->stages; j++) all[j] = eps[j][e];
@@ -343,7 +343,7 @@ static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const s
         if (sf_particles_check(x, n, d) != SF_OK) { /* the step, not the caller, produced it */
             char why[256];
             snprintf(why, sizeof why, "%s", sf_last_error());
-            st = sf_fail(SF_ERR_NUMERIC, "sampling produced a non-finite particle at t = %g (step %d): %s",
+            st = sfi_fail(SF_ERR_NUMERIC, "sampling produced a non-finite particle at t = %g (step %d): %s",
                          times[k + 1], k + 1, why);
             break;
         }
@@ -359,34 +359,34 @@ static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const s
 static sf_status run_sampler(eps_model *em, const sf_schedule *sched, const sf_sampler *smp, double *x, size_t n,
                              size_t first_particle, sf_trajectory_fn trajectory, void *data, int every)
 {
-    if (every < 0) return sf_fail(SF_ERR_INVALID, "sf_sample: every = %d must be >= 0", every);
-    sf_status st = sf_check_doubles(__func__, n, (size_t)em->dim);
+    if (every < 0) return sfi_fail(SF_ERR_INVALID, "sf_sample: every = %d must be >= 0", every);
+    sf_status st = sfi_check_doubles(__func__, n, (size_t)em->dim);
     if (st == SF_OK) st = check_sampler(smp, sched);
     if (st != SF_OK) return st;
     int d = em->dim, K = smp->steps;
     size_t nd = n * (size_t)d;
     double *times = malloc(((size_t)K + 1) * sizeof(double));
     sf_step_plan *plans = malloc((size_t)K * sizeof(sf_step_plan));
-    if (!times || !plans) st = sf_fail(SF_ERR_NOMEM, "out of memory for %d steps", K);
+    if (!times || !plans) st = sfi_fail(SF_ERR_NOMEM, "out of memory for %d steps", K);
     if (st == SF_OK && smp->class_components)
-        st = sf_mixture_subset(em->mix, smp->class_components, smp->class_size, &em->cls);
+        st = sfi_mixture_subset(em->mix, smp->class_components, smp->class_size, &em->cls);
     if (st == SF_OK) st = step_times(smp, sched, times);
     for (int k = 0; st == SF_OK && k < K; k++) st = make_plan(smp, sched, times[k], times[k + 1], &plans[k]);
     if (st == SF_OK) st = sf_particles_check(x, n, d);
     if (st == SF_OK && !em->model && em->ctx->backend == SF_BACKEND_CUDA) {
         sf_context *ctx = em->ctx;
-        st = sf_cuda_sample(ctx->cuda, ctx->precision, ctx->max_batch, em->mix, em->cls, em->gamma, sched, plans, times,
+        st = sfi_cuda_sample(ctx->cuda, ctx->precision, ctx->max_batch, em->mix, em->cls, em->gamma, sched, plans, times,
                             K, smp->seed, smp->first_step, x, n, first_particle, trajectory, data, every);
         /* the device loop does not check every stage as sf_evaluate does: check the result */
         if (st == SF_OK && sf_particles_check(x, n, d) != SF_OK) {
             char why[256];
             snprintf(why, sizeof why, "%s", sf_last_error());
-            st = sf_fail(SF_ERR_NUMERIC, "sampling produced non-finite particles: %s", why);
+            st = sfi_fail(SF_ERR_NUMERIC, "sampling produced non-finite particles: %s", why);
         }
     } else if (st == SF_OK) {
         em->s = malloc(nd * sizeof(double) + 1);
         if (em->cls) em->sc = malloc(nd * sizeof(double) + 1);
-        if (!em->s || (em->cls && !em->sc)) st = sf_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
+        if (!em->s || (em->cls && !em->sc)) st = sfi_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
         sf_time start;
         if (st == SF_OK && !em->model) {
             st = time_at(sched, times[0], &start);
@@ -406,10 +406,10 @@ static sf_status run_sampler(eps_model *em, const sf_schedule *sched, const sf_s
 sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *sched, const sf_sampler *smp, double *x,
                     size_t n, size_t first_particle, sf_trajectory_fn trajectory, void *data, int every)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!ctx || !mix || !sched || !smp || (n > 0 && !x))
-        return sf_fail(SF_ERR_INVALID, "sf_sample: ctx, mix, schedule, sampler and x must not be NULL");
-    if (mix->count < 1) return sf_fail(SF_ERR_INVALID, "sf_sample: the mixture has no components");
+        return sfi_fail(SF_ERR_INVALID, "sf_sample: ctx, mix, schedule, sampler and x must not be NULL");
+    if (mix->count < 1) return sfi_fail(SF_ERR_INVALID, "sf_sample: the mixture has no components");
     sf_schedule schedule;
     sf_sampler sampler;
     sf_status st = SF_LOAD_STRUCT(schedule, sched, SF_SCHEDULE_SIZE_0_1, "sf_schedule");
@@ -423,17 +423,17 @@ sf_status sf_sample_model(sf_context *ctx, int dim, sf_score_fn score, void *sco
                           const sf_sampler *smp, double *x, size_t n, size_t first_particle, sf_trajectory_fn trajectory,
                           void *data, int every)
 {
-    sf_error_clear();
+    sfi_error_clear();
     if (!ctx || !score || !sched || !smp || (n > 0 && !x))
-        return sf_fail(SF_ERR_INVALID, "sf_sample_model: a required argument is NULL");
-    if (dim < 1) return sf_fail(SF_ERR_INVALID, "sf_sample_model: dimension %d must be >= 1", dim);
+        return sfi_fail(SF_ERR_INVALID, "sf_sample_model: a required argument is NULL");
+    if (dim < 1) return sfi_fail(SF_ERR_INVALID, "sf_sample_model: dimension %d must be >= 1", dim);
     sf_schedule schedule;
     sf_sampler sampler;
     sf_status st = SF_LOAD_STRUCT(schedule, sched, SF_SCHEDULE_SIZE_0_1, "sf_schedule");
     if (st == SF_OK) st = SF_LOAD_STRUCT(sampler, smp, SF_SAMPLER_SIZE_0_1, "sf_sampler");
     if (st != SF_OK) return st;
     if (sampler.class_components)
-        return sf_fail(SF_ERR_INVALID, "guidance toward mixture components needs the mixture's score: a score model "
+        return sfi_fail(SF_ERR_INVALID, "guidance toward mixture components needs the mixture's score: a score model "
                                        "carries its own guidance");
     eps_model em = {.ctx = ctx, .dim = dim, .model = score, .model_data = score_data, .gamma = 1.0};
     return run_sampler(&em, &schedule, &sampler, x, n, first_particle, trajectory, data, every);

@@ -18,17 +18,17 @@ static int read_numbers(const char *path, const char *what, json_t *v, int n, do
         return 1;
     }
     if (!json_is_array(v)) {
-        sf_fail(SF_ERR_FORMAT, "%s: %s must be a number or a list of numbers", path, what);
+        sfi_fail(SF_ERR_FORMAT, "%s: %s must be a number or a list of numbers", path, what);
         return 0;
     }
     if ((int)json_array_size(v) != n) {
-        sf_fail(SF_ERR_FORMAT, "%s: %s has %zu entries, expected %d", path, what, json_array_size(v), n);
+        sfi_fail(SF_ERR_FORMAT, "%s: %s has %zu entries, expected %d", path, what, json_array_size(v), n);
         return 0;
     }
     for (int i = 0; i < n; i++) {
         json_t *e = json_array_get(v, (size_t)i);
         if (!json_is_number(e)) {
-            sf_fail(SF_ERR_FORMAT, "%s: %s[%d] is not a number", path, what, i);
+            sfi_fail(SF_ERR_FORMAT, "%s: %s[%d] is not a number", path, what, i);
             return 0;
         }
         out[i] = json_number_value(e);
@@ -43,7 +43,7 @@ static sf_status check_keys(const char *path, const char *where, json_t *obj, co
     json_object_foreach(obj, key, value) {
         int ok = 0;
         for (const char *const *a = allowed; *a; a++) ok |= strcmp(key, *a) == 0;
-        if (!ok) return sf_fail(SF_ERR_FORMAT, "%s: %s: unknown key \"%s\"", path, where, key);
+        if (!ok) return sfi_fail(SF_ERR_FORMAT, "%s: %s: unknown key \"%s\"", path, where, key);
     }
     return SF_OK;
 }
@@ -55,15 +55,15 @@ static sf_status read_component(const char *path, sf_mixture *m, json_t *c, int 
     int d = m->dim;
     char where[64];
     snprintf(where, sizeof where, "component %d", k);
-    if (!json_is_object(c)) return sf_fail(SF_ERR_FORMAT, "%s: %s is not an object", path, where);
+    if (!json_is_object(c)) return sfi_fail(SF_ERR_FORMAT, "%s: %s is not an object", path, where);
     sf_status st = check_keys(path, where, c, keys);
     if (st != SF_OK) return st;
     json_t *w = json_object_get(c, "weight"), *mean = json_object_get(c, "mean"), *var = json_object_get(c, "var");
     json_t *basis = json_object_get(c, "basis"), *eig = json_object_get(c, "eig");
-    if (!json_is_number(w)) return sf_fail(SF_ERR_FORMAT, "%s: %s: \"weight\" must be a number", path, where);
+    if (!json_is_number(w)) return sfi_fail(SF_ERR_FORMAT, "%s: %s: \"weight\" must be a number", path, where);
     if (!mean || !json_is_array(mean))
-        return sf_fail(SF_ERR_FORMAT, "%s: %s: \"mean\" must be a list of %d numbers", path, where, d);
-    if (!var) return sf_fail(SF_ERR_FORMAT, "%s: %s: \"var\" is missing", path, where);
+        return sfi_fail(SF_ERR_FORMAT, "%s: %s: \"mean\" must be a list of %d numbers", path, where, d);
+    if (!var) return sfi_fail(SF_ERR_FORMAT, "%s: %s: \"var\" is missing", path, where);
     double *mu = buf, *v = buf + d;
     char what[160];
     snprintf(what, sizeof what, "%s: \"mean\"", where);
@@ -77,24 +77,24 @@ static sf_status read_component(const char *path, sf_mixture *m, json_t *c, int 
         st = var_kind == 1 ? sf_mixture_add_isotropic(m, weight, mu, v[0]) : sf_mixture_add_diagonal(m, weight, mu, v);
     } else {
         if (!basis || !eig)
-            return sf_fail(SF_ERR_FORMAT, "%s: %s: \"basis\" and \"eig\" go together", path, where);
+            return sfi_fail(SF_ERR_FORMAT, "%s: %s: \"basis\" and \"eig\" go together", path, where);
         if (var_kind != 1)
-            return sf_fail(SF_ERR_FORMAT, "%s: %s: with \"basis\", \"var\" must be a number (isotropic part)", path, where);
+            return sfi_fail(SF_ERR_FORMAT, "%s: %s: with \"basis\", \"var\" must be a number (isotropic part)", path, where);
         if (!json_is_array(basis) || json_array_size(basis) < 1 || json_array_size(basis) > (size_t)d)
-            return sf_fail(SF_ERR_FORMAT, "%s: %s: \"basis\" must be a list of 1 to %d rows", path, where, d);
+            return sfi_fail(SF_ERR_FORMAT, "%s: %s: \"basis\" must be a list of 1 to %d rows", path, where, d);
         int r = (int)json_array_size(basis);
         double *U = malloc(((size_t)r * d + r) * sizeof(double));
-        if (!U) return sf_fail(SF_ERR_NOMEM, "%s: out of memory", path);
+        if (!U) return sfi_fail(SF_ERR_NOMEM, "%s: out of memory", path);
         int ok = 1;
         for (int j = 0; ok && j < r; j++) {
             snprintf(what, sizeof what, "%s: \"basis\" row %d", where, j);
             json_t *row = json_array_get(basis, (size_t)j);
             ok = json_is_array(row) ? read_numbers(path, what, row, d, U + (size_t)j * d) == 2
-                                    : (sf_fail(SF_ERR_FORMAT, "%s: %s is not a list", path, what), 0);
+                                    : (sfi_fail(SF_ERR_FORMAT, "%s: %s is not a list", path, what), 0);
         }
         snprintf(what, sizeof what, "%s: \"eig\"", where);
         if (ok && !json_is_array(eig)) {
-            sf_fail(SF_ERR_FORMAT, "%s: %s must be a list of %d numbers", path, what, r);
+            sfi_fail(SF_ERR_FORMAT, "%s: %s must be a list of %d numbers", path, what, r);
             ok = 0;
         }
         if (ok) ok = read_numbers(path, what, eig, r, U + (size_t)r * d) == 2;
@@ -102,7 +102,7 @@ static sf_status read_component(const char *path, sf_mixture *m, json_t *c, int 
         free(U);
         if (!ok) return st;
     }
-    if (st != SF_OK) sf_error_prefix(path);
+    if (st != SF_OK) sfi_error_prefix(path);
     return st;
 }
 
@@ -127,7 +127,7 @@ static sf_status read_named_npy(const char *path, const char *key, json_t *name,
     if (st != SF_OK) {
         char prefix[4200];
         snprintf(prefix, sizeof prefix, "%s: \"%s\"", path, key);
-        sf_error_prefix(prefix);
+        sfi_error_prefix(prefix);
     }
     return st;
 }
@@ -138,29 +138,29 @@ static sf_status read_compact(const char *path, sf_mixture *m, json_t *root)
     int d = m->dim;
     json_t *jw = json_object_get(root, "weights"), *jm = json_object_get(root, "means"), *jv = json_object_get(root, "var");
     if (!json_is_string(jw) || !json_is_string(jm))
-        return sf_fail(SF_ERR_FORMAT, "%s: compact form needs \"weights\" and \"means\" as .npy file names", path);
+        return sfi_fail(SF_ERR_FORMAT, "%s: compact form needs \"weights\" and \"means\" as .npy file names", path);
     if (!jv || !(json_is_number(jv) || json_is_string(jv)))
-        return sf_fail(SF_ERR_FORMAT, "%s: compact form needs \"var\": a number or a .npy file name", path);
+        return sfi_fail(SF_ERR_FORMAT, "%s: compact form needs \"var\": a number or a .npy file name", path);
     sf_array w = {0}, mu = {0}, v = {0};
     sf_status st = read_named_npy(path, "weights", jw, &w);
     if (st == SF_OK) st = read_named_npy(path, "means", jm, &mu);
     if (st == SF_OK && json_is_string(jv)) st = read_named_npy(path, "var", jv, &v);
     size_t K = w.ndim == 1 ? w.shape[0] : 0;
     if (st == SF_OK && (w.ndim != 1 || K < 1 || K > INT_MAX))
-        st = sf_fail(SF_ERR_FORMAT, "%s: \"weights\" must be a 1-d array of K >= 1 numbers (at most %d)", path, INT_MAX);
+        st = sfi_fail(SF_ERR_FORMAT, "%s: \"weights\" must be a 1-d array of K >= 1 numbers (at most %d)", path, INT_MAX);
     if (st == SF_OK && (mu.ndim != 2 || mu.shape[0] != K || mu.shape[1] != (size_t)d))
-        st = sf_fail(SF_ERR_FORMAT, "%s: \"means\" must have shape (%zu, %d) to match weights and dim", path, K, d);
+        st = sfi_fail(SF_ERR_FORMAT, "%s: \"means\" must have shape (%zu, %d) to match weights and dim", path, K, d);
     int diagonal = v.ndim == 2;
     if (st == SF_OK && v.data &&
         !((v.ndim == 1 && v.shape[0] == K) || (v.ndim == 2 && v.shape[0] == K && v.shape[1] == (size_t)d)))
-        st = sf_fail(SF_ERR_FORMAT, "%s: \"var\" array must have shape (%zu,) or (%zu, %d)", path, K, K, d);
+        st = sfi_fail(SF_ERR_FORMAT, "%s: \"var\" array must have shape (%zu,) or (%zu, %d)", path, K, K, d);
     for (size_t k = 0; st == SF_OK && k < K; k++) {
         const double *mean = mu.data + k * d;
         if (diagonal)
             st = sf_mixture_add_diagonal(m, w.data[k], mean, v.data + k * d);
         else
             st = sf_mixture_add_isotropic(m, w.data[k], mean, v.data ? v.data[k] : json_number_value(jv));
-        if (st != SF_OK) sf_error_prefix(path);
+        if (st != SF_OK) sfi_error_prefix(path);
     }
     sf_array_free(&w);
     sf_array_free(&mu);
@@ -170,22 +170,22 @@ static sf_status read_compact(const char *path, sf_mixture *m, json_t *root)
 
 sf_status sf_mixture_read_json(sf_mixture **out, const char *path)
 {
-    sf_error_clear();
-    if (!out || !path) return sf_fail(SF_ERR_INVALID, "sf_mixture_read_json: mix and path must not be NULL");
+    sfi_error_clear();
+    if (!out || !path) return sfi_fail(SF_ERR_INVALID, "sf_mixture_read_json: mix and path must not be NULL");
     *out = NULL;
     json_error_t err;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
     if (!root) {
-        if (err.line < 0) return sf_fail(SF_ERR_IO, "%s: %s", path, err.text);
-        return sf_fail(SF_ERR_FORMAT, "%s: line %d, column %d: %s", path, err.line, err.column, err.text);
+        if (err.line < 0) return sfi_fail(SF_ERR_IO, "%s: %s", path, err.text);
+        return sfi_fail(SF_ERR_FORMAT, "%s: line %d, column %d: %s", path, err.line, err.column, err.text);
     }
     sf_status st = SF_OK;
     sf_mixture *m = NULL;
     json_t *dim = json_object_get(root, "dim"), *components = json_object_get(root, "components");
     if (!json_is_object(root)) {
-        st = sf_fail(SF_ERR_FORMAT, "%s: top level must be an object", path);
+        st = sfi_fail(SF_ERR_FORMAT, "%s: top level must be an object", path);
     } else if (!json_is_integer(dim) || json_integer_value(dim) < 1 || json_integer_value(dim) > (1 << 24)) {
-        st = sf_fail(SF_ERR_FORMAT, "%s: \"dim\" must be a positive integer", path);
+        st = sfi_fail(SF_ERR_FORMAT, "%s: \"dim\" must be a positive integer", path);
     } else {
         static const char *const full_keys[] = {"dim", "components", NULL};
         static const char *const compact_keys[] = {"dim", "weights", "means", "var", NULL};
@@ -193,10 +193,10 @@ sf_status sf_mixture_read_json(sf_mixture **out, const char *path)
         if (st == SF_OK) st = sf_mixture_create(&m, (int)json_integer_value(dim));
         if (st == SF_OK && components) {
             if (!json_is_array(components) || json_array_size(components) == 0) {
-                st = sf_fail(SF_ERR_FORMAT, "%s: \"components\" must be a non-empty list", path);
+                st = sfi_fail(SF_ERR_FORMAT, "%s: \"components\" must be a non-empty list", path);
             } else {
                 double *buf = malloc(2 * (size_t)m->dim * sizeof(double));
-                if (!buf) st = sf_fail(SF_ERR_NOMEM, "%s: out of memory", path);
+                if (!buf) st = sfi_fail(SF_ERR_NOMEM, "%s: out of memory", path);
                 for (size_t k = 0; st == SF_OK && k < json_array_size(components); k++)
                     st = read_component(path, m, json_array_get(components, k), (int)k, buf);
                 free(buf);

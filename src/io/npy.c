@@ -96,7 +96,7 @@ typedef struct {
 
 static sf_status malformed(const cursor *c, const char *what)
 {
-    return sf_fail(SF_ERR_FORMAT, "%s: malformed .npy header: %s", c->path, what);
+    return sfi_fail(SF_ERR_FORMAT, "%s: malformed .npy header: %s", c->path, what);
 }
 
 static void skip_ws(cursor *c)
@@ -153,7 +153,7 @@ static sf_status parse_dim(cursor *c, size_t *value)
     while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
         size_t digit = (size_t)(*c->p++ - '0');
         if (v > (SIZE_MAX - digit) / 10)
-            return sf_fail(SF_ERR_FORMAT, "%s: shape overflow (a dimension does not fit in size_t)", c->path);
+            return sfi_fail(SF_ERR_FORMAT, "%s: shape overflow (a dimension does not fit in size_t)", c->path);
         v = v * 10 + digit;
     }
     take(c, 'L');
@@ -170,7 +170,7 @@ static sf_status parse_shape(cursor *c, npy_header *h)
         skip_ws(c);
         if (take(c, ')')) return SF_OK;
         if (h->ndim == SF_NPY_MAX_DIMS)
-            return sf_fail(SF_ERR_FORMAT, "%s: arrays of more than %d dimensions are not supported",
+            return sfi_fail(SF_ERR_FORMAT, "%s: arrays of more than %d dimensions are not supported",
                            c->path, SF_NPY_MAX_DIMS);
         sf_status st = parse_dim(c, &h->shape[h->ndim++]);
         if (st != SF_OK) return st;
@@ -186,7 +186,7 @@ static sf_status parse_shape(cursor *c, npy_header *h)
 static sf_status parse_descr(cursor *c, npy_header *h)
 {
     if (c->p < c->end && *c->p == '[')
-        return sf_fail(SF_ERR_FORMAT, "%s: structured dtypes are not supported (float64 or float32 expected)",
+        return sfi_fail(SF_ERR_FORMAT, "%s: structured dtypes are not supported (float64 or float32 expected)",
                        c->path);
     return parse_string(c, h->descr, sizeof h->descr);
 }
@@ -197,8 +197,8 @@ static sf_status parse_entry(cursor *c, const char *key, npy_header *h, int seen
     static const char *const keys[3] = {"descr", "fortran_order", "shape"};
     int which = 0;
     while (which < 3 && strcmp(key, keys[which]) != 0) which++;
-    if (which == 3) return sf_fail(SF_ERR_FORMAT, "%s: unexpected key '%s' in the .npy header", c->path, key);
-    if (seen[which]++) return sf_fail(SF_ERR_FORMAT, "%s: key '%s' appears twice in the .npy header", c->path, key);
+    if (which == 3) return sfi_fail(SF_ERR_FORMAT, "%s: unexpected key '%s' in the .npy header", c->path, key);
+    if (seen[which]++) return sfi_fail(SF_ERR_FORMAT, "%s: key '%s' appears twice in the .npy header", c->path, key);
     if (which == 0) return parse_descr(c, h);
     if (which == 1) return parse_bool(c, &h->fortran_order);
     return parse_shape(c, h);
@@ -227,9 +227,9 @@ static sf_status parse_dict(cursor *c, npy_header *h)
     }
     skip_ws(c);
     if (c->p != c->end) return malformed(c, "unexpected text after the dict");
-    if (!seen[0]) return sf_fail(SF_ERR_FORMAT, "%s: the .npy header lacks 'descr'", c->path);
-    if (!seen[1]) return sf_fail(SF_ERR_FORMAT, "%s: the .npy header lacks 'fortran_order'", c->path);
-    if (!seen[2]) return sf_fail(SF_ERR_FORMAT, "%s: the .npy header lacks 'shape'", c->path);
+    if (!seen[0]) return sfi_fail(SF_ERR_FORMAT, "%s: the .npy header lacks 'descr'", c->path);
+    if (!seen[1]) return sfi_fail(SF_ERR_FORMAT, "%s: the .npy header lacks 'fortran_order'", c->path);
+    if (!seen[2]) return sfi_fail(SF_ERR_FORMAT, "%s: the .npy header lacks 'shape'", c->path);
     return SF_OK;
 }
 
@@ -240,15 +240,15 @@ static sf_status check_supported(const char *path, const npy_header *h, size_t *
     if (strcmp(d, "<f8") == 0) *itemsize = 8;
     else if (strcmp(d, "<f4") == 0) *itemsize = 4;
     else if (d[0] == '>')
-        return sf_fail(SF_ERR_FORMAT,
+        return sfi_fail(SF_ERR_FORMAT,
                        "%s: big-endian dtype '%s' is not supported (little-endian float64 or float32 expected)",
                        path, d);
     else if (strcmp(d, "|O") == 0 || strcmp(d, "O") == 0)
-        return sf_fail(SF_ERR_FORMAT, "%s: object arrays (dtype '%s') are not supported", path, d);
+        return sfi_fail(SF_ERR_FORMAT, "%s: object arrays (dtype '%s') are not supported", path, d);
     else
-        return sf_fail(SF_ERR_FORMAT, "%s: dtype '%s' is not supported (float64 or float32 expected)", path, d);
+        return sfi_fail(SF_ERR_FORMAT, "%s: dtype '%s' is not supported (float64 or float32 expected)", path, d);
     if (h->fortran_order)
-        return sf_fail(SF_ERR_FORMAT, "%s: Fortran-order arrays (fortran_order True) are not supported", path);
+        return sfi_fail(SF_ERR_FORMAT, "%s: Fortran-order arrays (fortran_order True) are not supported", path);
     return SF_OK;
 }
 
@@ -257,8 +257,8 @@ static sf_status check_supported(const char *path, const npy_header *h, size_t *
 /* The status for a short read: an I/O error if the stream says so, else a truncated file. */
 static sf_status short_read(FILE *f, const char *path, const char *what)
 {
-    if (ferror(f)) return sf_fail(SF_ERR_IO, "%s: read error: %s", path, strerror(errno));
-    return sf_fail(SF_ERR_FORMAT, "%s: truncated %s", path, what);
+    if (ferror(f)) return sfi_fail(SF_ERR_IO, "%s: read error: %s", path, strerror(errno));
+    return sfi_fail(SF_ERR_FORMAT, "%s: truncated %s", path, what);
 }
 
 /* Magic, version and header length; *offset is where the header text starts. */
@@ -268,12 +268,12 @@ static sf_status read_preamble(FILE *f, const char *path, size_t *header_len, si
     size_t n = fread(b, 1, 8, f);
     if (n < 8 && ferror(f)) return short_read(f, path, "header");
     if (n < 6 || memcmp(b, NPY_MAGIC, 6) != 0)
-        return sf_fail(SF_ERR_FORMAT, "%s: not a .npy file (bad magic)", path);
+        return sfi_fail(SF_ERR_FORMAT, "%s: not a .npy file (bad magic)", path);
     if (n < 8) return short_read(f, path, "header");
     int major = b[6], minor = b[7];
     size_t len_bytes = major == 1 ? 2 : (major == 2 || major == 3) ? 4 : 0;
     if (len_bytes == 0 || minor != 0)
-        return sf_fail(SF_ERR_FORMAT, "%s: .npy format version %d.%d is not supported (1.0, 2.0 or 3.0 expected)",
+        return sfi_fail(SF_ERR_FORMAT, "%s: .npy format version %d.%d is not supported (1.0, 2.0 or 3.0 expected)",
                        path, major, minor);
     if (fread(b + 8, 1, len_bytes, f) != len_bytes) return short_read(f, path, "header");
     size_t len = 0;
@@ -292,10 +292,10 @@ static sf_status read_header(FILE *f, const char *path, long long file_size, npy
     if (st != SF_OK) return st;
     /* Check against the file size before allocating what a corrupt length says. */
     if (file_size >= 0 && (unsigned long long)len > (unsigned long long)(file_size - (long long)offset))
-        return sf_fail(SF_ERR_FORMAT, "%s: truncated header (%zu bytes declared, %lld present)", path, len,
+        return sfi_fail(SF_ERR_FORMAT, "%s: truncated header (%zu bytes declared, %lld present)", path, len,
                        file_size - (long long)offset);
     char *text = malloc(len ? len : 1);
-    if (!text) return sf_fail(SF_ERR_NOMEM, "%s: out of memory reading a %zu-byte header", path, len);
+    if (!text) return sfi_fail(SF_ERR_NOMEM, "%s: out of memory reading a %zu-byte header", path, len);
     if (fread(text, 1, len, f) != len) {
         free(text);
         return short_read(f, path, "header");
@@ -334,15 +334,15 @@ static sf_status check_data_size(const char *path, long long file_size, size_t d
     int overflow;
     *count = shape_count(h->ndim, h->shape, &overflow);
     if (overflow || *count > SIZE_MAX / itemsize)
-        return sf_fail(SF_ERR_FORMAT, "%s: shape overflow: shape %s is too large", path, shape_text);
+        return sfi_fail(SF_ERR_FORMAT, "%s: shape overflow: shape %s is too large", path, shape_text);
     size_t need = *count * itemsize;
     if (file_size >= 0) {
         long long have = file_size - (long long)data_offset;
         if ((unsigned long long)have < (unsigned long long)need)
-            return sf_fail(SF_ERR_FORMAT, "%s: truncated data: shape %s of dtype '%s' needs %zu bytes, found %lld",
+            return sfi_fail(SF_ERR_FORMAT, "%s: truncated data: shape %s of dtype '%s' needs %zu bytes, found %lld",
                            path, shape_text, h->descr, need, have);
         if ((unsigned long long)have > (unsigned long long)need)
-            return sf_fail(SF_ERR_FORMAT, "%s: %lld trailing bytes after the data of shape %s", path,
+            return sfi_fail(SF_ERR_FORMAT, "%s: %lld trailing bytes after the data of shape %s", path,
                            have - (long long)need, shape_text);
     }
     return SF_OK;
@@ -360,10 +360,10 @@ static sf_status read_data(FILE *f, const char *path, long long file_size, size_
     size_t count;
     if ((st = check_data_size(path, file_size, data_offset, h, itemsize, &count)) != SF_OK) return st;
     out->data = malloc(count ? count * sizeof(double) : sizeof(double));
-    if (!out->data) return sf_fail(SF_ERR_NOMEM, "%s: out of memory for shape %s", path, shape_text);
+    if (!out->data) return sfi_fail(SF_ERR_NOMEM, "%s: out of memory for shape %s", path, shape_text);
     if (read_values(f, itemsize, out->data, count) != count) return short_read(f, path, "data");
     /* Files of unknown size (pipes) get the trailing check here. */
-    if (fgetc(f) != EOF) return sf_fail(SF_ERR_FORMAT, "%s: trailing bytes after the data of shape %s", path, shape_text);
+    if (fgetc(f) != EOF) return sfi_fail(SF_ERR_FORMAT, "%s: trailing bytes after the data of shape %s", path, shape_text);
     out->ndim = h->ndim;
     memcpy(out->shape, h->shape, sizeof out->shape);
     return SF_OK;
@@ -374,7 +374,7 @@ static sf_status read_file(FILE *f, const char *path, sf_array *out)
     long long file_size = -1; /* unknown unless a regular file */
     struct stat sb;
     if (fstat(fileno(f), &sb) == 0) {
-        if (S_ISDIR(sb.st_mode)) return sf_fail(SF_ERR_IO, "%s: is a directory", path);
+        if (S_ISDIR(sb.st_mode)) return sfi_fail(SF_ERR_IO, "%s: is a directory", path);
         if (S_ISREG(sb.st_mode)) file_size = (long long)sb.st_size;
     }
     npy_header h;
@@ -386,14 +386,14 @@ static sf_status read_file(FILE *f, const char *path, sf_array *out)
 
 sf_status sf_npy_read(const char *path, sf_array *out)
 {
-    sf_error_clear();
-    if (!out) return sf_fail(SF_ERR_INVALID, "sf_npy_read: output array is NULL");
+    sfi_error_clear();
+    if (!out) return sfi_fail(SF_ERR_INVALID, "sf_npy_read: output array is NULL");
     memset(out, 0, sizeof *out);
-    if (!path) return sf_fail(SF_ERR_INVALID, "sf_npy_read: path is NULL");
+    if (!path) return sfi_fail(SF_ERR_INVALID, "sf_npy_read: path is NULL");
     if (!host_is_little_endian())
-        return sf_fail(SF_ERR_INVALID, "%s: .npy reading needs a little-endian host", path);
+        return sfi_fail(SF_ERR_INVALID, "%s: .npy reading needs a little-endian host", path);
     FILE *f = fopen(path, "rb");
-    if (!f) return sf_fail(SF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return sfi_fail(SF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     sf_status st = read_file(f, path, out);
     fclose(f);
     if (st != SF_OK) sf_array_free(out); /* leaves data NULL, ndim 0 */
@@ -408,19 +408,19 @@ struct sf_npy_reader {
     size_t itemsize, remaining;
 };
 
-sf_status sf_npy_reader_open(sf_npy_reader **out, const char *path, int *ndim, size_t *shape)
+sf_status sfi_npy_reader_open(sf_npy_reader **out, const char *path, int *ndim, size_t *shape)
 {
-    sf_error_clear();
-    if (!out || !path || !ndim || !shape) return sf_fail(SF_ERR_INVALID, "sf_npy_reader_open: no argument may be NULL");
+    sfi_error_clear();
+    if (!out || !path || !ndim || !shape) return sfi_fail(SF_ERR_INVALID, "sfi_npy_reader_open: no argument may be NULL");
     *out = NULL;
-    if (!host_is_little_endian()) return sf_fail(SF_ERR_INVALID, "%s: .npy reading needs a little-endian host", path);
+    if (!host_is_little_endian()) return sfi_fail(SF_ERR_INVALID, "%s: .npy reading needs a little-endian host", path);
     FILE *f = fopen(path, "rb");
-    if (!f) return sf_fail(SF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return sfi_fail(SF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     long long file_size = -1;
     struct stat sb;
     sf_status st = SF_OK;
     if (fstat(fileno(f), &sb) == 0) {
-        if (S_ISDIR(sb.st_mode)) st = sf_fail(SF_ERR_IO, "%s: is a directory", path);
+        if (S_ISDIR(sb.st_mode)) st = sfi_fail(SF_ERR_IO, "%s: is a directory", path);
         if (S_ISREG(sb.st_mode)) file_size = (long long)sb.st_size;
     }
     npy_header h;
@@ -429,7 +429,7 @@ sf_status sf_npy_reader_open(sf_npy_reader **out, const char *path, int *ndim, s
     if (st == SF_OK) st = check_supported(path, &h, &itemsize);
     if (st == SF_OK) st = check_data_size(path, file_size, data_offset, &h, itemsize, &count);
     sf_npy_reader *r = st == SF_OK ? malloc(sizeof *r) : NULL;
-    if (st == SF_OK && !r) st = sf_fail(SF_ERR_NOMEM, "%s: out of memory", path);
+    if (st == SF_OK && !r) st = sfi_fail(SF_ERR_NOMEM, "%s: out of memory", path);
     if (st != SF_OK) {
         fclose(f);
         return st;
@@ -441,19 +441,19 @@ sf_status sf_npy_reader_open(sf_npy_reader **out, const char *path, int *ndim, s
     return SF_OK;
 }
 
-sf_status sf_npy_reader_read(sf_npy_reader *r, double *data, size_t count)
+sf_status sfi_npy_reader_read(sf_npy_reader *r, double *data, size_t count)
 {
-    if (!r || (count && !data)) return sf_fail(SF_ERR_INVALID, "sf_npy_reader_read: reader and data must not be NULL");
+    if (!r || (count && !data)) return sfi_fail(SF_ERR_INVALID, "sfi_npy_reader_read: reader and data must not be NULL");
     if (count > r->remaining)
-        return sf_fail(SF_ERR_INVALID, "%s: %zu values asked for, %zu left", r->path, count, r->remaining);
+        return sfi_fail(SF_ERR_INVALID, "%s: %zu values asked for, %zu left", r->path, count, r->remaining);
     if (read_values(r->f, r->itemsize, data, count) != count) return short_read(r->f, r->path, "data");
     r->remaining -= count;
     /* files of unknown size (pipes) get the trailing check at the end */
-    if (r->remaining == 0 && fgetc(r->f) != EOF) return sf_fail(SF_ERR_FORMAT, "%s: trailing bytes after the data", r->path);
+    if (r->remaining == 0 && fgetc(r->f) != EOF) return sfi_fail(SF_ERR_FORMAT, "%s: trailing bytes after the data", r->path);
     return SF_OK;
 }
 
-void sf_npy_reader_close(sf_npy_reader *r)
+void sfi_npy_reader_close(sf_npy_reader *r)
 {
     if (!r) return;
     fclose(r->f);
@@ -502,19 +502,19 @@ static int write_values(FILE *f, sf_dtype dtype, const double *data, size_t coun
 static sf_status check_write_args(const char *path, const double *data, int ndim, const size_t *shape,
                                   sf_dtype dtype, size_t *count)
 {
-    if (!path) return sf_fail(SF_ERR_INVALID, "sf_npy_write: path is NULL");
+    if (!path) return sfi_fail(SF_ERR_INVALID, "sf_npy_write: path is NULL");
     if (ndim < 0 || ndim > SF_NPY_MAX_DIMS)
-        return sf_fail(SF_ERR_INVALID, "%s: %d dimensions requested (0 to %d supported)", path, ndim,
+        return sfi_fail(SF_ERR_INVALID, "%s: %d dimensions requested (0 to %d supported)", path, ndim,
                        SF_NPY_MAX_DIMS);
-    if (ndim > 0 && !shape) return sf_fail(SF_ERR_INVALID, "%s: shape is NULL", path);
+    if (ndim > 0 && !shape) return sfi_fail(SF_ERR_INVALID, "%s: shape is NULL", path);
     if (dtype != SF_DTYPE_F64 && dtype != SF_DTYPE_F32)
-        return sf_fail(SF_ERR_INVALID, "%s: unknown dtype %d", path, (int)dtype);
+        return sfi_fail(SF_ERR_INVALID, "%s: unknown dtype %d", path, (int)dtype);
     int overflow;
     *count = shape_count(ndim, shape, &overflow);
-    if (overflow) return sf_fail(SF_ERR_INVALID, "%s: shape overflow", path);
-    if (*count > 0 && !data) return sf_fail(SF_ERR_INVALID, "%s: data is NULL", path);
+    if (overflow) return sfi_fail(SF_ERR_INVALID, "%s: shape overflow", path);
+    if (*count > 0 && !data) return sfi_fail(SF_ERR_INVALID, "%s: data is NULL", path);
     if (!host_is_little_endian())
-        return sf_fail(SF_ERR_INVALID, "%s: .npy writing needs a little-endian host", path);
+        return sfi_fail(SF_ERR_INVALID, "%s: .npy writing needs a little-endian host", path);
     return SF_OK;
 }
 
@@ -528,7 +528,7 @@ struct sf_npy_writer {
 
 sf_status sf_npy_writer_open(sf_npy_writer **out, const char *path, int ndim, const size_t *shape, sf_dtype dtype)
 {
-    if (!out) return sf_fail(SF_ERR_INVALID, "sf_npy_writer_open: writer is NULL");
+    if (!out) return sfi_fail(SF_ERR_INVALID, "sf_npy_writer_open: writer is NULL");
     *out = NULL;
     size_t count = 0;
     static const double nothing = 0;
@@ -537,14 +537,14 @@ sf_status sf_npy_writer_open(sf_npy_writer **out, const char *path, int ndim, co
     sf_npy_writer *w = calloc(1, sizeof *w);
     if (!w || !(w->path = strdup(path))) {
         free(w);
-        return sf_fail(SF_ERR_NOMEM, "%s: out of memory", path);
+        return sfi_fail(SF_ERR_NOMEM, "%s: out of memory", path);
     }
     w->dtype = dtype, w->expected = count;
     char header[NPY_PREAMBLE_V1 + NPY_SHAPE_TEXT + 128];
     size_t header_len = build_header(header, sizeof header, dtype, ndim, shape);
-    if ((st = sf_staged_open(&w->staged, path, &w->f)) == SF_OK && fwrite(header, 1, header_len, w->f) != header_len) {
-        st = sf_fail(SF_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-        sf_staged_close(w->staged, 0);
+    if ((st = sfi_staged_open(&w->staged, path, &w->f)) == SF_OK && fwrite(header, 1, header_len, w->f) != header_len) {
+        st = sfi_fail(SF_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+        sfi_staged_close(w->staged, 0);
     }
     if (st != SF_OK) {
         free(w->path);
@@ -557,13 +557,13 @@ sf_status sf_npy_writer_open(sf_npy_writer **out, const char *path, int ndim, co
 
 sf_status sf_npy_writer_append(sf_npy_writer *w, const double *data, size_t count)
 {
-    if (!w) return sf_fail(SF_ERR_INVALID, "sf_npy_writer_append: writer is NULL");
-    if (count && !data) return sf_fail(SF_ERR_INVALID, "%s: data is NULL", w->path);
+    if (!w) return sfi_fail(SF_ERR_INVALID, "sf_npy_writer_append: writer is NULL");
+    if (count && !data) return sfi_fail(SF_ERR_INVALID, "%s: data is NULL", w->path);
     if (count > w->expected - w->written)
-        return sf_fail(SF_ERR_INVALID, "%s: %zu values appended to an array of %zu (%zu written)", w->path, count,
+        return sfi_fail(SF_ERR_INVALID, "%s: %zu values appended to an array of %zu (%zu written)", w->path, count,
                        w->expected, w->written);
     if (count && !write_values(w->f, w->dtype, data, count))
-        return sf_fail(SF_ERR_IO, "%s: write failed: %s", w->path, strerror(errno));
+        return sfi_fail(SF_ERR_IO, "%s: write failed: %s", w->path, strerror(errno));
     w->written += count;
     return SF_OK;
 }
@@ -573,8 +573,8 @@ sf_status sf_npy_writer_close(sf_npy_writer *w, int commit)
     if (!w) return SF_OK;
     sf_status st = SF_OK;
     if (commit && w->written != w->expected)
-        st = sf_fail(SF_ERR_INVALID, "%s: %zu of %zu values written", w->path, w->written, w->expected);
-    sf_status closed = sf_staged_close(w->staged, commit && st == SF_OK); /* no half-written file is left */
+        st = sfi_fail(SF_ERR_INVALID, "%s: %zu of %zu values written", w->path, w->written, w->expected);
+    sf_status closed = sfi_staged_close(w->staged, commit && st == SF_OK); /* no half-written file is left */
     free(w->path);
     free(w);
     return st != SF_OK ? st : closed;
@@ -582,7 +582,7 @@ sf_status sf_npy_writer_close(sf_npy_writer *w, int commit)
 
 sf_status sf_npy_write(const char *path, const double *data, int ndim, const size_t *shape, sf_dtype dtype)
 {
-    sf_error_clear();
+    sfi_error_clear();
     size_t count = 0;
     sf_status st = check_write_args(path, data, ndim, shape, dtype, &count);
     if (st != SF_OK) return st;

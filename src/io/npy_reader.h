@@ -12,9 +12,9 @@ typedef struct sf_npy_reader sf_npy_reader;
 
 /* shape must hold SF_NPY_MAX_DIMS values. `path` must outlive the reader (it names the file in
  * messages). */
-sf_status sf_npy_reader_open(sf_npy_reader **reader, const char *path, int *ndim, size_t *shape);
+sf_status sfi_npy_reader_open(sf_npy_reader **reader, const char *path, int *ndim, size_t *shape);
 /* The next `count` values (at most as many as are left). */
-sf_status sf_npy_reader_read(sf_npy_reader *reader, double *data, size_t count);
-void sf_npy_reader_close(sf_npy_reader *reader);
+sf_status sfi_npy_reader_read(sf_npy_reader *reader, double *data, size_t count);
+void sfi_npy_reader_close(sf_npy_reader *reader);
 
 #endif

@@ -12,7 +12,7 @@ sf_status sf_csv_write(const char *path, int cols, const char *const *names, con
 {
     sf_staged *staged; /* an exclusive temporary file, renamed at the commit (staging.h) */
     FILE *f;
-    sf_status opened = sf_staged_open(&staged, path, &f);
+    sf_status opened = sfi_staged_open(&staged, path, &f);
     if (opened != SF_OK) return opened;
     for (int c = 0; c < cols; c++) fprintf(f, "%s%s", c ? "," : "", names[c]);
     fputc('\n', f);
@@ -20,7 +20,7 @@ sf_status sf_csv_write(const char *path, int cols, const char *const *names, con
         for (int c = 0; c < cols; c++) fprintf(f, "%s%.10g", c ? "," : "", data[c][r]);
         fputc('\n', f);
     }
-    return sf_staged_close(staged, 1);
+    return sfi_staged_close(staged, 1);
 }
 
 static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"};
@@ -144,7 +144,7 @@ sf_status sf_plot_svg(const char *path, const sf_plot *plot, const sf_series *se
     width = fmax(width, text_width(plot->title) * 14 / 12 + 40);
     sf_staged *staged; /* an exclusive temporary file, renamed at the commit (staging.h) */
     FILE *f;
-    sf_status opened = sf_staged_open(&staged, path, &f);
+    sf_status opened = sfi_staged_open(&staged, path, &f);
     if (opened != SF_OK) return opened;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"430\" font-family=\"sans-serif\" font-size=\"12\">\n", width);
     fprintf(f, "<rect width=\"%.0f\" height=\"430\" fill=\"white\"/>\n", width);
@@ -194,7 +194,7 @@ sf_status sf_plot_svg(const char *path, const sf_plot *plot, const sf_series *se
         fprintf(f, "<text x=\"%g\" y=\"%g\">%s</text>\n", lx + 30, ly, se->label);
     }
     fprintf(f, "</svg>\n");
-    return sf_staged_close(staged, 1);
+    return sfi_staged_close(staged, 1);
 }
 
 sf_status sf_write_profiles(const char *dir, const char *stem, const char *title, const char *xlabel,
@@ -202,7 +202,7 @@ sf_status sf_write_profiles(const char *dir, const char *stem, const char *title
                             const char *reference, int count, size_t n)
 {
     enum { MAX = 8 };
-    if (count > MAX) return sf_fail(SF_ERR_INVALID, "at most %d profiles", MAX);
+    if (count > MAX) return sfi_fail(SF_ERR_INVALID, "at most %d profiles", MAX);
     char path[4096], labels[MAX][48];
     const char *names[MAX + 1] = {xlabel};
     const double *cols[MAX + 1] = {x};

@@ -24,7 +24,7 @@ typedef struct live {
     struct live *prev, *next;
 } live;
 
-/* Held while anything is created, renamed or removed, so that sf_staging_abandon (on another
+/* Held while anything is created, renamed or removed, so that sfi_staging_abandon (on another
  * thread) sees every temporary and never races a commit. */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static live *registry; /* newest first */
@@ -45,7 +45,7 @@ static void registry_remove(live *e)
     e->listed = 0;
 }
 
-void sf_staging_abandon(void)
+void sfi_staging_abandon(void)
 {
     pthread_mutex_lock(&registry_lock); /* never unlocked: the process ends next */
     for (live *e = registry; e; e = e->next)
@@ -156,16 +156,16 @@ static sf_status check_output_path(const char *path, const char *label, struct s
     char who[512];
     describe(who, sizeof who, label, path);
     *exists = 0;
-    if (!*name_of(path)) return sf_fail(SF_ERR_INVALID, "%s: names a folder, not a file", who);
+    if (!*name_of(path)) return sfi_fail(SF_ERR_INVALID, "%s: names a folder, not a file", who);
     if (lstat(path, sb) != 0) {
         if (errno == ENOENT) return SF_OK;
-        return sf_fail(SF_ERR_INVALID, "%s: cannot be written: %s", who, strerror(errno));
+        return sfi_fail(SF_ERR_INVALID, "%s: cannot be written: %s", who, strerror(errno));
     }
     if (S_ISLNK(sb->st_mode))
-        return sf_fail(SF_ERR_INVALID, "%s is a symbolic link: outputs are never written through symbolic links "
+        return sfi_fail(SF_ERR_INVALID, "%s is a symbolic link: outputs are never written through symbolic links "
                                        "(give the path of the file itself)", who);
     if (!S_ISREG(sb->st_mode))
-        return sf_fail(SF_ERR_INVALID, "%s exists and is %s: only regular files are replaced", who, kind_of(sb->st_mode));
+        return sfi_fail(SF_ERR_INVALID, "%s exists and is %s: only regular files are replaced", who, kind_of(sb->st_mode));
     *exists = 1;
     return SF_OK;
 }
@@ -224,11 +224,11 @@ struct sf_output_set {
 
 static _Thread_local sf_output_set *active_set;
 
-sf_status sf_output_set_create(sf_output_set **set)
+sf_status sfi_output_set_create(sf_output_set **set)
 {
-    if (!set) return sf_fail(SF_ERR_INVALID, "sf_output_set_create: set is NULL");
+    if (!set) return sfi_fail(SF_ERR_INVALID, "sfi_output_set_create: set is NULL");
     *set = calloc(1, sizeof **set);
-    return *set ? SF_OK : sf_fail(SF_ERR_NOMEM, "out of memory");
+    return *set ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory");
 }
 
 /* Appends item to a growing array of pointers. */
@@ -243,21 +243,21 @@ static int push(void ***items, int *count, void *item)
 
 static char *copy_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
-sf_status sf_output_set_add_folder(sf_output_set *set, const char *dir)
+sf_status sfi_output_set_add_folder(sf_output_set *set, const char *dir)
 {
-    if (!set || !dir) return sf_fail(SF_ERR_INVALID, "sf_output_set_add_folder: a required argument is NULL");
-    if (set->prepared) return sf_fail(SF_ERR_INVALID, "sf_output_set_add_folder: the set is already prepared");
+    if (!set || !dir) return sfi_fail(SF_ERR_INVALID, "sfi_output_set_add_folder: a required argument is NULL");
+    if (set->prepared) return sfi_fail(SF_ERR_INVALID, "sfi_output_set_add_folder: the set is already prepared");
     folder *f = calloc(1, sizeof *f);
     if (f && (f->path = strdup(dir)) && push((void ***)&set->folders, &set->n_folders, f)) return SF_OK;
     if (f) free(f->path);
     free(f);
-    return sf_fail(SF_ERR_NOMEM, "out of memory");
+    return sfi_fail(SF_ERR_NOMEM, "out of memory");
 }
 
-sf_status sf_output_set_add(sf_output_set *set, const char *path, const char *label, uint64_t bytes)
+sf_status sfi_output_set_add(sf_output_set *set, const char *path, const char *label, uint64_t bytes)
 {
-    if (!set || !path) return sf_fail(SF_ERR_INVALID, "sf_output_set_add: a required argument is NULL");
-    if (set->prepared) return sf_fail(SF_ERR_INVALID, "sf_output_set_add: the set is already prepared");
+    if (!set || !path) return sfi_fail(SF_ERR_INVALID, "sfi_output_set_add: a required argument is NULL");
+    if (set->prepared) return sfi_fail(SF_ERR_INVALID, "sfi_output_set_add: the set is already prepared");
     output *o = calloc(1, sizeof *o);
     if (o) o->fd = -1, o->bytes = bytes;
     if (o && (o->path = strdup(path)) && (!label || (o->label = strdup(label))) &&
@@ -265,19 +265,19 @@ sf_status sf_output_set_add(sf_output_set *set, const char *path, const char *la
         return SF_OK;
     if (o) free(o->path), free(o->label);
     free(o);
-    return sf_fail(SF_ERR_NOMEM, "out of memory");
+    return sfi_fail(SF_ERR_NOMEM, "out of memory");
 }
 
-sf_status sf_output_set_add_input(sf_output_set *set, const char *path, const char *label)
+sf_status sfi_output_set_add_input(sf_output_set *set, const char *path, const char *label)
 {
-    if (!set || !path) return sf_fail(SF_ERR_INVALID, "sf_output_set_add_input: a required argument is NULL");
+    if (!set || !path) return sfi_fail(SF_ERR_INVALID, "sfi_output_set_add_input: a required argument is NULL");
     input *in = calloc(1, sizeof *in);
     if (in && (in->path = strdup(path)) && (!label || (in->label = copy_or_null(label))) &&
         push((void ***)&set->inputs, &set->n_inputs, in))
         return SF_OK;
     if (in) free(in->path), free(in->label);
     free(in);
-    return sf_fail(SF_ERR_NOMEM, "out of memory");
+    return sfi_fail(SF_ERR_NOMEM, "out of memory");
 }
 
 /* Removes what the set created and has not committed. */
@@ -306,10 +306,10 @@ static sf_status prepare_folders(sf_output_set *set)
         struct stat sb;
         if (stat(f->path, &sb) == 0) {
             if (!S_ISDIR(sb.st_mode))
-                return sf_fail(SF_ERR_INVALID, "%s: exists and is not a folder (%s)", f->path, kind_of(sb.st_mode));
+                return sfi_fail(SF_ERR_INVALID, "%s: exists and is not a folder (%s)", f->path, kind_of(sb.st_mode));
             continue;
         }
-        if (errno != ENOENT) return sf_fail(SF_ERR_INVALID, "%s: cannot use this folder: %s", f->path, strerror(errno));
+        if (errno != ENOENT) return sfi_fail(SF_ERR_INVALID, "%s: cannot use this folder: %s", f->path, strerror(errno));
         pthread_mutex_lock(&registry_lock);
         int made = mkdir(f->path, 0777) == 0, err = errno;
         if (made) {
@@ -317,7 +317,7 @@ static sf_status prepare_folders(sf_output_set *set)
             registry_add(&f->created);
         }
         pthread_mutex_unlock(&registry_lock);
-        if (!made) return sf_fail(SF_ERR_INVALID, "%s: cannot create the output folder: %s", f->path, strerror(err));
+        if (!made) return sfi_fail(SF_ERR_INVALID, "%s: cannot create the output folder: %s", f->path, strerror(err));
     }
     return SF_OK;
 }
@@ -335,10 +335,10 @@ static sf_status check_outputs(sf_output_set *set)
         if (st != SF_OK) return st;
         if (o->existed) o->old = sb;
         char *dir = folder_of(o->path);
-        if (!dir) return sf_fail(SF_ERR_NOMEM, "out of memory");
+        if (!dir) return sfi_fail(SF_ERR_NOMEM, "out of memory");
         int found = stat(dir, &sb) == 0, err = errno;
         if (!found || !S_ISDIR(sb.st_mode)) {
-            st = sf_fail(SF_ERR_INVALID, "%s: the folder %s %s", who, dir,
+            st = sfi_fail(SF_ERR_INVALID, "%s: the folder %s %s", who, dir,
                          !found && err == ENOENT ? "does not exist" : !found ? strerror(err) : "is not a folder");
             free(dir);
             return st;
@@ -350,13 +350,13 @@ static sf_status check_outputs(sf_output_set *set)
             int same = (p->dir_dev == o->dir_dev && p->dir_ino == o->dir_ino && !strcmp(name_of(p->path), name_of(o->path))) ||
                        (p->existed && o->existed && p->old.st_dev == o->old.st_dev && p->old.st_ino == o->old.st_ino);
             if (same)
-                return sf_fail(SF_ERR_INVALID, "%s and %s name the same file: give each output its own path", who,
+                return sfi_fail(SF_ERR_INVALID, "%s and %s name the same file: give each output its own path", who,
                                describe(other, sizeof other, p->label, p->path));
         }
         for (int j = 0; o->existed && j < set->n_inputs; j++) {
             input *in = set->inputs[j];
             if (stat(in->path, &sb) == 0 && sb.st_dev == o->old.st_dev && sb.st_ino == o->old.st_ino)
-                return sf_fail(SF_ERR_INVALID, "%s is also an input (%s): write the output to another file", who,
+                return sfi_fail(SF_ERR_INVALID, "%s is also an input (%s): write the output to another file", who,
                                describe(other, sizeof other, in->label, in->path));
         }
     }
@@ -385,7 +385,7 @@ static sf_status check_free_space(sf_output_set *set)
         uint64_t avail = (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize;
         char who[512];
         if (need > avail)
-            return sf_fail(SF_ERR_IO, "%s: not enough free space: the outputs on this file system need %.4g GB, %.4g GB are "
+            return sfi_fail(SF_ERR_IO, "%s: not enough free space: the outputs on this file system need %.4g GB, %.4g GB are "
                                       "free", describe(who, sizeof who, o->label, o->path), need / 1e9, avail / 1e9);
     }
     return SF_OK;
@@ -398,7 +398,7 @@ static sf_status creation_failure(const output *o, int err)
     describe(who, sizeof who, o->label, o->path);
     int path_problem = err == EACCES || err == EPERM || err == EROFS || err == ENOENT || err == ENOTDIR ||
                        err == ENAMETOOLONG || err == ELOOP || err == EISDIR;
-    return sf_fail(path_problem ? SF_ERR_INVALID : SF_ERR_IO, "%s: cannot create a file in its folder: %s", who,
+    return sfi_fail(path_problem ? SF_ERR_INVALID : SF_ERR_IO, "%s: cannot create a file in its folder: %s", who,
                    strerror(err));
 }
 
@@ -410,16 +410,16 @@ static sf_status create_temporaries(sf_output_set *set)
         o->fd = create_temporary(o->path, &o->temp);
         int err = errno;
         pthread_mutex_unlock(&registry_lock);
-        if (o->fd < 0) return err == ENOMEM ? sf_fail(SF_ERR_NOMEM, "out of memory") : creation_failure(o, err);
+        if (o->fd < 0) return err == ENOMEM ? sfi_fail(SF_ERR_NOMEM, "out of memory") : creation_failure(o, err);
         keep_mode(o->fd, o->existed, &o->old);
     }
     return SF_OK;
 }
 
-sf_status sf_output_set_prepare(sf_output_set *set)
+sf_status sfi_output_set_prepare(sf_output_set *set)
 {
-    if (!set) return sf_fail(SF_ERR_INVALID, "sf_output_set_prepare: set is NULL");
-    if (set->prepared) return sf_fail(SF_ERR_INVALID, "sf_output_set_prepare: the set is already prepared");
+    if (!set) return sfi_fail(SF_ERR_INVALID, "sfi_output_set_prepare: set is NULL");
+    if (set->prepared) return sfi_fail(SF_ERR_INVALID, "sfi_output_set_prepare: the set is already prepared");
     sf_status st = prepare_folders(set);
     if (st == SF_OK) st = check_outputs(set);
     if (st == SF_OK) st = check_free_space(set);
@@ -432,7 +432,7 @@ sf_status sf_output_set_prepare(sf_output_set *set)
     return SF_OK;
 }
 
-void sf_output_set_activate(sf_output_set *set) { active_set = set; }
+void sfi_output_set_activate(sf_output_set *set) { active_set = set; }
 
 /* The output of the active set that `path` names (same folder and name), or NULL. */
 static output *find_output(const sf_output_set *set, const char *path)
@@ -477,7 +477,7 @@ static sf_status keep_replaced_files(sf_output_set *set)
         sf_status st = check_output_path(o->path, o->label, &sb, &exists);
         if (st != SF_OK) return st;
         for (int attempt = 0; exists && attempt < 16 && !o->backup; attempt++) {
-            if (!(o->backup = beside(o->path))) return sf_fail(SF_ERR_NOMEM, "out of memory");
+            if (!(o->backup = beside(o->path))) return sfi_fail(SF_ERR_NOMEM, "out of memory");
             if (link(o->path, o->backup) == 0) break;
             int err = errno;
             if (err != EEXIST && rename(o->path, o->backup) == 0) {
@@ -487,7 +487,7 @@ static sf_status keep_replaced_files(sf_output_set *set)
             free(o->backup);
             o->backup = NULL;
             if (err != EEXIST)
-                return sf_fail(SF_ERR_IO, "%s: cannot keep the file it replaces until the commit is over: %s", o->path,
+                return sfi_fail(SF_ERR_IO, "%s: cannot keep the file it replaces until the commit is over: %s", o->path,
                                strerror(err));
         }
     }
@@ -504,15 +504,15 @@ static void drop_backups(sf_output_set *set)
     }
 }
 
-sf_status sf_output_set_commit(sf_output_set *set)
+sf_status sfi_output_set_commit(sf_output_set *set)
 {
-    if (!set) return sf_fail(SF_ERR_INVALID, "sf_output_set_commit: set is NULL");
+    if (!set) return sfi_fail(SF_ERR_INVALID, "sfi_output_set_commit: set is NULL");
     if (set->committed) return SF_OK;
-    if (!set->prepared) return sf_fail(SF_ERR_INVALID, "sf_output_set_commit: the set was not prepared");
+    if (!set->prepared) return sfi_fail(SF_ERR_INVALID, "sfi_output_set_commit: the set was not prepared");
     for (int i = 0; i < set->n_outputs; i++) {
         output *o = set->outputs[i];
         if (!o->written || o->open)
-            return sf_fail(SF_ERR_INVALID, "%s: the output was %s", o->path, o->open ? "not closed" : "never written");
+            return sfi_fail(SF_ERR_INVALID, "%s: the output was %s", o->path, o->open ? "not closed" : "never written");
     }
     pthread_mutex_lock(&registry_lock);
     sf_status st = keep_replaced_files(set);
@@ -520,7 +520,7 @@ sf_status sf_output_set_commit(sf_output_set *set)
     for (; st == SF_OK && done < set->n_outputs; done++) {
         output *o = set->outputs[done];
         if (rename(o->temp.path, o->path) != 0) {
-            st = sf_fail(SF_ERR_IO, "%s: cannot rename the temporary file into place: %s (no output was changed)",
+            st = sfi_fail(SF_ERR_IO, "%s: cannot rename the temporary file into place: %s (no output was changed)",
                          o->path, strerror(errno));
             break;
         }
@@ -545,7 +545,7 @@ sf_status sf_output_set_commit(sf_output_set *set)
     return st;
 }
 
-void sf_output_set_destroy(sf_output_set *set)
+void sfi_output_set_destroy(sf_output_set *set)
 {
     if (!set) return;
     if (active_set == set) active_set = NULL;
@@ -574,10 +574,10 @@ static sf_status open_descriptor(sf_staged *s, int *fd)
 {
     if (active_set) {
         output *o = active_set->prepared ? find_output(active_set, s->path) : NULL;
-        if (!o) return sf_fail(SF_ERR_INVALID, "%s: not one of this run's declared outputs", s->path);
-        if (o->open) return sf_fail(SF_ERR_INVALID, "%s: already open for writing", s->path);
+        if (!o) return sfi_fail(SF_ERR_INVALID, "%s: not one of this run's declared outputs", s->path);
+        if (o->open) return sfi_fail(SF_ERR_INVALID, "%s: already open for writing", s->path);
         if (ftruncate(o->fd, 0) != 0 || lseek(o->fd, 0, SEEK_SET) != 0 || (*fd = dup(o->fd)) < 0)
-            return sf_fail(SF_ERR_IO, "%s: cannot write: %s", s->path, strerror(errno));
+            return sfi_fail(SF_ERR_IO, "%s: cannot write: %s", s->path, strerror(errno));
         s->owner = o;
         o->open = 1, o->written = 0;
         return SF_OK;
@@ -591,8 +591,8 @@ static sf_status open_descriptor(sf_staged *s, int *fd)
     int err = errno;
     pthread_mutex_unlock(&registry_lock);
     if (*fd < 0)
-        return err == ENOMEM ? sf_fail(SF_ERR_NOMEM, "out of memory")
-                             : sf_fail(SF_ERR_IO, "%s: cannot create a temporary file beside it: %s", s->path, strerror(err));
+        return err == ENOMEM ? sfi_fail(SF_ERR_NOMEM, "out of memory")
+                             : sfi_fail(SF_ERR_IO, "%s: cannot create a temporary file beside it: %s", s->path, strerror(err));
     keep_mode(*fd, exists, &sb);
     return SF_OK;
 }
@@ -611,7 +611,7 @@ static sf_status finish(sf_staged *s, int commit, sf_status st)
         int exists;
         st = check_output_path(s->path, NULL, &sb, &exists); /* nothing special has appeared there */
         if (st == SF_OK && rename(s->temp.path, s->path) != 0)
-            st = sf_fail(SF_ERR_IO, "%s: cannot rename the temporary file into place: %s", s->path, strerror(errno));
+            st = sfi_fail(SF_ERR_IO, "%s: cannot rename the temporary file into place: %s", s->path, strerror(errno));
         if (st == SF_OK) registry_remove(&s->temp);
     }
     remove_temporary(&s->temp); /* unlinks only what is still registered */
@@ -620,19 +620,19 @@ static sf_status finish(sf_staged *s, int commit, sf_status st)
     return st;
 }
 
-sf_status sf_staged_open(sf_staged **out, const char *path, FILE **stream)
+sf_status sfi_staged_open(sf_staged **out, const char *path, FILE **stream)
 {
-    if (!out || !stream || !path) return sf_fail(SF_ERR_INVALID, "sf_staged_open: a required argument is NULL");
+    if (!out || !stream || !path) return sfi_fail(SF_ERR_INVALID, "sfi_staged_open: a required argument is NULL");
     *out = NULL, *stream = NULL;
     sf_staged *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
         free(s);
-        return sf_fail(SF_ERR_NOMEM, "%s: out of memory", path);
+        return sfi_fail(SF_ERR_NOMEM, "%s: out of memory", path);
     }
     int fd = -1;
     sf_status st = open_descriptor(s, &fd);
     if (st == SF_OK && !(s->stream = fdopen(fd, "wb"))) {
-        st = sf_fail(SF_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+        st = sfi_fail(SF_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
         close(fd);
     }
     if (st != SF_OK) {
@@ -645,7 +645,7 @@ sf_status sf_staged_open(sf_staged **out, const char *path, FILE **stream)
     return SF_OK;
 }
 
-sf_status sf_staged_close(sf_staged *s, int commit)
+sf_status sfi_staged_close(sf_staged *s, int commit)
 {
     if (!s) return SF_OK;
     sf_status st = SF_OK;
@@ -654,7 +654,7 @@ sf_status sf_staged_close(sf_staged *s, int commit)
     if (!failed && commit && fsync(fileno(s->stream)) != 0) failed = 1, err = errno;
     if (fclose(s->stream) != 0 && !failed) failed = 1, err = errno;
     if (commit && failed)
-        st = sf_fail(SF_ERR_IO, "%s: write failed%s%s", s->path, err ? ": " : "", err ? strerror(err) : "");
+        st = sfi_fail(SF_ERR_IO, "%s: write failed%s%s", s->path, err ? ": " : "", err ? strerror(err) : "");
     st = finish(s, commit, st);
     free(s->path);
     free(s);

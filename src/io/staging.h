@@ -7,13 +7,13 @@
  * file (a folder, FIFO, device, socket) or that is a symbolic link is refused, never replaced.
  *
  * An output set groups the outputs of one run so that they are committed together: every path is
- * checked and every temporary created before any work (sf_output_set_prepare), and the commit
+ * checked and every temporary created before any work (sfi_output_set_prepare), and the commit
  * renames all of them or, if one rename fails, undoes the others (a file about to be replaced is
  * kept as a hard link until every rename has succeeded). While a set is active on a thread, files
- * that thread opens through sf_staged_open must be outputs of the set and are committed with it.
+ * that thread opens through sfi_staged_open must be outputs of the set and are committed with it.
  *
  * The temporary files and the folders a set created are listed in one process-wide registry, so
- * that a program interrupted by a signal can remove exactly them (sf_staging_abandon). */
+ * that a program interrupted by a signal can remove exactly them (sfi_staging_abandon). */
 #ifndef SF_STAGING_H
 #define SF_STAGING_H
 
@@ -31,48 +31,48 @@ extern "C" {
 typedef struct sf_staged sf_staged;
 
 /* Opens `path` for writing: *stream writes a temporary file that replaces `path` only when
- * sf_staged_close commits it. Refuses (SF_ERR_INVALID) a path that is a symbolic link or an
+ * sfi_staged_close commits it. Refuses (SF_ERR_INVALID) a path that is a symbolic link or an
  * existing non-regular file, and, while an output set is active, a path that is not one of its
  * outputs. Other failures to create the file are SF_ERR_IO. */
-sf_status sf_staged_open(sf_staged **staged, const char *path, FILE **stream);
+sf_status sfi_staged_open(sf_staged **staged, const char *path, FILE **stream);
 /* Flushes, syncs and closes the stream. commit = 1: the file becomes final (renamed into place, or,
  * inside an output set, complete and waiting for the set's commit); commit = 0: discarded. Returns
  * the first write error (then nothing is committed). */
-sf_status sf_staged_close(sf_staged *staged, int commit);
+sf_status sfi_staged_close(sf_staged *staged, int commit);
 
 /* ---------------------------------------------------------------- the outputs of one run */
 
 typedef struct sf_output_set sf_output_set;
 
-sf_status sf_output_set_create(sf_output_set **set);
+sf_status sfi_output_set_create(sf_output_set **set);
 /* A folder outputs go into: created by prepare if it does not exist (and removed again if the run
  * does not commit); an existing path that is not a folder is refused. */
-sf_status sf_output_set_add_folder(sf_output_set *set, const char *dir);
+sf_status sfi_output_set_add_folder(sf_output_set *set, const char *dir);
 /* An output file; `label` names it in messages (an option such as "--logp", or NULL for the
  * path), `bytes` is its expected size for the free-space check (0: unknown, small). */
-sf_status sf_output_set_add(sf_output_set *set, const char *path, const char *label, uint64_t bytes);
+sf_status sfi_output_set_add(sf_output_set *set, const char *path, const char *label, uint64_t bytes);
 /* A file the run reads: refused as an output (compared by device and inode). */
-sf_status sf_output_set_add_input(sf_output_set *set, const char *path, const char *label);
+sf_status sfi_output_set_add_input(sf_output_set *set, const char *path, const char *label);
 /* Checks everything before any work and creates the folders and every temporary file. Path
  * problems (a special file, a symbolic link, a missing or unwritable folder, two outputs naming one
  * file, an output that is an input) are SF_ERR_INVALID; too little free space for the outputs'
  * expected sizes, and other failures of the file system, SF_ERR_IO. On failure nothing is left. */
-sf_status sf_output_set_prepare(sf_output_set *set);
+sf_status sfi_output_set_prepare(sf_output_set *set);
 /* Makes `set` the active set of the calling thread (NULL: none). */
-void sf_output_set_activate(sf_output_set *set);
+void sfi_output_set_activate(sf_output_set *set);
 /* Renames every output into place, all or none; every output must have been written and closed
  * with commit = 1. On failure the file system is as it was before prepare. */
-sf_status sf_output_set_commit(sf_output_set *set);
+sf_status sfi_output_set_commit(sf_output_set *set);
 /* Removes what an uncommitted set created (temporary files, then the folders it made, if empty),
  * deactivates it and frees it. */
-void sf_output_set_destroy(sf_output_set *set);
+void sfi_output_set_destroy(sf_output_set *set);
 
 /* ---------------------------------------------------------------- interruption */
 
 /* Removes every registered temporary file and created folder of the process and keeps the registry
  * locked, so that nothing is created or committed afterwards: for a signal-handling thread just
  * before it ends the process. Waits for a commit in progress to finish. */
-void sf_staging_abandon(void);
+void sfi_staging_abandon(void);
 
 #ifdef __cplusplus
 }

@@ -68,7 +68,7 @@ sf_status sf_workload_mixture(sf_mixture **out, sf_rng *rng, int d, int K, sf_wo
 {
     int max_rank = d < 4 ? d : 4;
     double *buf = malloc(((size_t)2 * d + (size_t)max_rank * d + max_rank) * sizeof(double));
-    if (!buf) return sf_fail(SF_ERR_NOMEM, "out of memory building a random mixture");
+    if (!buf) return sfi_fail(SF_ERR_NOMEM, "out of memory building a random mixture");
     double *mean = buf, *var = buf + d, *U = buf + 2 * d, *eig = U + (size_t)max_rank * d;
     double vscale = 0.25 * spread * spread;
     sf_status st = sf_mixture_create(out, d);
@@ -100,7 +100,7 @@ sf_status sf_workload_mixture(sf_mixture **out, sf_rng *rng, int d, int K, sf_wo
 void sf_workload_particles(double *x, size_t n, const sf_mixture *m, const sf_time *time, sf_rng *rng,
                            double outlier_fraction, double outlier_scale)
 {
-    int d = m->dim, rmax = sf_mixture_max_rank(m);
+    int d = m->dim, rmax = sfi_mixture_max_rank(m);
     double spread = 0;
     for (size_t i = 0; i < (size_t)m->count * d; i++) spread += m->mean[i] * m->mean[i];
     spread = sqrt(spread / ((double)m->count * d)) + 1e-300;
@@ -114,7 +114,7 @@ void sf_workload_particles(double *x, size_t n, const sf_mixture *m, const sf_ti
         /* x0 ~ p_0, then x = alpha x0 + sigma z */
         double u = sf_rng_uniform(rng);
         for (int i = 0; i < d + rmax; i++) z[i] = sf_rng_normal(rng);
-        sf_mixture_draw(m, u, z, z + d, row);
+        sfi_mixture_draw(m, u, z, z + d, row);
         for (int i = 0; i < d; i++) row[i] = time->alpha * row[i] + time->sigma * sf_rng_normal(rng);
     }
     free(z);

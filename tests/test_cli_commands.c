@@ -376,3 +376,30 @@ Test(commands, every_command_takes_help_and_quiet_and_refuses_the_same_way)
         expect_refused(&r, "--quiet", "twice");
     }
 }
+
+/* burgers (both routes), burgers-residual and wkb report progress with elapsed time and an estimate
+ * of the rest when the run is long (SCOREFIELD_PROGRESS_AFTER=0 makes these short runs "long"). */
+Test(commands, burgers_residual_and_wkb_report_progress)
+{
+    char dir[PATH_LEN];
+    tmp_path(dir, "figures");
+    write_valid_particles();
+    setenv("SCOREFIELD_PROGRESS_AFTER", "0", 1);
+    static const char *const routes[2] = {"exact", "direct"};
+    for (int k = 0; k < 2; k++) {
+        cli_result r = run_cli((const char *const[]){"burgers", "--mixture", SF_EXAMPLES_DIR "/symmetric_binary.json", "--grid",
+                                                     "32", "--box", "8", "--tau0", "0.05", "--tau1", "0.3", "--route",
+                                                     routes[k], "--steps", "20", NULL});
+        cr_expect(r.status == 0 && strstr(r.err, "scorefield burgers: 100% after") && strstr(r.err, "s left"),
+                  "burgers --route %s: %s", routes[k], r.err);
+    }
+    cli_result r = run_cli((const char *const[]){"burgers-residual", "--mixture", THREE, "--in", x_path, "--out", out_path,
+                                                 "--schedule", "vp-linear", "--t", "0.2", NULL});
+    cr_expect(r.status == 0 && strstr(r.err, "scorefield burgers-residual: 100% after"), "%s", r.err);
+    r = run_cli((const char *const[]){"wkb", "--out-dir", dir, "--model-scale", "1,0.8", NULL});
+    cr_expect(r.status == 0 && strstr(r.err, "scorefield wkb:  50% after") && strstr(r.err, "scorefield wkb: 100% after"),
+              "%s", r.err);
+    r = run_cli((const char *const[]){"wkb", "--out-dir", dir, "--model-scale", "1,0.8", "--quiet", NULL});
+    cr_expect(r.status == 0 && r.err_len == 0, "--quiet: %s", r.err);
+    unsetenv("SCOREFIELD_PROGRESS_AFTER");
+}

@@ -4,6 +4,7 @@
 #include "cli_io.h"
 #include "commands.h"
 #include "parse.h"
+#include "progress.h"
 #include "status.h"
 
 #include <math.h>
@@ -24,17 +25,12 @@ static const char burgers_help[] =
     "  --route direct  integrating-factor RK4 on d_tau u = Lap u / 2 + grad |u|^2 / 2, 2/3-rule\n"
     "                  dealiasing, S steps (default 100) (route B)\n"
     "Prints the max error against the exact periodised score at tau1, relative to max |u|; writes u\n"
-    "(and the exact score) as .npy of shape (N, ..., N, d). Progress goes to stderr (not with --quiet).\n"
+    "(and the exact score) as .npy of shape (N, ..., N, d). A run longer than 2 s reports its progress\n"
+    "with the elapsed time and an estimate of the rest on stderr (not with --quiet).\n"
     "Bounds: N 4 to 4096 (even), S 1 to 1e8, I 0 to 8.\n";
 
-static void report_progress(void *data, double fraction)
-{
-    int *last = data, tenth = (int)(10 * fraction + 1e-9);
-    if (tenth > *last && !cli_quiet()) {
-        *last = tenth;
-        fprintf(stderr, "scorefield burgers: %d%%\n", 10 * tenth);
-    }
-}
+/* The route's progress as the third of the run's three stages (exact at tau1, exact at tau0, route). */
+static void report_progress(void *data, double fraction) { cli_progress_update(data, 2 + fraction); }
 
 int cmd_burgers(int argc, char **argv)
 {
@@ -101,18 +97,22 @@ int cmd_burgers(int argc, char **argv)
         status = cli_failure("out of memory for %zu grid points", P);
         goto done;
     }
+    cli_progress progress;
+    cli_progress_start(&progress, "burgers", 3);
     double t0 = cli_seconds();
     if ((st = sf_grid_exact(grid, mix, floor, (int)images, tau1, NULL, outs[1].data)) != SF_OK ||
-        (st = sf_grid_exact(grid, mix, floor, (int)images, tau0, direct ? NULL : q0, direct ? u : NULL)) != SF_OK) {
+        (cli_progress_update(&progress, 1),
+         st = sf_grid_exact(grid, mix, floor, (int)images, tau0, direct ? NULL : q0, direct ? u : NULL)) != SF_OK) {
         if (st == SF_ERR_INVALID) sfi_error_prefix(mixture_path);
         status = cli_library_error(st);
         goto done;
     }
     double t_exact = cli_seconds() - t0;
-    int last = 0;
+    cli_progress_update(&progress, 2);
     t0 = cli_seconds();
-    st = direct ? sf_grid_burgers_route(grid, u, tau1 - tau0, (int)steps, steps >= 50 ? report_progress : NULL, &last)
+    st = direct ? sf_grid_burgers_route(grid, u, tau1 - tau0, (int)steps, report_progress, &progress)
                 : sf_grid_heat_route(grid, q0, tau1 - tau0, u);
+    cli_progress_update(&progress, 3);
     if (st != SF_OK) {
         status = cli_library_error(st);
         goto done;

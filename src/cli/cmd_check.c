@@ -3,6 +3,7 @@
  * tolerance. */
 #include "commands.h"
 #include "options.h"
+#include "parse.h"
 #include "workload.h"
 
 #include <stdio.h>
@@ -41,39 +42,18 @@ int cmd_check(int argc, char **argv)
     sf_precision precision = SF_PRECISION_F64;
     sf_backend backend = SF_BACKEND_CUDA;
     sf_workload_kinds kinds = SF_WORKLOAD_ALL;
-    cli_once once = {0};
+    const char *kinds_name = NULL;
     cli_time ct;
     cli_time_init(&ct);
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) {
-            fputs(check_help, stdout);
-            fputs(cli_time_help, stdout);
-            return SF_EXIT_OK;
-        }
-        if (!cli_first_use(&once, a)) return SF_EXIT_BAD_INPUT;
-        int t = cli_time_option(&ct, argc, argv, &i);
-        if (t < 0) return SF_EXIT_BAD_INPUT;
-        if (t > 0) continue;
-        size_t *target = !strcmp(a, "--dim") ? &d : !strcmp(a, "--components") ? &K : !strcmp(a, "--n") ? &n
-                       : !strcmp(a, "--seed") ? &seed : !strcmp(a, "--device") ? &device : NULL;
-        size_t max = target == &seed ? SIZE_MAX : target == &n ? 1000000000 : target == &device ? 255 : 100000;
-        if (target) {
-            if (!(v = cli_value(argc, argv, &i)) || !cli_count(a, v, max, target)) return SF_EXIT_BAD_INPUT;
-        } else if (!strcmp(a, "--quiet")) {
-            cli_set_quiet();
-        } else if (!strcmp(a, "--backend")) {
-            if (!(v = cli_value(argc, argv, &i)) || !cli_backend(v, &backend)) return SF_EXIT_BAD_INPUT;
-            if (backend == SF_BACKEND_REFERENCE)
-                return cli_bad_input("check: --backend reference is what the others are checked against: choose cpu, cuda or auto");
-        } else if (!strcmp(a, "--precision")) {
-            if (!(v = cli_value(argc, argv, &i)) || !cli_precision(v, &precision)) return SF_EXIT_BAD_INPUT;
-        } else if (!strcmp(a, "--kinds")) {
-            if (!(v = cli_value(argc, argv, &i)) || !parse_kinds(v, &kinds)) return SF_EXIT_BAD_INPUT;
-        } else {
-            return cli_bad_input("check: unknown option '%s' (see scorefield check --help)", a);
-        }
-    }
+    const cli_option table[] = {{"--dim", CLI_COUNT, &d, 100000},          {"--components", CLI_COUNT, &K, 100000},
+                                {"--n", CLI_COUNT, &n, 1000000000},        {"--seed", CLI_COUNT, &seed, SIZE_MAX},
+                                {"--device", CLI_COUNT, &device, 255},     {"--backend", CLI_BACKEND, &backend, 0},
+                                {"--precision", CLI_PRECISION, &precision, 0}, {"--kinds", CLI_TEXT, &kinds_name, 0},
+                                {NULL, CLI_FLAG, NULL, 0}};
+    CLI_PARSE_OR_RETURN(cli_parse("check", check_help, cli_time_help, table, argc, argv, cli_time_extra, &ct, NULL));
+    if (backend == SF_BACKEND_REFERENCE)
+        return cli_bad_input("check: --backend reference is what the others are checked against: choose cpu, cuda or auto");
+    if (kinds_name && !parse_kinds(kinds_name, &kinds)) return SF_EXIT_BAD_INPUT;
     if (d < 1 || K < 1 || n < 1) return cli_bad_input("check: --dim, --components and --n must be >= 1");
     if (!ct.have_schedule && !ct.have_alpha && !ct.have_sigma) {
         ct.schedule = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);

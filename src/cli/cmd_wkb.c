@@ -4,6 +4,7 @@
 #include "cli_io.h"
 #include "commands.h"
 #include "parse.h"
+#include "progress.h"
 #include "report.h"
 #include "status.h"
 
@@ -23,7 +24,8 @@ static const char wkb_help[] =
     "for h from 0 to h-max (default 1), computed from the model's Gaussian marginals, beside the WKB\n"
     "prediction log q^0 + h^2 l_1; writes DIR/wkb.csv and wkb.svg (default DIR scorefield-wkb).\n"
     "For the exact score (C = 1, B = 0) every h gives the same likelihood: l_1 = 0. The formulas and\n"
-    "their checks: docs/analyses.md, \"The path-integral view\". Both files are written or neither;\n"
+    "their checks: docs/analyses.md, \"The path-integral view\". Both files are written or neither.\n"
+    "A run longer than 2 s reports progress (elapsed, estimate of the rest) on stderr;\n"
     "--quiet prints nothing but errors. --model-scale and --model-shift are loglik's names too (the old\n"
     "--scales and --shift are refused).\n";
 
@@ -80,6 +82,8 @@ int cmd_wkb(int argc, char **argv)
            sf_schedule_kind_name(ct.schedule.kind), t0, t1, x0, shift);
     printf("  %-10s %-14s %-14s log q^h (h = %g, %g, %g) vs log q^0 + h^2 l_1\n", "C", "log q^0", "WKB l_1", hs[2], hs[10],
            hs[NH - 1]);
+    cli_progress progress;
+    cli_progress_start(&progress, "wkb", ns);
     for (int c = 0; c < ns && status == SF_EXIT_OK; c++) {
         double l1, q0;
         if ((st = sf_wkb_curve(mix, &ct.schedule, t0, t1, scales[c], shift != 0 ? b : NULL, x, hs, NH, 2000, cols_data[2 * c],
@@ -92,6 +96,8 @@ int cmd_wkb(int argc, char **argv)
         static const int shown[3] = {2, 10, NH - 1};
         for (int j = 0; j < 3; j++) printf(" %.6f/%.6f", cols_data[2 * c][shown[j]], cols_data[2 * c + 1][shown[j]]);
         printf("\n");
+        fflush(stdout); /* the row before any progress line */
+        cli_progress_update(&progress, c + 1);
     }
     if (status == SF_EXIT_OK) {
         char path[4096], names[2 * 8 + 1][32];

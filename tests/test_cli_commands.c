@@ -377,9 +377,9 @@ Test(commands, every_command_takes_help_and_quiet_and_refuses_the_same_way)
     }
 }
 
-/* burgers (both routes), burgers-residual and wkb report progress with elapsed time and an estimate
+/* burgers (both routes), burgers-residual, wkb and check report progress with elapsed time and an estimate
  * of the rest when the run is long (SCOREFIELD_PROGRESS_AFTER=0 makes these short runs "long"). */
-Test(commands, burgers_residual_and_wkb_report_progress)
+Test(commands, burgers_residual_wkb_and_check_report_progress)
 {
     char dir[PATH_LEN];
     tmp_path(dir, "figures");
@@ -401,5 +401,7 @@ Test(commands, burgers_residual_and_wkb_report_progress)
               "%s", r.err);
     r = run_cli((const char *const[]){"wkb", "--out-dir", dir, "--model-scale", "1,0.8", "--quiet", NULL});
     cr_expect(r.status == 0 && r.err_len == 0, "--quiet: %s", r.err);
+    r = run_cli((const char *const[]){"check", "--backend", "cpu", "--n", "500", NULL});
+    cr_expect(r.status == 0 && strstr(r.err, "scorefield check:  50% after"), "check: %s", r.err);
     unsetenv("SCOREFIELD_PROGRESS_AFTER");
 }

@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "options.h"
 #include "parse.h"
+#include "progress.h"
 #include "workload.h"
 
 #include <stdio.h>
@@ -21,7 +22,7 @@ static const char check_help[] =
     "1e-10 for the fast CPU backend, whose r_k = exp(l_k - max) / sum is more accurate than the\n"
     "reference's exp(l_k - log p) when |log p| is large (far particles in high d), by up to |log p| eps.\n"
     "Default time: --schedule vp-linear --t 0.3. Bounds: D and K 1 to 1e5, N 1 to 1e9, device 0 to 255.\n"
-    "--quiet prints nothing; the exit status tells.\n"
+    "A run longer than 2 s reports progress on stderr. --quiet prints nothing; the exit status tells.\n"
     "exit status: 0 all within tolerance, 1 some output outside it, 2 bad input, 3 no CUDA device\n";
 
 static int parse_kinds(const char *v, sf_workload_kinds *k)
@@ -95,12 +96,15 @@ int cmd_check(int argc, char **argv)
         status = cli_library_error(st);
         goto done;
     }
+    cli_progress progress; /* the reference's evaluation, then the backend's */
+    cli_progress_start(&progress, "check", 2);
     for (int b = 0; b < 2; b++) {
         sf_outputs out = {.score = buf[b][0], .logp = buf[b][1], .resp = buf[b][2], .div = buf[b][3], .denoise = buf[b][4]};
         if ((st = sf_evaluate(b ? got : ref, mix, &time, x, n, &out)) != SF_OK) {
             status = cli_library_error(st);
             goto done;
         }
+        cli_progress_update(&progress, b + 1);
     }
     double tol = backend == SF_BACKEND_CPU ? 1e-10 : precision == SF_PRECISION_F64 ? 1e-11 : 1e-4;
     const char *name = sf_backend_name(backend);

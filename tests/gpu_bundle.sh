@@ -58,6 +58,7 @@ for exe in "$dir"/bin/*; do
 done | sort -u | while read -r name path; do
     [[ $name =~ $skip ]] || cp -L "$path" "$dir/lib/$name"
 done
+cp -L "$build"/libscorefield.so.[0-9] "$dir/lib/" # the Python package's library (SCOREFIELD_LIBRARY)
 libraries=$(ls "$dir/lib" | wc -l)
 XZ_OPT=-T0 tar -C "$dir" -cJf "$dir/lib.tar.xz" lib
 rm -rf "$dir/lib"

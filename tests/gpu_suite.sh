@@ -119,6 +119,12 @@ for p in f64 f32; do
         --schedule vp-linear --t 0.001 --precision $p
 done
 
+# the Python package on PyTorch CUDA tensors in place (python/tests/device_checks.py: no pytest needed)
+pylib=${libs:+$libs/lib/}
+pylib=$(ls ${pylib:-$build/}libscorefield.so.[0-9] 2>/dev/null | head -1)
+step "python torch tensors" 60 env SCOREFIELD_LIBRARY="$pylib" PYTHONPATH="$PWD/python:$PWD/python/tests" \
+    python3 python/tests/device_checks.py
+
 # memory pressure, more than 2^31 elements, float32 at 1e30 (tests/gpu_stress.c)
 step "stress" 180 "$bin/gpu_stress"
 

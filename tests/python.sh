@@ -16,7 +16,7 @@ done
 venv=$PWD/build/python-venv
 rm -rf "$venv"
 "$python" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet pytest matplotlib
+"$venv/bin/python" -m pip install --quiet pytest matplotlib "jax[cpu]"  # jax: DLPack arrays from another library
 "$venv/bin/python" -m pip install --quiet .
 cd python/tests  # import the installed package, not the source tree
 "$venv/bin/python" -m pytest -p no:cacheprovider -q .

@@ -21,7 +21,8 @@ def to_numpy(obj: Any, name: str) -> np.ndarray:
             if int(device_type) not in _DLPACK_HOST:
                 raise ValueError(
                     f"{name}: an array on device {int(device_type)}:{device_id} (DLPack); scorefield takes "
-                    "host arrays here: move it to the host first (for torch: .cpu())"
+                    "host arrays here: move it to the host first (for torch: .cpu()); evaluate() and "
+                    "Plan.evaluate() use CUDA arrays in place with backend='cuda'"
                 )
         if getattr(obj, "requires_grad", False):  # torch refuses to export tensors that need gradients
             obj = obj.detach()

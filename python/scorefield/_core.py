@@ -11,7 +11,8 @@ from typing import Any, Iterable, Mapping, Sequence, Union
 import numpy as np
 
 from . import _lib
-from ._arrays import as_f64, as_particles, ptr
+from ._arrays import DTYPE_F32, DTYPE_F64, as_f64, as_particles, ptr
+from ._device import current_stream, dlpack_view, empty_like, is_device_array
 from ._lib import call, lib
 
 # ---------------------------------------------------------------- contexts
@@ -442,7 +443,7 @@ def evaluate(
     backend: ContextLike = "cpu",
     precision: str = "f64",
     device: int = 0,
-) -> dict[str, np.ndarray]:
+) -> dict[str, Any]:
     """The mixture's fields at the points x (n, d), at one time, as a dict of NumPy arrays.
 
     The time: schedule= and t=, or alpha= and sigma= (a direct pair), or tau= (the heat frame).
@@ -451,7 +452,9 @@ def evaluate(
     residual_scale, residual_t_scale (n,); resp (n, K); hessian (n, d, d). d/dt outputs and
     residual_t need a schedule; heat-frame outputs (dtau_*, residual) are at y = x / alpha.
     x may be any float array or __dlpack__ object on the host; float64 and float32 C-order arrays
-    are read in place."""
+    are read in place. With backend="cuda", a CUDA device array (PyTorch, CuPy) of the context's
+    precision is used in place, and the outputs (the data-frame ones) are device arrays of its
+    library, computed on its current stream."""
     plan = Plan(
         mix, schedule, t, alpha=alpha, sigma=sigma, tau=tau, backend=backend, precision=precision, device=device
     )
@@ -498,12 +501,55 @@ class Plan:
         time = resolve_time(schedule, t, alpha, sigma, tau)
         call(lib.sf_plan_set_time, self._handle, C.byref(time))
 
-    def evaluate(self, x: Any, outputs: str | Iterable[str] = ("score",), hvp_dir: Any = None) -> dict[str, np.ndarray]:
-        """As evaluate(), at the plan's time."""
+    def evaluate(self, x: Any, outputs: str | Iterable[str] = ("score",), hvp_dir: Any = None) -> dict[str, Any]:
+        """As evaluate(), at the plan's time. A CUDA device array x (PyTorch, CuPy) is used in
+        place on a CUDA plan, and the outputs are device arrays of its library (docs/python.md)."""
+        if is_device_array(x):
+            return self._evaluate_device(x, outputs, hvp_dir)
         xs, dtype, arrays, o, direction = _prepare(self._mix, x, outputs, hvp_dir)
         call(
             lib.sf_plan_evaluate_typed, self._handle, ptr(xs), dtype, xs.shape[0], C.byref(o), context=self._ctx.handle
         )
+        return arrays
+
+    def _evaluate_device(self, x: Any, outputs: str | Iterable[str], hvp_dir: Any) -> dict[str, Any]:
+        names = _output_names(outputs)
+        host_only = [name for name in names if name not in _lib.DEVICE_OUTPUT_FIELDS]
+        if host_only:
+            raise ValueError(
+                f"outputs {', '.join(host_only)} are computed on the host only: evaluate a host array for them "
+                f"(device arrays give {', '.join(f for f in _lib.DEVICE_OUTPUT_FIELDS if f != 'hvp_dir')})"
+            )
+        if self._ctx.backend != "cuda":
+            raise ValueError(
+                f"x is a CUDA device array but the plan runs on the {self._ctx.backend} backend: make the plan "
+                "with backend='cuda', or move x to the host"
+            )
+        d, K = self._mix.dim, len(self._mix)
+        if len(getattr(x, "shape", ())) == 1 and x.shape[0] == d:
+            x = x.reshape(1, d)
+        stream = current_stream(x)
+        view = dlpack_view(x, "x", stream or 1)  # DLPack: 1 is the legacy default stream
+        if len(view.shape) != 2 or view.shape[1] != d:
+            raise ValueError(f"x: expected shape (n, {d}), got {view.shape}")
+        n = view.shape[0]
+        shapes = {"d": (n, d), 1: (n,), "K": (n, K), "dd": (n, d, d)}
+        arrays = {name: empty_like(x, shapes[OUTPUTS[name]]) for name in names}
+        o = _lib.DeviceOutputs()
+        views = [view]  # kept alive until the call returns
+        for name, a in arrays.items():
+            views.append(dlpack_view(a, name, stream or 1))
+            setattr(o, name, views[-1].pointer)
+        if "hvp" in names:
+            if hvp_dir is None:
+                raise ValueError("the hvp output needs hvp_dir= (directions, the shape of x)")
+            views.append(dlpack_view(hvp_dir, "hvp_dir", stream or 1))
+            if views[-1].shape != view.shape or views[-1].dtype != view.dtype:
+                raise ValueError(f"hvp_dir: expected a {view.dtype} device array of shape {view.shape}")
+            o.hvp_dir = views[-1].pointer
+        dtype = DTYPE_F64 if view.dtype == "f64" else DTYPE_F32
+        call(lib.sf_plan_evaluate_device, self._handle, dtype, view.pointer, n, C.byref(o), stream or None,
+             context=self._ctx.handle)
         return arrays
 
     def score(self, x: Any) -> np.ndarray:

@@ -146,6 +146,14 @@ class Outputs(C.Structure):
     _fields_ = [("size", size_t)] + [(name, vp) for name in OUTPUT_FIELDS]
 
 
+# sf_device_outputs: the data-frame outputs that a CUDA plan writes into device arrays
+DEVICE_OUTPUT_FIELDS = ("score", "logp", "resp", "div", "denoise", "lap", "hvp_dir", "hvp", "hessian", "dt_score", "dt_logp")
+
+
+class DeviceOutputs(C.Structure):
+    _fields_ = [(name, vp) for name in DEVICE_OUTPUT_FIELDS]
+
+
 class Sampler(C.Structure):
     _fields_ = [
         ("size", size_t),
@@ -292,6 +300,7 @@ _PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "sf_plan_set_time": (st, [vp, P(Time)]),
     "sf_plan_evaluate": (st, [vp, vp, size_t, P(Outputs)]),
     "sf_plan_evaluate_typed": (st, [vp, vp, cint, size_t, P(Outputs)]),
+    "sf_plan_evaluate_device": (st, [vp, cint, vp, size_t, P(DeviceOutputs), vp]),
     "sf_plan_destroy": (None, [vp]),
     "sf_evaluate": (st, [vp, vp, P(Time), vp, size_t, P(Outputs)]),
     "sf_burgers_advance": (st, [vp, vp, vp, size_t, dbl, dbl, cint, vp]),

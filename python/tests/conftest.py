@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import scorefield as sf
+from device_checks import example_mixture
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -20,13 +21,7 @@ EXAMPLES = REPO / "examples"
 def three_kinds() -> sf.Mixture:
     """An isotropic, a diagonal and a low-rank component in 2-D: examples/three_kinds.json, built
     from arrays."""
-    return sf.Mixture(
-        [0.5, 0.3, 0.2],
-        [[1.0, 0.0], [-1.0, 0.0], [0.0, 2.0]],
-        var=[0.04, [0.04, 0.09], 0.0],
-        basis=[None, None, [[0.6, 0.8]]],
-        eig=[None, None, [0.5]],
-    )
+    return example_mixture()
 
 
 @pytest.fixture

@@ -53,14 +53,14 @@ int main(int argc, char **argv)
 
     /* particles: the heat-time residual */
     sf_rng rng;
-    sf_rng_seed(&rng, 2026);
+    sfi_rng_seed(&rng, 2026);
     sf_mixture *m;
-    if (sf_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ISOTROPIC, 1.0) != SF_OK) return fail();
+    if (sfi_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ISOTROPIC, 1.0) != SF_OK) return fail();
     sf_schedule sched = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
     sf_time t;
     sf_schedule_at(&sched, 0.3, &t);
     double *x = malloc(n * d * sizeof(double)), *R = malloc(n * d * sizeof(double)), *scale = malloc(n * sizeof(double));
-    sf_workload_particles(x, n, m, &t, &rng, 0.0, 0.0);
+    sfi_workload_particles(x, n, m, &t, &rng, 0.0, 0.0);
     sf_outputs out = {.residual = R, .residual_scale = scale};
     double best = INFINITY;
     for (int r = 0; r <= 3; r++) {
@@ -80,7 +80,7 @@ int main(int argc, char **argv)
 
     /* grid: one route-B step against its FFTs */
     sf_mixture *gm;
-    if (sf_workload_mixture(&gm, &rng, gdim, 4, SF_WORKLOAD_ISOTROPIC, 1.0) != SF_OK) return fail();
+    if (sfi_workload_mixture(&gm, &rng, gdim, 4, SF_WORKLOAD_ISOTROPIC, 1.0) != SF_OK) return fail();
     sf_grid *g;
     if (sf_grid_create(&g, ctx, gdim, gn, 8.0) != SF_OK) return fail();
     size_t P = sf_grid_points(g);

@@ -53,12 +53,12 @@ typedef struct {
 static iso_mixture make_mixture(int d, int K)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, 2026);
+    sfi_rng_seed(&rng, 2026);
     iso_mixture im = {d, K, malloc(K * 8), malloc((size_t)K * d * 8), malloc(K * 8), NULL};
     for (int k = 0; k < K; k++) {
-        im.w[k] = 0.5 + sf_rng_uniform(&rng);
-        im.var[k] = 0.01 + 0.1 * sf_rng_uniform(&rng);
-        for (int i = 0; i < d; i++) im.mu[(size_t)k * d + i] = sf_rng_normal(&rng);
+        im.w[k] = 0.5 + sfi_rng_uniform(&rng);
+        im.var[k] = 0.01 + 0.1 * sfi_rng_uniform(&rng);
+        for (int i = 0; i < d; i++) im.mu[(size_t)k * d + i] = sfi_rng_normal(&rng);
     }
     sf_mixture_create_isotropic(&im.m, d, K, im.w, im.mu, im.var);
     return im;
@@ -146,7 +146,7 @@ static int run_scorefield(const iso_mixture *im, const sf_time *t, const double 
         cudaMemcpy(tmp, dl, m * elem, cudaMemcpyDeviceToHost);
         for (size_t i = 0; i < m; i++) l[i] = single ? ((float *)tmp)[i] : ((double *)tmp)[i];
         free(tmp);
-        double ws = sf_compare(ref, s, m * d, 1.0, NULL), wl = sf_compare(ref + m * d, l, m, 1.0, NULL);
+        double ws = sfi_compare(ref, s, m * d, 1.0, NULL), wl = sfi_compare(ref + m * d, l, m, 1.0, NULL);
         r->worst = ws > wl ? ws : wl;
     }
     /* host arrays: transfers included */
@@ -263,8 +263,8 @@ int main(int argc, char **argv)
         size_t n = sh->n, nd = n * sh->d, m = n < CHECKED ? n : CHECKED;
         double *x = malloc(nd * 8), *ref = malloc((m * sh->d + m) * 8);
         sf_rng rng;
-        sf_rng_seed(&rng, 7);
-        sf_workload_particles(x, n, im.m, &t, &rng, 0.0, 0.0);
+        sfi_rng_seed(&rng, 7);
+        sfi_workload_particles(x, n, im.m, &t, &rng, 0.0, 0.0);
         sf_context *cpu = NULL;
         sf_context_create(&cpu, SF_BACKEND_CPU, SF_PRECISION_F64, 0);
         sf_outputs ro = {.score = ref, .logp = ref + m * sh->d};

@@ -32,9 +32,9 @@ int main(int argc, char **argv)
     sf_context *ctx;
     sf_mixture *m;
     sf_rng rng;
-    sf_rng_seed(&rng, 2026);
+    sfi_rng_seed(&rng, 2026);
     if (sf_context_create(&ctx, backend, precision, 0) != SF_OK ||
-        sf_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ISOTROPIC, 1.0) != SF_OK) {
+        sfi_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ISOTROPIC, 1.0) != SF_OK) {
         fprintf(stderr, "bench_sampler: %s\n", sf_last_error());
         return 1;
     }

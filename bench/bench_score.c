@@ -145,12 +145,12 @@ int main(int argc, char **argv)
         return 2;
     }
     sf_rng rng;
-    sf_rng_seed(&rng, 2026);
+    sfi_rng_seed(&rng, 2026);
     iso_mixture im = {d, K, malloc(K * sizeof(double)), malloc((size_t)K * d * sizeof(double)), malloc(K * sizeof(double))};
     for (int k = 0; k < K; k++) {
-        im.w[k] = 0.5 + sf_rng_uniform(&rng);
-        im.var[k] = 0.01 + 0.1 * sf_rng_uniform(&rng);
-        for (int i = 0; i < d; i++) im.mu[(size_t)k * d + i] = sf_rng_normal(&rng);
+        im.w[k] = 0.5 + sfi_rng_uniform(&rng);
+        im.var[k] = 0.01 + 0.1 * sfi_rng_uniform(&rng);
+        for (int i = 0; i < d; i++) im.mu[(size_t)k * d + i] = sfi_rng_normal(&rng);
     }
     sf_mixture *m;
     if (sf_mixture_create_isotropic(&m, d, K, im.w, im.mu, im.var) != SF_OK) {
@@ -162,7 +162,7 @@ int main(int argc, char **argv)
     sf_schedule_at(&sched, 0.3, &t);
     outputs o = {all, malloc(n * d * sizeof(double)), malloc(n * sizeof(double)), malloc(n * sizeof(double))};
     double *x = malloc(n * d * sizeof(double));
-    sf_workload_particles(x, n, m, &t, &rng, 0.0, 0.0);
+    sfi_workload_particles(x, n, m, &t, &rng, 0.0, 0.0);
 
     double flops = (all ? 7.0 : 4.0) * K * d * (double)n;
     char host[128] = "";

@@ -61,7 +61,7 @@ static double compare_subset(sf_context *cpu, const sf_mixture *m, const sf_time
     sf_outputs o = {.score = s, .logp = l};
     double worst = INFINITY;
     if (sf_evaluate(cpu, m, t, x, count, &o) == SF_OK) {
-        double ws = sf_compare(s, score, count * d, tol, NULL), wl = sf_compare(l, logp, count, tol, NULL);
+        double ws = sfi_compare(s, score, count * d, tol, NULL), wl = sfi_compare(l, logp, count, tol, NULL);
         worst = ws > wl ? ws : wl;
     }
     free(x), free(s), free(l);
@@ -114,9 +114,9 @@ static int memory_pressure(sf_context *gpu, sf_context *cpu, const sf_mixture *m
     if (!x || !score || !logp || !x0) return fail(what, "not enough host memory");
     tile_samples(m, &start, x, n, (size_t)1 << 20);
     sf_rng rng;
-    sf_rng_seed(&rng, 5);
+    sfi_rng_seed(&rng, 5);
     for (int i = 0; i < CHECKED; i++) {
-        idx[i] = (size_t)(sf_rng_uniform(&rng) * n);
+        idx[i] = (size_t)(sfi_rng_uniform(&rng) * n);
         memcpy(x0 + (size_t)i * d, x + idx[i] * d, d * sizeof(double));
     }
     memory_case c = {gpu, m, &sched, score, logp, SF_OK, 0, 0};
@@ -215,10 +215,10 @@ static int large_arrays(sf_context *gpu, sf_context *cpu, const sf_mixture *m, s
         size_t idx[CHECKED];
         double s[CHECKED * 8], l[CHECKED];
         sf_rng rng;
-        sf_rng_seed(&rng, 6);
+        sfi_rng_seed(&rng, 6);
         for (int i = 0; i < CHECKED; i++) { /* half of them beyond element 2^31 */
             size_t lo = i % 2 ? ((size_t)1 << 31) / d : 0;
-            idx[i] = lo + (size_t)(sf_rng_uniform(&rng) * (n - lo));
+            idx[i] = lo + (size_t)(sfi_rng_uniform(&rng) * (n - lo));
             float fs[8], fl;
             cudaMemcpy(fs, score + idx[i] * d, d * 4, cudaMemcpyDeviceToHost);
             cudaMemcpy(&fl, logp + idx[i], 4, cudaMemcpyDeviceToHost);
@@ -273,10 +273,10 @@ int main(int argc, char **argv)
         return 3;
     }
     sf_rng rng;
-    sf_rng_seed(&rng, 2026);
+    sfi_rng_seed(&rng, 2026);
     sf_mixture *m = NULL;
     sf_context *gpu64 = NULL, *gpu32 = NULL, *cpu = NULL;
-    if (sf_workload_mixture(&m, &rng, 2, 8, SF_WORKLOAD_ISOTROPIC, 1.0) != SF_OK ||
+    if (sfi_workload_mixture(&m, &rng, 2, 8, SF_WORKLOAD_ISOTROPIC, 1.0) != SF_OK ||
         sf_context_create(&cpu, SF_BACKEND_CPU, SF_PRECISION_F64, 0) != SF_OK ||
         sf_context_create(&gpu64, SF_BACKEND_CUDA, SF_PRECISION_F64, 0) != SF_OK ||
         sf_context_create(&gpu32, SF_BACKEND_CUDA, SF_PRECISION_F32, 0) != SF_OK) {

@@ -4,7 +4,7 @@
 #   pkg-config    build tests/consumer/consumer.c with `pkg-config --cflags --libs scorefield`, run it
 #   find-package  build it with find_package(scorefield) in a CMake project, run it
 #   exports       the shared library exports exactly the functions declared SF_API in the header,
-#                 and the build's internal archive defines no other global sf_ name (internals
+#                 and the build's archives define no other global sf_ name (internals
 #                 are sfi_, so nothing can be mistaken for API)
 # Usage: tests/install.sh BUILD_DIR pkg-config|find-package|exports
 set -euo pipefail
@@ -45,12 +45,14 @@ exports)
     echo "exported symbols differ from the header's SF_API declarations (< declared only, > exported only)"
     exit 1
   fi
-  archive=$(find "$build" -maxdepth 1 -name 'libscorefield_internal.a' | head -1)
-  [ -n "$archive" ] || { echo "no libscorefield_internal.a in $build"; exit 1; }
-  nm -gC --defined-only "$archive" 2>/dev/null | awk '$2 ~ /^[TDBRVWi]$/ {print $3}' |
+  # the library's objects and the CLI's helper archives (reports, workloads)
+  archives=$(find "$build" -maxdepth 1 -name 'libscorefield_*.a')
+  [ -n "$archives" ] || { echo "no libscorefield_*.a in $build"; exit 1; }
+  # shellcheck disable=SC2086
+  nm -gC --defined-only $archives 2>/dev/null | awk '$2 ~ /^[TDBRVWi]$/ {print $3}' |
     sed 's/[(<].*//; s/\.resolver$//' | { grep '^sf_' || true; } | sort -u >"$work/internal"
   if ! comm -23 "$work/internal" "$work/declared" | tee "$work/stray" | grep -q .; then
-    echo "every global sf_ symbol of the internal archive is declared SF_API"
+    echo "every global sf_ symbol of the build's archives is declared SF_API"
   else
     echo "global sf_ symbols that are not API (rename them sfi_):"; cat "$work/stray"; exit 1
   fi

@@ -34,9 +34,9 @@ static sf_status exact_score(void *data, double t, const double *x, size_t n, in
 static sf_mixture *random_mixture(int d, int K, uint64_t seed)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, seed);
+    sfi_rng_seed(&rng, seed);
     sf_mixture *m;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK, "%s", sf_last_error());
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK, "%s", sf_last_error());
     return m;
 }
 

@@ -10,7 +10,7 @@
 static sf_mixture *random_mixture(sf_rng *rng, int d, int K)
 {
     sf_mixture *m;
-    cr_assert_eq(sf_workload_mixture(&m, rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
+    cr_assert_eq(sfi_workload_mixture(&m, rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
     return m;
 }
 
@@ -28,15 +28,15 @@ static double d4(const double v[4], double h) { return (v[0] - 8 * v[1] + 8 * v[
 Test(burgers, hessian_and_hvp_match_differences_of_the_score)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, 31);
+    sfi_rng_seed(&rng, 31);
     sf_context *ctx = cpu_context();
     for (int trial = 0; trial < 8; trial++) {
         int d = 1 + trial % 5, K = 2 + trial;
         sf_mixture *m = random_mixture(&rng, d, K);
         sf_time t = time_at((sf_schedule_kind)(trial % 4), 0.25);
         double x[8], v[8], H[64], hv[8], hs[8], s0[8], s[4][8], h = fd_step(&t);
-        sf_workload_particles(x, 1, m, &t, &rng, 0, 0);
-        for (int j = 0; j < d; j++) v[j] = sf_rng_normal(&rng);
+        sfi_workload_particles(x, 1, m, &t, &rng, 0, 0);
+        for (int j = 0; j < d; j++) v[j] = sfi_rng_normal(&rng);
         eval(ctx, m, &t, x, 1, (sf_outputs){.score = s0, .hessian = H, .hvp = hv, .hvp_dir = v, .hvp_score = hs});
         double scale = 0;
         for (int j = 0; j < d * d; j++) scale = fmax(scale, fabs(H[j]));
@@ -68,14 +68,14 @@ Test(burgers, hessian_and_hvp_match_differences_of_the_score)
 Test(burgers, laplacian_is_gradient_of_divergence)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, 32);
+    sfi_rng_seed(&rng, 32);
     sf_context *ctx = cpu_context();
     for (int trial = 0; trial < 8; trial++) {
         int d = 1 + trial % 6, K = 1 + trial;
         sf_mixture *m = random_mixture(&rng, d, K);
         sf_time t = time_at((sf_schedule_kind)(trial % 4), 0.3);
         double x[8], lap[8], h = fd_step(&t), scale = 0;
-        sf_workload_particles(x, 1, m, &t, &rng, 0, 0);
+        sfi_workload_particles(x, 1, m, &t, &rng, 0, 0);
         eval(ctx, m, &t, x, 1, (sf_outputs){.lap = lap});
         double fd[8];
         for (int a = 0; a < d; a++) {
@@ -101,7 +101,7 @@ Test(burgers, laplacian_is_gradient_of_divergence)
 Test(burgers, time_derivatives_match_differences)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, 33);
+    sfi_rng_seed(&rng, 33);
     sf_context *ctx = cpu_context();
     for (int trial = 0; trial < 8; trial++) {
         int d = 1 + trial % 4, K = 2 + trial % 5;
@@ -110,7 +110,7 @@ Test(burgers, time_derivatives_match_differences)
         double t0 = 0.2 + 0.05 * trial, ht = 1e-4;
         sf_time t = time_at(kind, t0);
         double x[8], dts[8], dtl, dtau[8], dtaul, s[4][8], l[4];
-        sf_workload_particles(x, 1, m, &t, &rng, 0, 0);
+        sfi_workload_particles(x, 1, m, &t, &rng, 0, 0);
         eval(ctx, m, &t, x, 1, (sf_outputs){.dt_score = dts, .dt_logp = &dtl, .dtau_score = dtau, .dtau_logp = &dtaul});
         double off[4] = {-2, -1, 1, 2};
         for (int q = 0; q < 4; q++) {
@@ -147,7 +147,7 @@ Test(burgers, time_derivatives_match_differences)
 Test(burgers, residual_is_at_rounding_level)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, 34);
+    sfi_rng_seed(&rng, 34);
     sf_context *ctx = cpu_context();
     static const int dims[] = {1, 2, 5, 16, 64, 128};
     for (int i = 0; i < 6; i++)
@@ -165,7 +165,7 @@ Test(burgers, residual_is_at_rounding_level)
             }
             double *x = malloc(n * d * sizeof(double)), *R = malloc(n * d * sizeof(double)), sc[40];
             double *Rt = malloc(n * d * sizeof(double)), sct[40];
-            sf_workload_particles(x, n, m, &t, &rng, 0.1, 3.0);
+            sfi_workload_particles(x, n, m, &t, &rng, 0.1, 3.0);
             sf_outputs o = {.residual = R, .residual_scale = sc};
             if (kind < 4) o.residual_t = Rt, o.residual_t_scale = sct;
             eval(ctx, m, &t, x, n, o);
@@ -236,7 +236,7 @@ Test(burgers, guided_field_has_the_predicted_residual)
 Test(burgers, rk4_update_converges_at_fourth_order)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, 35);
+    sfi_rng_seed(&rng, 35);
     sf_context *ctx = cpu_context();
     sf_mixture *m = random_mixture(&rng, 3, 4);
     size_t n = 16;
@@ -247,7 +247,7 @@ Test(burgers, rk4_update_converges_at_fourth_order)
     sf_schedule_at(&direct, 0, &t0);
     direct.sigma = sqrt(tau1);
     sf_schedule_at(&direct, 0, &t1);
-    sf_workload_particles(y, n, m, &t0, &rng, 0, 0);
+    sfi_workload_particles(y, n, m, &t0, &rng, 0, 0);
     eval(ctx, m, &t1, y, n, (sf_outputs){.score = exact});
     static const int steps[3] = {16, 32, 64};
     for (int r = 0; r < 3; r++) {
@@ -288,13 +288,13 @@ static sf_status rotated_field(void *data, const double *pts, size_t k, double *
 Test(burgers, curl_probe_sees_gradients_and_rotation)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, 36);
+    sfi_rng_seed(&rng, 36);
     sf_context *ctx = cpu_context();
     sf_mixture *m = random_mixture(&rng, 3, 5);
     sf_time t = time_at(SF_SCHEDULE_VP_LINEAR, 0.3);
     size_t n = 20;
     double x[60], curl[20], curl_full[20];
-    sf_workload_particles(x, n, m, &t, &rng, 0, 0);
+    sfi_workload_particles(x, n, m, &t, &rng, 0, 0);
     cr_assert_eq(sf_score_curl(ctx, m, &t, x, n, 4, 7, curl), SF_OK, "%s", sf_last_error());
     cr_assert_eq(sf_score_curl(ctx, m, &t, x, n, 0, 7, curl_full), SF_OK, "%s", sf_last_error());
     for (size_t i = 0; i < n; i++) {

@@ -1100,7 +1100,7 @@ Test(bad_input, speciation_amplification_interval)
 }
 
 /* check --backend cpu compares the fast CPU backend with the reference (both run here: the
- * comparison itself is sf_compare_outputs, tested with the library); the reference cannot be
+ * comparison itself is sfi_compare_outputs, tested with the library); the reference cannot be
  * checked against itself, and f32 is the GPU's. */
 Test(cli, check_cpu_backend_against_reference)
 {

@@ -1,6 +1,6 @@
 /* The CPU reference path against an independent dense route (d x d covariances, Cholesky in long
  * double) on random mixtures of every covariance kind, d from 1 to 128, K from 1 to 33, every
- * schedule: agreement to 1e-9 relative (tol * (rms + |ref|), see sf_compare). */
+ * schedule: agreement to 1e-9 relative (tol * (rms + |ref|), see sfi_compare). */
 #include "dense_reference.h"
 #include "test_helpers.h"
 
@@ -9,13 +9,13 @@
 static void check_against_dense_at(int d, int K, sf_workload_kinds kinds, sf_time time, uint64_t seed)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, seed);
+    sfi_rng_seed(&rng, seed);
     sf_mixture *m = NULL;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, kinds, 1.0), SF_OK, "%s", sf_last_error());
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, d, K, kinds, 1.0), SF_OK, "%s", sf_last_error());
     enum { N = 6 };
     double *x = malloc(N * d * sizeof(double));
-    sf_workload_particles(x, N, m, &time, &rng, 0.0, 0.0);
-    for (int i = 0; i < d; i++) x[(N - 1) * d + i] = 3.0 * sf_rng_normal(&rng); /* one far-ish particle */
+    sfi_workload_particles(x, N, m, &time, &rng, 0.0, 0.0);
+    for (int i = 0; i < d; i++) x[(N - 1) * d + i] = 3.0 * sfi_rng_normal(&rng); /* one far-ish particle */
     sf_context *ctx = cpu_context();
     sf_outputs got = eval_all(ctx, m, &time, x, N);
     double *want[5] = {malloc(N * d * sizeof(double)), malloc(N * sizeof(double)), malloc(N * K * sizeof(double)),

@@ -64,10 +64,10 @@ static void free_outputs_all(all_outputs *r)
  * scale outputs). */
 static double output_scale(const all_outputs *ref, int o)
 {
-    if (o == OUT_LAP) return sf_rms(ref->a[OUT_DIV], ref->size[OUT_DIV]) * sf_rms(ref->a[OUT_SCORE], ref->size[OUT_SCORE]);
-    if (o == OUT_RESIDUAL) return sf_rms(ref->a[OUT_RESIDUAL_SCALE], ref->size[OUT_RESIDUAL_SCALE]);
-    if (o == OUT_RESIDUAL_T) return sf_rms(ref->a[OUT_RESIDUAL_T_SCALE], ref->size[OUT_RESIDUAL_T_SCALE]);
-    return sf_rms(ref->a[o], ref->size[o]);
+    if (o == OUT_LAP) return sfi_rms(ref->a[OUT_DIV], ref->size[OUT_DIV]) * sfi_rms(ref->a[OUT_SCORE], ref->size[OUT_SCORE]);
+    if (o == OUT_RESIDUAL) return sfi_rms(ref->a[OUT_RESIDUAL_SCALE], ref->size[OUT_RESIDUAL_SCALE]);
+    if (o == OUT_RESIDUAL_T) return sfi_rms(ref->a[OUT_RESIDUAL_T_SCALE], ref->size[OUT_RESIDUAL_T_SCALE]);
+    return sfi_rms(ref->a[o], ref->size[o]);
 }
 
 /* A random mixture of `kinds` in R^d with K components, n particles at `sched`(t) with 2% of them
@@ -76,13 +76,13 @@ static void compare_backends(int d, int K, size_t n, sf_workload_kinds kinds, sf
                              double outlier_scale, int score_only, uint64_t seed)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, seed);
+    sfi_rng_seed(&rng, seed);
     sf_mixture *m = NULL;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, kinds, 1.0), SF_OK, "%s", sf_last_error());
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, d, K, kinds, 1.0), SF_OK, "%s", sf_last_error());
     sf_time time = time_at(sched, t);
     double *x = malloc(n * d * sizeof(double)), *dir = malloc(n * d * sizeof(double));
-    sf_workload_particles(x, n, m, &time, &rng, 0.02, outlier_scale);
-    for (size_t i = 0; i < n * (size_t)d; i++) dir[i] = sf_rng_normal(&rng);
+    sfi_workload_particles(x, n, m, &time, &rng, 0.02, outlier_scale);
+    for (size_t i = 0; i < n * (size_t)d; i++) dir[i] = sfi_rng_normal(&rng);
     all_outputs ref = alloc_outputs(n, d, K, dir, score_only), got = alloc_outputs(n, d, K, dir, score_only);
     sf_context *reference = NULL, *fast = NULL;
     cr_assert_eq(sf_context_create(&reference, SF_BACKEND_REFERENCE, SF_PRECISION_F64, 0), SF_OK);
@@ -92,7 +92,7 @@ static void compare_backends(int d, int K, size_t n, sf_workload_kinds kinds, sf
     for (int o = 0; o < OUT_COUNT; o++) {
         if (!ref.a[o]) continue;
         size_t at;
-        double worst = sf_compare_scaled(ref.a[o], got.a[o], ref.size[o], TOL, output_scale(&ref, o), &at);
+        double worst = sfi_compare_scaled(ref.a[o], got.a[o], ref.size[o], TOL, output_scale(&ref, o), &at);
         cr_expect(worst <= 1.0,
                   "%s d = %d K = %d n = %zu t = %g%s: worst %.3g x tol %g at %zu (reference %.17g, fast %.17g)",
                   out_names[o], d, K, n, t, score_only ? " (score only)" : "", worst, TOL, at, ref.a[o][at],
@@ -160,11 +160,11 @@ static double ulps(double got, double want)
 Test(fast_backend, simd_exp_within_one_ulp_of_libm)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, 21);
+    sfi_rng_seed(&rng, 21);
     size_t n = 1 << 20;
     double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double));
     for (size_t i = 0; i < n; i++) /* the whole range (into subnormal results), and [-1, 1] densely */
-        x[i] = i % 2 ? -745.5 + 1455.0 * sf_rng_uniform(&rng) : 2.0 * sf_rng_uniform(&rng) - 1.0;
+        x[i] = i % 2 ? -745.5 + 1455.0 * sfi_rng_uniform(&rng) : 2.0 * sfi_rng_uniform(&rng) - 1.0;
     sfi_exp_array(x, y, n);
     double worst = 0;
     size_t at = 0;
@@ -187,11 +187,11 @@ Test(fast_backend, simd_exp_within_one_ulp_of_libm)
 Test(fast_backend, softmax_rows_match_long_double_log_sum_exp)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, 22);
+    sfi_rng_seed(&rng, 22);
     enum { ROWS = 50, K = 37 };
     double l[ROWS * K], r[ROWS * K], logp[ROWS];
     for (int i = 0; i < ROWS * K; i++) /* wide ranges, and skipped components (-inf) */
-        l[i] = i % 11 == 3 ? -INFINITY : (i % 2 ? -700.0 : 0.0) + 200.0 * (sf_rng_uniform(&rng) - 0.5);
+        l[i] = i % 11 == 3 ? -INFINITY : (i % 2 ? -700.0 : 0.0) + 200.0 * (sfi_rng_uniform(&rng) - 0.5);
     memcpy(r, l, sizeof l);
     sfi_softmax_rows(r, ROWS, K, logp);
     for (int i = 0; i < ROWS; i++) {
@@ -242,10 +242,10 @@ Test(fast_backend, screening_bound_holds)
     const sf_workload_kinds kinds[] = {SF_WORKLOAD_ISOTROPIC, SF_WORKLOAD_DIAGONAL, SF_WORKLOAD_LOWRANK, SF_WORKLOAD_ALL};
     for (int c = 0; c < 4; c++) {
         sf_rng rng;
-        sf_rng_seed(&rng, 30 + c);
+        sfi_rng_seed(&rng, 30 + c);
         int d = 33, K = 20, n = 64;
         sf_mixture *m = NULL;
-        cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, kinds[c], 1.0), SF_OK);
+        cr_assert_eq(sfi_workload_mixture(&m, &rng, d, K, kinds[c], 1.0), SF_OK);
         sf_time time = time_at(SF_SCHEDULE_VP_LINEAR, 0.05);
         sf_field field;
         cr_assert_eq(sfi_field_build(&field, m, &time), SF_OK);
@@ -254,7 +254,7 @@ Test(fast_backend, screening_bound_holds)
         sf_screen_scratch s;
         cr_assert_eq(sfi_screen_scratch_alloc(&s, &ff, n), SF_OK);
         double *x = malloc((size_t)n * d * sizeof(double)), approx[64 * 20], bound[64 * 20], best[64];
-        sf_workload_particles(x, n, m, &time, &rng, 0.2, 1e4);
+        sfi_workload_particles(x, n, m, &time, &rng, 0.2, 1e4);
         sfi_screen_block(&ff, x, n, approx, bound, best, &s);
         for (int i = 0; i < n; i++) {
             double top = -INFINITY;
@@ -281,10 +281,10 @@ Test(fast_backend, screening_bound_holds)
 Test(fast_backend, isotropic_bounds_are_the_shared_formula)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, 35);
+    sfi_rng_seed(&rng, 35);
     int d = 9, K = 23;
     sf_mixture *m = NULL;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ISOTROPIC, 1.0), SF_OK);
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ISOTROPIC, 1.0), SF_OK);
     sf_time time = time_at(SF_SCHEDULE_VE, 0.3);
     sf_field field;
     cr_assert_eq(sfi_field_build(&field, m, &time), SF_OK);
@@ -292,8 +292,8 @@ Test(fast_backend, isotropic_bounds_are_the_shared_formula)
     cr_assert_eq(sfi_fast_field_prepare(&ff, &field), SF_OK);
     cr_assert(ff.uniform_diag && field.R == 0);
     for (int trial = 0; trial < 50; trial++) {
-        double sq = 100.0 * sf_rng_uniform(&rng), a[23], b[23];
-        for (int k = 0; k < K; k++) a[k] = 20.0 * (sf_rng_uniform(&rng) - 0.5);
+        double sq = 100.0 * sfi_rng_uniform(&rng), a[23], b[23];
+        for (int k = 0; k < K; k++) a[k] = 20.0 * (sfi_rng_uniform(&rng) - 0.5);
         double xpm[23];
         memcpy(xpm, a, sizeof xpm);
         sfi_screen_rank_free_bounds(&ff.view, sq, a, b);
@@ -316,10 +316,10 @@ Test(fast_backend, matrix_sums_equal_direct_sums)
     const sf_workload_kinds kinds[] = {SF_WORKLOAD_ISOTROPIC, SF_WORKLOAD_DIAGONAL, SF_WORKLOAD_LOWRANK, SF_WORKLOAD_ALL};
     for (int c = 0; c < 4; c++) {
         sf_rng rng;
-        sf_rng_seed(&rng, 40 + c);
+        sfi_rng_seed(&rng, 40 + c);
         int d = 17, K = 11, n = 30;
         sf_mixture *m = NULL;
-        cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, kinds[c], 1.0), SF_OK);
+        cr_assert_eq(sfi_workload_mixture(&m, &rng, d, K, kinds[c], 1.0), SF_OK);
         sf_time time = time_at(SF_SCHEDULE_VE, 0.4);
         sf_field field;
         cr_assert_eq(sfi_field_build(&field, m, &time), SF_OK);
@@ -329,8 +329,8 @@ Test(fast_backend, matrix_sums_equal_direct_sums)
         cr_assert_eq(sfi_screen_scratch_alloc(&s, &ff, n), SF_OK);
         double x[30 * 17], w[30 * 11], approx[30 * 11], bound[30 * 11], best[30], score[30 * 17], scratch[30 * 17];
         double coef[30 * 44 + 1];
-        sf_workload_particles(x, n, m, &time, &rng, 0.0, 0.0);
-        for (int e = 0; e < n * K; e++) w[e] = e % 4 == 1 ? 0.0 : sf_rng_uniform(&rng);
+        sfi_workload_particles(x, n, m, &time, &rng, 0.0, 0.0);
+        for (int e = 0; e < n * K; e++) w[e] = e % 4 == 1 ? 0.0 : sfi_rng_uniform(&rng);
         sfi_screen_block(&ff, x, n, approx, bound, best, &s); /* the projections u_j . x */
         sfi_matrix_score(&ff, x, n, w, s.proj, score, scratch, coef);
         for (int i = 0; i < n; i++) {

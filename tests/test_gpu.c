@@ -21,12 +21,12 @@ static void compare_backends_in(int d, int K, sf_workload_kinds kinds, sf_schedu
                                 sf_precision precision, sf_gemm_math math, size_t n, size_t max_batch, uint64_t seed)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, seed);
+    sfi_rng_seed(&rng, seed);
     sf_mixture *m;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, kinds, 1.0), SF_OK);
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, d, K, kinds, 1.0), SF_OK);
     sf_time time = time_at(sched, t);
     double *x = malloc(n * d * sizeof(double));
-    sf_workload_particles(x, n, m, &time, &rng, 0.03, precision == SF_PRECISION_F64 ? 30.0 : 4.0);
+    sfi_workload_particles(x, n, m, &time, &rng, 0.03, precision == SF_PRECISION_F64 ? 30.0 : 4.0);
     sf_context *cpu = cpu_context(), *gpu = NULL;
     cr_assert_eq(sf_context_create(&gpu, SF_BACKEND_CUDA, precision, 0), SF_OK, "%s", sf_last_error());
     cr_assert_eq(sf_context_backend(gpu), SF_BACKEND_CUDA);
@@ -42,7 +42,7 @@ static void compare_backends_in(int d, int K, sf_workload_kinds kinds, sf_schedu
     double *score_only = malloc(n * d * sizeof(double));
     sf_outputs o = {.score = score_only};
     cr_assert_eq(sf_evaluate(gpu, m, &time, x, n, &o), SF_OK, "%s", sf_last_error());
-    cr_expect(sf_compare(got.score, score_only, n * d, 1e-15, NULL) <= 1.0, "score alone differs from score with all outputs");
+    cr_expect(sfi_compare(got.score, score_only, n * d, 1e-15, NULL) <= 1.0, "score alone differs from score with all outputs");
     free(score_only);
     free_outputs(&want);
     free_outputs(&got);
@@ -103,14 +103,14 @@ Test(gpu, subspace_near_t0_and_single_particle)
 static void compare_derivatives(int d, int K, sf_schedule_kind sched, double t, sf_precision precision, uint64_t seed)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, seed);
+    sfi_rng_seed(&rng, seed);
     sf_mixture *m;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
     sf_time time = time_at(sched, t);
     size_t n = 500, nd = n * d;
     double *x = malloc(nd * 8), *v = malloc(nd * 8);
-    sf_workload_particles(x, n, m, &time, &rng, 0.03, precision == SF_PRECISION_F64 ? 30.0 : 4.0);
-    for (size_t i = 0; i < nd; i++) v[i] = sf_rng_normal(&rng);
+    sfi_workload_particles(x, n, m, &time, &rng, 0.03, precision == SF_PRECISION_F64 ? 30.0 : 4.0);
+    for (size_t i = 0; i < nd; i++) v[i] = sfi_rng_normal(&rng);
     double *buf[2][12];
     size_t sizes[12] = {nd, nd, nd, nd * d, nd, n, nd, n, nd, n, nd, n};
     static const char *const names[12] = {"score", "lap", "hvp", "hessian", "dt_score", "dt_logp", "dtau_score",
@@ -128,16 +128,16 @@ static void compare_derivatives(int d, int K, sf_schedule_kind sched, double t, 
     double tol = precision == SF_PRECISION_F64 ? 1e-11 : 1e-4;
     for (int o = 0; o < 12; o++) {
         size_t at;
-        double scale = o == 1 ? 0 : sf_rms(buf[0][o], sizes[o]);
+        double scale = o == 1 ? 0 : sfi_rms(buf[0][o], sizes[o]);
         if (o == 1) { /* the Laplacian at the scale of its terms */
             double *div = malloc(n * 8);
             sf_outputs od = {.div = div};
             sf_evaluate(ctx[0], m, &time, x, n, &od);
-            scale = sf_rms(div, n) * sf_rms(buf[0][0], nd);
+            scale = sfi_rms(div, n) * sfi_rms(buf[0][0], nd);
             free(div);
         }
-        if (o == 8 || o == 10) scale = sf_rms(buf[0][o + 1], n); /* residuals: at the scale of their terms */
-        double worst = sf_compare_scaled(buf[0][o], buf[1][o], sizes[o], tol, scale, &at);
+        if (o == 8 || o == 10) scale = sfi_rms(buf[0][o + 1], n); /* residuals: at the scale of their terms */
+        double worst = sfi_compare_scaled(buf[0][o], buf[1][o], sizes[o], tol, scale, &at);
         cr_expect(worst <= 1.0, "%s d = %d K = %d: worst %.3g x tol %g at %zu (cpu %.17g, gpu %.17g)", names[o], d, K,
                   worst, tol, at, buf[0][o][at], buf[1][o][at]);
     }
@@ -169,9 +169,9 @@ Test(gpu, sampler_trajectories_match_the_cpu)
 {
     require_device();
     sf_rng rng;
-    sf_rng_seed(&rng, 80);
+    sfi_rng_seed(&rng, 80);
     sf_mixture *m;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, 6, 5, SF_WORKLOAD_ALL, 1.0), SF_OK);
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, 6, 5, SF_WORKLOAD_ALL, 1.0), SF_OK);
     sf_schedule s = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
     sf_time start;
     sf_schedule_at(&s, 1.0, &start);
@@ -193,7 +193,7 @@ Test(gpu, sampler_trajectories_match_the_cpu)
         cr_assert_eq(sf_sample(gpu, m, &s, &smp, b, n, 7, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
         sf_context_set_max_batch(gpu, 0);
         size_t at;
-        double worst = sf_compare_scaled(a, b, nd, 1e-8, sf_rms(a, nd), &at);
+        double worst = sfi_compare_scaled(a, b, nd, 1e-8, sfi_rms(a, nd), &at);
         cr_expect(worst <= 1.0, "%s: worst %.3g x tol at %zu (cpu %.17g, gpu %.17g)", sf_sampler_kind_name(kinds[k]), worst,
                   at, a[at], b[at]);
         free(a), free(b);
@@ -224,9 +224,9 @@ Test(gpu, sampler_with_trajectory_callback)
 {
     require_device();
     sf_rng rng;
-    sf_rng_seed(&rng, 81);
+    sfi_rng_seed(&rng, 81);
     sf_mixture *m;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, 4, 3, SF_WORKLOAD_ALL, 1.0), SF_OK);
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, 4, 3, SF_WORKLOAD_ALL, 1.0), SF_OK);
     sf_schedule s = sf_schedule_default(SF_SCHEDULE_VE);
     sf_time start;
     sf_schedule_at(&s, 0.9, &start);
@@ -319,16 +319,16 @@ Test(gpu, f32_large_coordinates_in_range)
 {
     require_device();
     sf_rng rng;
-    sf_rng_seed(&rng, 180);
+    sfi_rng_seed(&rng, 180);
     int dims[2] = {6, 80};
     for (int c = 0; c < 2; c++) {
         int d = dims[c], K = 5;
         sf_mixture *m;
-        cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
+        cr_assert_eq(sfi_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
         sf_time time = time_at(SF_SCHEDULE_VP_LINEAR, 0.4);
         size_t n = 64;
         double *x = malloc(n * d * 8);
-        for (size_t i = 0; i < n * (size_t)d; i++) x[i] = (sf_rng_uniform(&rng) - 0.5) * 2e15;
+        for (size_t i = 0; i < n * (size_t)d; i++) x[i] = (sfi_rng_uniform(&rng) - 0.5) * 2e15;
         for (int j = 0; j < d; j++) x[j] = 1e15; /* the first particle at exactly 1e15 */
         sf_context *cpu = cpu_context(), *gpu = NULL;
         cr_assert_eq(sf_context_create(&gpu, SF_BACKEND_CUDA, SF_PRECISION_F32, 0), SF_OK, "%s", sf_last_error());
@@ -354,17 +354,17 @@ Test(gpu, f32_input_out_of_range_is_refused)
 {
     require_device();
     sf_rng rng;
-    sf_rng_seed(&rng, 190);
+    sfi_rng_seed(&rng, 190);
     int dims[2] = {4, 64};
     double bad[3] = {1e19, 1e30, INFINITY};
     for (int c = 0; c < 2; c++) {
         int d = dims[c], K = 6;
         sf_mixture *m;
-        cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
+        cr_assert_eq(sfi_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
         sf_time time = time_at(SF_SCHEDULE_VE, 0.5);
         size_t n = 1001;
         double *x = malloc(n * d * 8), *s = malloc(n * d * 8), *ref = malloc(n * d * 8);
-        sf_workload_particles(x, n, m, &time, &rng, 0.0, 0.0);
+        sfi_workload_particles(x, n, m, &time, &rng, 0.0, 0.0);
         sf_context *gpu = NULL, *cpu = cpu_context();
         cr_assert_eq(sf_context_create(&gpu, SF_BACKEND_CUDA, SF_PRECISION_F32, 0), SF_OK, "%s", sf_last_error());
         sf_context_set_max_batch(gpu, 37); /* the bad particle in a later batch */
@@ -379,7 +379,7 @@ Test(gpu, f32_input_out_of_range_is_refused)
         sf_outputs o = {.score = s}, r = {.score = ref};
         cr_assert_eq(sf_evaluate(gpu, m, &time, x, n, &o), SF_OK, "after a refusal: %s", sf_last_error());
         cr_assert_eq(sf_evaluate(cpu, m, &time, x, n, &r), SF_OK);
-        cr_expect(sf_compare(ref, s, n * d, 1e-4, NULL) <= 1.0, "d = %d: results after a refusal differ", d);
+        cr_expect(sfi_compare(ref, s, n * d, 1e-4, NULL) <= 1.0, "d = %d: results after a refusal differ", d);
         sf_context_destroy(gpu), sf_context_destroy(cpu);
         free(x), free(s), free(ref);
         sf_mixture_destroy(m);
@@ -391,15 +391,15 @@ Test(gpu, f64_non_finite_input_named_across_batches)
 {
     require_device();
     sf_rng rng;
-    sf_rng_seed(&rng, 195);
+    sfi_rng_seed(&rng, 195);
     int dims[2] = {3, 40};
     for (int c = 0; c < 2; c++) {
         sf_mixture *m;
-        cr_assert_eq(sf_workload_mixture(&m, &rng, dims[c], 4, SF_WORKLOAD_ALL, 1.0), SF_OK);
+        cr_assert_eq(sfi_workload_mixture(&m, &rng, dims[c], 4, SF_WORKLOAD_ALL, 1.0), SF_OK);
         sf_time time = time_at(SF_SCHEDULE_VE, 0.5);
         size_t n = 500;
         double *x = malloc(n * dims[c] * 8), *s = malloc(n * dims[c] * 8);
-        sf_workload_particles(x, n, m, &time, &rng, 0.0, 0.0);
+        sfi_workload_particles(x, n, m, &time, &rng, 0.0, 0.0);
         x[(size_t)321 * dims[c] + 2] = NAN;
         sf_context *gpu = NULL;
         cr_assert_eq(sf_context_create(&gpu, SF_BACKEND_CUDA, SF_PRECISION_F64, 0), SF_OK, "%s", sf_last_error());
@@ -452,14 +452,14 @@ static void device_matches_host(int d, int K, sf_precision precision, int deriva
 {
     int single = precision == SF_PRECISION_F32;
     sf_rng rng;
-    sf_rng_seed(&rng, seed);
+    sfi_rng_seed(&rng, seed);
     sf_mixture *m;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
     sf_time time = time_at(SF_SCHEDULE_VP_LINEAR, 0.3);
     size_t n = 777, nd = n * d;
     double *x = malloc(nd * 8), *v = malloc(nd * 8);
-    sf_workload_particles(x, n, m, &time, &rng, 0.02, single ? 4.0 : 30.0);
-    for (size_t i = 0; i < nd; i++) v[i] = sf_rng_normal(&rng);
+    sfi_workload_particles(x, n, m, &time, &rng, 0.02, single ? 4.0 : 30.0);
+    for (size_t i = 0; i < nd; i++) v[i] = sfi_rng_normal(&rng);
     if (single) /* the host path rounds x to float on the way: start from float values */
         for (size_t i = 0; i < nd; i++) x[i] = (float)x[i], v[i] = (float)v[i];
     sf_context *gpu = NULL;
@@ -490,7 +490,7 @@ static void device_matches_host(int d, int K, sf_precision precision, int deriva
     for (int o = 0; o < wanted; o++) {
         from_device(dev[o], sizes[o], single, back[o]);
         size_t at;
-        double worst = sf_compare(host[o], back[o], sizes[o], single ? 1e-6 : 1e-14, &at);
+        double worst = sfi_compare(host[o], back[o], sizes[o], single ? 1e-6 : 1e-14, &at);
         cr_expect(worst <= 1.0, "d = %d %s %s: device arrays differ from host arrays (worst %.3g at %zu: %.17g vs %.17g)", d,
                   single ? "f32" : "f64", names[o], worst, at, host[o][at], back[o][at]);
     }
@@ -530,6 +530,51 @@ Test(gpu, device_arrays_match_host_arrays)
 #endif
 }
 
+/* issue 11 defect 3: a plan's field is uploaded from host memory that is freed when
+ * sf_plan_create returns. Plans made one after another reuse the host allocator's freed memory
+ * (and each plan's pack is overwritten by the next one's), so a copy that read its source after
+ * the free would leave the first plans with another mixture's field: every plan must still equal
+ * the reference after all of them exist. */
+Test(gpu, plans_do_not_read_freed_upload_memory)
+{
+    require_device();
+    enum { PLANS = 6 };
+    const int d = 48, K = 24; /* the large-d route: GEMM operands packed on the host */
+    const size_t n = 600;
+    sf_mixture *mix[PLANS];
+    sf_plan *plan[PLANS];
+    sf_context *cpu = cpu_context(), *gpu = NULL;
+    cr_assert_eq(sf_context_create(&gpu, SF_BACKEND_CUDA, SF_PRECISION_F64, 0), SF_OK, "%s", sf_last_error());
+    sf_time time = time_at(SF_SCHEDULE_VP_LINEAR, 0.4);
+    sf_rng rng;
+    sfi_rng_seed(&rng, 310);
+    for (int p = 0; p < PLANS; p++) {
+        cr_assert_eq(sfi_workload_mixture(&mix[p], &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
+        cr_assert_eq(sf_plan_create(&plan[p], gpu, mix[p], &time), SF_OK, "%s", sf_last_error());
+        size_t junk_bytes = (size_t)K * d * d * sizeof(double); /* at least a pack's size, refilled */
+        unsigned char *junk = malloc(junk_bytes);
+        cr_assert(junk != NULL);
+        memset(junk, 0xA5, junk_bytes);
+        free(junk);
+    }
+    double *x = malloc(n * d * sizeof(double)), *got = malloc(n * d * sizeof(double));
+    for (int p = 0; p < PLANS; p++) {
+        sfi_workload_particles(x, n, mix[p], &time, &rng, 0.0, 30.0);
+        sf_outputs want = eval_all(cpu, mix[p], &time, x, n), o = {.score = got};
+        cr_assert_eq(sf_plan_evaluate(plan[p], x, n, &o), SF_OK, "%s", sf_last_error());
+        double worst = sfi_compare(want.score, got, n * d, 1e-11, NULL);
+        cr_expect(worst <= 1.0, "plan %d of %d: score %g of tolerance from the reference", p, PLANS, worst);
+        free_outputs(&want);
+    }
+    for (int p = 0; p < PLANS; p++) {
+        sf_plan_destroy(plan[p]);
+        sf_mixture_destroy(mix[p]);
+    }
+    free(x), free(got);
+    sf_context_destroy(cpu);
+    sf_context_destroy(gpu);
+}
+
 /* issue 11 defect 3: entry points leave the caller's current device as they found it. With two
  * or more devices the context lives on device 0 while the caller's current device is the last
  * one, so a missing restore shows; with one device the check is necessarily weaker. */
@@ -543,12 +588,12 @@ Test(gpu, entry_points_restore_the_current_device)
     cr_assert_eq(sf_context_create(&gpu, SF_BACKEND_CUDA, SF_PRECISION_F64, 0), SF_OK, "%s", sf_last_error());
     cr_expect_eq(sfi_cuda_current_device(), mine, "sf_context_create moved the caller's device");
     sf_rng rng;
-    sf_rng_seed(&rng, 210);
+    sfi_rng_seed(&rng, 210);
     sf_mixture *m;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, 3, 4, SF_WORKLOAD_ALL, 1.0), SF_OK);
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, 3, 4, SF_WORKLOAD_ALL, 1.0), SF_OK);
     sf_time time = time_at(SF_SCHEDULE_VP_LINEAR, 0.5);
     double x[30], s[30];
-    sf_workload_particles(x, 10, m, &time, &rng, 0.0, 0.0);
+    sfi_workload_particles(x, 10, m, &time, &rng, 0.0, 0.0);
     sf_outputs o = {.score = s};
     cr_expect_eq(sf_evaluate(gpu, m, &time, x, 10, &o), SF_OK);
     cr_expect_eq(sfi_cuda_current_device(), mine, "sf_evaluate moved the caller's device");
@@ -601,9 +646,9 @@ Test(gpu, sampler_continued_run_draws_fresh_noise)
 {
     require_device();
     sf_rng rng;
-    sf_rng_seed(&rng, 220);
+    sfi_rng_seed(&rng, 220);
     sf_mixture *m;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, 4, 5, SF_WORKLOAD_ALL, 1.0), SF_OK);
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, 4, 5, SF_WORKLOAD_ALL, 1.0), SF_OK);
     sf_schedule sched = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
     sf_time start;
     sf_schedule_at(&sched, 1.0, &start);
@@ -628,11 +673,11 @@ Test(gpu, sampler_continued_run_draws_fresh_noise)
     smp.first_step = 0;
     cr_assert_eq(sf_sample(gpu, m, &sched, &smp, reused, N, 0, NULL, NULL, 0), SF_OK);
     size_t at;
-    cr_expect(sf_compare_scaled(whole, parts, N * D, 1e-12, sf_rms(whole, N * D), &at) <= 1.0,
+    cr_expect(sfi_compare_scaled(whole, parts, N * D, 1e-12, sfi_rms(whole, N * D), &at) <= 1.0,
               "continued run differs from one run at %zu: %.17g vs %.17g", at, whole[at], parts[at]);
-    cr_expect(sf_compare_scaled(cpu_whole, whole, N * D, 1e-8, sf_rms(cpu_whole, N * D), &at) <= 1.0,
+    cr_expect(sfi_compare_scaled(cpu_whole, whole, N * D, 1e-8, sfi_rms(cpu_whole, N * D), &at) <= 1.0,
               "device run differs from the CPU at %zu", at);
-    cr_expect(sf_compare_scaled(whole, reused, N * D, 1e-3, sf_rms(whole, N * D), &at) > 1.0,
+    cr_expect(sfi_compare_scaled(whole, reused, N * D, 1e-3, sfi_rms(whole, N * D), &at) > 1.0,
               "restarting the step count reproduced the run: the noise does not depend on the step");
     sf_context_destroy(gpu), sf_context_destroy(cpu);
     sf_mixture_destroy(m);
@@ -643,9 +688,9 @@ Test(gpu, sampler_continued_run_draws_fresh_noise)
 static void sampler_matches_cpu(int d, int K, size_t n, int steps, sf_sampler_kind kind, uint64_t seed)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, seed);
+    sfi_rng_seed(&rng, seed);
     sf_mixture *m;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
     sf_schedule sched = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
     sf_time start;
     sf_schedule_at(&sched, 1.0, &start);
@@ -660,7 +705,7 @@ static void sampler_matches_cpu(int d, int K, size_t n, int steps, sf_sampler_ki
     cr_assert_eq(sf_sample(cpu, m, &sched, &smp, a, n, 0, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
     cr_assert_eq(sf_sample(gpu, m, &sched, &smp, b, n, 0, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
     size_t at;
-    double worst = sf_compare_scaled(a, b, nd, 1e-8, sf_rms(a, nd), &at);
+    double worst = sfi_compare_scaled(a, b, nd, 1e-8, sfi_rms(a, nd), &at);
     cr_expect(worst <= 1.0, "d = %d n = %zu %s: worst %.3g at %zu (cpu %.17g, gpu %.17g)", d, n, sf_sampler_kind_name(kind),
               worst, at, a[at], b[at]);
     sf_context_destroy(gpu), sf_context_destroy(cpu);

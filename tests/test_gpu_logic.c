@@ -97,12 +97,12 @@ static void expect_requests_close(const sf_request *ref, const sf_request *got, 
         {"denoise", ref->denoise, got->denoise, nd}, {"lap", ref->lap, got->lap, nd},
         {"hvp", ref->hvp, got->hvp, nd},            {"hessian", ref->hessian, got->hessian, nd * d},
         {"dt_score", ref->dt_score, got->dt_score, nd}, {"dt_logp", ref->dt_logp, got->dt_logp, n}};
-    double lap_scale = sf_rms(ref->div, n) * sf_rms(ref->score, nd); /* the size of the Laplacian's terms */
+    double lap_scale = sfi_rms(ref->div, n) * sfi_rms(ref->score, nd); /* the size of the Laplacian's terms */
     for (size_t o = 0; o < sizeof outs / sizeof outs[0]; o++) {
         if (!outs[o].a || !outs[o].b) continue;
         size_t at;
-        double scale = outs[o].a == ref->lap ? lap_scale : sf_rms(outs[o].a, outs[o].size);
-        double worst = sf_compare_scaled(outs[o].a, outs[o].b, outs[o].size, tol, scale, &at);
+        double scale = outs[o].a == ref->lap ? lap_scale : sfi_rms(outs[o].a, outs[o].size);
+        double worst = sfi_compare_scaled(outs[o].a, outs[o].b, outs[o].size, tol, scale, &at);
         cr_expect(worst <= 1.0, "%s %s: worst %.3g x tol %g at %zu (cpu %.17g, kernel logic %.17g)", what, outs[o].name,
                   worst, tol, at, outs[o].a[at], outs[o].b[at]);
     }
@@ -234,14 +234,14 @@ typedef struct {
 static screen_run compare_screened(const logic_case *c, screen_run sr)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, c->seed);
+    sfi_rng_seed(&rng, c->seed);
     sf_mixture *m;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, c->d, c->K, c->kinds, 1.0), SF_OK);
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, c->d, c->K, c->kinds, 1.0), SF_OK);
     sf_time time = time_at(c->sched, c->t);
     size_t n = c->n, nd = n * c->d;
     double *x = malloc(nd * sizeof(double)), *v = malloc(nd * sizeof(double));
-    sf_workload_particles(x, n, m, &time, &rng, c->outliers, c->outlier_scale);
-    for (size_t i = 0; i < nd; i++) v[i] = sf_rng_normal(&rng);
+    sfi_workload_particles(x, n, m, &time, &rng, c->outliers, c->outlier_scale);
+    for (size_t i = 0; i < nd; i++) v[i] = sfi_rng_normal(&rng);
     sf_field field;
     cr_assert_eq(sfi_field_build(&field, m, &time), SF_OK);
     const double *dir = c->given_directions ? v : NULL;
@@ -370,13 +370,13 @@ static void compare_small(int single, int d, int K, sf_workload_kinds kinds, sf_
                           int slots, uint64_t seed)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, seed);
+    sfi_rng_seed(&rng, seed);
     sf_mixture *m;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, kinds, 1.0), SF_OK);
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, d, K, kinds, 1.0), SF_OK);
     sf_time time = time_at(sched, t);
     size_t n = 200, nd = n * d;
     double *x = malloc(nd * sizeof(double));
-    sf_workload_particles(x, n, m, &time, &rng, 0.05, single ? 4.0 : 30.0);
+    sfi_workload_particles(x, n, m, &time, &rng, 0.05, single ? 4.0 : 30.0);
     sf_field field;
     cr_assert_eq(sfi_field_build(&field, m, &time), SF_OK);
     sf_request ref = alloc_request(n, d, K, NULL, 0, 0, 0), got = alloc_request(n, d, K, NULL, 0, 0, 0);
@@ -435,12 +435,12 @@ static double old_max(double v, double o) { return o > v ? o : v; } /* v1's step
 Test(gpu_logic, warp_maximum_agrees_across_lanes_with_nan)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, 30);
+    sfi_rng_seed(&rng, 30);
     int old_disagreed = 0;
     for (int trial = 0; trial < 200; trial++) {
         double a[32], b[32], best = -INFINITY;
         for (int i = 0; i < 32; i++) {
-            a[i] = sf_rng_uniform(&rng) < 0.2 ? NAN : sf_rng_normal(&rng);
+            a[i] = sfi_rng_uniform(&rng) < 0.2 ? NAN : sfi_rng_normal(&rng);
             if (!isnan(a[i]) && a[i] > best) best = a[i];
             b[i] = a[i];
         }
@@ -513,9 +513,9 @@ Test(gpu_logic, batch_halves_on_allocation_failure)
 Test(gpu_logic, continued_sampler_run_draws_fresh_noise)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, 40);
+    sfi_rng_seed(&rng, 40);
     sf_mixture *m;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, 3, 4, SF_WORKLOAD_ALL, 1.0), SF_OK);
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, 3, 4, SF_WORKLOAD_ALL, 1.0), SF_OK);
     sf_schedule sched = sf_schedule_default(SF_SCHEDULE_VE);
     sf_time start;
     sf_schedule_at(&sched, 1.0, &start);

@@ -63,12 +63,12 @@ static inline void free_outputs(sf_outputs *o)
     free(o->score), free(o->logp), free(o->resp), free(o->div), free(o->denoise);
 }
 
-/* Every output of got within tol of ref (sf_compare_outputs); `what` describes the case. */
+/* Every output of got within tol of ref (sfi_compare_outputs); `what` describes the case. */
 static inline void expect_outputs_close(const sf_outputs *ref, const sf_outputs *got, size_t n, int d, int K,
                                         double tol, const char *what)
 {
     sf_output_diff diffs[5];
-    sf_compare_outputs(ref, got, n, d, K, tol, diffs);
+    sfi_compare_outputs(ref, got, n, d, K, tol, diffs);
     for (int o = 0; o < 5; o++)
         cr_expect(diffs[o].worst <= 1.0, "%s: %s worst %.3g x tol %g at %zu (ref %.17g, got %.17g)", what,
                   diffs[o].name, diffs[o].worst, tol, diffs[o].at, diffs[o].ref, diffs[o].got);

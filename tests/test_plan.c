@@ -12,9 +12,9 @@ static void plan_follows_time(sf_backend backend, sf_workload_kinds kinds, uint6
 {
     enum { N = 5, D = 6, K = 7 };
     sf_rng rng;
-    sf_rng_seed(&rng, seed);
+    sfi_rng_seed(&rng, seed);
     sf_mixture *m = NULL;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, D, K, kinds, 1.0), SF_OK, "%s", sf_last_error());
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, D, K, kinds, 1.0), SF_OK, "%s", sf_last_error());
     sf_context *ctx = NULL;
     cr_assert_eq(sf_context_create(&ctx, backend, SF_PRECISION_F64, 0), SF_OK, "%s", sf_last_error());
     const double ts[] = {0.9, 0.4, 0.05, 0.4, 0.7};
@@ -25,7 +25,7 @@ static void plan_follows_time(sf_backend backend, sf_workload_kinds kinds, uint6
         sf_time t = time_at(SF_SCHEDULE_VP_LINEAR, ts[i]);
         cr_assert_eq(sf_plan_set_time(plan, &t), SF_OK, "%s", sf_last_error());
         double x[N * D];
-        sf_workload_particles(x, N, m, &t, &rng, 0.2, 5.0);
+        sfi_workload_particles(x, N, m, &t, &rng, 0.2, 5.0);
         double score[N * D], logp[N], resp[N * K], div[N], den[N * D];
         sf_outputs got = {.score = score, .logp = logp, .resp = resp, .div = div, .denoise = den};
         cr_assert_eq(sf_plan_evaluate(plan, x, N, &got), SF_OK, "%s", sf_last_error());
@@ -63,13 +63,13 @@ Test(gpu, plan_follows_its_time)
 Test(plan, heat_frame_follows_time)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, 21);
+    sfi_rng_seed(&rng, 21);
     sf_mixture *m = NULL;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, 3, 4, SF_WORKLOAD_ALL, 1.0), SF_OK);
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, 3, 4, SF_WORKLOAD_ALL, 1.0), SF_OK);
     sf_context *ctx = cpu_context();
     sf_time a = time_at(SF_SCHEDULE_VE, 0.6), b = time_at(SF_SCHEDULE_VE, 0.2);
     double x[3 * 4];
-    sf_workload_particles(x, 4, m, &b, &rng, 0.0, 0.0);
+    sfi_workload_particles(x, 4, m, &b, &rng, 0.0, 0.0);
     sf_plan *plan = NULL;
     cr_assert_eq(sf_plan_create(&plan, ctx, m, &a), SF_OK);
     double moved[12], fresh[12], scratch[12];

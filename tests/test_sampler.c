@@ -33,9 +33,9 @@ Test(sampler, ddim_eta0_equals_dpm_solver_1)
 {
     sf_context *ctx = cpu_context();
     sf_rng rng;
-    sf_rng_seed(&rng, 41);
+    sfi_rng_seed(&rng, 41);
     sf_mixture *m;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, 5, 3, SF_WORKLOAD_ALL, 1.0), SF_OK);
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, 5, 3, SF_WORKLOAD_ALL, 1.0), SF_OK);
     static const sf_schedule_kind kinds[3] = {SF_SCHEDULE_VP_LINEAR, SF_SCHEDULE_VE, SF_SCHEDULE_VP_COSINE};
     for (int k = 0; k < 3; k++) {
         sf_schedule s = sf_schedule_default(kinds[k]);
@@ -70,10 +70,10 @@ Test(sampler, convergence_orders)
 {
     sf_context *ctx = cpu_context();
     sf_rng rng;
-    sf_rng_seed(&rng, 42);
+    sfi_rng_seed(&rng, 42);
     /* three isotropic components of variance 0.3 in d = 5: smooth enough for the asymptotic regime */
     double w[3] = {0.5, 0.3, 0.2}, v[3] = {0.3, 0.3, 0.3}, mu[15];
-    for (int i = 0; i < 15; i++) mu[i] = sf_rng_normal(&rng);
+    for (int i = 0; i < 15; i++) mu[i] = sfi_rng_normal(&rng);
     sf_mixture *m;
     cr_assert_eq(sf_mixture_create_isotropic(&m, 5, 3, w, mu, v), SF_OK);
     sf_schedule s = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
@@ -214,9 +214,9 @@ Test(sampler, pf_ode_likelihood_matches_exact_log_p)
 {
     sf_context *ctx = cpu_context();
     sf_rng rng;
-    sf_rng_seed(&rng, 43);
+    sfi_rng_seed(&rng, 43);
     sf_mixture *m;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, 5, 3, SF_WORKLOAD_ALL, 1.0), SF_OK);
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, 5, 3, SF_WORKLOAD_ALL, 1.0), SF_OK);
     static const sf_schedule_kind kinds[3] = {SF_SCHEDULE_VP_LINEAR, SF_SCHEDULE_VE, SF_SCHEDULE_VP_COSINE};
     for (int k = 0; k < 3; k++) {
         sf_schedule s = sf_schedule_default(kinds[k]);

@@ -31,15 +31,15 @@ static void score_at(sf_context *ctx, const sf_mixture *m, const sf_time *t, con
 Test(score, gradient_of_log_p)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, 11);
+    sfi_rng_seed(&rng, 11);
     sf_context *ctx = cpu_context();
     for (int trial = 0; trial < 12; trial++) {
         int d = 1 + trial % 6, K = 1 + (trial * 5) % 9;
         sf_mixture *m;
-        cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
+        cr_assert_eq(sfi_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
         sf_time t = time_at((sf_schedule_kind)(trial % 4), 0.2 + 0.05 * (trial % 3));
         double x[8], s[8];
-        sf_workload_particles(x, 1, m, &t, &rng, 0.0, 0.0);
+        sfi_workload_particles(x, 1, m, &t, &rng, 0.0, 0.0);
         score_at(ctx, m, &t, x, s);
         double h = 1e-3 * sqrt(t.sigma2 + t.alpha * t.alpha * 0.01);
         for (int i = 0; i < d; i++) {
@@ -55,15 +55,15 @@ Test(score, gradient_of_log_p)
 Test(score, divergence_is_trace_of_score_jacobian)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, 12);
+    sfi_rng_seed(&rng, 12);
     sf_context *ctx = cpu_context();
     for (int trial = 0; trial < 12; trial++) {
         int d = 1 + trial % 5, K = 1 + (trial * 3) % 7;
         sf_mixture *m;
-        cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
+        cr_assert_eq(sfi_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
         sf_time t = time_at((sf_schedule_kind)(trial % 4), 0.25);
         double x[8], s[8], div, fd_div = 0;
-        sf_workload_particles(x, 1, m, &t, &rng, 0.0, 0.0);
+        sfi_workload_particles(x, 1, m, &t, &rng, 0.0, 0.0);
         sf_outputs o = {.div = &div};
         cr_assert_eq(sf_evaluate(ctx, m, &t, x, 1, &o), SF_OK);
         double h = 1e-3 * sqrt(t.sigma2 + t.alpha * t.alpha * 0.01);
@@ -125,15 +125,15 @@ Test(score, single_gaussian_closed_form)
 Test(score, denoiser_matches_tweedie)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, 13);
+    sfi_rng_seed(&rng, 13);
     sf_context *ctx = cpu_context();
     for (int trial = 0; trial < 8; trial++) {
         int d = 2 + trial, K = 3 + trial;
         sf_mixture *m;
-        cr_assert_eq(sf_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
+        cr_assert_eq(sfi_workload_mixture(&m, &rng, d, K, SF_WORKLOAD_ALL, 1.0), SF_OK);
         sf_time t = time_at((sf_schedule_kind)(trial % 4), 0.4);
         double x[16 * 10];
-        sf_workload_particles(x, 10, m, &t, &rng, 0.1, 3.0);
+        sfi_workload_particles(x, 10, m, &t, &rng, 0.1, 3.0);
         sf_outputs o = eval_all(ctx, m, &t, x, 10);
         for (int p = 0; p < 10; p++)
             for (int i = 0; i < d; i++)

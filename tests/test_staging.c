@@ -83,7 +83,7 @@ Test(staging, planted_symlink_at_a_predictable_temporary_name_is_not_followed)
     const double col[2] = {1, 2};
     const double *cols[1] = {col};
     const char *names[1] = {"x"};
-    cr_assert_eq(sf_csv_write(path, 1, names, cols, 2), SF_OK, "%s", sf_last_error());
+    cr_assert_eq(sfi_csv_write(path, 1, names, cols, 2), SF_OK, "%s", sf_last_error());
     cr_expect_str_eq(contents(victim), "precious\n", "the symbolic link's target was overwritten");
     cr_expect_str_eq(contents(path), "x\n1\n2\n");
 }

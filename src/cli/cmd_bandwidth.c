@@ -70,7 +70,7 @@ static int write_figures(const char *dir, double *const *cols, size_t P, int pai
     char path[4096];
     static const char *const names[NCOL] = {"t", "tau", "b", "b_se", "h_mean", "h_var", "h_var_se", "kappa", "h_var_exact"};
     snprintf(path, sizeof path, "%s/bandwidth.csv", dir);
-    sf_status st = sf_csv_write(path, pair ? NCOL : NCOL - 2, names, (const double *const *)cols, P);
+    sf_status st = sfi_csv_write(path, pair ? NCOL : NCOL - 2, names, (const double *const *)cols, P);
     double *b_err = malloc(P * sizeof(double)), *h_err = malloc(P * sizeof(double));
     if (!b_err || !h_err) st = sfi_fail(SF_ERR_NOMEM, "out of memory");
     for (size_t q = 0; st == SF_OK && q < P; q++) b_err[q] = 2 * cols[COL_B_SE][q], h_err[q] = 2 * cols[COL_H_VAR_SE][q];
@@ -84,11 +84,11 @@ static int write_figures(const char *dir, double *const *cols, size_t P, int pai
                   .ylabel = "Var[h_Y]", .logx = pair, .nmarks = pair, .marks = {kappa_peak}, .mark_labels = {"kappa*"}};
     if (st == SF_OK) {
         snprintf(path, sizeof path, "%s/bandwidth.svg", dir);
-        st = sf_plot_svg(path, &pb, sb, 1);
+        st = sfi_plot_svg(path, &pb, sb, 1);
     }
     if (st == SF_OK) {
         snprintf(path, sizeof path, "%s/entropy.svg", dir);
-        st = sf_plot_svg(path, &pe, se, pair ? 2 : 1);
+        st = sfi_plot_svg(path, &pe, se, pair ? 2 : 1);
     }
     free(b_err), free(h_err);
     if (st != SF_OK) return cli_write_error(st);

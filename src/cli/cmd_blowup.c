@@ -104,7 +104,7 @@ int cmd_blowup(int argc, char **argv)
         char path[4096];
         const char *names[NCOL] = {"tau", "tau_E_u2", "tau_E_u2_se", "tau_u_over_dist", "tau_u_over_dist_se", "max_denoiser", "E_u2", "limit"};
         snprintf(path, sizeof path, "%s/blowup.csv", dir);
-        if ((st = sf_csv_write(path, NCOL, names, (const double *const *)cols, P)) != SF_OK) status = cli_write_error(st);
+        if ((st = sfi_csv_write(path, NCOL, names, (const double *const *)cols, P)) != SF_OK) status = cli_write_error(st);
         double *err = malloc(2 * P * sizeof(double));
         for (size_t q = 0; err && q < P; q++) err[q] = 2 * cols[TU2_SE][q], err[P + q] = 2 * cols[RATIO_SE][q];
         sf_series series[3] = {{.x = cols[TAU], .y = cols[TU2], .n = P, .label = "tau E|u|^2 +- 2 s.e.", .points = 1, .err = err},
@@ -114,7 +114,7 @@ int cmd_blowup(int argc, char **argv)
         sf_plot plot = {.title = "score blow-up near t = 0 for data on a subspace", .xlabel = "heat time tau",
                         .ylabel = "rescaled score", .logx = 1};
         snprintf(path, sizeof path, "%s/blowup.svg", dir);
-        if (status == SF_EXIT_OK && (st = err ? sf_plot_svg(path, &plot, series, 3) : sfi_fail(SF_ERR_NOMEM, "out of memory")) != SF_OK)
+        if (status == SF_EXIT_OK && (st = err ? sfi_plot_svg(path, &plot, series, 3) : sfi_fail(SF_ERR_NOMEM, "out of memory")) != SF_OK)
             status = cli_write_error(st);
         free(err);
         if (status == SF_EXIT_OK) printf("  figures             %s/blowup.svg (data: %s/blowup.csv)\n", dir, dir);

@@ -77,10 +77,10 @@ int cmd_check(int argc, char **argv)
 
     int status = SF_EXIT_FAILED;
     sf_rng rng;
-    sf_rng_seed(&rng, seed);
+    sfi_rng_seed(&rng, seed);
     sf_mixture *mix = NULL;
     sf_context *ref = NULL, *got = NULL;
-    sf_status st = sf_workload_mixture(&mix, &rng, (int)d, (int)K, kinds, 1.0);
+    sf_status st = sfi_workload_mixture(&mix, &rng, (int)d, (int)K, kinds, 1.0);
     size_t sizes[5] = {n * d, n, n * K, n, n * d}; /* below 1e14 doubles: no overflow */
     double *buf[2][5] = {{0}}, *x = malloc(n * d * sizeof(double));
     int ok = x != NULL;
@@ -90,7 +90,7 @@ int cmd_check(int argc, char **argv)
         status = st == SF_OK ? cli_failure("out of memory for the check workload") : cli_library_error(st);
         goto done;
     }
-    sf_workload_particles(x, n, mix, &time, &rng, 0.02, precision == SF_PRECISION_F64 ? 30.0 : 4.0);
+    sfi_workload_particles(x, n, mix, &time, &rng, 0.02, precision == SF_PRECISION_F64 ? 30.0 : 4.0);
     if ((st = sf_context_create(&ref, SF_BACKEND_REFERENCE, SF_PRECISION_F64, 0)) != SF_OK ||
         (st = sf_context_create(&got, backend, precision, (int)device)) != SF_OK) {
         status = cli_library_error(st);
@@ -114,7 +114,7 @@ int cmd_check(int argc, char **argv)
     sf_outputs ref_out = {.score = buf[0][0], .logp = buf[0][1], .resp = buf[0][2], .div = buf[0][3], .denoise = buf[0][4]};
     sf_outputs got_out = {.score = buf[1][0], .logp = buf[1][1], .resp = buf[1][2], .div = buf[1][3], .denoise = buf[1][4]};
     sf_output_diff diffs[5];
-    double worst = sf_compare_outputs(&ref_out, &got_out, n, (int)d, (int)K, tol, diffs);
+    double worst = sfi_compare_outputs(&ref_out, &got_out, n, (int)d, (int)K, tol, diffs);
     for (int o = 0; o < 5; o++)
         printf("  %-8s worst %.3g of tolerance at element %zu (reference %.17g, %s %.17g)  %s\n", diffs[o].name,
                diffs[o].worst, diffs[o].at, diffs[o].ref, name, diffs[o].got, diffs[o].worst <= 1.0 ? "ok" : "FAIL");

@@ -68,7 +68,7 @@ static int ring(double eps, const char *dir)
     printf("  Burgers residual    max |d_tau u - Lap u/2 - (u.grad) u| / (largest term) = %.3g (%d x %d points x %d times)\n",
            worst, G, G, (int)NR);
     const double *curves[NT] = {prof[0], prof[1], prof[2], prof[3]};
-    if ((st = sf_write_profiles(dir, "ring_profiles", "ring: the radial score, the centre turning into a minimum", "r",
+    if ((st = sfi_write_profiles(dir, "ring_profiles", "ring: the radial score, the centre turning into a minimum", "r",
                                 "radial score u_r", r, curves, factors, "tau_c", NT, NP)) != SF_OK)
         return cli_write_error(st);
     printf("  figures             %s/ring_profiles.svg (data: %s/ring_profiles.csv)\n", dir, dir);
@@ -113,7 +113,7 @@ int cmd_doublewell(int argc, char **argv)
            w.width, w.surrogate_width, w.surrogate_width_error, w.fitted_width);
     printf("  Burgers residual    max |d_tau u - u_yy/2 - u u_y| / (largest term) = %.3g over %d points x 6 times\n", worst, NP);
     const double *curves[NT] = {prof[0], prof[1], prof[2], prof[3]};
-    if ((st = sf_write_profiles(dir, "profiles", "double-well score sharpening through speciation", "y", "score u(y, tau)", r,
+    if ((st = sfi_write_profiles(dir, "profiles", "double-well score sharpening through speciation", "y", "score u(y, tau)", r,
                                 curves, factors, "tau_c", NT, NP)) != SF_OK)
         return cli_write_error(st);
     if (dim == 2) { /* the product of two wells: u_i depends on y_i only; the vector residual on a grid */
@@ -128,7 +128,7 @@ int cmd_doublewell(int argc, char **argv)
         const char *names[4] = {"y1", "y2", "u1", "u2"};
         char path[4096];
         snprintf(path, sizeof path, "%s/field2d.csv", dir);
-        if ((st = sf_csv_write(path, 4, names, cols, G * G)) != SF_OK) return cli_write_error(st);
+        if ((st = sfi_csv_write(path, 4, names, cols, G * G)) != SF_OK) return cli_write_error(st);
         printf("  2-D product         four modes, speciating in both coordinates at tau_c; vector Burgers residual\n"
                "                      %.3g of the largest term on a %d x %d grid x 6 times; u at tau_c in %s/field2d.csv\n",
                worst2, G, G, dir);

@@ -119,7 +119,7 @@ static int layer_table(const split *sp, const sf_speciation_summary *s)
         else printf("                      %-10.3g %-13.6g %.6g\n", factors[k], fit.width, fit.predicted_width);
     }
     const double *curves[NT] = {prof[0], prof[1], prof[2], prof[3]};
-    sf_status st = sf_write_profiles(sp->dir, "profiles", "the score sharpens into a tanh layer (speciation)",
+    sf_status st = sfi_write_profiles(sp->dir, "profiles", "the score sharpens into a tanh layer (speciation)",
                                      "distance r along the split axis", "normal score u_n", r, curves, factors, ref, NT, NP);
     return st == SF_OK ? SF_EXIT_OK : cli_write_error(st);
 }
@@ -138,7 +138,7 @@ static int curvature_figure(const split *sp, const sf_speciation_summary *s)
     const double *cols[3] = {ct, cv, ck};
     const char *names[3] = {"tau", "top_curvature", "normal_curvature"};
     snprintf(path, sizeof path, "%s/curvature.csv", sp->dir);
-    sf_status st = sf_csv_write(path, 3, names, cols, NC);
+    sf_status st = sfi_csv_write(path, 3, names, cols, NC);
     double smallest = INFINITY; /* the symmetric log axis is linear below the smallest magnitude shown */
     for (int q = 0; q < NC; q++) smallest = fmin(smallest, fmin(fabs(cv[q]) > 0 ? fabs(cv[q]) : INFINITY, fabs(ck[q]) > 0 ? fabs(ck[q]) : INFINITY));
     sf_series series[2] = {{.x = ct, .y = cv, .n = NC, .label = "top eigenvalue of H"},
@@ -147,7 +147,7 @@ static int curvature_figure(const split *sp, const sf_speciation_summary *s)
                     .logx = 1, .nmarks = 1, .marks = {tau_ref}, .mark_labels = {isnan(s->tau_c) ? "tau_i" : "tau_c"},
                     .symlog_y = isfinite(smallest) ? smallest : 1};
     snprintf(path, sizeof path, "%s/curvature.svg", sp->dir);
-    if (st == SF_OK) st = sf_plot_svg(path, &plot, series, 2);
+    if (st == SF_OK) st = sfi_plot_svg(path, &plot, series, 2);
     return st == SF_OK ? SF_EXIT_OK : cli_write_error(st);
 }
 
@@ -190,7 +190,7 @@ static sf_status write_trajectories(const char *dir, const double *t, const doub
     char path[4096];
     const char *names[3] = {"particle", "t", "denoiser_projection"};
     snprintf(path, sizeof path, "%s/trajectories.csv", dir);
-    if (st == SF_OK) st = sf_csv_write(path, 3, names, (const double *const *)cols, rows);
+    if (st == SF_OK) st = sfi_csv_write(path, 3, names, (const double *const *)cols, rows);
     int labelled[2] = {0, 0};
     for (size_t p = 0; st == SF_OK && p < shown; p++) {
         for (int f = 0; f < frames; f++) curves[p * frames + f] = proj[(size_t)f * n + p];
@@ -202,7 +202,7 @@ static sf_status write_trajectories(const char *dir, const double *t, const doub
                     .xlabel = "time t (vp-linear; generation runs right to left)",
                     .ylabel = "denoiser along the axis, from the interface", .nmarks = 1, .marks = {t_c}, .mark_labels = {"t_c"}};
     snprintf(path, sizeof path, "%s/trajectories.svg", dir);
-    if (st == SF_OK) st = sf_plot_svg(path, &plot, series, (int)shown);
+    if (st == SF_OK) st = sfi_plot_svg(path, &plot, series, (int)shown);
     free(cols[0]), free(cols[1]), free(cols[2]), free(curves), free(series);
     return st;
 }

@@ -121,11 +121,11 @@ int cmd_wkb(int argc, char **argv)
                                             .color = colors[c], .dashed = 1};
         }
         snprintf(path, sizeof path, "%s/wkb.csv", dir);
-        if ((st = sf_csv_write(path, 1 + 2 * ns, np, cp, NH)) != SF_OK) status = cli_write_error(st);
+        if ((st = sfi_csv_write(path, 1 + 2 * ns, np, cp, NH)) != SF_OK) status = cli_write_error(st);
         sf_plot plot = {.title = "likelihood of the h-family: exact against first-order WKB", .xlabel = "noise level h",
                         .ylabel = "log q^h_t0(x)"};
         snprintf(path, sizeof path, "%s/wkb.svg", dir);
-        if (status == SF_EXIT_OK && (st = sf_plot_svg(path, &plot, series, 2 * ns)) != SF_OK) status = cli_write_error(st);
+        if (status == SF_EXIT_OK && (st = sfi_plot_svg(path, &plot, series, 2 * ns)) != SF_OK) status = cli_write_error(st);
         else if (status == SF_EXIT_OK) printf("  figures             %s/wkb.svg (data: %s/wkb.csv)\n", dir, dir);
     }
     free(x), free(b);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-sf_status sf_csv_write(const char *path, int cols, const char *const *names, const double *const *data, size_t rows)
+sf_status sfi_csv_write(const char *path, int cols, const char *const *names, const double *const *data, size_t rows)
 {
     sf_staged *staged; /* an exclusive temporary file, renamed at the commit (staging.h) */
     FILE *f;
@@ -123,7 +123,7 @@ static void draw_series(FILE *f, const frame *fr, const sf_series *se, const cha
     fprintf(f, "\"/>\n");
 }
 
-sf_status sf_plot_svg(const char *path, const sf_plot *plot, const sf_series *series, int nseries)
+sf_status sfi_plot_svg(const char *path, const sf_plot *plot, const sf_series *series, int nseries)
 {
     frame fr = {{plot->logx ? 1 : 0, 0, INFINITY, -INFINITY},
                 {plot->symlog_y > 0 ? 2 : plot->logy ? 1 : 0, plot->symlog_y, INFINITY, -INFINITY},
@@ -197,7 +197,7 @@ sf_status sf_plot_svg(const char *path, const sf_plot *plot, const sf_series *se
     return sfi_staged_close(staged, 1);
 }
 
-sf_status sf_write_profiles(const char *dir, const char *stem, const char *title, const char *xlabel,
+sf_status sfi_write_profiles(const char *dir, const char *stem, const char *title, const char *xlabel,
                             const char *ylabel, const double *x, const double *const *y, const double *factors,
                             const char *reference, int count, size_t n)
 {
@@ -213,9 +213,9 @@ sf_status sf_write_profiles(const char *dir, const char *stem, const char *title
         series[k] = (sf_series){.x = x, .y = y[k], .n = n, .label = labels[k]};
     }
     snprintf(path, sizeof path, "%s/%s.csv", dir, stem);
-    sf_status st = sf_csv_write(path, count + 1, names, cols, n);
+    sf_status st = sfi_csv_write(path, count + 1, names, cols, n);
     if (st != SF_OK) return st;
     sf_plot plot = {.title = title, .xlabel = xlabel, .ylabel = ylabel};
     snprintf(path, sizeof path, "%s/%s.svg", dir, stem);
-    return sf_plot_svg(path, &plot, series, count);
+    return sfi_plot_svg(path, &plot, series, count);
 }

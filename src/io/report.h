@@ -6,7 +6,7 @@
 #include "scorefield.h"
 
 /* A table of `cols` named columns of `rows` values each (column-major: data[c][r]). */
-sf_status sf_csv_write(const char *path, int cols, const char *const *names, const double *const *data, size_t rows);
+sf_status sfi_csv_write(const char *path, int cols, const char *const *names, const double *const *data, size_t rows);
 
 typedef struct {
     const double *x, *y;
@@ -29,12 +29,12 @@ typedef struct {
 /* A line plot: log or symmetric-log axes as asked, error bars where a series has them, the
  * legend in a column right of the plot box (never over the data; each labelled series once, in
  * its own colour and dash), mark labels kept inside the box. */
-sf_status sf_plot_svg(const char *path, const sf_plot *plot, const sf_series *series, int nseries);
+sf_status sfi_plot_svg(const char *path, const sf_plot *plot, const sf_series *series, int nseries);
 
 /* Curves of one quantity at several times, y[k] over the common x (n points), the times being
  * factors[k] times a reference time named `reference` (e.g. "tau_c"): writes DIR/STEM.csv
  * (columns x and "tau = <factor> <reference>") and DIR/STEM.svg. */
-sf_status sf_write_profiles(const char *dir, const char *stem, const char *title, const char *xlabel,
+sf_status sfi_write_profiles(const char *dir, const char *stem, const char *title, const char *xlabel,
                             const char *ylabel, const double *x, const double *const *y, const double *factors,
                             const char *reference, int count, size_t n);
 

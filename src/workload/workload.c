@@ -16,7 +16,7 @@ static uint64_t splitmix64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-void sf_rng_seed(sf_rng *rng, uint64_t seed)
+void sfi_rng_seed(sf_rng *rng, uint64_t seed)
 {
     for (int i = 0; i < 4; i++) rng->s[i] = splitmix64(&seed);
 }
@@ -33,11 +33,11 @@ static uint64_t next_u64(sf_rng *r)
     return result;
 }
 
-double sf_rng_uniform(sf_rng *rng) { return (double)(next_u64(rng) >> 11) * 0x1.0p-53; }
+double sfi_rng_uniform(sf_rng *rng) { return (double)(next_u64(rng) >> 11) * 0x1.0p-53; }
 
-double sf_rng_normal(sf_rng *rng)
+double sfi_rng_normal(sf_rng *rng)
 {
-    double u = 1.0 - sf_rng_uniform(rng), v = sf_rng_uniform(rng);
+    double u = 1.0 - sfi_rng_uniform(rng), v = sfi_rng_uniform(rng);
     return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
 }
 
@@ -46,7 +46,7 @@ static void random_basis(sf_rng *rng, int d, int rank, double *U)
 {
     for (int j = 0; j < rank; j++) {
         double *u = U + (size_t)j * d;
-        for (int i = 0; i < d; i++) u[i] = sf_rng_normal(rng);
+        for (int i = 0; i < d; i++) u[i] = sfi_rng_normal(rng);
         for (int pass = 0; pass < 2; pass++) {
             for (int l = 0; l < j; l++) {
                 const double *v = U + (size_t)l * d;
@@ -62,9 +62,9 @@ static void random_basis(sf_rng *rng, int d, int rank, double *U)
     }
 }
 
-static double log_uniform(sf_rng *rng, double lo, double hi) { return lo * pow(hi / lo, sf_rng_uniform(rng)); }
+static double log_uniform(sf_rng *rng, double lo, double hi) { return lo * pow(hi / lo, sfi_rng_uniform(rng)); }
 
-sf_status sf_workload_mixture(sf_mixture **out, sf_rng *rng, int d, int K, sf_workload_kinds kinds, double spread)
+sf_status sfi_workload_mixture(sf_mixture **out, sf_rng *rng, int d, int K, sf_workload_kinds kinds, double spread)
 {
     int max_rank = d < 4 ? d : 4;
     double *buf = malloc(((size_t)2 * d + (size_t)max_rank * d + max_rank) * sizeof(double));
@@ -73,19 +73,19 @@ sf_status sf_workload_mixture(sf_mixture **out, sf_rng *rng, int d, int K, sf_wo
     double vscale = 0.25 * spread * spread;
     sf_status st = sf_mixture_create(out, d);
     for (int k = 0; st == SF_OK && k < K; k++) {
-        for (int i = 0; i < d; i++) mean[i] = spread * sf_rng_normal(rng);
-        double weight = 0.2 + 0.8 * sf_rng_uniform(rng);
-        int kind = kinds == SF_WORKLOAD_ALL ? (int)(3 * sf_rng_uniform(rng)) : (int)kinds - 1;
+        for (int i = 0; i < d; i++) mean[i] = spread * sfi_rng_normal(rng);
+        double weight = 0.2 + 0.8 * sfi_rng_uniform(rng);
+        int kind = kinds == SF_WORKLOAD_ALL ? (int)(3 * sfi_rng_uniform(rng)) : (int)kinds - 1;
         if (kind == 0) {
             st = sf_mixture_add_isotropic(*out, weight, mean, log_uniform(rng, 0.01, 1) * vscale);
         } else if (kind == 1) {
             for (int i = 0; i < d; i++) var[i] = log_uniform(rng, 0.01, 1) * vscale;
             st = sf_mixture_add_diagonal(*out, weight, mean, var);
         } else {
-            int rank = 1 + (int)(max_rank * sf_rng_uniform(rng));
+            int rank = 1 + (int)(max_rank * sfi_rng_uniform(rng));
             random_basis(rng, d, rank, U);
             for (int j = 0; j < rank; j++) eig[j] = log_uniform(rng, 0.1, 1) * vscale * 4;
-            double iso = sf_rng_uniform(rng) < 0.5 ? 0.0 : log_uniform(rng, 0.01, 0.3) * vscale;
+            double iso = sfi_rng_uniform(rng) < 0.5 ? 0.0 : log_uniform(rng, 0.01, 0.3) * vscale;
             st = sf_mixture_add_lowrank(*out, weight, mean, iso, rank, U, eig);
         }
     }
@@ -97,7 +97,7 @@ sf_status sf_workload_mixture(sf_mixture **out, sf_rng *rng, int d, int K, sf_wo
     return st;
 }
 
-void sf_workload_particles(double *x, size_t n, const sf_mixture *m, const sf_time *time, sf_rng *rng,
+void sfi_workload_particles(double *x, size_t n, const sf_mixture *m, const sf_time *time, sf_rng *rng,
                            double outlier_fraction, double outlier_scale)
 {
     int d = m->dim, rmax = sfi_mixture_max_rank(m);
@@ -107,27 +107,27 @@ void sf_workload_particles(double *x, size_t n, const sf_mixture *m, const sf_ti
     double *z = malloc(((size_t)d + rmax + 1) * sizeof(double));
     for (size_t p = 0; p < n; p++) {
         double *row = x + p * d;
-        if (sf_rng_uniform(rng) < outlier_fraction) {
-            for (int i = 0; i < d; i++) row[i] = outlier_scale * spread * sf_rng_normal(rng);
+        if (sfi_rng_uniform(rng) < outlier_fraction) {
+            for (int i = 0; i < d; i++) row[i] = outlier_scale * spread * sfi_rng_normal(rng);
             continue;
         }
         /* x0 ~ p_0, then x = alpha x0 + sigma z */
-        double u = sf_rng_uniform(rng);
-        for (int i = 0; i < d + rmax; i++) z[i] = sf_rng_normal(rng);
+        double u = sfi_rng_uniform(rng);
+        for (int i = 0; i < d + rmax; i++) z[i] = sfi_rng_normal(rng);
         sfi_mixture_draw(m, u, z, z + d, row);
-        for (int i = 0; i < d; i++) row[i] = time->alpha * row[i] + time->sigma * sf_rng_normal(rng);
+        for (int i = 0; i < d; i++) row[i] = time->alpha * row[i] + time->sigma * sfi_rng_normal(rng);
     }
     free(z);
 }
 
-double sf_rms(const double *v, size_t n)
+double sfi_rms(const double *v, size_t n)
 {
     double ss = 0;
     for (size_t i = 0; i < n; i++) ss += v[i] * v[i];
     return n ? sqrt(ss / n) : 0;
 }
 
-double sf_compare_scaled(const double *ref, const double *got, size_t n, double tol, double scale, size_t *worst_index)
+double sfi_compare_scaled(const double *ref, const double *got, size_t n, double tol, double scale, size_t *worst_index)
 {
     double worst = 0;
     if (worst_index) *worst_index = 0;
@@ -142,12 +142,12 @@ double sf_compare_scaled(const double *ref, const double *got, size_t n, double 
     return worst;
 }
 
-double sf_compare(const double *ref, const double *got, size_t n, double tol, size_t *worst_index)
+double sfi_compare(const double *ref, const double *got, size_t n, double tol, size_t *worst_index)
 {
-    return sf_compare_scaled(ref, got, n, tol, sf_rms(ref, n), worst_index);
+    return sfi_compare_scaled(ref, got, n, tol, sfi_rms(ref, n), worst_index);
 }
 
-double sf_compare_outputs(const sf_outputs *ref, const sf_outputs *got, size_t n, int d, int K, double tol,
+double sfi_compare_outputs(const sf_outputs *ref, const sf_outputs *got, size_t n, int d, int K, double tol,
                           sf_output_diff diffs[5])
 {
     static const char *const names[5] = {"score", "logp", "resp", "div", "denoise"};
@@ -160,7 +160,7 @@ double sf_compare_outputs(const sf_outputs *ref, const sf_outputs *got, size_t n
         r->name = names[o];
         r->worst = 0, r->at = 0, r->ref = r->got = 0;
         if (!a[o] || !b[o] || sizes[o] == 0) continue;
-        r->worst = sf_compare(a[o], b[o], sizes[o], tol, &r->at);
+        r->worst = sfi_compare(a[o], b[o], sizes[o], tol, &r->at);
         r->ref = a[o][r->at], r->got = b[o][r->at];
         if (!(r->worst <= worst)) worst = r->worst;
     }

@@ -137,7 +137,7 @@ static void dpmpp_step(sf_sampler_kind kind, int q, double h, const double *lam,
         double d10[3] = {1 / r0, -1 / r0, 0};
         for (int m = 0; m < 3; m++) {
             double D1 = d10[m] + r0 / (r0 + r1) * diff[m], D2 = diff[m] / (r0 + r1);
-            f->gD[m] += c2 * D1 - c3 * D2;
+            f->gD[m] += c2 * D1 - 2 * c3 * D2;
         }
     }
 }
@@ -366,10 +366,9 @@ static sf_status multistep_plan(const step_ctx *c, const sf_time *ts, const sf_t
         plan_from_level_step(&f, ts, tt, p);
         return SF_OK;
     }
-    /* UniPC: predictor of order q = min(order, K - k, k + 1); from step 1 on, first the corrector of
+    /* UniPC: predictor of order q (multistep_order); from step 1 on, first the corrector of
      * the previous segment with the model value at the predicted point (which stays in the history) */
-    int order = smp->order, q = order < K - k ? order : K - k;
-    if (q > k + 1) q = k + 1;
+    int q = multistep_order(smp->order, k, K);
     memset(&f, 0, sizeof f);
     unipc_segment g = unipc_segment_at(lam, k, q);
     f.gy = ratio, f.gD[0] = -g.B; /* y_t = e^-h y - (e^-h - 1) D_k - B sum rho_p (D_{k-j} - D_k) / r_j */
@@ -378,8 +377,7 @@ static sf_status multistep_plan(const step_ctx *c, const sf_time *ts, const sf_t
         f.gD[0] += g.B * g.rho_p[j - 1] / g.r[j - 1];
     }
     if (k > 0) { /* y <- y - B' [sum_j (rho_c - rho_p')_j (D_{k-1-j} - D_{k-1}) / r'_j + rho_c,last (D_k - D_{k-1})] */
-        int qp = order < K - (k - 1) ? order : K - (k - 1);
-        if (qp > k) qp = k;
+        int qp = multistep_order(smp->order, k - 1, K);
         unipc_segment pg = unipc_segment_at(lam, k - 1, qp);
         double corr[1 + SF_MAX_HISTORY] = {0};
         corr[0] = -pg.B * pg.rho_c[qp - 1];

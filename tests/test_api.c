@@ -311,6 +311,31 @@ Test(abi, outputs_of_any_known_size)
     sf_context_destroy(ctx);
 }
 
+/* A caller built before the samplers' appended fields (size ends at first_step): the library reads
+ * them as zero, which means the defaults (order 2, rho 7, s_noise 1, s_tmax infinity), so the run
+ * equals one with the current struct's defaults. */
+Test(abi, sampler_of_an_earlier_layout)
+{
+    sf_context *ctx = cpu_context();
+    sf_mixture *mix = random_mixture(2, 3, 9);
+    sf_schedule s = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
+    static const sf_sampler_kind kinds[2] = {SF_SAMPLER_UNIPC, SF_SAMPLER_EDM_HEUN};
+    for (int k = 0; k < 2; k++) {
+        sf_sampler now = sf_sampler_default(kinds[k]), old;
+        now.steps = 9, now.spacing = SF_SPACING_KARRAS, now.t1 = 0.9, now.t0 = 0.02;
+        memset(&old, 0xEE, sizeof old);
+        memcpy(&old, &now, offsetof(sf_sampler, churn));
+        old.size = offsetof(sf_sampler, first_step) + sizeof old.first_step;
+        double a[4] = {0.3, -0.2, 1.1, 0.4}, b[4];
+        memcpy(b, a, sizeof a);
+        cr_assert_eq(sf_sample(ctx, mix, &s, &now, a, 2, 0, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
+        cr_assert_eq(sf_sample(ctx, mix, &s, &old, b, 2, 0, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
+        cr_expect(memcmp(a, b, sizeof a) == 0, "%s: the earlier layout runs with the defaults", sf_sampler_kind_name(kinds[k]));
+    }
+    sf_mixture_destroy(mix);
+    sf_context_destroy(ctx);
+}
+
 Test(abi, results_in_the_callers_layout)
 {
     sf_doublewell_summary ref;

@@ -100,3 +100,194 @@ Test(modern, convergence_orders)
     sf_mixture_destroy(m);
     sf_context_destroy(ctx);
 }
+
+/* Every new sampler against the exact marginal at its end time: two separated isotropic modes
+ * in d = 2 (weights 0.3, 0.7); occupation within 4.5 binomial standard errors, each mode's mean and
+ * covariance entries within 4.5 of their standard errors (particles assigned to the nearer mean). */
+Test(modern, marginal_statistics)
+{
+    sf_context *ctx = cpu_context();
+    const double w[2] = {0.3, 0.7}, mu[4] = {-2, 0, 2, 1}, v[2] = {0.05, 0.1};
+    sf_mixture *m;
+    cr_assert_eq(sf_mixture_create_isotropic(&m, 2, 2, w, mu, v), SF_OK);
+    static const struct { sf_sampler_kind kind; sf_schedule_kind sched; sf_spacing spacing; int steps, to_zero; double t1, t0; } cases[] = {
+        {SF_SAMPLER_EULER_ANCESTRAL, SF_SCHEDULE_VP_LINEAR, SF_SPACING_LAMBDA, 200, 1, 1.0, 1e-3},
+        {SF_SAMPLER_EDM_HEUN, SF_SCHEDULE_EDM, SF_SPACING_KARRAS, 60, 1, 80.0, 0.002},
+        {SF_SAMPLER_DPMPP_2M, SF_SCHEDULE_FLOW, SF_SPACING_KARRAS, 50, 1, 0.99, 1e-3},
+        {SF_SAMPLER_DPMPP_3M, SF_SCHEDULE_VP_COSINE, SF_SPACING_LAMBDA, 50, 1, 0.99, 1e-3},
+        {SF_SAMPLER_DPMPP_2M_SDE, SF_SCHEDULE_VP_LINEAR, SF_SPACING_KARRAS, 100, 1, 1.0, 1e-3},
+        {SF_SAMPLER_DPMPP_2S_ANCESTRAL, SF_SCHEDULE_EDM, SF_SPACING_KARRAS, 100, 1, 80.0, 0.002},
+        {SF_SAMPLER_UNIPC, SF_SCHEDULE_VE, SF_SPACING_LAMBDA, 50, 0, 1.0, 0.0},
+    };
+    size_t n = 6000;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        sf_schedule s = sf_schedule_default(cases[c].sched);
+        double *x = draw(m, &s, cases[c].t1, 500 + c, n);
+        sf_sampler smp = sf_sampler_default(cases[c].kind);
+        smp.t1 = cases[c].t1, smp.t0 = cases[c].t0, smp.spacing = cases[c].spacing, smp.steps = cases[c].steps;
+        smp.to_zero = cases[c].to_zero, smp.seed = 11 + c, smp.churn = 10, smp.order = 3;
+        run(ctx, m, &s, smp, x, n);
+        sf_time end;
+        cr_assert_eq(sf_schedule_at(&s, cases[c].to_zero ? 0.0 : cases[c].t0, &end), SF_OK);
+        const char *name = sf_sampler_kind_name(cases[c].kind);
+        double count[2] = {0}, sum[2][2] = {{0}}, sq[2][3] = {{0}};
+        for (size_t p = 0; p < n; p++) {
+            const double *r = x + 2 * p;
+            int k = r[0] > 0 ? 1 : 0; /* the modes sit at x = -2 alpha and 2 alpha */
+            count[k] += 1, sum[k][0] += r[0], sum[k][1] += r[1];
+        }
+        for (size_t p = 0; p < n; p++) {
+            const double *r = x + 2 * p;
+            int k = r[0] > 0 ? 1 : 0;
+            double a = r[0] - sum[k][0] / count[k], b = r[1] - sum[k][1] / count[k];
+            sq[k][0] += a * a, sq[k][1] += b * b, sq[k][2] += a * b;
+        }
+        double occ = count[0] / n, occ_se = sqrt(0.3 * 0.7 / n);
+        cr_expect(fabs(occ - 0.3) < 4.5 * occ_se, "%s: occupation %.4f of mode 0, weight 0.3 (se %.4f)", name, occ, occ_se);
+        for (int k = 0; k < 2; k++) {
+            double var = end.alpha * end.alpha * v[k] + end.sigma2, nk = count[k];
+            for (int j = 0; j < 2; j++) {
+                double mean = sum[k][j] / nk, want = end.alpha * mu[2 * k + j], se = sqrt(var / nk);
+                cr_expect(fabs(mean - want) < 4.5 * se, "%s mode %d: mean[%d] %.5f, exact %.5f (se %.5f)", name, k, j, mean,
+                          want, se);
+                double cv = sq[k][j] / (nk - 1), cv_se = var * sqrt(2.0 / (nk - 1));
+                cr_expect(fabs(cv - var) < 4.5 * cv_se, "%s mode %d: variance[%d] %.5f, exact %.5f (se %.5f)", name, k, j, cv,
+                          var, cv_se);
+            }
+            double cov = sq[k][2] / (nk - 1), cov_se = var / sqrt(nk - 1);
+            cr_expect(fabs(cov) < 4.5 * cov_se, "%s mode %d: covariance %.5f, exact 0 (se %.5f)", name, k, cov, cov_se);
+        }
+        free(x);
+    }
+    sf_mixture_destroy(m);
+    sf_context_destroy(ctx);
+}
+
+/* Independent routes to the same numbers: Euler ancestral is DDPM in another parametrisation (the
+ * ancestral level and noise equal DDPM's posterior), and edm-heun without churn is Heun on edm
+ * (sigma = t, so the probability-flow drift is eps). */
+Test(modern, equalities_with_existing_samplers)
+{
+    sf_context *ctx = cpu_context();
+    sf_mixture *m = smooth_mixture();
+    size_t n = 8, count = n * 5;
+    sf_schedule vp = sf_schedule_default(SF_SCHEDULE_VP_COSINE), edm = sf_schedule_default(SF_SCHEDULE_EDM);
+    double *a = draw(m, &vp, 0.9, 3, n), *b = copy(a, count);
+    sf_sampler ea = sf_sampler_default(SF_SAMPLER_EULER_ANCESTRAL), ddpm = sf_sampler_default(SF_SAMPLER_DDPM);
+    ea.t1 = ddpm.t1 = 0.9, ea.t0 = ddpm.t0 = 0.02, ea.steps = ddpm.steps = 25, ea.seed = ddpm.seed = 4;
+    run(ctx, m, &vp, ea, a, n);
+    run(ctx, m, &vp, ddpm, b, n);
+    for (size_t i = 0; i < count; i++) expect_rel(a[i], b[i], 1e-12, "euler-ancestral vs ddpm, element %zu", i);
+    free(a), free(b);
+    a = draw(m, &edm, 40.0, 5, n), b = copy(a, count);
+    sf_sampler eh = sf_sampler_default(SF_SAMPLER_EDM_HEUN), heun = sf_sampler_default(SF_SAMPLER_HEUN);
+    eh.t1 = heun.t1 = 40.0, eh.t0 = heun.t0 = 0.01, eh.steps = heun.steps = 30;
+    eh.spacing = heun.spacing = SF_SPACING_KARRAS;
+    run(ctx, m, &edm, eh, a, n);
+    run(ctx, m, &edm, heun, b, n);
+    for (size_t i = 0; i < count; i++) expect_rel(a[i], b[i], 1e-12, "edm-heun vs heun on edm, element %zu", i);
+    free(a), free(b);
+    sf_mixture_destroy(m);
+    sf_context_destroy(ctx);
+}
+
+/* The stochastic samplers: byte for byte the same from a seed, the same when the particles are
+ * split over two calls (first_particle), and different with another seed. */
+Test(modern, stochastic_samplers_reproducible_and_split_independent)
+{
+    sf_context *ctx = cpu_context();
+    sf_mixture *m = smooth_mixture();
+    static const sf_sampler_kind kinds[] = {SF_SAMPLER_EULER_ANCESTRAL, SF_SAMPLER_EDM_HEUN, SF_SAMPLER_DPMPP_2M_SDE,
+                                            SF_SAMPLER_DPMPP_2S_ANCESTRAL};
+    sf_schedule s = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
+    size_t n = 10, count = n * 5;
+    for (size_t c = 0; c < sizeof kinds / sizeof kinds[0]; c++) {
+        sf_sampler smp = sf_sampler_default(kinds[c]);
+        smp.steps = 20, smp.seed = 77, smp.churn = 15, smp.spacing = SF_SPACING_LAMBDA, smp.t0 = 0.01, smp.to_zero = 1;
+        double *x0 = draw(m, &s, 1.0, 8, n), *all = copy(x0, count), *again = copy(x0, count), *part = copy(x0, count);
+        double *other = copy(x0, count);
+        run(ctx, m, &s, smp, all, n);
+        run(ctx, m, &s, smp, again, n);
+        cr_assert_eq(sf_sample(ctx, m, &s, &smp, part, 4, 0, NULL, NULL, 0), SF_OK);
+        cr_assert_eq(sf_sample(ctx, m, &s, &smp, part + 4 * 5, 6, 4, NULL, NULL, 0), SF_OK);
+        smp.seed = 78;
+        run(ctx, m, &s, smp, other, n);
+        const char *name = sf_sampler_kind_name(kinds[c]);
+        cr_expect(memcmp(all, again, count * sizeof(double)) == 0, "%s: the same seed gives the same bytes", name);
+        cr_expect(memcmp(all, part, count * sizeof(double)) == 0, "%s: split over two calls gives the same bytes", name);
+        cr_expect(memcmp(all, other, count * sizeof(double)) != 0, "%s: another seed gives other particles", name);
+        free(x0), free(all), free(again), free(part), free(other);
+    }
+    sf_mixture_destroy(m);
+    sf_context_destroy(ctx);
+}
+
+/* Every sampler ends finite at t = 0 (sigma = 0) for every step count from 1 to 1000: on vp-linear
+ * with the grid ending at t0 = 0, on edm with to_zero, both through the last denoising step. */
+Test(modern, finite_at_sigma_zero_for_every_step_count, .timeout = 600)
+{
+    sf_context *ctx = cpu_context();
+    const double w[2] = {0.5, 0.5}, mu[4] = {-1, 0, 1, 0.5}, v[2] = {0.02, 0.0};
+    sf_mixture *m;
+    cr_assert_eq(sf_mixture_create_isotropic(&m, 2, 2, w, mu, v), SF_OK); /* a point mass: singular at sigma = 0 */
+    sf_schedule vp = sf_schedule_default(SF_SCHEDULE_VP_LINEAR), edm = sf_schedule_default(SF_SCHEDULE_EDM);
+    double start_vp[4], start_edm[4];
+    sf_time a, b;
+    sf_schedule_at(&vp, 1.0, &a), sf_schedule_at(&edm, 80.0, &b);
+    cr_assert_eq(sf_sample_marginal(m, &a, 1, 0, start_vp, 2), SF_OK);
+    cr_assert_eq(sf_sample_marginal(m, &b, 1, 0, start_edm, 2), SF_OK);
+    for (int kind = 0; kind <= SF_SAMPLER_UNIPC; kind++)
+        for (int steps = 1; steps <= 1000; steps++) {
+            sf_sampler smp = sf_sampler_default((sf_sampler_kind)kind);
+            smp.steps = steps, smp.t0 = 0.0, smp.seed = 2, smp.churn = 5, smp.order = 3;
+            double x[4];
+            memcpy(x, start_vp, sizeof x);
+            sf_status st = sf_sample(ctx, m, &vp, &smp, x, 2, 0, NULL, NULL, 0);
+            cr_expect(st == SF_OK && isfinite(x[0]) && isfinite(x[1]) && isfinite(x[2]) && isfinite(x[3]),
+                      "%s, %d steps to t = 0 on vp-linear: %s", sf_sampler_kind_name((sf_sampler_kind)kind), steps,
+                      st == SF_OK ? "not finite" : sf_last_error());
+            smp.t1 = 80.0, smp.t0 = 0.002, smp.spacing = SF_SPACING_KARRAS, smp.to_zero = 1;
+            memcpy(x, start_edm, sizeof x);
+            st = sf_sample(ctx, m, &edm, &smp, x, 2, 0, NULL, NULL, 0);
+            cr_expect(st == SF_OK && isfinite(x[0]) && isfinite(x[1]) && isfinite(x[2]) && isfinite(x[3]),
+                      "%s, %d steps with to_zero on edm: %s", sf_sampler_kind_name((sf_sampler_kind)kind), steps,
+                      st == SF_OK ? "not finite" : sf_last_error());
+            if (st != SF_OK) break;
+        }
+    sf_mixture_destroy(m);
+    sf_context_destroy(ctx);
+}
+
+/* The exact score as a caller's model reproduces the built-in run for every new sampler. */
+static sf_status exact_model(void *data, double t, const double *x, size_t n, int d, double *s)
+{
+    (void)d;
+    void **p = data;
+    sf_time tm;
+    sf_status st = sf_schedule_at(p[1], t, &tm);
+    sf_outputs o = {.score = s};
+    return st == SF_OK ? sf_evaluate(p[2], p[0], &tm, x, n, &o) : st;
+}
+
+Test(modern, score_model_reproduces_the_builtin_run)
+{
+    sf_context *ctx = cpu_context();
+    sf_mixture *m = smooth_mixture();
+    sf_schedule s = sf_schedule_default(SF_SCHEDULE_FLOW);
+    size_t n = 6, count = n * 5;
+    void *data[3] = {m, &s, ctx};
+    for (int kind = SF_SAMPLER_EULER_ANCESTRAL; kind <= SF_SAMPLER_UNIPC; kind++) {
+        sf_sampler smp = sf_sampler_default((sf_sampler_kind)kind);
+        smp.t1 = 0.95, smp.t0 = 0.01, smp.steps = 17, smp.seed = 9, smp.churn = 3, smp.to_zero = 1;
+        smp.spacing = SF_SPACING_KARRAS;
+        double *a = draw(m, &s, 0.95, 2, n), *b = copy(a, count);
+        run(ctx, m, &s, smp, a, n);
+        cr_assert_eq(sf_sample_model(ctx, 5, exact_model, data, &s, &smp, b, n, 0, NULL, NULL, 0), SF_OK, "%s",
+                     sf_last_error());
+        for (size_t i = 0; i < count; i++)
+            expect_rel(a[i], b[i], 1e-12, "%s element %zu", sf_sampler_kind_name((sf_sampler_kind)kind), i);
+        free(a), free(b);
+    }
+    sf_mixture_destroy(m);
+    sf_context_destroy(ctx);
+}

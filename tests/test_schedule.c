@@ -262,6 +262,13 @@ Test(schedule, karras_spacing_matches_the_formula)
             }
             if (to_zero) cr_expect_eq(times[12], 0.0, "the last time is 0");
         }
+    /* one step with to_zero: from t1 straight to 0 (k-diffusion's one-level Karras grid) */
+    sf_schedule edm = sf_schedule_default(SF_SCHEDULE_EDM);
+    sf_sampler one = sf_sampler_default(SF_SAMPLER_EULER_ANCESTRAL);
+    one.spacing = SF_SPACING_KARRAS, one.steps = 1, one.to_zero = 1, one.t1 = 80.0, one.t0 = 0.002;
+    double times[2] = {NAN, NAN}, x[1] = {0.1};
+    cr_assert_eq(sf_sample(ctx, m, &edm, &one, x, 1, 0, record_time, times, 1), SF_OK, "%s", sf_last_error());
+    cr_expect(times[0] == 80.0 && times[1] == 0.0, "one step: %g -> %g", times[0], times[1]);
     sf_mixture_destroy(m);
     sf_context_destroy(ctx);
 }

@@ -70,7 +70,8 @@ sf_status sfi_step_times(const sf_sampler *smp, const sf_schedule *sched, double
             }
             st = sf_schedule_t_of_tau(sched, tau, &times[i]);
         }
-        if (st == SF_OK) times[0] = smp->t1, times[n] = smp->t0; /* exact ends */
+        if (st == SF_OK) times[0] = smp->t1; /* exact ends (n = 0: t1 alone, then 0) */
+        if (st == SF_OK && n > 0) times[n] = smp->t0;
     }
     if (st == SF_OK && smp->to_zero) times[K] = 0.0;
     return st;

@@ -58,9 +58,9 @@ Test(model, exact_score_as_a_model_reproduces_every_sampler)
     static const sf_schedule_kind kinds[2] = {SF_SCHEDULE_VP_LINEAR, SF_SCHEDULE_VE};
     for (int k = 0; k < 2; k++) {
         sf_schedule sched = sf_schedule_default(kinds[k]);
-        for (int kind = SF_SAMPLER_EM; kind <= SF_SAMPLER_DPM3; kind++) {
+        for (int kind = SF_SAMPLER_EM; kind <= SF_SAMPLER_UNIPC; kind++) {
             sf_sampler smp = sf_sampler_default((sf_sampler_kind)kind);
-            smp.steps = 9, smp.t1 = 0.8, smp.t0 = 0.05, smp.seed = 11, smp.h = 0.7, smp.eta = 0.4;
+            smp.steps = 9, smp.t1 = 0.8, smp.t0 = 0.05, smp.seed = 11, smp.h = 0.7, smp.eta = 0.4, smp.churn = 4;
             smp.spacing = kind % 2 ? SF_SPACING_LAMBDA : SF_SPACING_T;
             double *a = marginal(mix, &sched, smp.t1, n), *b = malloc(n * d * sizeof(double));
             memcpy(b, a, n * d * sizeof(double));
@@ -68,7 +68,10 @@ Test(model, exact_score_as_a_model_reproduces_every_sampler)
             exact_model em = {ctx, mix, sched, 0, 0};
             cr_assert_eq(sf_sample_model(ctx, d, exact_score, &em, &sched, &smp, b, n, 5, NULL, NULL, 0), SF_OK, "%s",
                          sf_last_error());
-            int stages = kind == SF_SAMPLER_HEUN || kind == SF_SAMPLER_DPM2 ? 2 : kind == SF_SAMPLER_DPM3 ? 3 : 1;
+            int stages = kind == SF_SAMPLER_HEUN || kind == SF_SAMPLER_DPM2 || kind == SF_SAMPLER_EDM_HEUN ||
+                                 kind == SF_SAMPLER_DPMPP_2S_ANCESTRAL
+                             ? 2
+                             : kind == SF_SAMPLER_DPM3 ? 3 : 1;
             cr_expect_eq(em.calls, smp.steps * stages, "%s: %d model calls", sf_sampler_kind_name(smp.kind), em.calls);
             for (size_t i = 0; i < n * d; i++)
                 expect_rel(b[i], a[i], 1e-14, "%s %s element %zu", sf_schedule_kind_name(kinds[k]),

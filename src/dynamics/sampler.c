@@ -1,7 +1,8 @@
-/* Samplers over many particles with the exact mixture score (docs/samplers.md): the step grid, each
- * sampler's step as a linear multistage plan in eps = -sigma s (kernels/sampler_step.h), guidance,
- * exact marginal samples, and the probability-flow likelihood. Noise is Philox4x32-10 keyed by
- * (seed, particle, step, dimension), so any split of the particles gives the same trajectories. */
+/* Samplers over many particles with the exact mixture score (docs/samplers.md): the names and
+ * defaults, exact marginal samples, guidance, and the loops that run the step plans of
+ * step_plan.c (linear multistage plans in eps = -sigma s, kernels/sampler_step.h) on the host or on
+ * the device. Noise is Philox4x32-10 keyed by (seed, particle, step, dimension), so any split of the
+ * particles gives the same trajectories. */
 #include "abi.h"
 #include "noise.h"
 #include "philox.h"

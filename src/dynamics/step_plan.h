@@ -11,7 +11,7 @@ sf_status sfi_step_times(const sf_sampler *smp, const sf_schedule *sched, double
 /* plans[k] advances times[k] -> times[k + 1], k < K (multistep methods look at earlier times). */
 sf_status sfi_step_plans(const sf_sampler *smp, const sf_schedule *sched, const double *times, int K, sf_step_plan *plans);
 
-/* The schedule at t with sigma > 0 (every stage time needs it); `what` is the caller's name. */
+/* The schedule at t, refused where sigma = 0 (every stage time needs sigma > 0). */
 sf_status sfi_sampler_time(const sf_schedule *sched, double t, sf_time *out);
 
 #endif

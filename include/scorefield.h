@@ -126,13 +126,15 @@ typedef enum {
     SF_SCHEDULE_VP_LINEAR = 1, /* beta from beta_min to beta_max over t in [0, 1] */
     SF_SCHEDULE_VP_COSINE = 2, /* Nichol-Dhariwal, offset s; t in [0, 1) */
     SF_SCHEDULE_OU = 3,        /* dx = -x dt + sqrt(2) dW (reference only) */
-    SF_SCHEDULE_DIRECT = 4     /* a given (alpha, sigma) pair; no time derivatives */
+    SF_SCHEDULE_DIRECT = 4,    /* a given (alpha, sigma) pair; no time derivatives */
+    SF_SCHEDULE_EDM = 5,       /* Karras et al. 2022: alpha = 1, sigma = t, t in [0, sigma_max] */
+    SF_SCHEDULE_FLOW = 6       /* rectified flow: alpha = 1 - t, sigma = t, t in [0, 1) */
 } sf_schedule_kind;
 
 typedef struct {
     size_t size;                 /* sizeof(sf_schedule), set by sf_schedule_default */
     sf_schedule_kind kind;
-    double sigma_min, sigma_max; /* ve: defaults 0.01, 50 */
+    double sigma_min, sigma_max; /* ve: defaults 0.01, 50; edm: 0.002, 80 (its sampling range) */
     double beta_min, beta_max;   /* vp-linear: defaults 0.1, 20 */
     double cosine_s;             /* vp-cosine: default 0.008 */
     double alpha, sigma;         /* direct */
@@ -146,7 +148,7 @@ static inline sf_schedule sf_schedule_default(sf_schedule_kind kind)
     sf_schedule_init(&s, sizeof s, kind);
     return s;
 }
-/* Parses "ve", "vp-linear", "vp-cosine", "ou". */
+/* Parses "ve", "vp-linear", "vp-cosine", "ou", "edm", "flow". */
 SF_API sf_status sf_schedule_kind_parse(const char *name, sf_schedule_kind *kind);
 SF_API const char *sf_schedule_kind_name(sf_schedule_kind kind);
 
@@ -306,10 +308,19 @@ typedef enum {
     SF_SAMPLER_DDIM = 4,      /* DDIM(eta) */
     SF_SAMPLER_DPM1 = 5,      /* DPM-Solver orders 1, 2, 3 (steps in log-SNR) */
     SF_SAMPLER_DPM2 = 6,
-    SF_SAMPLER_DPM3 = 7
+    SF_SAMPLER_DPM3 = 7,
+    SF_SAMPLER_EULER_ANCESTRAL = 8,    /* k-diffusion's Euler ancestral (eta = 1) */
+    SF_SAMPLER_EDM_HEUN = 9,           /* Karras et al. Algorithm 2 (churn, s_tmin, s_tmax, s_noise) */
+    SF_SAMPLER_DPMPP_2M = 10,          /* DPM-Solver++(2M), multistep in the denoiser */
+    SF_SAMPLER_DPMPP_3M = 11,          /* DPM-Solver++(3M) */
+    SF_SAMPLER_DPMPP_2M_SDE = 12,      /* DPM-Solver++(2M) SDE (eta = 1, midpoint) */
+    SF_SAMPLER_DPMPP_2S_ANCESTRAL = 13, /* DPM-Solver++(2S) ancestral (eta = 1) */
+    SF_SAMPLER_UNIPC = 14              /* UniPC-bh2 predictor-corrector, order 2 or 3 */
 } sf_sampler_kind;
 
-typedef enum { SF_SPACING_T = 0, SF_SPACING_LAMBDA = 1, SF_SPACING_GIVEN = 2 } sf_spacing;
+/* Step grids: uniform in t, uniform in log-SNR lambda, the given `times`, or Karras et al.'s
+ * rho-spacing of the noise level sigma/alpha = sqrt(tau) (docs/samplers.md). */
+typedef enum { SF_SPACING_T = 0, SF_SPACING_LAMBDA = 1, SF_SPACING_GIVEN = 2, SF_SPACING_KARRAS = 3 } sf_spacing;
 
 typedef struct {
     size_t size;           /* sizeof(sf_sampler), set by sf_sampler_default */
@@ -327,9 +338,18 @@ typedef struct {
     uint32_t first_step;   /* the global index of this run's first step (default 0): a run continued
                               by another call (t1 -> tm, then tm -> t0) passes the steps already taken,
                               so the continuation draws fresh noise and the two calls equal one run */
+    /* appended fields (the samplers of docs/samplers.md): zero means the default stated */
+    double churn;          /* edm-heun: S_churn >= 0 (default 0: deterministic Heun) */
+    double s_tmin, s_tmax; /* edm-heun: churn where s_tmin <= sigma/alpha <= s_tmax (0, 0 = infinity) */
+    double s_noise;        /* edm-heun: S_noise > 0 (0 = default 1) */
+    int order;             /* unipc: 2 or 3 (0 = default 2) */
+    double rho;            /* karras spacing: rho > 0 (0 = default 7) */
+    int to_zero;           /* 1: the last step goes from t0 to t = 0 (sigma = 0) as the denoiser x0^,
+                              after steps - 1 steps from t1 to t0 (ve never reaches sigma = 0) */
 } sf_sampler;
 
-/* A sampler of the given kind with defaults: h = 1, eta = 0, 100 steps uniform in t, no guidance. */
+/* A sampler of the given kind with defaults: h = 1, eta = 0, 100 steps uniform in t, no guidance,
+ * churn 0, s_tmin 0, s_tmax infinity, s_noise 1, order 2, rho 7. */
 SF_API sf_status sf_sampler_init(sf_sampler *sampler, size_t size, sf_sampler_kind kind);
 static inline sf_sampler sf_sampler_default(sf_sampler_kind kind)
 {
@@ -337,7 +357,9 @@ static inline sf_sampler sf_sampler_default(sf_sampler_kind kind)
     sf_sampler_init(&s, sizeof s, kind);
     return s;
 }
-SF_API sf_status sf_sampler_kind_parse(const char *name, sf_sampler_kind *kind); /* em, ode-euler, heun, ddpm, ddim, dpm1-3 */
+/* em, ode-euler, heun, ddpm, ddim, dpm1-3, euler-ancestral, edm-heun, dpmpp-2m, dpmpp-3m, dpmpp-2m-sde,
+ * dpmpp-2s-ancestral, unipc */
+SF_API sf_status sf_sampler_kind_parse(const char *name, sf_sampler_kind *kind);
 SF_API const char *sf_sampler_kind_name(sf_sampler_kind kind);
 
 /* Called every `every` steps (and at the start and the end) with the particles at time t. */

@@ -28,17 +28,28 @@ typedef struct {
     double sigma[SF_MAX_STAGES];
 } device_step;
 
-/* u = a_i x + sum_{j<i} b_ij eps_j in the working precision (eps holds the stages `stride` apart) */
+/* This step's normal for coordinate e (0 when the step draws none): Philox keyed by (seed,
+ * particle, first_step + step, dimension), the numbers of the CPU path. */
+static __device__ double step_normal(const sf_step_plan *plan, uint64_t seed, uint64_t first_particle, uint32_t key,
+                                     size_t e, int d)
+{
+    return sf_step_noisy(plan) ? sf_philox_normal(seed, first_particle + e / d, key, (uint32_t)(e % d)) : 0.0;
+}
+
+/* u = a_i x + sum_{j<i} b_ij eps_j + n_i z in the working precision (eps holds the stages `stride` apart) */
 template <typename T>
 __global__ void stage_input(const device_step *table, const int *step, int stage, const double *x, const double *eps,
-                            size_t stride, size_t nd, T *u)
+                            size_t stride, size_t nd, int d, uint64_t seed, uint64_t first_particle, uint32_t first_step,
+                            T *u)
 {
     const sf_step_plan *plan = &table[*step].plan;
+    uint32_t key = first_step + (uint32_t)*step;
     SF_GRID_LOOP(e, nd)
     {
         double prev[SF_MAX_STAGES];
         for (int j = 0; j < stage; j++) prev[j] = eps[j * stride + e];
-        u[e] = (T)sf_step_stage_input(plan, stage, x[e], prev);
+        double z = plan->n[stage] != 0 ? step_normal(plan, seed, first_particle, key, e, d) : 0.0;
+        u[e] = (T)sf_step_stage_input(plan, stage, x[e], prev, z);
     }
 }
 
@@ -62,18 +73,23 @@ __global__ void noise_prediction(const device_step *table, const int *step, int 
     }
 }
 
-/* x <- A x + sum_j B_j eps_j + C z */
-__global__ void step_result(const device_step *table, const int *step, double *x, const double *eps, size_t stride,
-                            size_t nd, int d, uint64_t seed, uint64_t first_particle, uint32_t first_step)
+/* x <- A x + sum_j B_j eps_j + sum_m H_m D_{k-1-m} + C z, and this step's D into the history ring
+ * (hist holds SF_MAX_HISTORY slots `stride` apart; NULL without history) */
+__global__ void step_result(const device_step *table, const int *step, double *x, const double *eps, double *hist,
+                            size_t stride, size_t nd, int d, uint64_t seed, uint64_t first_particle, uint32_t first_step)
 {
     const sf_step_plan *plan = &table[*step].plan;
-    uint32_t key = first_step + (uint32_t)*step;
+    int k = *step;
+    uint32_t key = first_step + (uint32_t)k;
     SF_GRID_LOOP(e, nd)
     {
-        double all[SF_MAX_STAGES];
+        double all[SF_MAX_STAGES], past[SF_MAX_HISTORY] = {0};
         for (int j = 0; j < plan->stages; j++) all[j] = eps[j * stride + e];
-        double z = plan->C != 0 ? sf_philox_normal(seed, first_particle + e / d, key, (uint32_t)(e % d)) : 0.0;
-        x[e] = sf_step_result(plan, x[e], all, z);
+        for (int m = 0; hist && m < SF_MAX_HISTORY; m++)
+            if (plan->H[m] != 0) past[m] = hist[sf_step_slot(k, m) * stride + e];
+        double z = step_normal(plan, seed, first_particle, key, e, d), x_old = x[e];
+        x[e] = sf_step_result(plan, x_old, all, past, z);
+        if (hist && plan->push) hist[sf_step_slot(k + 1, 0) * stride + e] = sf_step_denoised(plan, x_old, all, z);
     }
 }
 
@@ -84,14 +100,14 @@ typedef struct {
     sf_cuda_state *s;
     sf_cuda_plan *mix, *cls;
     double gamma;
-    int d, stages, steps;
+    int d, steps, history;  /* history: whether any step keeps denoised values */
     size_t n, nd, stride;  /* particles of this chunk, coordinates, the eps stride (256-byte aligned) */
     size_t tile;
     char *memory;          /* the run's own allocation: a trajectory callback may regrow the workspace */
     size_t bytes;
     device_step *table;
     int *step;
-    double *x, *eps;
+    double *x, *eps, *hist; /* hist: SF_MAX_HISTORY slots, or NULL */
     void *u, *score, *class_score, *scratch;
     uint64_t seed, first_particle;
     uint32_t first_step;
@@ -135,7 +151,8 @@ static size_t scratch_bytes(const sample_run *r, size_t tile)
 static size_t run_bytes(const sample_run *r, size_t n, int steps)
 {
     size_t nd = n * (size_t)r->d, e = element_bytes(r);
-    return round_up((size_t)steps * sizeof(device_step)) + 256 + round_up(nd * 8) * (1 + SF_MAX_STAGES) +
+    return round_up((size_t)steps * sizeof(device_step)) + 256 +
+           round_up(nd * 8) * (1 + SF_MAX_STAGES + (r->history ? SF_MAX_HISTORY : 0)) +
            round_up(nd * e) * (r->cls ? 3 : 2) + scratch_bytes(r, tile_for(r, n)) + 256;
 }
 
@@ -165,6 +182,7 @@ static void lay_out(sample_run *r, size_t n, int steps)
     r->step = (int *)at, at += 256;
     r->x = (double *)at, at += round_up(r->nd * 8);
     r->eps = (double *)at, at += round_up(r->nd * 8) * SF_MAX_STAGES;
+    r->hist = r->history ? (double *)at : NULL, at += r->history ? round_up(r->nd * 8) * SF_MAX_HISTORY : 0;
     r->u = at, at += round_up(r->nd * e);
     r->score = at, at += round_up(r->nd * e);
     r->class_score = r->cls ? at : NULL, at += r->cls ? round_up(r->nd * e) : 0;
@@ -188,13 +206,14 @@ static sf_status stage_score(sample_run *r, sf_cuda_plan *plan, int stage, void 
 }
 
 /* Enqueues one step of `stages` stages (the step number lives on the device). */
-template <typename T> static sf_status launch_step(sample_run *r)
+template <typename T> static sf_status launch_step(sample_run *r, int stages)
 {
     cudaStream_t st = r->s->stream;
     unsigned blocks = sf_blocks_for(r->nd, SF_SAMPLE_THREADS);
     sf_status s;
-    for (int i = 0; i < r->stages; i++) {
-        stage_input<T><<<blocks, SF_SAMPLE_THREADS, 0, st>>>(r->table, r->step, i, r->x, r->eps, r->stride, r->nd, (T *)r->u);
+    for (int i = 0; i < stages; i++) {
+        stage_input<T><<<blocks, SF_SAMPLE_THREADS, 0, st>>>(r->table, r->step, i, r->x, r->eps, r->stride, r->nd, r->d,
+                                                             r->seed, r->first_particle, r->first_step, (T *)r->u);
         SF_LAUNCH_CHECK("stage_input");
         if (r->cls && (s = stage_score(r, r->cls, i, r->class_score)) != SF_OK) return s;
         if ((s = stage_score(r, r->mix, i, r->score)) != SF_OK) return s;
@@ -203,15 +222,16 @@ template <typename T> static sf_status launch_step(sample_run *r)
                                                                   r->eps + i * r->stride);
         SF_LAUNCH_CHECK("noise_prediction");
     }
-    step_result<<<blocks, SF_SAMPLE_THREADS, 0, st>>>(r->table, r->step, r->x, r->eps, r->stride, r->nd, r->d, r->seed,
-                                                       r->first_particle, r->first_step);
+    step_result<<<blocks, SF_SAMPLE_THREADS, 0, st>>>(r->table, r->step, r->x, r->eps, r->hist, r->stride, r->nd, r->d,
+                                                       r->seed, r->first_particle, r->first_step);
     SF_LAUNCH_CHECK("step_result");
     next_step<<<1, 1, 0, st>>>(r->step);
     SF_LAUNCH_CHECK("next_step");
     return SF_OK;
 }
 
-/* One step captured as a graph, replayed per step; destroyed on every path. */
+/* One step of a given stage count captured as a graph, replayed for every step of that count;
+ * destroyed on every path. */
 struct step_graph {
     cudaGraph_t graph;
     cudaGraphExec_t exec;
@@ -221,11 +241,11 @@ struct step_graph {
         if (exec) cudaGraphExecDestroy(exec);
         if (graph) cudaGraphDestroy(graph);
     }
-    template <typename T> sf_status capture(sample_run *r)
+    template <typename T> sf_status capture(sample_run *r, int stages)
     {
         cudaStream_t st = r->s->stream;
         SF_CUDA_TRY(cudaStreamBeginCapture(st, cudaStreamCaptureModeRelaxed));
-        sf_status s = launch_step<T>(r);
+        sf_status s = launch_step<T>(r, stages);
         cudaError_t e = cudaStreamEndCapture(st, &graph);
         if (s != SF_OK) return s;
         if (e != cudaSuccess)
@@ -273,12 +293,13 @@ static sf_status run_chunk(sample_run *r, const sf_schedule *sched, const sf_ste
         if ((s = trajectory(data, 0, times[0], x, r->n, r->d)) != SF_OK) return s;
         SF_CUDA_TRY(cudaSetDevice(r->s->device)); /* the callback may have changed it */
     }
-    step_graph graph;
+    step_graph graph[SF_MAX_STAGES + 1]; /* by stage count (a last step to sigma = 0 has one) */
     int replay = r->nd <= SF_GRAPH_MAX_ELEMENTS;
-    if (replay && (s = graph.capture<T>(r)) != SF_OK) return s;
     for (int k = 0; k < steps; k++) {
-        if (replay) SF_CUDA_TRY(cudaGraphLaunch(graph.exec, st));
-        else if ((s = launch_step<T>(r)) != SF_OK) return s;
+        int stages = plans[k].stages;
+        if (replay && !graph[stages].exec && (s = graph[stages].capture<T>(r, stages)) != SF_OK) return s;
+        if (replay) SF_CUDA_TRY(cudaGraphLaunch(graph[stages].exec, st));
+        else if ((s = launch_step<T>(r, stages)) != SF_OK) return s;
         if (trajectory && ((every > 0 && (k + 1) % every == 0) || k + 1 == steps)) {
             SF_CUDA_TRY(cudaMemcpyAsync(x, r->x, r->nd * sizeof(double), cudaMemcpyDeviceToHost, st));
             SF_CUDA_TRY(cudaStreamSynchronize(st));
@@ -308,7 +329,8 @@ static sf_status sample(sf_cuda_state *s, sf_precision precision, size_t max_bat
 {
     sample_run r;
     memset(&r, 0, sizeof r);
-    r.s = s, r.gamma = gamma, r.d = mix->dim, r.stages = plans[0].stages, r.steps = steps, r.seed = seed;
+    r.s = s, r.gamma = gamma, r.d = mix->dim, r.steps = steps, r.seed = seed;
+    for (int k = 0; k < steps; k++) r.history |= plans[k].push;
     r.first_step = first_step;
     sf_status st = device_plan(s, mix, precision, &r.mix);
     if (st == SF_OK && cls) st = device_plan(s, cls, precision, &r.cls);

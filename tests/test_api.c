@@ -58,9 +58,9 @@ Test(model, exact_score_as_a_model_reproduces_every_sampler)
     static const sf_schedule_kind kinds[2] = {SF_SCHEDULE_VP_LINEAR, SF_SCHEDULE_VE};
     for (int k = 0; k < 2; k++) {
         sf_schedule sched = sf_schedule_default(kinds[k]);
-        for (int kind = SF_SAMPLER_EM; kind <= SF_SAMPLER_DPM3; kind++) {
+        for (int kind = SF_SAMPLER_EM; kind <= SF_SAMPLER_UNIPC; kind++) {
             sf_sampler smp = sf_sampler_default((sf_sampler_kind)kind);
-            smp.steps = 9, smp.t1 = 0.8, smp.t0 = 0.05, smp.seed = 11, smp.h = 0.7, smp.eta = 0.4;
+            smp.steps = 9, smp.t1 = 0.8, smp.t0 = 0.05, smp.seed = 11, smp.h = 0.7, smp.eta = 0.4, smp.churn = 4;
             smp.spacing = kind % 2 ? SF_SPACING_LAMBDA : SF_SPACING_T;
             double *a = marginal(mix, &sched, smp.t1, n), *b = malloc(n * d * sizeof(double));
             memcpy(b, a, n * d * sizeof(double));
@@ -68,7 +68,10 @@ Test(model, exact_score_as_a_model_reproduces_every_sampler)
             exact_model em = {ctx, mix, sched, 0, 0};
             cr_assert_eq(sf_sample_model(ctx, d, exact_score, &em, &sched, &smp, b, n, 5, NULL, NULL, 0), SF_OK, "%s",
                          sf_last_error());
-            int stages = kind == SF_SAMPLER_HEUN || kind == SF_SAMPLER_DPM2 ? 2 : kind == SF_SAMPLER_DPM3 ? 3 : 1;
+            int stages = kind == SF_SAMPLER_HEUN || kind == SF_SAMPLER_DPM2 || kind == SF_SAMPLER_EDM_HEUN ||
+                                 kind == SF_SAMPLER_DPMPP_2S_ANCESTRAL
+                             ? 2
+                             : kind == SF_SAMPLER_DPM3 ? 3 : 1;
             cr_expect_eq(em.calls, smp.steps * stages, "%s: %d model calls", sf_sampler_kind_name(smp.kind), em.calls);
             for (size_t i = 0; i < n * d; i++)
                 expect_rel(b[i], a[i], 1e-14, "%s %s element %zu", sf_schedule_kind_name(kinds[k]),
@@ -307,6 +310,31 @@ Test(abi, outputs_of_any_known_size)
     sized.size = 3;
     cr_expect_eq(sf_evaluate(ctx, mix, &t, x, 1, &sized), SF_ERR_INVALID);
     cr_expect(strstr(sf_last_error(), "sf_outputs") != NULL, "%s", sf_last_error());
+    sf_mixture_destroy(mix);
+    sf_context_destroy(ctx);
+}
+
+/* A caller built before the samplers' appended fields (size ends at first_step): the library reads
+ * them as zero, which means the defaults (order 2, rho 7, s_noise 1, s_tmax infinity), so the run
+ * equals one with the current struct's defaults. */
+Test(abi, sampler_of_an_earlier_layout)
+{
+    sf_context *ctx = cpu_context();
+    sf_mixture *mix = random_mixture(2, 3, 9);
+    sf_schedule s = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
+    static const sf_sampler_kind kinds[2] = {SF_SAMPLER_UNIPC, SF_SAMPLER_EDM_HEUN};
+    for (int k = 0; k < 2; k++) {
+        sf_sampler now = sf_sampler_default(kinds[k]), old;
+        now.steps = 9, now.spacing = SF_SPACING_KARRAS, now.t1 = 0.9, now.t0 = 0.02;
+        memset(&old, 0xEE, sizeof old);
+        memcpy(&old, &now, offsetof(sf_sampler, churn));
+        old.size = offsetof(sf_sampler, first_step) + sizeof old.first_step;
+        double a[4] = {0.3, -0.2, 1.1, 0.4}, b[4];
+        memcpy(b, a, sizeof a);
+        cr_assert_eq(sf_sample(ctx, mix, &s, &now, a, 2, 0, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
+        cr_assert_eq(sf_sample(ctx, mix, &s, &old, b, 2, 0, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
+        cr_expect(memcmp(a, b, sizeof a) == 0, "%s: the earlier layout runs with the defaults", sf_sampler_kind_name(kinds[k]));
+    }
     sf_mixture_destroy(mix);
     sf_context_destroy(ctx);
 }

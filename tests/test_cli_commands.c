@@ -132,6 +132,21 @@ Test(commands, sample_refuses_what_does_not_apply)
     r = run_cli((const char *const[]){"sample", "--mixture", THREE, "--schedule", "vp-linear", "--sampler", "em", "--n", "5",
                                       "--eta", "0.5", "--out", out_path, NULL});
     expect_refused(&r, "--eta", "ddim");
+    r = run_cli((const char *const[]){"sample", "--mixture", THREE, "--schedule", "edm", "--sampler", "dpmpp-2m", "--n", "5",
+                                      "--churn", "3", "--out", out_path, NULL});
+    expect_refused(&r, "--churn", "edm-heun");
+    r = run_cli((const char *const[]){"sample", "--mixture", THREE, "--schedule", "edm", "--sampler", "heun", "--n", "5",
+                                      "--order", "3", "--out", out_path, NULL});
+    expect_refused(&r, "--order", "unipc");
+    r = run_cli((const char *const[]){"sample", "--mixture", THREE, "--schedule", "vp-linear", "--sampler", "unipc", "--n", "5",
+                                      "--rho", "3", "--out", out_path, NULL});
+    expect_refused(&r, "--rho", "karras");
+    r = run_cli((const char *const[]){"sample", "--mixture", THREE, "--schedule", "ve", "--sampler", "unipc", "--n", "5",
+                                      "--to-zero", "--out", out_path, NULL});
+    expect_refused(&r, "to_zero", "never reaches sigma = 0");
+    r = run_cli((const char *const[]){"sample", "--mixture", THREE, "--schedule", "edm", "--sampler", "edm-heun", "--n", "5",
+                                      "--s-noise", "-1", "--out", out_path, NULL});
+    expect_refused(&r, "--s-noise", "> 0");
     write_valid_particles();
     r = run_cli((const char *const[]){"sample", "--mixture", THREE, "--schedule", "vp-linear", "--sampler", "em", "--n", "5",
                                       "--in", x_path, "--out", out_path, NULL});
@@ -140,6 +155,24 @@ Test(commands, sample_refuses_what_does_not_apply)
     r = run_cli((const char *const[]){"sample", "--mixture", THREE, "--schedule", "vp-linear", "--sampler", "em", "--in", start,
                                       "--out", out_path, NULL});
     expect_refused(&r, start, "shape");
+}
+
+/* --times is accepted by every sampler, also a grid ending at t = 0 (the last step denoises). */
+Test(commands, every_sampler_takes_a_time_grid_to_zero)
+{
+    char grid[PATH_LEN];
+    tmp_path(grid, "grid_zero.txt");
+    write_text(grid, "0.9 0.6 0.3 0.1 0.02 0\n");
+    for (int k = 0; k <= SF_SAMPLER_UNIPC; k++) {
+        const char *name = sf_sampler_kind_name((sf_sampler_kind)k);
+        cli_result r = run_cli((const char *const[]){"sample", "--mixture", THREE, "--schedule", "vp-cosine", "--sampler", name,
+                                                     "--n", "20", "--times", grid, "--out", out_path, "--seed", "4", NULL});
+        cr_expect_eq(r.status, 0, "%s: %s", name, r.err);
+        sf_array a = {0};
+        cr_assert_eq(sf_npy_read(out_path, &a), SF_OK, "%s: %s", name, sf_last_error());
+        cr_expect_eq(sf_particles_check(a.data, a.shape[0], (int)a.shape[1]), SF_OK, "%s: %s", name, sf_last_error());
+        sf_array_free(&a);
+    }
 }
 
 /* The printed "(weight w)" of component k, or NAN. */

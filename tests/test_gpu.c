@@ -202,6 +202,44 @@ Test(gpu, sampler_trajectories_match_the_cpu)
     sf_mixture_destroy(m);
 }
 
+/* The samplers of k-diffusion and diffusers on the device: the same plans (history ring, noise in
+ * the stage inputs, a last denoising step with fewer stages: one graph per stage count), in chunks,
+ * against the CPU. */
+Test(gpu, new_samplers_match_the_cpu)
+{
+    require_device();
+    sf_rng rng;
+    sf_rng_seed(&rng, 81);
+    sf_mixture *m;
+    cr_assert_eq(sf_workload_mixture(&m, &rng, 4, 5, SF_WORKLOAD_ALL, 1.0), SF_OK);
+    static const sf_schedule_kind scheds[3] = {SF_SCHEDULE_EDM, SF_SCHEDULE_FLOW, SF_SCHEDULE_VP_LINEAR};
+    size_t n = 1000, nd = n * 4;
+    sf_context *cpu = cpu_context(), *gpu = NULL;
+    cr_assert_eq(sf_context_create(&gpu, SF_BACKEND_CUDA, SF_PRECISION_F64, 0), SF_OK, "%s", sf_last_error());
+    for (int kind = SF_SAMPLER_EULER_ANCESTRAL; kind <= SF_SAMPLER_UNIPC; kind++) {
+        sf_schedule s = sf_schedule_default(scheds[kind % 3]);
+        sf_sampler smp = sf_sampler_default((sf_sampler_kind)kind);
+        smp.t1 = s.kind == SF_SCHEDULE_EDM ? 80.0 : 0.98, smp.t0 = 0.005, smp.steps = 25, smp.seed = 12;
+        smp.spacing = SF_SPACING_KARRAS, smp.to_zero = 1, smp.churn = 20, smp.order = 3;
+        sf_time start;
+        sf_schedule_at(&s, smp.t1, &start);
+        double *a = malloc(nd * 8), *b = malloc(nd * 8);
+        cr_assert_eq(sf_sample_marginal(m, &start, 6, 0, a, n), SF_OK);
+        memcpy(b, a, nd * 8);
+        cr_assert_eq(sf_sample(cpu, m, &s, &smp, a, n, 3, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
+        sf_context_set_max_batch(gpu, 300);
+        cr_assert_eq(sf_sample(gpu, m, &s, &smp, b, n, 3, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
+        sf_context_set_max_batch(gpu, 0);
+        size_t at;
+        double worst = sf_compare_scaled(a, b, nd, 1e-8, sf_rms(a, nd), &at);
+        cr_expect(worst <= 1.0, "%s on %s: worst %.3g x tol at %zu (cpu %.17g, gpu %.17g)",
+                  sf_sampler_kind_name((sf_sampler_kind)kind), sf_schedule_kind_name(s.kind), worst, at, a[at], b[at]);
+        free(a), free(b);
+    }
+    sf_context_destroy(cpu), sf_context_destroy(gpu);
+    sf_mixture_destroy(m);
+}
+
 /* A trajectory callback that itself evaluates on the same context (it may regrow the device
  * workspace) must not disturb the run: frames equal a plain run's result at the end. */
 static sf_status frame_evaluates(void *data, int step, double t, const double *x, size_t n, int d)
@@ -718,4 +756,5 @@ Test(gpu, sampler_large_d_and_direct_launches)
     require_device();
     sampler_matches_cpu(48, 12, 500, 15, SF_SAMPLER_DPM2, 230);             /* graph with cuBLAS inside */
     sampler_matches_cpu(2, 4, ((size_t)1 << 21) + 10, 6, SF_SAMPLER_DDPM, 231); /* 2^22 + 20 coordinates: no graph */
+    sampler_matches_cpu(2, 4, ((size_t)1 << 21) + 10, 6, SF_SAMPLER_UNIPC, 232); /* the history ring, direct launches */
 }

@@ -293,6 +293,42 @@ Test(misuse, samplers)
     EXPECT_INVALID(sf_sample(ctx, mix, &vp, &s2, x, 3, 0, NULL, NULL, 1));
     s2 = smp, s2.steps = 0;
     EXPECT_INVALID(sf_sample(ctx, mix, &vp, &s2, x, 3, 0, NULL, NULL, 1));
+    /* the appended options: out of range is refused, zero is the default */
+    s2 = smp, s2.kind = (sf_sampler_kind)(SF_SAMPLER_UNIPC + 1);
+    EXPECT_INVALID(sf_sample(ctx, mix, &vp, &s2, x, 3, 0, NULL, NULL, 1));
+    s2 = smp, s2.kind = SF_SAMPLER_EDM_HEUN, s2.churn = -1;
+    EXPECT_INVALID(sf_sample(ctx, mix, &vp, &s2, x, 3, 0, NULL, NULL, 1));
+    s2 = smp, s2.churn = NAN;
+    EXPECT_INVALID(sf_sample(ctx, mix, &vp, &s2, x, 3, 0, NULL, NULL, 1));
+    s2 = smp, s2.s_tmin = 2, s2.s_tmax = 1;
+    EXPECT_INVALID(sf_sample(ctx, mix, &vp, &s2, x, 3, 0, NULL, NULL, 1));
+    s2 = smp, s2.s_tmin = -1;
+    EXPECT_INVALID(sf_sample(ctx, mix, &vp, &s2, x, 3, 0, NULL, NULL, 1));
+    s2 = smp, s2.s_noise = -0.5;
+    EXPECT_INVALID(sf_sample(ctx, mix, &vp, &s2, x, 3, 0, NULL, NULL, 1));
+    s2 = smp, s2.kind = SF_SAMPLER_UNIPC, s2.order = 4;
+    EXPECT_INVALID(sf_sample(ctx, mix, &vp, &s2, x, 3, 0, NULL, NULL, 1));
+    s2 = smp, s2.order = 1;
+    EXPECT_INVALID(sf_sample(ctx, mix, &vp, &s2, x, 3, 0, NULL, NULL, 1));
+    s2 = smp, s2.spacing = SF_SPACING_KARRAS, s2.rho = -7;
+    EXPECT_INVALID(sf_sample(ctx, mix, &vp, &s2, x, 3, 0, NULL, NULL, 1));
+    s2 = smp, s2.to_zero = 2;
+    EXPECT_INVALID(sf_sample(ctx, mix, &vp, &s2, x, 3, 0, NULL, NULL, 1));
+    sf_schedule ve = sf_schedule_default(SF_SCHEDULE_VE);
+    s2 = smp, s2.to_zero = 1; /* ve never reaches sigma = 0 */
+    EXPECT_INVALID(sf_sample(ctx, mix, &ve, &s2, x, 3, 0, NULL, NULL, 1));
+    cr_expect(strstr(sf_last_error(), "never reaches sigma = 0") != NULL, "%s", sf_last_error());
+    s2 = smp, s2.t0 = 0.0, s2.spacing = SF_SPACING_LAMBDA; /* log-SNR is infinite at sigma = 0 */
+    EXPECT_INVALID(sf_sample(ctx, mix, &vp, &s2, x, 3, 0, NULL, NULL, 1));
+    s2 = smp, s2.churn = s2.s_tmin = s2.s_tmax = s2.s_noise = s2.rho = 0, s2.order = 0; /* an older caller's zeros */
+    s2.kind = SF_SAMPLER_UNIPC, s2.spacing = SF_SPACING_KARRAS;
+    cr_expect_eq(sf_sample(ctx, mix, &vp, &s2, x, 3, 0, NULL, NULL, 1), SF_OK, "%s", sf_last_error());
+    sf_schedule edm = sf_schedule_default(SF_SCHEDULE_EDM);
+    s2 = smp, s2.t1 = 81; /* beyond sigma_max */
+    EXPECT_INVALID(sf_sample(ctx, mix, &edm, &s2, x, 3, 0, NULL, NULL, 1));
+    edm.sigma_max = -1;
+    sf_time tm;
+    EXPECT_INVALID(sf_schedule_at(&edm, 0.5, &tm));
 }
 
 Test(misuse, likelihoods)

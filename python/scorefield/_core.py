@@ -85,17 +85,19 @@ def cuda_available() -> tuple[bool, str]:
 
 # ---------------------------------------------------------------- schedules and times
 
-_SCHEDULE_KINDS = ("ve", "vp-linear", "vp-cosine", "ou")
+_SCHEDULE_KINDS = ("ve", "vp-linear", "vp-cosine", "ou", "edm", "flow")
 
 
 @dataclass(frozen=True)
 class Schedule:
-    """A noise schedule: "ve", "vp-linear", "vp-cosine" or "ou", with its parameters (the CLI's
-    --sigma-min/--sigma-max, --beta-min/--beta-max, --cosine-s; defaults as there)."""
+    """A noise schedule: "ve", "vp-linear", "vp-cosine", "ou", "edm" (alpha = 1, sigma = t) or "flow"
+    (alpha = 1 - t, sigma = t), with its parameters (the CLI's --sigma-min/--sigma-max,
+    --beta-min/--beta-max, --cosine-s; defaults as there: sigma_min/sigma_max None is the kind's own,
+    0.01/50 for ve and 0.002/80 for edm)."""
 
     kind: str = "vp-linear"
-    sigma_min: float = 0.01
-    sigma_max: float = 50.0
+    sigma_min: float | None = None
+    sigma_max: float | None = None
     beta_min: float = 0.1
     beta_max: float = 20.0
     cosine_s: float = 0.008
@@ -105,13 +107,11 @@ class Schedule:
         call(lib.sf_schedule_kind_parse, self.kind.encode(), C.byref(kind))
         s = _lib.Schedule()
         call(lib.sf_schedule_init, C.byref(s), C.sizeof(s), kind.value)
-        s.sigma_min, s.sigma_max, s.beta_min, s.beta_max, s.cosine_s = (
-            self.sigma_min,
-            self.sigma_max,
-            self.beta_min,
-            self.beta_max,
-            self.cosine_s,
-        )
+        if self.sigma_min is not None:
+            s.sigma_min = self.sigma_min
+        if self.sigma_max is not None:
+            s.sigma_max = self.sigma_max
+        s.beta_min, s.beta_max, s.cosine_s = self.beta_min, self.beta_max, self.cosine_s
         return s
 
     def at(self, t: float) -> "TimePoint":

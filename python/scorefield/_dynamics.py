@@ -14,8 +14,26 @@ from ._arrays import as_f64, host_result, ptr
 from ._core import ContextLike, Mixture, ScheduleLike, as_schedule, context, evaluate, resolve_time
 from ._lib import CallbackErrors, call, lib
 
-SAMPLERS = ("em", "ode-euler", "heun", "ddpm", "ddim", "dpm1", "dpm2", "dpm3")
-_SPACINGS = {"t": 0, "lambda": 1}
+SAMPLERS = (
+    "em",
+    "ode-euler",
+    "heun",
+    "ddpm",
+    "ddim",
+    "dpm1",
+    "dpm2",
+    "dpm3",
+    "euler-ancestral",
+    "edm-heun",
+    "dpmpp-2m",
+    "dpmpp-3m",
+    "dpmpp-2m-sde",
+    "dpmpp-2s-ancestral",
+    "unipc",
+)
+_SPACINGS = {"t": 0, "lambda": 1, "karras": 3}
+# the sampler-specific options and the samplers they apply to (refused with the others, as by the CLI)
+_ONLY_FOR = {"churn": "edm-heun", "s_tmin": "edm-heun", "s_tmax": "edm-heun", "s_noise": "edm-heun", "order": "unipc"}
 
 ScoreModel = Callable[[Any, float], Any]
 
@@ -45,6 +63,7 @@ def _sampler_struct(
     seed: int,
     classes: np.ndarray | None,
     guidance: float,
+    extra: dict[str, Any] | None = None,
 ) -> _lib.Sampler:
     kind = C.c_int()
     call(lib.sf_sampler_kind_parse, str(sampler).encode(), C.byref(kind))
@@ -65,7 +84,15 @@ def _sampler_struct(
     elif spacing in _SPACINGS:
         s.spacing = _SPACINGS[spacing]
     else:
-        raise ValueError(f"spacing must be 't' or 'lambda' (or give times=), got {spacing!r}")
+        raise ValueError(f"spacing must be 't', 'lambda' or 'karras' (or give times=), got {spacing!r}")
+    for name, value in (extra or {}).items():
+        if value is None:
+            continue
+        if name in _ONLY_FOR and sampler != _ONLY_FOR[name]:
+            raise ValueError(f"{name} applies to the {_ONLY_FOR[name]} sampler only (not {sampler})")
+        if name == "rho" and spacing != "karras":
+            raise ValueError("rho applies to spacing='karras' only")
+        setattr(s, name, int(value) if name in ("order", "to_zero") else float(value))
     if classes is not None:
         s.class_components, s.class_size = classes.ctypes.data, classes.shape[0]
     return s
@@ -104,6 +131,13 @@ def sample(
     times: Any = None,
     h: float = 1.0,
     eta: float | None = None,
+    churn: float | None = None,
+    s_tmin: float | None = None,
+    s_tmax: float | None = None,
+    s_noise: float | None = None,
+    order: int | None = None,
+    rho: float | None = None,
+    to_zero: bool = False,
     seed: int = 0,
     classes: Sequence[int] | None = None,
     guidance: float = 0.0,
@@ -119,8 +153,12 @@ def sample(
     """Generates n particles (n, d) by running a sampler from t1 down to t0.
 
     sampler: "em" (Euler-Maruyama of the h-family: h = 1 the reverse SDE, h = 0 the PF-ODE),
-    "ode-euler", "heun", "ddpm", "ddim" (eta), "dpm1", "dpm2", "dpm3"; steps uniform in t
-    (spacing="t") or in log-SNR ("lambda"), or times= (steps + 1 decreasing times). Noise is
+    "ode-euler", "heun", "ddpm", "ddim" (eta), "dpm1", "dpm2", "dpm3", "euler-ancestral", "edm-heun"
+    (churn, s_tmin, s_tmax, s_noise: Karras et al. Algorithm 2), "dpmpp-2m", "dpmpp-3m",
+    "dpmpp-2m-sde", "dpmpp-2s-ancestral", "unipc" (order 2 or 3); steps uniform in t (spacing="t"),
+    in log-SNR ("lambda") or Karras-spaced in sigma/alpha ("karras", rho), or times= (steps + 1
+    decreasing times; a last time with sigma = 0 is a denoising step). to_zero: the last of the
+    steps goes from t0 to t = 0 as the denoiser (docs/samplers.md). Noise is
     Philox keyed by (seed, particle, step, dimension). The start is x0, or n exact draws of the
     mixture at t1 with the same seed (as `scorefield sample`). classes and guidance: guidance
     toward a set of components, s + (1 + guidance)(s_c - s).
@@ -138,7 +176,9 @@ def sample(
     if ts is not None:
         steps, t1, t0 = ts.shape[0] - 1, float(ts[0]), float(ts[-1])
     cls = None if classes is None else np.ascontiguousarray(classes, dtype=np.intc).reshape(-1)
-    smp = _sampler_struct(sampler, steps, t1, t0, spacing, ts, h, eta, seed, cls, guidance)
+    extra = {"churn": churn, "s_tmin": s_tmin, "s_tmax": s_tmax, "s_noise": s_noise, "order": order, "rho": rho}
+    extra["to_zero"] = 1 if to_zero else None
+    smp = _sampler_struct(sampler, steps, t1, t0, spacing, ts, h, eta, seed, cls, guidance, extra)
     if x0 is not None:
         x = np.array(as_f64(x0, "x0"), dtype=np.float64, order="C", copy=True)
         if x.ndim != 2 or (mix is not None and x.shape[1] != mix.dim) or (n is not None and x.shape[0] != n):

@@ -169,6 +169,14 @@ class Sampler(C.Structure):
         ("class_components", vp),
         ("class_size", cint),
         ("guidance", dbl),
+        ("first_step", C.c_uint32),
+        ("churn", dbl),
+        ("s_tmin", dbl),
+        ("s_tmax", dbl),
+        ("s_noise", dbl),
+        ("order", cint),
+        ("rho", dbl),
+        ("to_zero", cint),
     ]
 
 

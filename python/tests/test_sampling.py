@@ -30,7 +30,7 @@ def test_exact_score_as_a_callable_reproduces_the_builtin_run(sampler: str, rand
 
     model = sf.sample(random_mixture, score=exact, **kw)
     np.testing.assert_allclose(model, builtin, rtol=1e-13, atol=1e-13)
-    stages = {"heun": 2, "dpm2": 2, "dpm3": 3}.get(sampler, 1)
+    stages = {"heun": 2, "dpm2": 2, "dpm3": 3, "edm-heun": 2, "dpmpp-2s-ancestral": 2}.get(sampler, 1)
     assert len(calls) == 12 * stages
     assert calls[0] == 0.9
 
@@ -161,3 +161,22 @@ def test_given_times_and_x0(three_kinds: sf.Mixture) -> None:
         return plan.score(x)
 
     np.testing.assert_allclose(sf.sample(None, times=times, x0=x0, sampler="dpm1", seed=1, score=exact), a, rtol=1e-13)
+
+
+def test_new_schedules_and_sampler_options(three_kinds: sf.Mixture) -> None:
+    """edm and flow schedules, the Karras spacing, the last step to sigma = 0 and the edm-heun and
+    unipc options reach the library; options of other samplers are refused."""
+    edm = sf.Schedule("edm")
+    assert edm.at(3.0).sigma == 3.0 and edm.at(3.0).alpha == 1.0
+    flow = sf.Schedule("flow")
+    assert abs(flow.t_of_tau(flow.at(0.3).tau) - 0.3) < 1e-14
+    x = sf.sample(three_kinds, 500, "edm", "edm-heun", steps=20, t1=80.0, t0=0.002, spacing="karras", rho=7.0,
+                  churn=10.0, s_noise=1.003, to_zero=True, seed=1)
+    assert np.isfinite(x).all()
+    a = sf.sample(three_kinds, 50, "flow", "unipc", steps=10, t1=0.95, t0=0.0, order=3)
+    b = sf.sample(three_kinds, 50, "flow", "unipc", steps=10, t1=0.95, t0=0.0, order=2)
+    assert np.isfinite(a).all() and not np.array_equal(a, b)
+    with pytest.raises(ValueError, match="edm-heun"):
+        sf.sample(three_kinds, 5, "edm", "dpmpp-2m", churn=1.0, t1=80.0, t0=0.01)
+    with pytest.raises(ValueError, match="karras"):
+        sf.sample(three_kinds, 5, "edm", "dpmpp-2m", rho=5.0, t1=80.0, t0=0.01)

@@ -20,14 +20,23 @@ static const char sample_help[] =
     "usage: scorefield sample --mixture M.json --schedule S --sampler KIND (--n N | --in X1.npy) --out X.npy [options]\n"
     "Draws N particles exactly from the mixture diffused to t1 (or starts from the particles of --in)\n"
     "and integrates them down to t0 with the exact score. KIND: em (Euler-Maruyama for dx = [f x - (1+h^2) g^2 s/2] dt + h g dW; h = 1 the\n"
-    "reverse SDE, h = 0 the probability-flow ODE), ode-euler, heun, ddpm, ddim, dpm1, dpm2, dpm3.\n"
+    "reverse SDE, h = 0 the probability-flow ODE), ode-euler, heun, ddpm, ddim, dpm1, dpm2, dpm3, and the samplers of\n"
+    "k-diffusion and diffusers: euler-ancestral, edm-heun (Karras et al. Algorithm 2), dpmpp-2m, dpmpp-3m,\n"
+    "dpmpp-2m-sde, dpmpp-2s-ancestral, unipc (UniPC-bh2). All run on every schedule (formulas: docs/samplers.md).\n"
     "options (counts are decimal digits: N 1 to 1e12, K and J 1 to 1e7, B 1 to 1e8, SEED 0 to 2^64-1):\n"
-    "  --schedule ve|vp-linear|vp-cosine|ou   (and --sigma-min, --sigma-max, --beta-min, --beta-max, --cosine-s)\n"
-    "  --steps K (100)  --spacing t|lambda (t)  --t1 T1 (1; vp-cosine 0.995)  --t0 T0 (0.001)\n"
+    "  --schedule ve|vp-linear|vp-cosine|ou|edm|flow   (and --sigma-min, --sigma-max, --beta-min, --beta-max, --cosine-s)\n"
+    "  --steps K (100)  --spacing t|lambda|karras (t; edm: karras)  --rho R (7; only with karras: sigma/alpha\n"
+    "                   spaced uniformly in its 1/R'th power)\n"
+    "  --t1 T1 (1; vp-cosine 0.995, flow 0.99, edm sigma-max)  --t0 T0 (0.001; edm sigma-min)\n"
+    "  --to-zero        the last of the K steps goes from t0 to t = 0 (sigma = 0) as the denoiser x0^ (not ve)\n"
     "  --times FILE     the time grid itself (.npy, or text: numbers separated by spaces or newlines),\n"
-    "                   strictly decreasing from t1 to t0; replaces --steps, --spacing, --t1 and --t0\n"
+    "                   strictly decreasing from t1 to t0 (a last time with sigma = 0 is a denoising step);\n"
+    "                   replaces --steps, --spacing, --t1 and --t0; every sampler accepts it\n"
     "  --in X1.npy      start from these particles (N x d) at t1 instead of exact draws of p_t1\n"
     "  --h H (1)  only with em;  --eta E (0)  only with ddim (refused with the other samplers)\n"
+    "  --churn C (0) --s-tmin A (0) --s-tmax B (infinity) --s-noise S (1)   only with edm-heun: raise the\n"
+    "                   level sigma/alpha by min(C/K, sqrt 2 - 1) where A <= sigma/alpha <= B, noise scaled by S\n"
+    "  --order P (2)    only with unipc: predictor order 2 or 3 (the corrector makes it order P + 1)\n"
     "  --seed SEED (0): Philox noise keyed by (seed, particle, step, dim)\n"
     "  --class K1,K2,... --guidance W   guide toward the components listed: s~ = s + (1 + W)(s_c - s)\n"
     "                                   (W = 0: conditional sampling; classifier and classifier-free\n"
@@ -46,6 +55,51 @@ static const char sample_help[] =
     "sigma^2 by more than 10% of sigma^2(t0) they visibly distort the variance normal to the subspace\n"
     "(too wide for em and ode-euler); a warning on stderr says so. More steps, --spacing lambda, or\n"
     "ddim/ddpm/dpm1-3 (exact for Gaussian data) avoid it. Details: docs/samplers.md.\n";
+
+/* The sampler-specific options and the samplers they apply to (refused with the others). */
+typedef struct {
+    double h, eta, churn, s_tmin, s_tmax, s_noise, rho;
+    size_t order;
+} sampler_options;
+
+static int refuse_inapplicable(const sampler_options *o, sf_sampler_kind kind, int karras)
+{
+    const char *name = sf_sampler_kind_name(kind);
+    if (!isnan(o->h) && kind != SF_SAMPLER_EM)
+        return cli_bad_input("option --h: applies to the em sampler only (not %s)", name);
+    if (!isnan(o->eta) && kind != SF_SAMPLER_DDIM)
+        return cli_bad_input("option --eta: applies to the ddim sampler only (not %s; ddpm is ddim with eta = 1)", name);
+    const double *edm[4] = {&o->churn, &o->s_tmin, &o->s_tmax, &o->s_noise};
+    static const char *const edm_names[4] = {"--churn", "--s-tmin", "--s-tmax", "--s-noise"};
+    for (int i = 0; i < 4; i++)
+        if (!isnan(*edm[i]) && kind != SF_SAMPLER_EDM_HEUN)
+            return cli_bad_input("option %s: applies to the edm-heun sampler only (not %s)", edm_names[i], name);
+    if (o->order && kind != SF_SAMPLER_UNIPC) return cli_bad_input("option --order: applies to the unipc sampler only (not %s)", name);
+    if (!isnan(o->rho) && !karras) return cli_bad_input("option --rho: applies to --spacing karras only");
+    if (!isnan(o->eta) && !(o->eta >= 0 && o->eta <= 1)) return cli_bad_input("option --eta: %g must be in [0, 1]", o->eta);
+    if (!isnan(o->h) && !(o->h >= 0)) return cli_bad_input("option --h: %g must be >= 0", o->h);
+    if (!isnan(o->churn) && !(o->churn >= 0)) return cli_bad_input("option --churn: %g must be >= 0", o->churn);
+    if (!isnan(o->s_tmin) && !(o->s_tmin >= 0)) return cli_bad_input("option --s-tmin: %g must be >= 0", o->s_tmin);
+    if (!isnan(o->s_tmax) && !(o->s_tmax >= (isnan(o->s_tmin) ? 0 : o->s_tmin)))
+        return cli_bad_input("option --s-tmax: %g must be >= --s-tmin", o->s_tmax);
+    if (!isnan(o->s_noise) && !(o->s_noise > 0)) return cli_bad_input("option --s-noise: %g must be > 0", o->s_noise);
+    if (o->order && o->order != 2 && o->order != 3) return cli_bad_input("option --order: %zu must be 2 or 3", o->order);
+    if (!isnan(o->rho) && !(o->rho > 0)) return cli_bad_input("option --rho: %g must be > 0", o->rho);
+    return SF_EXIT_OK;
+}
+
+/* The options given into the sampler (the others keep sf_sampler_default's values). */
+static void apply_options(const sampler_options *o, sf_sampler *smp)
+{
+    if (!isnan(o->h)) smp->h = o->h;
+    if (!isnan(o->eta)) smp->eta = o->eta;
+    if (!isnan(o->churn)) smp->churn = o->churn;
+    if (!isnan(o->s_tmin)) smp->s_tmin = o->s_tmin;
+    if (!isnan(o->s_tmax)) smp->s_tmax = o->s_tmax;
+    if (!isnan(o->s_noise)) smp->s_noise = o->s_noise;
+    if (!isnan(o->rho)) smp->rho = o->rho;
+    if (o->order) smp->order = (int)o->order;
+}
 
 typedef struct {
     double *frames;     /* [nb x F x d] for the current batch, or NULL */
@@ -168,13 +222,17 @@ static double subspace_distortion(const sf_mixture *mix, const sf_schedule *sche
     if (!subspace || !(smp->kind == SF_SAMPLER_EM || smp->kind == SF_SAMPLER_ODE_EULER || smp->kind == SF_SAMPLER_HEUN))
         return 0;
     sf_time end, one, start;
-    if (sf_schedule_at(schedule, smp->t0, &end) != SF_OK || !(end.sigma2 > 0)) return 0;
+    if (smp->to_zero || sf_schedule_at(schedule, smp->t0, &end) != SF_OK || !(end.sigma2 > 0)) return 0; /* a last denoising step */
     double t_last;
     if (smp->spacing == SF_SPACING_GIVEN) {
         t_last = smp->times[smp->steps - 1];
-    } else if (smp->spacing == SF_SPACING_LAMBDA) { /* uniform in lambda = -log tau */
+    } else if (smp->spacing == SF_SPACING_LAMBDA || smp->spacing == SF_SPACING_KARRAS) { /* uniform in lambda = -log tau, or in tau^(1/(2 rho)) */
         if (sf_schedule_at(schedule, smp->t1, &start) != SF_OK) return 0;
         double lt = log(end.tau) + (log(start.tau) - log(end.tau)) / smp->steps;
+        if (smp->spacing == SF_SPACING_KARRAS) {
+            double lo = pow(end.tau, 0.5 / smp->rho), hi = pow(start.tau, 0.5 / smp->rho);
+            lt = 2 * smp->rho * log(lo + (hi - lo) / smp->steps);
+        }
         if (sf_schedule_t_of_tau(schedule, exp(lt), &t_last) != SF_OK) return 0;
     } else {
         t_last = smp->t0 + (smp->t1 - smp->t0) / smp->steps;
@@ -220,7 +278,9 @@ int cmd_sample(int argc, char **argv)
     const char *mixture_path = NULL, *out_path = NULL, *traj_path = NULL, *sampler_name = NULL, *class_text = NULL;
     const char *in_path = NULL, *times_file = NULL;
     size_t n = 0, steps = 100, every = 10, batch = 262144, seed = 0;
-    double t1 = NAN, t0 = 1e-3, h = NAN, eta = NAN, guidance = 0.0;
+    double t1 = NAN, t0 = NAN, guidance = 0.0;
+    sampler_options so = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0};
+    int to_zero = 0;
     const char *spacing = NULL;
     sf_backend backend = SF_BACKEND_AUTO;
     sf_precision precision = SF_PRECISION_F64;
@@ -234,7 +294,10 @@ int cmd_sample(int argc, char **argv)
         {"--n", CLI_COUNT, &n, (size_t)SAMPLE_N_MAX}, {"--steps", CLI_COUNT, &steps, SAMPLE_STEPS_MAX},
         {"--every", CLI_COUNT, &every, SAMPLE_STEPS_MAX}, {"--batch", CLI_COUNT, &batch, SAMPLE_BATCH_MAX},
         {"--seed", CLI_COUNT, &seed, SIZE_MAX}, {"--t1", CLI_NUMBER, &t1, 0}, {"--t0", CLI_NUMBER, &t0, 0},
-        {"--h", CLI_NUMBER, &h, 0}, {"--eta", CLI_NUMBER, &eta, 0}, {"--guidance", CLI_NUMBER, &guidance, 0},
+        {"--h", CLI_NUMBER, &so.h, 0}, {"--eta", CLI_NUMBER, &so.eta, 0}, {"--guidance", CLI_NUMBER, &guidance, 0},
+        {"--churn", CLI_NUMBER, &so.churn, 0}, {"--s-tmin", CLI_NUMBER, &so.s_tmin, 0}, {"--s-tmax", CLI_NUMBER, &so.s_tmax, 0},
+        {"--s-noise", CLI_NUMBER, &so.s_noise, 0}, {"--rho", CLI_NUMBER, &so.rho, 0}, {"--order", CLI_COUNT, &so.order, 3},
+        {"--to-zero", CLI_FLAG, &to_zero, 0},
         {"--backend", CLI_BACKEND, &backend, 0}, {"--precision", CLI_PRECISION, &precision, 0}, {NULL, CLI_FLAG, NULL, 0}};
     CLI_PARSE_OR_RETURN(cli_parse("sample", sample_help, NULL, table, argc, argv, interval_time_extra, &ct, &once));
     int have_every = cli_once_seen(&once, "--every");
@@ -242,8 +305,8 @@ int cmd_sample(int argc, char **argv)
         return cli_bad_input("sample: --mixture, --schedule, --sampler, --n (or --in) and --out are required");
     if (in_path && cli_once_seen(&once, "--n")) return cli_bad_input("option --n: the particles of --in set N (give one of them)");
     if (!n && !in_path) return cli_bad_input("option --n: give at least 1 particle");
-    static const char *const replaced_by_times[] = {"--steps", "--spacing", "--t1", "--t0"};
-    for (int k = 0; times_file && k < 4; k++)
+    static const char *const replaced_by_times[] = {"--steps", "--spacing", "--t1", "--t0", "--rho", "--to-zero"};
+    for (int k = 0; times_file && k < 6; k++)
         if (cli_once_seen(&once, replaced_by_times[k]))
             return cli_bad_input("option %s: --times gives the whole grid (drop %s)", replaced_by_times[k], replaced_by_times[k]);
     sf_sampler smp;
@@ -251,15 +314,14 @@ int cmd_sample(int argc, char **argv)
     if (sf_sampler_kind_parse(sampler_name, &kind) != SF_OK) return cli_bad_input("option --sampler: %s", sf_last_error());
     if (!class_text && guidance != 0) return cli_bad_input("option --guidance needs --class (the components to guide toward)");
     if (have_every && !traj_path) return cli_bad_input("option --every needs --trajectory (the file the frames go to)");
-    if (!isnan(h) && kind != SF_SAMPLER_EM)
-        return cli_bad_input("option --h: applies to the em sampler only (not %s)", sf_sampler_kind_name(kind));
-    if (!isnan(eta) && kind != SF_SAMPLER_DDIM)
-        return cli_bad_input("option --eta: applies to the ddim sampler only (not %s; ddpm is ddim with eta = 1)",
-                             sf_sampler_kind_name(kind));
-    if (!isnan(eta) && !(eta >= 0 && eta <= 1)) return cli_bad_input("option --eta: %g must be in [0, 1]", eta);
-    if (!isnan(h) && !(h >= 0)) return cli_bad_input("option --h: %g must be >= 0", h);
+    int edm = ct.schedule.kind == SF_SCHEDULE_EDM;
+    if (spacing && strcmp(spacing, "t") && strcmp(spacing, "lambda") && strcmp(spacing, "karras"))
+        return cli_bad_input("option --spacing: '%s' is not t, lambda or karras", spacing);
+    int karras = spacing ? !strcmp(spacing, "karras") : edm && !times_file;
+    int refused = refuse_inapplicable(&so, kind, karras);
+    if (refused != SF_EXIT_OK) return refused;
     smp = sf_sampler_default(kind);
-    if (spacing && strcmp(spacing, "t") && strcmp(spacing, "lambda")) return cli_bad_input("option --spacing: '%s' is not t or lambda", spacing);
+    apply_options(&so, &smp);
     if (!every || !batch || !steps) return cli_bad_input("sample: --steps, --every and --batch must be >= 1");
     double *grid = NULL;
     size_t grid_count = 0;
@@ -269,12 +331,13 @@ int cmd_sample(int argc, char **argv)
         steps = grid_count - 1;
         smp.spacing = SF_SPACING_GIVEN, smp.times = grid, smp.t1 = grid[0], smp.t0 = grid[grid_count - 1];
     } else {
-        smp.spacing = spacing && !strcmp(spacing, "lambda") ? SF_SPACING_LAMBDA : SF_SPACING_T;
-        smp.t1 = isnan(t1) ? (ct.schedule.kind == SF_SCHEDULE_VP_COSINE ? 0.995 : 1.0) : t1, smp.t0 = t0;
+        smp.spacing = karras ? SF_SPACING_KARRAS : spacing && !strcmp(spacing, "lambda") ? SF_SPACING_LAMBDA : SF_SPACING_T;
+        double t1_default = ct.schedule.kind == SF_SCHEDULE_VP_COSINE ? 0.995 : ct.schedule.kind == SF_SCHEDULE_FLOW ? 0.99
+                            : edm ? ct.schedule.sigma_max : 1.0;
+        smp.t1 = isnan(t1) ? t1_default : t1, smp.t0 = isnan(t0) ? (edm ? ct.schedule.sigma_min : 1e-3) : t0;
+        smp.to_zero = to_zero;
     }
     smp.steps = (int)steps;
-    if (!isnan(h)) smp.h = h;
-    if (!isnan(eta)) smp.eta = eta;
     smp.seed = seed, smp.guidance = guidance;
 
     sf_mixture *mix = NULL;
@@ -320,7 +383,10 @@ int cmd_sample(int argc, char **argv)
         goto done;
     }
     sf_time start, end;
-    if ((st = sf_schedule_at(&ct.schedule, smp.t1, &start)) != SF_OK || (st = sf_schedule_at(&ct.schedule, smp.t0, &end)) != SF_OK) {
+    /* occupations at the last time with sigma > 0 (the particles' own end, or the step before t = 0:
+     * a component on a subspace has no density at sigma = 0) */
+    double t_end = grid && grid[steps] == 0 && steps > 0 ? grid[steps - 1] : smp.t0;
+    if ((st = sf_schedule_at(&ct.schedule, smp.t1, &start)) != SF_OK || (st = sf_schedule_at(&ct.schedule, t_end, &end)) != SF_OK) {
         status = cli_library_error(st);
         goto done;
     }
@@ -413,10 +479,16 @@ int cmd_sample(int argc, char **argv)
            sf_sampler_kind_name(kind), sf_schedule_kind_name(ct.schedule.kind));
     printf("  start      %s\n", in_path ? in_path : "exact draws of p_t1");
     printf("  time       t = %g -> %g in %zu steps %s", smp.t1, smp.t0, steps,
-           smp.spacing == SF_SPACING_T ? "uniform in t" : smp.spacing == SF_SPACING_LAMBDA ? "uniform in log-SNR" : "given by");
+           smp.spacing == SF_SPACING_T ? "uniform in t" : smp.spacing == SF_SPACING_LAMBDA ? "uniform in log-SNR"
+           : smp.spacing == SF_SPACING_KARRAS ? "Karras-spaced in sigma/alpha" : "given by");
+    if (smp.spacing == SF_SPACING_KARRAS) printf(" (rho = %g)", smp.rho);
+    if (smp.to_zero) printf(", the last to t = 0");
     if (times_file) printf(" %s", times_file);
     if (kind == SF_SAMPLER_EM) printf(", h = %g", smp.h);
     if (kind == SF_SAMPLER_DDIM) printf(", eta = %g", smp.eta);
+    if (kind == SF_SAMPLER_EDM_HEUN)
+        printf(", churn %g on sigma/alpha in [%g, %g], s_noise %g", smp.churn, smp.s_tmin, smp.s_tmax, smp.s_noise);
+    if (kind == SF_SAMPLER_UNIPC) printf(", order %d", smp.order);
     printf("\n  speed      %.3g s, %.3g particle-steps/s (%s)\n", elapsed, n * (double)steps / fmax(elapsed, 1e-9),
            sf_backend_name(sf_context_backend(ctx)));
     if (cls) printf("  guidance   toward components %s with weight w = %g\n", class_text, guidance);

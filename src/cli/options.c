@@ -183,9 +183,10 @@ int cli_is_help(const char *arg) { return strcmp(arg, "--help") == 0 || strcmp(a
 
 const char cli_time_help[] =
     "time (one of):\n"
-    "  --schedule ve|vp-linear|vp-cosine|ou --t T   t in [0, 1] (vp-cosine: [0, 1))\n"
+    "  --schedule ve|vp-linear|vp-cosine|ou|edm|flow --t T   t in [0, 1] (vp-cosine, flow: [0, 1);\n"
+    "                                              edm: sigma = t in [0, sigma-max])\n"
     "  --alpha A --sigma S                         a direct pair, alpha > 0, sigma >= 0\n"
-    "schedule parameters (defaults): --sigma-min 0.01 --sigma-max 50 (ve),\n"
+    "schedule parameters (defaults): --sigma-min 0.01 --sigma-max 50 (ve; edm: 0.002, 80),\n"
     "  --beta-min 0.1 --beta-max 20 (vp-linear), --cosine-s 0.008 (vp-cosine)\n";
 
 void cli_time_init(cli_time *ct)
@@ -207,7 +208,10 @@ int cli_time_option(cli_time *ct, int argc, char **argv, int *i)
             cli_bad_input("option --schedule: %s", sf_last_error());
             return -1;
         }
-        ct->schedule.kind = kind;
+        sf_schedule given = ct->schedule, defaults = sf_schedule_default(kind);
+        ct->schedule.kind = kind; /* the kind's own sigma range (edm's differs from ve's) unless given */
+        ct->schedule.sigma_min = ct->have_sigma_range[0] ? given.sigma_min : defaults.sigma_min;
+        ct->schedule.sigma_max = ct->have_sigma_range[1] ? given.sigma_max : defaults.sigma_max;
         ct->have_schedule = 1;
         return 1;
     }
@@ -221,6 +225,7 @@ int cli_time_option(cli_time *ct, int argc, char **argv, int *i)
         if (n == 0) ct->have_t = 1;
         if (n == 1) ct->have_alpha = 1;
         if (n == 2) ct->have_sigma = 1;
+        if (n == 3 || n == 4) ct->have_sigma_range[n - 3] = 1;
         return 1;
     }
     return 0;

@@ -64,6 +64,7 @@ int cli_quiet(void);
 typedef struct {
     sf_schedule schedule;
     int have_schedule, have_t, have_alpha, have_sigma;
+    int have_sigma_range[2]; /* --sigma-min, --sigma-max given (else the kind's defaults) */
     double t;
 } cli_time;
 

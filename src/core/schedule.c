@@ -17,8 +17,8 @@ static sf_schedule schedule_defaults(sf_schedule_kind kind)
     memset(&s, 0, sizeof s);
     s.size = sizeof s;
     s.kind = kind;
-    s.sigma_min = 0.01;
-    s.sigma_max = 50.0;
+    s.sigma_min = kind == SF_SCHEDULE_EDM ? 0.002 : 0.01;
+    s.sigma_max = kind == SF_SCHEDULE_EDM ? 80.0 : 50.0;
     s.beta_min = 0.1;
     s.beta_max = 20.0;
     s.cosine_s = 0.008;
@@ -36,7 +36,8 @@ sf_status sf_schedule_init(sf_schedule *schedule, size_t size, sf_schedule_kind 
     return st;
 }
 
-static const char *const kind_names[] = {"ve", "vp-linear", "vp-cosine", "ou", "direct"};
+static const char *const kind_names[] = {"ve", "vp-linear", "vp-cosine", "ou", "direct", "edm", "flow"};
+#define KIND_COUNT (int)(sizeof kind_names / sizeof kind_names[0])
 
 const char *sf_schedule_kind_name(sf_schedule_kind kind)
 {
@@ -46,12 +47,12 @@ const char *sf_schedule_kind_name(sf_schedule_kind kind)
 sf_status sf_schedule_kind_parse(const char *name, sf_schedule_kind *kind)
 {
     if (!name || !kind) return sfi_fail(SF_ERR_INVALID, "sf_schedule_kind_parse: name and kind must not be NULL");
-    for (int k = 0; k < SF_SCHEDULE_DIRECT; k++)
-        if (strcmp(name, kind_names[k]) == 0) {
+    for (int k = 0; k < KIND_COUNT; k++)
+        if (k != SF_SCHEDULE_DIRECT && strcmp(name, kind_names[k]) == 0) {
             *kind = (sf_schedule_kind)k;
             return SF_OK;
         }
-    return sfi_fail(SF_ERR_INVALID, "unknown schedule '%s' (ve, vp-linear, vp-cosine or ou)", name);
+    return sfi_fail(SF_ERR_INVALID, "unknown schedule '%s' (ve, vp-linear, vp-cosine, ou, edm or flow)", name);
 }
 
 static sf_status check_parameters(const sf_schedule *s)
@@ -72,7 +73,12 @@ static sf_status check_parameters(const sf_schedule *s)
         if (!(s->cosine_s >= 0) || !isfinite(s->cosine_s))
             return sfi_fail(SF_ERR_INVALID, "vp-cosine schedule needs offset s >= 0 (got %g)", s->cosine_s);
         return SF_OK;
+    case SF_SCHEDULE_EDM:
+        if (!(s->sigma_max > 0) || !isfinite(s->sigma_max))
+            return sfi_fail(SF_ERR_INVALID, "edm schedule needs 0 < sigma-max < inf (got %g)", s->sigma_max);
+        return SF_OK;
     case SF_SCHEDULE_OU:
+    case SF_SCHEDULE_FLOW:
         return SF_OK;
     case SF_SCHEDULE_DIRECT:
         if (!(s->alpha > 0) || !isfinite(s->alpha))
@@ -104,8 +110,12 @@ static sf_status time_at(const sf_schedule *s, double t, sf_time *o)
     memset(o, 0, sizeof *o);
     o->size = sizeof *o;
     o->t = t;
-    if (s->kind != SF_SCHEDULE_DIRECT) {
-        int open_end = s->kind == SF_SCHEDULE_VP_COSINE;
+    if (s->kind == SF_SCHEDULE_EDM) {
+        if (!isfinite(t) || t < 0 || t > s->sigma_max)
+            return sfi_fail(SF_ERR_INVALID, "time t = %g is outside [0, sigma-max = %g] for the edm schedule", t,
+                           s->sigma_max);
+    } else if (s->kind != SF_SCHEDULE_DIRECT) {
+        int open_end = s->kind == SF_SCHEDULE_VP_COSINE || s->kind == SF_SCHEDULE_FLOW;
         if (!isfinite(t) || t < 0 || (open_end ? t >= 1 : t > 1))
             return sfi_fail(SF_ERR_INVALID, "time t = %g is outside %s for the %s schedule", t,
                            open_end ? "[0, 1)" : "[0, 1]", sf_schedule_kind_name(s->kind));
@@ -153,6 +163,22 @@ static sf_status time_at(const sf_schedule *s, double t, sf_time *o)
         o->tau = expm1(2.0 * t);
         set_rates(o, -o->alpha, -1.0, 2.0);
         break;
+    case SF_SCHEDULE_EDM: /* the VE parametrisation of Karras et al.: sigma = t, so g^2 = 2t */
+        o->alpha = 1.0;
+        o->sigma = t;
+        o->sigma2 = t * t;
+        o->tau = o->sigma2;
+        set_rates(o, 0.0, 0.0, 2.0 * t);
+        break;
+    case SF_SCHEDULE_FLOW: { /* f = -1/(1 - t), g^2 = (sigma^2)' - 2 f sigma^2 = 2t / (1 - t) */
+        double a = 1.0 - t;
+        o->alpha = a;
+        o->sigma = t;
+        o->sigma2 = t * t;
+        o->tau = (t / a) * (t / a);
+        set_rates(o, -1.0, -1.0 / a, 2.0 * t / a);
+        break;
+    }
     case SF_SCHEDULE_DIRECT:
         o->alpha = s->alpha;
         o->sigma = s->sigma;
@@ -205,6 +231,14 @@ sf_status sf_schedule_t_of_tau(const sf_schedule *s, double tau, double *t)
     case SF_SCHEDULE_OU:
         *t = 0.5 * log1p(tau);
         break;
+    case SF_SCHEDULE_EDM:
+        *t = sqrt(tau);
+        break;
+    case SF_SCHEDULE_FLOW: { /* sigma/alpha = t/(1 - t) = sqrt(tau) */
+        double r = sqrt(tau);
+        *t = r / (1.0 + r);
+        break;
+    }
     case SF_SCHEDULE_DIRECT:
         return sfi_fail(SF_ERR_INVALID, "a direct (alpha, sigma) pair has no time axis to invert");
     }

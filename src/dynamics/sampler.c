@@ -1,11 +1,13 @@
-/* Samplers over many particles with the exact mixture score (docs/samplers.md): the step grid, each
- * sampler's step as a linear multistage plan in eps = -sigma s (kernels/sampler_step.h), guidance,
- * exact marginal samples, and the probability-flow likelihood. Noise is Philox4x32-10 keyed by
- * (seed, particle, step, dimension), so any split of the particles gives the same trajectories. */
+/* Samplers over many particles with the exact mixture score (docs/samplers.md): the names and
+ * defaults, exact marginal samples, guidance, and the loops that run the step plans of
+ * step_plan.c (linear multistage plans in eps = -sigma s, kernels/sampler_step.h) on the host or on
+ * the device. Noise is Philox4x32-10 keyed by (seed, particle, step, dimension), so any split of the
+ * particles gives the same trajectories. */
 #include "abi.h"
 #include "noise.h"
 #include "philox.h"
 #include "sampler_step.h"
+#include "step_plan.h"
 #include "sf_cuda.h"
 #include "context.h"
 #include "mixture.h"
@@ -23,7 +25,10 @@
 #define SF_STEP_RANK 0xFFFFFFFDu
 #define SF_STEP_NOISE 0xFFFFFFFCu
 
-static const char *const sampler_names[] = {"em", "ode-euler", "heun", "ddpm", "ddim", "dpm1", "dpm2", "dpm3"};
+static const char *const sampler_names[] = {"em",       "ode-euler",    "heun",         "ddpm",
+                                            "ddim",     "dpm1",         "dpm2",         "dpm3",
+                                            "euler-ancestral", "edm-heun", "dpmpp-2m", "dpmpp-3m",
+                                            "dpmpp-2m-sde", "dpmpp-2s-ancestral", "unipc"};
 
 const char *sf_sampler_kind_name(sf_sampler_kind kind)
 {
@@ -38,7 +43,8 @@ sf_status sf_sampler_kind_parse(const char *name, sf_sampler_kind *kind)
             *kind = (sf_sampler_kind)k;
             return SF_OK;
         }
-    return sfi_fail(SF_ERR_INVALID, "unknown sampler '%s' (em, ode-euler, heun, ddpm, ddim, dpm1, dpm2, dpm3)", name);
+    return sfi_fail(SF_ERR_INVALID, "unknown sampler '%s' (em, ode-euler, heun, ddpm, ddim, dpm1, dpm2, dpm3, "
+                                   "euler-ancestral, edm-heun, dpmpp-2m, dpmpp-3m, dpmpp-2m-sde, dpmpp-2s-ancestral, unipc)", name);
 }
 
 sf_status sf_sampler_init(sf_sampler *sampler, size_t size, sf_sampler_kind kind)
@@ -53,6 +59,7 @@ sf_status sf_sampler_init(sf_sampler *sampler, size_t size, sf_sampler_kind kind
     s.spacing = SF_SPACING_T;
     s.t1 = 1.0;
     s.t0 = 1e-3;
+    s.s_tmax = INFINITY, s.s_noise = 1.0, s.order = 2, s.rho = 7.0;
     sf_status st = sfi_struct_store(sampler, size, &s, SF_SAMPLER_SIZE_0_1, sizeof s, "sf_sampler");
     if (st == SF_OK) sampler->size = size;
     return st;
@@ -96,131 +103,6 @@ sf_status sf_sample_marginal(const sf_mixture *mix, const sf_time *time, uint64_
     return failed ? sfi_fail(SF_ERR_NOMEM, "out of memory drawing %zu particles", n) : SF_OK;
 }
 
-/* ---------------------------------------------------------------- step plans (docs/samplers.md) */
-
-static sf_status time_at(const sf_schedule *s, double t, sf_time *out)
-{
-    sf_status st = sf_schedule_at(s, t, out);
-    if (st == SF_OK && !(out->sigma > 0))
-        st = sfi_fail(SF_ERR_INVALID, "sigma(t = %g) = 0: samplers need sigma > 0 at every time (choose t0 > 0)", t);
-    return st;
-}
-
-/* lambda = log(alpha / sigma) = -log(tau) / 2, and its inverse through the heat time */
-static double lambda_of(const sf_time *t) { return -0.5 * log(t->tau); }
-
-static sf_status t_of_lambda(const sf_schedule *s, double lambda, double *t)
-{
-    return sf_schedule_t_of_tau(s, exp(-2.0 * lambda), t);
-}
-
-static sf_status make_plan(const sf_sampler *smp, const sf_schedule *sched, double s, double t, sf_step_plan *p)
-{
-    memset(p, 0, sizeof *p);
-    sf_time ts, tt;
-    sf_status st = time_at(sched, s, &ts);
-    if (st == SF_OK) st = time_at(sched, t, &tt);
-    if (st != SF_OK) return st;
-    double D = s - t, h = lambda_of(&tt) - lambda_of(&ts);
-    p->stages = 1, p->time[0] = s, p->a[0] = 1.0, p->A = 1.0;
-    switch (smp->kind) {
-    case SF_SAMPLER_EM:
-    case SF_SAMPLER_ODE_EULER: { /* x_t = x - D [f x - (1 + h^2) g^2 s / 2] + h g sqrt(D) z */
-        double hh = smp->kind == SF_SAMPLER_EM ? smp->h : 0.0;
-        p->A = 1.0 - D * ts.f;
-        p->B[0] = -D * 0.5 * (1.0 + hh * hh) * ts.g2 / ts.sigma;
-        p->C = hh * sqrt(ts.g2 * D);
-        break;
-    }
-    case SF_SAMPLER_HEUN: { /* k1 = b(x, s), x~ = x - D k1, x_t = x - D (k1 + b(x~, t)) / 2, b = f x + g^2 eps / (2 sigma) */
-        double cs = 0.5 * ts.g2 / ts.sigma, ct = 0.5 * tt.g2 / tt.sigma;
-        p->stages = 2, p->time[1] = t;
-        p->a[1] = 1.0 - D * ts.f;
-        p->b[1][0] = -D * cs;
-        p->A = 1.0 - 0.5 * D * (ts.f + tt.f * p->a[1]);
-        p->B[0] = -0.5 * D * (cs + tt.f * p->b[1][0]);
-        p->B[1] = -0.5 * D * ct;
-        break;
-    }
-    case SF_SAMPLER_DDPM:
-    case SF_SAMPLER_DDIM: { /* x_t = alpha_t x0^ + sqrt(sigma_t^2 - eta^2 s~^2) eps + eta s~ z */
-        double eta = smp->kind == SF_SAMPLER_DDPM ? 1.0 : smp->eta;
-        /* s~^2 = sigma_{s|t}^2 sigma_t^2 / sigma_s^2 with sigma_{s|t}^2 = alpha_s^2 (tau_s - tau_t): no cancellation */
-        double post = (ts.tau - tt.tau) * tt.sigma2 / ts.tau;
-        p->A = tt.alpha / ts.alpha;
-        p->B[0] = -tt.alpha * ts.sigma / ts.alpha + sqrt(fmax(0.0, tt.sigma2 - eta * eta * post));
-        p->C = eta * sqrt(post);
-        break;
-    }
-    case SF_SAMPLER_DPM1: /* x_t = (alpha_t / alpha_s) x - sigma_t (e^h - 1) eps */
-        p->A = tt.alpha / ts.alpha;
-        p->B[0] = -tt.sigma * expm1(h);
-        break;
-    case SF_SAMPLER_DPM2: {
-        double s1;
-        sf_time t1;
-        if ((st = t_of_lambda(sched, lambda_of(&ts) + 0.5 * h, &s1)) != SF_OK || (st = time_at(sched, s1, &t1)) != SF_OK)
-            return st;
-        p->stages = 2, p->time[1] = s1;
-        p->a[1] = t1.alpha / ts.alpha;
-        p->b[1][0] = -t1.sigma * expm1(0.5 * h);
-        p->A = tt.alpha / ts.alpha;
-        p->B[1] = -tt.sigma * expm1(h);
-        break;
-    }
-    case SF_SAMPLER_DPM3: {
-        const double r1 = 1.0 / 3.0, r2 = 2.0 / 3.0;
-        double s1, s2;
-        sf_time t1, t2;
-        if ((st = t_of_lambda(sched, lambda_of(&ts) + r1 * h, &s1)) != SF_OK || (st = time_at(sched, s1, &t1)) != SF_OK ||
-            (st = t_of_lambda(sched, lambda_of(&ts) + r2 * h, &s2)) != SF_OK || (st = time_at(sched, s2, &t2)) != SF_OK)
-            return st;
-        double phi2 = expm1(r2 * h) / (r2 * h) - 1.0, phi = expm1(h) / h - 1.0;
-        p->stages = 3, p->time[1] = s1, p->time[2] = s2;
-        p->a[1] = t1.alpha / ts.alpha;
-        p->b[1][0] = -t1.sigma * expm1(r1 * h);
-        /* u2 = (a_s2/a_s) x - sig_s2 (e^{r2 h} - 1) eps0 - sig_s2 (r2/r1) phi2 (eps1 - eps0) */
-        p->a[2] = t2.alpha / ts.alpha;
-        p->b[2][0] = -t2.sigma * expm1(r2 * h) + t2.sigma * (r2 / r1) * phi2;
-        p->b[2][1] = -t2.sigma * (r2 / r1) * phi2;
-        /* x_t = (a_t/a_s) x - sig_t (e^h - 1) eps0 - (sig_t / r2) phi (eps2 - eps0) */
-        p->A = tt.alpha / ts.alpha;
-        p->B[0] = -tt.sigma * expm1(h) + (tt.sigma / r2) * phi;
-        p->B[2] = -(tt.sigma / r2) * phi;
-        break;
-    }
-    default:
-        return sfi_fail(SF_ERR_INVALID, "unknown sampler kind %d", (int)smp->kind);
-    }
-    return SF_OK;
-}
-
-/* times[0..steps]: t1 down to t0, uniform in t or in lambda, or as given. */
-static sf_status step_times(const sf_sampler *smp, const sf_schedule *sched, double *times)
-{
-    int K = smp->steps;
-    if (smp->spacing == SF_SPACING_GIVEN) {
-        if (!smp->times) return sfi_fail(SF_ERR_INVALID, "given spacing needs the times");
-        for (int i = 0; i <= K; i++) {
-            times[i] = smp->times[i];
-            if (i > 0 && !(times[i] < times[i - 1]))
-                return sfi_fail(SF_ERR_INVALID, "given times must decrease strictly (times[%d] = %g)", i, times[i]);
-        }
-        return SF_OK;
-    }
-    if (smp->spacing == SF_SPACING_T) {
-        for (int i = 0; i <= K; i++) times[i] = smp->t1 + (smp->t0 - smp->t1) * i / K;
-        return SF_OK;
-    }
-    sf_time a, b;
-    sf_status st = time_at(sched, smp->t1, &a);
-    if (st == SF_OK) st = time_at(sched, smp->t0, &b);
-    double l1 = st == SF_OK ? lambda_of(&a) : 0, l0 = st == SF_OK ? lambda_of(&b) : 0;
-    for (int i = 0; st == SF_OK && i <= K; i++) st = t_of_lambda(sched, l1 + (l0 - l1) * i / K, &times[i]);
-    if (st == SF_OK) times[0] = smp->t1, times[K] = smp->t0; /* exact ends */
-    return st;
-}
-
 /* ---------------------------------------------------------------- the sampling loop */
 
 /* What a sampler stage evaluates: the mixture's (optionally guided) score through plans, or a
@@ -261,7 +143,7 @@ static sf_status eval_eps(eps_model *em, const sf_schedule *sched, double t, con
 {
     int d = em->dim;
     sf_time tm;
-    sf_status st = time_at(sched, t, &tm);
+    sf_status st = sfi_sampler_time(sched, t, &tm);
     if (st == SF_OK && em->model) {
         st = eval_model(em, t, u, n);
     } else if (st == SF_OK) {
@@ -283,10 +165,21 @@ static sf_status eval_eps(eps_model *em, const sf_schedule *sched, double t, con
     return SF_OK;
 }
 
+/* The appended fields of an older caller's struct are zero: their defaults. */
+static void sampler_defaults_for_zeros(sf_sampler *smp)
+{
+    if (smp->s_tmax == 0) smp->s_tmax = INFINITY;
+    if (smp->s_noise == 0) smp->s_noise = 1.0;
+    if (smp->order == 0) smp->order = 2;
+    if (smp->rho == 0) smp->rho = 7.0;
+}
+
 static sf_status check_sampler(const sf_sampler *smp, const sf_schedule *sched)
 {
-    if (smp->spacing != SF_SPACING_T && smp->spacing != SF_SPACING_LAMBDA && smp->spacing != SF_SPACING_GIVEN)
+    if (smp->spacing != SF_SPACING_T && smp->spacing != SF_SPACING_LAMBDA && smp->spacing != SF_SPACING_GIVEN &&
+        smp->spacing != SF_SPACING_KARRAS)
         return sfi_fail(SF_ERR_INVALID, "unknown step spacing %d", (int)smp->spacing);
+    if ((unsigned)smp->kind > SF_SAMPLER_UNIPC) return sfi_fail(SF_ERR_INVALID, "unknown sampler kind %d", (int)smp->kind);
     if (smp->class_size < 0 || (smp->class_size > 0 && !smp->class_components))
         return sfi_fail(SF_ERR_INVALID, "guidance class of %d components given without its component list",
                        smp->class_size);
@@ -297,33 +190,80 @@ static sf_status check_sampler(const sf_sampler *smp, const sf_schedule *sched)
     if (!(smp->h >= 0) || !isfinite(smp->h)) return sfi_fail(SF_ERR_INVALID, "h = %g must be >= 0", smp->h);
     if (!(smp->eta >= 0 && smp->eta <= 1)) return sfi_fail(SF_ERR_INVALID, "eta = %g must be in [0, 1]", smp->eta);
     if (!isfinite(smp->guidance)) return sfi_fail(SF_ERR_INVALID, "guidance weight must be finite");
+    if (!(smp->churn >= 0) || !isfinite(smp->churn)) return sfi_fail(SF_ERR_INVALID, "churn = %g must be >= 0", smp->churn);
+    if (!(smp->s_tmin >= 0) || !(smp->s_tmax >= smp->s_tmin) || isnan(smp->s_tmax))
+        return sfi_fail(SF_ERR_INVALID, "s_tmin = %g, s_tmax = %g: need 0 <= s_tmin <= s_tmax", smp->s_tmin, smp->s_tmax);
+    if (!(smp->s_noise > 0) || !isfinite(smp->s_noise))
+        return sfi_fail(SF_ERR_INVALID, "s_noise = %g must be > 0", smp->s_noise);
+    if (smp->order != 2 && smp->order != 3) return sfi_fail(SF_ERR_INVALID, "order = %d must be 2 or 3 (unipc)", smp->order);
+    if (!(smp->rho > 0) || !isfinite(smp->rho)) return sfi_fail(SF_ERR_INVALID, "rho = %g must be > 0", smp->rho);
+    if (smp->to_zero != 0 && smp->to_zero != 1) return sfi_fail(SF_ERR_INVALID, "to_zero = %d must be 0 or 1", smp->to_zero);
+    if (smp->to_zero && smp->spacing == SF_SPACING_GIVEN)
+        return sfi_fail(SF_ERR_INVALID, "to_zero with given times: end the given times at t = 0 instead");
+    if (smp->to_zero) {
+        sf_time zero;
+        sf_status st = sf_schedule_at(sched, 0.0, &zero);
+        if (st != SF_OK) return st;
+        if (zero.sigma > 0)
+            return sfi_fail(SF_ERR_INVALID, "to_zero: the %s schedule never reaches sigma = 0 (sigma(0) = %g)",
+                           sf_schedule_kind_name(sched->kind), zero.sigma);
+    }
     return SF_OK;
 }
 
+/* The history ring of denoised values (multistep samplers), nd doubles per slot. */
+typedef struct {
+    double *slot[SF_MAX_HISTORY];
+} history_ring;
+
+/* One step's per-particle result: z (if the step is noisy), the history read before the push, x_t. */
+static void host_step_result(const sf_step_plan *plan, int k, double *const *eps, history_ring *ring, const double *z,
+                             double *x, size_t first, size_t count)
+{
+    for (size_t e = first; e < first + count; e++) {
+        double all[SF_MAX_STAGES], hist[SF_MAX_HISTORY] = {0};
+        for (int j = 0; j < plan->stages; j++) all[j] = eps[j][e];
+        for (int m = 0; m < SF_MAX_HISTORY; m++)
+            if (plan->H[m] != 0) hist[m] = ring->slot[sf_step_slot(k, m)][e];
+        double zz = z ? z[e - first] : 0.0, x_old = x[e];
+        x[e] = sf_step_result(plan, x_old, all, hist, zz);
+        if (plan->push) ring->slot[sf_step_slot(k + 1, 0)][e] = sf_step_denoised(plan, x_old, all, zz);
+    }
+}
+
 /* The CPU loop over the step plans: stage inputs, eps through the field's plan at each stage time,
- * the result with Philox noise. */
+ * the result with Philox noise (the same z in the stage inputs and the result). */
 static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const sf_step_plan *plans, const double *times,
                                 int K, uint64_t seed, uint32_t first_step, double *x, size_t n, size_t first_particle,
                                 sf_trajectory_fn trajectory, void *data, int every)
 {
-    int d = em->dim;
+    int d = em->dim, uses_history = 0, noisy = 0;
     size_t nd = n * (size_t)d;
+    for (int k = 0; k < K; k++) uses_history |= plans[k].push, noisy |= sf_step_noisy(&plans[k]);
     double *u = malloc(nd * sizeof(double) + 1), *eps[SF_MAX_STAGES];
-    double *noise = malloc((size_t)omp_get_max_threads() * d * sizeof(double) + 1); /* a row per thread */
-    int ok = u != NULL && noise != NULL;
+    double *z = noisy ? malloc(nd * sizeof(double) + 1) : NULL; /* this step's normals */
+    history_ring ring = {{NULL}};
+    int ok = u != NULL && (!noisy || z != NULL);
     for (int i = 0; i < SF_MAX_STAGES; i++) ok = (eps[i] = malloc(nd * sizeof(double) + 1)) && ok;
+    for (int m = 0; uses_history && m < SF_MAX_HISTORY; m++) ok = (ring.slot[m] = calloc(nd + 1, sizeof(double))) && ok;
     sf_status st = ok ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
     if (st == SF_OK && trajectory) st = trajectory(data, 0, times[0], x, n, d);
     for (int k = 0; st == SF_OK && k < K; k++) {
         const sf_step_plan *plan = &plans[k];
+        int draw = sf_step_noisy(plan);
+        if (draw) {
+#pragma omp parallel for schedule(static) if (nd > 16384)
+            for (size_t p = 0; p < n; p++) /* keyed by the global step: a continued run never reuses a step's noise */
+                sfi_noise_row(seed, first_particle + p, first_step + (uint32_t)k, d, z + p * d);
+        }
         for (int i = 0; st == SF_OK && i < plan->stages; i++) {
             const double *in = x;
-            if (i > 0) {
+            if (!sf_step_input_is_x(plan, i)) {
 #pragma omp parallel for schedule(static) if (nd > 16384)
                 for (size_t e = 0; e < nd; e++) {
                     double prev[SF_MAX_STAGES];
                     for (int j = 0; j < i; j++) prev[j] = eps[j][e];
-                    u[e] = sf_step_stage_input(plan, i, x[e], prev);
+                    u[e] = sf_step_stage_input(plan, i, x[e], prev, draw ? z[e] : 0.0);
                 }
                 in = u;
             }
@@ -331,15 +271,8 @@ static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const s
         }
         if (st != SF_OK) break;
 #pragma omp parallel for schedule(static) if (nd > 16384)
-        for (size_t p = 0; p < n; p++) {
-            double *z = noise + (size_t)omp_get_thread_num() * d;
-            if (plan->C != 0) sfi_noise_row(seed, first_particle + p, first_step + (uint32_t)k, d, z); /* keyed by the global step: a continued run never reuses a step's noise */
-            for (size_t e = p * d; e < (p + 1) * d; e++) {
-                double all[SF_MAX_STAGES];
-                for (int j = 0; j < plan->stages; j++) all[j] = eps[j][e];
-                x[e] = sf_step_result(plan, x[e], all, plan->C != 0 ? z[e - p * d] : 0.0);
-            }
-        }
+        for (size_t p = 0; p < n; p++)
+            host_step_result(plan, k, eps, &ring, draw ? z + p * d : NULL, x, p * d, (size_t)d);
         if (sf_particles_check(x, n, d) != SF_OK) { /* the step, not the caller, produced it */
             char why[256];
             snprintf(why, sizeof why, "%s", sf_last_error());
@@ -350,16 +283,18 @@ static sf_status sample_on_host(eps_model *em, const sf_schedule *sched, const s
         if (trajectory && ((every > 0 && (k + 1) % every == 0) || k + 1 == K))
             st = trajectory(data, k + 1, times[k + 1], x, n, d);
     }
-    free(u), free(noise);
+    free(u), free(z);
     for (int i = 0; i < SF_MAX_STAGES; i++) free(eps[i]);
+    for (int m = 0; m < SF_MAX_HISTORY; m++) free(ring.slot[m]);
     return st;
 }
 
 /* The step grid and plans, then the device loop (the mixture's score on CUDA) or the host loop. */
-static sf_status run_sampler(eps_model *em, const sf_schedule *sched, const sf_sampler *smp, double *x, size_t n,
+static sf_status run_sampler(eps_model *em, const sf_schedule *sched, sf_sampler *smp, double *x, size_t n,
                              size_t first_particle, sf_trajectory_fn trajectory, void *data, int every)
 {
     if (every < 0) return sfi_fail(SF_ERR_INVALID, "sf_sample: every = %d must be >= 0", every);
+    sampler_defaults_for_zeros(smp);
     sf_status st = sfi_check_doubles(__func__, n, (size_t)em->dim);
     if (st == SF_OK) st = check_sampler(smp, sched);
     if (st != SF_OK) return st;
@@ -370,8 +305,8 @@ static sf_status run_sampler(eps_model *em, const sf_schedule *sched, const sf_s
     if (!times || !plans) st = sfi_fail(SF_ERR_NOMEM, "out of memory for %d steps", K);
     if (st == SF_OK && smp->class_components)
         st = sfi_mixture_subset(em->mix, smp->class_components, smp->class_size, &em->cls);
-    if (st == SF_OK) st = step_times(smp, sched, times);
-    for (int k = 0; st == SF_OK && k < K; k++) st = make_plan(smp, sched, times[k], times[k + 1], &plans[k]);
+    if (st == SF_OK) st = sfi_step_times(smp, sched, times);
+    if (st == SF_OK) st = sfi_step_plans(smp, sched, times, K, plans);
     if (st == SF_OK) st = sf_particles_check(x, n, d);
     if (st == SF_OK && !em->model && em->ctx->backend == SF_BACKEND_CUDA) {
         sf_context *ctx = em->ctx;
@@ -389,7 +324,7 @@ static sf_status run_sampler(eps_model *em, const sf_schedule *sched, const sf_s
         if (!em->s || (em->cls && !em->sc)) st = sfi_fail(SF_ERR_NOMEM, "out of memory for %zu particles", n);
         sf_time start;
         if (st == SF_OK && !em->model) {
-            st = time_at(sched, times[0], &start);
+            st = sfi_sampler_time(sched, plans[0].time[0], &start);
             if (st == SF_OK) st = sf_plan_create(&em->plan, em->ctx, em->mix, &start);
             if (st == SF_OK && em->cls) st = sf_plan_create(&em->cls_plan, em->ctx, em->cls, &start);
         }

@@ -209,9 +209,9 @@ Test(gpu, new_samplers_match_the_cpu)
 {
     require_device();
     sf_rng rng;
-    sf_rng_seed(&rng, 81);
+    sfi_rng_seed(&rng, 81);
     sf_mixture *m;
-    cr_assert_eq(sf_workload_mixture(&m, &rng, 4, 5, SF_WORKLOAD_ALL, 1.0), SF_OK);
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, 4, 5, SF_WORKLOAD_ALL, 1.0), SF_OK);
     static const sf_schedule_kind scheds[3] = {SF_SCHEDULE_EDM, SF_SCHEDULE_FLOW, SF_SCHEDULE_VP_LINEAR};
     size_t n = 1000, nd = n * 4;
     sf_context *cpu = cpu_context(), *gpu = NULL;
@@ -231,7 +231,7 @@ Test(gpu, new_samplers_match_the_cpu)
         cr_assert_eq(sf_sample(gpu, m, &s, &smp, b, n, 3, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
         sf_context_set_max_batch(gpu, 0);
         size_t at;
-        double worst = sf_compare_scaled(a, b, nd, 1e-8, sf_rms(a, nd), &at);
+        double worst = sfi_compare_scaled(a, b, nd, 1e-8, sfi_rms(a, nd), &at);
         cr_expect(worst <= 1.0, "%s on %s: worst %.3g x tol at %zu (cpu %.17g, gpu %.17g)",
                   sf_sampler_kind_name((sf_sampler_kind)kind), sf_schedule_kind_name(s.kind), worst, at, a[at], b[at]);
         free(a), free(b);

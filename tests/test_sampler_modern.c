@@ -43,9 +43,9 @@ static double run_error(sf_context *ctx, const sf_mixture *m, const sf_schedule 
 static sf_mixture *smooth_mixture(void)
 {
     sf_rng rng;
-    sf_rng_seed(&rng, 42);
+    sfi_rng_seed(&rng, 42);
     double w[3] = {0.5, 0.3, 0.2}, v[3] = {0.3, 0.3, 0.3}, mu[15];
-    for (int i = 0; i < 15; i++) mu[i] = sf_rng_normal(&rng);
+    for (int i = 0; i < 15; i++) mu[i] = sfi_rng_normal(&rng);
     sf_mixture *m;
     cr_assert_eq(sf_mixture_create_isotropic(&m, 5, 3, w, mu, v), SF_OK);
     return m;

@@ -362,6 +362,11 @@ static inline sf_sampler sf_sampler_default(sf_sampler_kind kind)
 SF_API sf_status sf_sampler_kind_parse(const char *name, sf_sampler_kind *kind);
 SF_API const char *sf_sampler_kind_name(sf_sampler_kind kind);
 
+/* The run's step grid: times[0..steps] (steps + 1 values) from t1 down to t0 (then 0 with to_zero)
+ * by the sampler's spacing, or its given times; the same grid sf_sample runs. Refuses what sf_sample
+ * would refuse of the schedule and sampler. */
+SF_API sf_status sf_sampler_times(const sf_schedule *schedule, const sf_sampler *sampler, double *times);
+
 /* Called every `every` steps (and at the start and the end) with the particles at time t. */
 typedef sf_status (*sf_trajectory_fn)(void *data, int step, double t, const double *x, size_t n, int d);
 

@@ -267,6 +267,13 @@ Test(misuse, samplers)
     smp.steps = 3;
     EXPECT_INVALID(sf_sampler_kind_parse(NULL, &k));
     EXPECT_INVALID(sf_sampler_kind_parse("heun", NULL));
+    double grid[4];
+    EXPECT_INVALID(sf_sampler_times(NULL, &smp, grid));
+    EXPECT_INVALID(sf_sampler_times(&vp, NULL, grid));
+    EXPECT_INVALID(sf_sampler_times(&vp, &smp, NULL));
+    s2 = smp, s2.t0 = s2.t1; /* an empty interval */
+    EXPECT_INVALID(sf_sampler_times(&vp, &s2, grid));
+    cr_expect_eq(sf_sampler_times(&vp, &smp, grid), SF_OK, "%s", sf_last_error());
     EXPECT_INVALID(sf_sample_marginal(NULL, &t, 1, 0, x, 3));
     EXPECT_INVALID(sf_sample_marginal(mix, NULL, 1, 0, x, 3));
     EXPECT_INVALID(sf_sample_marginal(mix, &t, 1, 0, NULL, 3));
@@ -724,7 +731,7 @@ Test(misuse, every_public_function_is_exercised)
         "sf_mixture_rank", "sf_mixture_weight", "sf_mixture_mean", "sf_mixture_variances", "sf_mixture_basis",
         "sf_mixture_codimension", "sf_mixture_check_time", "sf_particles_check", "sf_plan_create", "sf_plan_set_time",
         "sf_plan_evaluate", "sf_plan_destroy", "sf_evaluate", "sf_burgers_advance", "sf_score_curl",
-        "sf_sampler_default", "sf_sampler_kind_parse", "sf_sampler_kind_name", "sf_sample_marginal", "sf_sample",
+        "sf_sampler_default", "sf_sampler_kind_parse", "sf_sampler_kind_name", "sf_sampler_times", "sf_sample_marginal", "sf_sample",
         "sf_loglik_ode", "sf_wkb_gaussian", "sf_speciation_tau_closed_form", "sf_speciation_normal_curvature",
         "sf_speciation_tau_numeric", "sf_speciation_tau_asymmetric", "sf_count_modes_on_line", "sf_fit_tanh_layer",
         "sf_flow_gain", "sf_speciation_amplification", "sf_speciation_axis", "sf_speciation_summarize",

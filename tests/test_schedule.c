@@ -261,6 +261,9 @@ Test(schedule, karras_spacing_matches_the_formula)
                 expect_rel(o.sigma / o.alpha, want, 1e-12, "%s level %d", sf_schedule_kind_name(two[k]), i);
             }
             if (to_zero) cr_expect_eq(times[12], 0.0, "the last time is 0");
+            double grid[13]; /* sf_sampler_times gives the grid the run took */
+            cr_assert_eq(sf_sampler_times(&s, &smp, grid), SF_OK, "%s", sf_last_error());
+            for (int i = 0; i <= 12; i++) cr_expect_eq(grid[i], times[i], "sf_sampler_times[%d] = %.17g, run %.17g", i, grid[i], times[i]);
         }
     /* one step with to_zero: from t1 straight to 0 (k-diffusion's one-level Karras grid) */
     sf_schedule edm = sf_schedule_default(SF_SCHEDULE_EDM);

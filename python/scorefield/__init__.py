@@ -50,7 +50,17 @@ from ._analysis import (
     wkb_gaussian,
 )
 from ._core import OUTPUTS, Context, Mixture, Plan, Schedule, TimePoint, cuda_available, evaluate
-from ._dynamics import SAMPLERS, Grid, Trajectory, burgers_advance, loglik, sample, sample_marginal, score_curl
+from ._dynamics import (
+    SAMPLERS,
+    Grid,
+    Trajectory,
+    burgers_advance,
+    loglik,
+    sample,
+    sample_marginal,
+    sampler_times,
+    score_curl,
+)
 from ._lib import (
     CudaError,
     FileFormatError,
@@ -110,6 +120,7 @@ __all__ = [
     "ringwell_tau_c",
     "sample",
     "sample_marginal",
+    "sampler_times",
     "score_curl",
     "speciation_amplification",
     "speciation_axis",

@@ -118,6 +118,27 @@ def sample_marginal(
     return x
 
 
+def sampler_times(
+    schedule: ScheduleLike = "vp-linear",
+    sampler: str = "dpm2",
+    *,
+    steps: int = 100,
+    t1: float = 1.0,
+    t0: float = 1e-3,
+    spacing: str = "t",
+    rho: float | None = None,
+    to_zero: bool = False,
+) -> np.ndarray:
+    """The step grid that sample() runs with these options: steps + 1 times from t1 down to t0
+    (then 0 with to_zero), uniform in t, in log-SNR or Karras-spaced (the library's
+    sf_sampler_times)."""
+    extra = {"rho": rho, "to_zero": 1 if to_zero else None}
+    smp = _sampler_struct(sampler, steps, t1, t0, spacing, None, 1.0, None, 0, None, 0.0, extra)
+    times = np.empty(int(steps) + 1)
+    call(lib.sf_sampler_times, C.byref(as_schedule(schedule).struct()), C.byref(smp), times.ctypes.data)
+    return times
+
+
 def sample(
     mix: Mixture | None,
     n: int | None = None,

@@ -180,3 +180,18 @@ def test_new_schedules_and_sampler_options(three_kinds: sf.Mixture) -> None:
         sf.sample(three_kinds, 5, "edm", "dpmpp-2m", churn=1.0, t1=80.0, t0=0.01)
     with pytest.raises(ValueError, match="karras"):
         sf.sample(three_kinds, 5, "edm", "dpmpp-2m", rho=5.0, t1=80.0, t0=0.01)
+
+
+def test_sampler_times_is_the_grid_sample_runs(three_kinds: sf.Mixture) -> None:
+    # Karras levels on edm (time = sigma) against their formula
+    rho, smax, smin, n = 7.0, 80.0, 0.002, 6
+    got = sf.sampler_times("edm", "dpmpp-2m", steps=n, t1=smax, t0=smin, spacing="karras", rho=rho)
+    i = np.arange(n + 1) / n
+    want = (smax ** (1 / rho) + i * (smin ** (1 / rho) - smax ** (1 / rho))) ** rho
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    # the times a run's trajectory records are the same grid
+    grid = sf.sampler_times("vp-linear", "heun", steps=5, spacing="lambda", to_zero=True)
+    _, traj = sf.sample(three_kinds, 4, "vp-linear", "heun", steps=5, spacing="lambda", to_zero=True, trajectory_every=1)
+    np.testing.assert_array_equal(traj.times, grid)
+    with pytest.raises(sf.ScorefieldError, match="t1 > t0"):
+        sf.sampler_times("vp-linear", "heun", steps=5, t1=0.1, t0=0.2)

@@ -221,24 +221,14 @@ static double subspace_distortion(const sf_mixture *mix, const sf_schedule *sche
     for (int k = 0; k < sf_mixture_count(mix); k++) subspace |= sf_mixture_codimension(mix, k) > 0;
     if (!subspace || !(smp->kind == SF_SAMPLER_EM || smp->kind == SF_SAMPLER_ODE_EULER || smp->kind == SF_SAMPLER_HEUN))
         return 0;
-    sf_time end, one, start;
-    if (smp->to_zero || sf_schedule_at(schedule, smp->t0, &end) != SF_OK || !(end.sigma2 > 0)) return 0; /* a last denoising step */
-    double t_last;
-    if (smp->spacing == SF_SPACING_GIVEN) {
-        t_last = smp->times[smp->steps - 1];
-    } else if (smp->spacing == SF_SPACING_LAMBDA || smp->spacing == SF_SPACING_KARRAS) { /* uniform in lambda = -log tau, or in tau^(1/(2 rho)) */
-        if (sf_schedule_at(schedule, smp->t1, &start) != SF_OK) return 0;
-        double lt = log(end.tau) + (log(start.tau) - log(end.tau)) / smp->steps;
-        if (smp->spacing == SF_SPACING_KARRAS) {
-            double lo = pow(end.tau, 0.5 / smp->rho), hi = pow(start.tau, 0.5 / smp->rho);
-            lt = 2 * smp->rho * log(lo + (hi - lo) / smp->steps);
-        }
-        if (sf_schedule_t_of_tau(schedule, exp(lt), &t_last) != SF_OK) return 0;
-    } else {
-        t_last = smp->t0 + (smp->t1 - smp->t0) / smp->steps;
-    }
-    if (sf_schedule_at(schedule, t_last, &one) != SF_OK) return 0;
-    double growth = one.sigma2 / end.sigma2 - 1;
+    if (smp->to_zero) return 0; /* a last denoising step */
+    double *times = malloc(((size_t)smp->steps + 1) * sizeof(double));
+    sf_time end, one;
+    double growth = 0;
+    if (times && sf_sampler_times(schedule, smp, times) == SF_OK && sf_schedule_at(schedule, times[smp->steps], &end) == SF_OK &&
+        end.sigma2 > 0 && sf_schedule_at(schedule, times[smp->steps - 1], &one) == SF_OK)
+        growth = one.sigma2 / end.sigma2 - 1;
+    free(times);
     return growth > 0.1 ? growth : 0;
 }
 

@@ -338,6 +338,20 @@ static sf_status run_sampler(eps_model *em, const sf_schedule *sched, sf_sampler
     return st;
 }
 
+sf_status sf_sampler_times(const sf_schedule *sched, const sf_sampler *smp, double *times)
+{
+    sfi_error_clear();
+    if (!sched || !smp || !times) return sfi_fail(SF_ERR_INVALID, "sf_sampler_times: schedule, sampler and times must not be NULL");
+    sf_schedule schedule;
+    sf_sampler sampler;
+    sf_status st = SF_LOAD_STRUCT(schedule, sched, SF_SCHEDULE_SIZE_0_1, "sf_schedule");
+    if (st == SF_OK) st = SF_LOAD_STRUCT(sampler, smp, SF_SAMPLER_SIZE_0_1, "sf_sampler");
+    if (st != SF_OK) return st;
+    sampler_defaults_for_zeros(&sampler);
+    st = check_sampler(&sampler, &schedule);
+    return st == SF_OK ? sfi_step_times(&sampler, &schedule, times) : st;
+}
+
 sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *sched, const sf_sampler *smp, double *x,
                     size_t n, size_t first_particle, sf_trajectory_fn trajectory, void *data, int every)
 {

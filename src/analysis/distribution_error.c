@@ -21,6 +21,13 @@
 
 enum { TV, MEAN, COV, SW2, MEASURES }; /* the bootstrapped measures */
 
+/* A projection and the sample it came from: each direction's projections are sorted once, and
+ * every bootstrap resample (a count per sample) walks them in order without sorting again. */
+typedef struct {
+    double value;
+    size_t sample;
+} ranked;
+
 /* What the samples are compared with: the exact per-mode moments at t, the projection directions
  * and the projections of the comparison set (exact draws). */
 struct sfi_comparison {
@@ -34,7 +41,7 @@ struct sfi_comparison {
     double *mean;     /* [K x d] alpha mu_k */
     double *cov;      /* [K x d x d] alpha^2 C_k + sigma^2 I */
     double *dir;      /* [L x d] unit directions */
-    double *compared; /* [L x n] projections of the comparison set */
+    ranked *compared; /* [L x n] projections of the comparison set, sorted along each direction */
     sf_error_metric floor[MEASURES]; /* the measures of the exact set */
     const double *exact;             /* the exact set paired with the samples (the caller's or drawn) */
     double *drawn, *exact_logp;      /* [n x d] the drawn exact set, [n] its log p_t */
@@ -68,17 +75,26 @@ static void exact_moments(const sf_mixture *mix, const sf_time *t, int k, double
     }
 }
 
-/* Projections of the n points x on every direction, [L x n]. */
-static void project(const reference *r, const double *x, double *out)
+static int by_value(const void *a, const void *b)
+{
+    double x = ((const ranked *)a)->value, y = ((const ranked *)b)->value;
+    return (x > y) - (x < y);
+}
+
+/* Projections of the n points x on every direction, each direction's sorted: [L x n]. */
+static void project(const reference *r, const double *x, ranked *out)
 {
     int d = r->d;
 #pragma omp parallel for schedule(static)
-    for (int l = 0; l < SF_SW2_PROJECTIONS; l++)
+    for (int l = 0; l < SF_SW2_PROJECTIONS; l++) {
+        ranked *row = out + (size_t)l * r->n;
         for (size_t i = 0; i < r->n; i++) {
             double p = 0;
             for (int j = 0; j < d; j++) p += r->dir[(size_t)l * d + j] * x[i * d + j];
-            out[(size_t)l * r->n + i] = p;
+            row[i] = (ranked){p, i};
         }
+        qsort(row, r->n, sizeof *row, by_value);
+    }
 }
 
 static sf_status reference_make(reference *r)
@@ -87,11 +103,12 @@ static sf_status reference_make(reference *r)
     int d = r->d = mix->dim, K = r->K = mix->count;
     size_t n = r->n;
     sf_status st = sfi_check_doubles("sf_distribution_error", (size_t)K * d, (size_t)d + 1); /* the dense covariances */
-    if (st == SF_OK) st = sfi_check_doubles("sf_distribution_error", n, (size_t)SF_SW2_PROJECTIONS + d);
+    if (st == SF_OK) /* sorted projections (value and index), responsibilities, counts */
+        st = sfi_check_doubles("sf_distribution_error", n, 2 * (size_t)SF_SW2_PROJECTIONS + (size_t)K + d + 2);
     if (st != SF_OK) return st;
     r->w = malloc(K * sizeof(double)), r->mean = malloc((size_t)K * d * sizeof(double));
     r->cov = malloc((size_t)K * d * d * sizeof(double)), r->dir = malloc((size_t)SF_SW2_PROJECTIONS * d * sizeof(double));
-    r->compared = malloc((size_t)SF_SW2_PROJECTIONS * n * sizeof(double));
+    r->compared = malloc((size_t)SF_SW2_PROJECTIONS * n * sizeof(ranked));
     double *draws = malloc(n * (size_t)d * sizeof(double) + 1);
     if (!r->w || !r->mean || !r->cov || !r->dir || !r->compared || !draws)
         st = sfi_fail(SF_ERR_NOMEM, "out of memory comparing %zu samples", n);
@@ -111,49 +128,53 @@ static sf_status reference_make(reference *r)
     return st;
 }
 
-/* Resample index i of bootstrap b (stream 0: the samples, 1: the comparison set); b = 0 is the
- * identity (the measure itself). */
-static size_t resample(const reference *r, int b, int stream, size_t i)
+/* How often each sample is drawn in bootstrap resample b (stream 0: the samples, 1: the comparison
+ * set): n draws with replacement from Philox; b = 0 is the sample itself (every count 1). */
+static void resample_counts(const reference *r, int b, int stream, double *count)
 {
-    if (b == 0) return i;
-    sf_philox_ctr c = {{(uint32_t)i, (uint32_t)(i >> 32), STEP_BOOTSTRAP, (uint32_t)(b * 2 + stream)}};
+    size_t n = r->n;
+    for (size_t i = 0; i < n; i++) count[i] = b == 0;
+    if (b == 0) return;
     sf_philox_key key = {{(uint32_t)r->seed, (uint32_t)(r->seed >> 32)}};
-    size_t j = (size_t)(sf_philox_uniform(sf_philox4x32_10(c, key).v[0]) * (double)r->n);
-    return j < r->n ? j : r->n - 1;
+    for (size_t i = 0; i < n; i++) {
+        sf_philox_ctr c = {{(uint32_t)i, (uint32_t)(i >> 32), STEP_BOOTSTRAP, (uint32_t)(b * 2 + stream)}};
+        size_t j = (size_t)(sf_philox_uniform(sf_philox4x32_10(c, key).v[0]) * (double)n);
+        count[j < n ? j : n - 1] += 1;
+    }
 }
 
-static int by_value(const void *a, const void *b)
+/* W2^2 between two sorted sets of n values drawn cu[i] and cv[i] times (each sums to n): the
+ * quantile functions matched in order, a run of equal values at a time. */
+static double w2_squared(const ranked *u, const double *cu, const ranked *v, const double *cv, size_t n)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    size_t i = 0, j = 0;
+    double left_u = cu[u[0].sample], left_v = cv[v[0].sample], sum = 0;
+    for (;;) {
+        while (left_u == 0 && ++i < n) left_u = cu[u[i].sample];
+        while (left_v == 0 && ++j < n) left_v = cv[v[j].sample];
+        if (i >= n || j >= n) break;
+        double take = fmin(left_u, left_v), e = u[i].value - v[j].value;
+        sum += take * e * e;
+        left_u -= take, left_v -= take;
+    }
+    return sum / (double)n;
 }
 
-/* The sliced W2 between resample b of the samples' projections and of the comparison set's. */
-static double sliced_w2(const reference *r, const double *projected, int b)
+/* The sliced W2 between resamples (counts) of the samples' sorted projections and the comparison set's. */
+static double sliced_w2(const reference *r, const ranked *projected, const double *cx, const double *ca)
 {
     size_t n = r->n;
     double total = 0;
-    int failed = 0;
-#pragma omp parallel for schedule(dynamic) reduction(+ : total)
-    for (int l = 0; l < SF_SW2_PROJECTIONS; l++) {
-        double *u = malloc(2 * n * sizeof(double)), *v = u + n;
-        if (!u) {
-            failed = 1;
-            continue;
-        }
-        for (size_t i = 0; i < n; i++)
-            u[i] = projected[(size_t)l * n + resample(r, b, 0, i)], v[i] = r->compared[(size_t)l * n + resample(r, b, 1, i)];
-        qsort(u, n, sizeof(double), by_value), qsort(v, n, sizeof(double), by_value);
-        double s = 0;
-        for (size_t i = 0; i < n; i++) s += (u[i] - v[i]) * (u[i] - v[i]);
-        total += s / (double)n;
-        free(u);
-    }
-    return failed ? NAN : sqrt(total / SF_SW2_PROJECTIONS);
+#pragma omp parallel for schedule(static) reduction(+ : total)
+    for (int l = 0; l < SF_SW2_PROJECTIONS; l++)
+        total += w2_squared(projected + (size_t)l * n, cx, r->compared + (size_t)l * n, ca, n);
+    return sqrt(total / SF_SW2_PROJECTIONS);
 }
 
-/* Occupation and per-mode moment errors of resample b of the samples x with responsibilities resp. */
-static void mode_errors(const reference *r, const double *x, const double *resp, int b, double *scratch, measures *m)
+/* Occupation and per-mode moment errors of the samples x drawn count[i] times, with
+ * responsibilities resp. */
+static void mode_errors(const reference *r, const double *x, const double *resp, const double *count, double *scratch,
+                        measures *m)
 {
     int d = r->d, K = r->K;
     size_t n = r->n;
@@ -162,9 +183,8 @@ static void mode_errors(const reference *r, const double *x, const double *resp,
     for (int k = 0; k < K; k++) {
         double W = 0;
         memset(mean, 0, (size_t)d * sizeof(double));
-        for (size_t q = 0; q < n; q++) {
-            size_t i = resample(r, b, 0, q);
-            double rk = resp[i * K + k];
+        for (size_t i = 0; i < n; i++) {
+            double rk = count[i] * resp[i * K + k];
             W += rk;
             for (int a = 0; a < d; a++) mean[a] += rk * x[i * d + a];
         }
@@ -172,9 +192,9 @@ static void mode_errors(const reference *r, const double *x, const double *resp,
         if (!(W > 0)) continue; /* no sample reaches the component: the occupation shows it */
         for (int a = 0; a < d; a++) mean[a] /= W;
         memset(cov, 0, (size_t)d * d * sizeof(double));
-        for (size_t q = 0; q < n; q++) {
-            size_t i = resample(r, b, 0, q);
-            double rk = resp[i * K + k];
+        for (size_t i = 0; i < n; i++) {
+            double rk = count[i] * resp[i * K + k];
+            if (rk == 0) continue;
             for (int a = 0; a < d; a++)
                 for (int c = 0; c <= a; c++) cov[a * d + c] += rk * (x[i * d + a] - mean[a]) * (x[i * d + c] - mean[c]);
         }
@@ -196,17 +216,19 @@ static sf_status measure(const reference *r, const double *x, sf_error_metric ou
 {
     int d = r->d, K = r->K;
     size_t n = r->n;
-    double *resp = malloc(n * (size_t)K * sizeof(double)), *projected = malloc((size_t)SF_SW2_PROJECTIONS * n * sizeof(double));
+    double *resp = malloc(n * (size_t)K * sizeof(double)), *counts = malloc(2 * n * sizeof(double));
+    ranked *projected = malloc((size_t)SF_SW2_PROJECTIONS * n * sizeof(ranked));
     double *scratch = malloc(((size_t)d + (size_t)d * d) * sizeof(double));
     measures *m = malloc((SF_BOOTSTRAP + 1) * sizeof(measures));
-    sf_status st = resp && projected && scratch && m ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory comparing %zu samples", n);
+    sf_status st = resp && counts && projected && scratch && m ? SF_OK
+                                                               : sfi_fail(SF_ERR_NOMEM, "out of memory comparing %zu samples", n);
     sf_outputs o = {.resp = resp, .logp = logp};
     if (st == SF_OK) st = sf_evaluate(r->ctx, r->mix, &r->time, x, n, &o);
     if (st == SF_OK) project(r, x, projected);
     for (int b = 0; st == SF_OK && b <= SF_BOOTSTRAP; b++) { /* b = 0: the samples themselves */
-        mode_errors(r, x, resp, b, scratch, &m[b]);
-        m[b].v[SW2] = sliced_w2(r, projected, b);
-        if (isnan(m[b].v[SW2])) st = sfi_fail(SF_ERR_NOMEM, "out of memory for the sliced Wasserstein distance");
+        resample_counts(r, b, 0, counts), resample_counts(r, b, 1, counts + n);
+        mode_errors(r, x, resp, counts, scratch, &m[b]);
+        m[b].v[SW2] = sliced_w2(r, projected, counts, counts + n);
     }
     for (int q = 0; st == SF_OK && q < MEASURES; q++) {
         double s = 0, s2 = 0;
@@ -215,7 +237,7 @@ static sf_status measure(const reference *r, const double *x, sf_error_metric ou
         out[q].value = m[0].v[q];
         out[q].se = sqrt(fmax(0, (s2 - SF_BOOTSTRAP * avg * avg) / (SF_BOOTSTRAP - 1)));
     }
-    free(resp), free(projected), free(scratch), free(m);
+    free(resp), free(counts), free(projected), free(scratch), free(m);
     return st;
 }
 

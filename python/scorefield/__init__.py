@@ -50,7 +50,7 @@ from ._analysis import (
     wkb_gaussian,
 )
 from ._core import OUTPUTS, Context, Mixture, Plan, Schedule, TimePoint, cuda_available, evaluate
-from ._dynamics import SAMPLERS, Grid, Trajectory, burgers_advance, loglik, sample, sample_marginal, score_curl
+from ._dynamics import SAMPLERS, Grid, Trajectory, burgers_advance, flow_ode, loglik, sample, sample_marginal, score_curl
 from ._lib import (
     CudaError,
     FileFormatError,
@@ -60,6 +60,7 @@ from ._lib import (
     ScorefieldError,
     version as library_version,
 )
+from ._sampler_error import distribution_error, sampler_error
 
 __version__ = library_version()
 
@@ -86,6 +87,7 @@ __all__ = [
     "count_modes_on_line",
     "cuda_available",
     "data_covariance_top_eigenvalue",
+    "distribution_error",
     "doublewell_burgers_residual",
     "doublewell_field",
     "doublewell_summary",
@@ -94,6 +96,7 @@ __all__ = [
     "entropy_rate",
     "evaluate",
     "fit_tanh_layer",
+    "flow_ode",
     "flow_gain",
     "label_entropy",
     "label_entropy_moments",
@@ -110,6 +113,7 @@ __all__ = [
     "ringwell_tau_c",
     "sample",
     "sample_marginal",
+    "sampler_error",
     "score_curl",
     "speciation_amplification",
     "speciation_axis",

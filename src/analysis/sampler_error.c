@@ -93,9 +93,10 @@ static sf_status steps_for(const sf_schedule *sched, sf_sampler *smp, int nfe, s
 }
 
 /* Least-squares order over one sampler's budgets, leaving out errors at the reference's level. */
-static void fit_order(sf_sampler_error_row *rows, int count)
+static sf_status fit_order(sf_sampler_error_row *rows, int count)
 {
-    double x[count], y[count], slope = NAN, se = NAN;
+    double *x = malloc(2 * (size_t)count * sizeof(double)), *y = x + count, slope = NAN, se = NAN;
+    if (!x) return sfi_fail(SF_ERR_NOMEM, "out of memory for %d budgets", count);
     int used = 0;
     for (int j = 0; j < count; j++)
         if (!rows[j].stochastic && rows[j].endpoint_rms > rows[j].reference_error)
@@ -103,6 +104,8 @@ static void fit_order(sf_sampler_error_row *rows, int count)
     if (used >= 2 && sfi_power_law_fit(x, y, (size_t)used, &slope, &se) != SF_OK) slope = se = NAN;
     sfi_error_clear(); /* too few points is an answer (NaN), not a failure */
     for (int j = 0; j < count; j++) rows[j].order = -slope, rows[j].order_se = se;
+    free(x);
+    return SF_OK;
 }
 
 /* One sampler at one budget into *row. */
@@ -154,7 +157,7 @@ static sf_status sampler_error(sf_context *ctx, const sf_mixture *mix, const sf_
             st = run_one(ctx, mix, sched, s, cmp, x1, x_ref, x, i, j, &own[j]);
             if (s->progress) s->progress(s->progress_data, (2.0 + i * s->nnfe + j) / (total + 1));
         }
-        if (st == SF_OK) fit_order(own, s->nnfe);
+        if (st == SF_OK) st = fit_order(own, s->nnfe);
     }
     sfi_comparison_destroy(cmp);
     free(x1), free(x_ref), free(x);

@@ -46,7 +46,6 @@ struct sfi_comparison {
     const double *exact;             /* the exact set paired with the samples (the caller's or drawn) */
     double *drawn, *exact_logp;      /* [n x d] the drawn exact set, [n] its log p_t */
 };
-typedef struct sfi_comparison reference;
 
 /* The bootstrapped measures on one resample. */
 typedef struct {
@@ -82,7 +81,7 @@ static int by_value(const void *a, const void *b)
 }
 
 /* Projections of the n points x on every direction, each direction's sorted: [L x n]. */
-static void project(const reference *r, const double *x, ranked *out)
+static void project(const sfi_comparison *r, const double *x, ranked *out)
 {
     int d = r->d;
 #pragma omp parallel for schedule(static)
@@ -97,7 +96,7 @@ static void project(const reference *r, const double *x, ranked *out)
     }
 }
 
-static sf_status reference_make(reference *r)
+static sf_status comparison_make(sfi_comparison *r)
 {
     const sf_mixture *mix = r->mix;
     int d = r->d = mix->dim, K = r->K = mix->count;
@@ -130,7 +129,7 @@ static sf_status reference_make(reference *r)
 
 /* How often each sample is drawn in bootstrap resample b (stream 0: the samples, 1: the comparison
  * set): n draws with replacement from Philox; b = 0 is the sample itself (every count 1). */
-static void resample_counts(const reference *r, int b, int stream, double *count)
+static void resample_counts(const sfi_comparison *r, int b, int stream, double *count)
 {
     size_t n = r->n;
     for (size_t i = 0; i < n; i++) count[i] = b == 0;
@@ -161,7 +160,7 @@ static double w2_squared(const ranked *u, const double *cu, const ranked *v, con
 }
 
 /* The sliced W2 between resamples (counts) of the samples' sorted projections and the comparison set's. */
-static double sliced_w2(const reference *r, const ranked *projected, const double *cx, const double *ca)
+static double sliced_w2(const sfi_comparison *r, const ranked *projected, const double *cx, const double *ca)
 {
     size_t n = r->n;
     double total = 0;
@@ -173,7 +172,7 @@ static double sliced_w2(const reference *r, const ranked *projected, const doubl
 
 /* Occupation and per-mode moment errors of the samples x drawn count[i] times, with
  * responsibilities resp. */
-static void mode_errors(const reference *r, const double *x, const double *resp, const double *count, double *scratch,
+static void mode_errors(const sfi_comparison *r, const double *x, const double *resp, const double *count, double *scratch,
                         measures *m)
 {
     int d = r->d, K = r->K;
@@ -212,7 +211,7 @@ static void mode_errors(const reference *r, const double *x, const double *resp,
 }
 
 /* The bootstrapped measures of the samples x (value and standard error), and their log p_t. */
-static sf_status measure(const reference *r, const double *x, sf_error_metric out[MEASURES], double *logp)
+static sf_status measure(const sfi_comparison *r, const double *x, sf_error_metric out[MEASURES], double *logp)
 {
     int d = r->d, K = r->K;
     size_t n = r->n;
@@ -248,12 +247,12 @@ sf_status sfi_comparison_create(sfi_comparison **out, sf_context *ctx, const sf_
     if (!ctx || !mix || !time) return sfi_fail(SF_ERR_INVALID, "sf_distribution_error: ctx, mix and time must not be NULL");
     if (n < 2) return sfi_fail(SF_ERR_INVALID, "sf_distribution_error: need n >= 2 samples (got %zu)", n);
     if (mix->count < 1) return sfi_fail(SF_ERR_INVALID, "sf_distribution_error: the mixture has no components");
-    reference *r = calloc(1, sizeof *r);
+    sfi_comparison *r = calloc(1, sizeof *r);
     if (!r) return sfi_fail(SF_ERR_NOMEM, "out of memory comparing %zu samples", n);
     r->ctx = ctx, r->mix = mix, r->n = n, r->seed = seed;
     sf_status st = SF_LOAD_STRUCT(r->time, time, SF_TIME_SIZE_0_1, "sf_time");
     if (st == SF_OK && exact) st = sf_particles_check(exact, n, mix->dim);
-    if (st == SF_OK) st = reference_make(r);
+    if (st == SF_OK) st = comparison_make(r);
     if (st == SF_OK) {
         r->exact_logp = malloc(n * sizeof(double));
         r->drawn = exact ? NULL : malloc(n * (size_t)mix->dim * sizeof(double));

@@ -96,6 +96,7 @@ static void project(const sfi_comparison *r, const double *x, ranked *out)
     }
 }
 
+/* The exact moments, the directions and the sorted projections of the comparison set. */
 static sf_status comparison_make(sfi_comparison *r)
 {
     const sf_mixture *mix = r->mix;

@@ -130,6 +130,30 @@ Test(sampler_error, observed_orders_of_known_solvers)
     sf_mixture_destroy(m);
 }
 
+/* Budgets that round to the same run (heun: 2 and 3 evaluations are one step) enter the order fit
+ * once: the order equals the slope through the distinct runs. */
+Test(sampler_error, budgets_of_one_run_count_once_in_the_order)
+{
+    sf_mixture *m = one_gaussian();
+    sf_context *ctx = cpu_context();
+    sf_schedule sched = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
+    const char *names[1] = {"heun"};
+    const int nfe[4] = {2, 3, 8, 32};
+    sf_sampler_error_setup setup = sf_sampler_error_setup_default();
+    setup.samplers = names, setup.nsamplers = 1, setup.nfe = nfe, setup.nnfe = 4, setup.n = 32, setup.seed = 1;
+    setup.spacing = SF_SPACING_LAMBDA;
+    sf_sampler_error_row rows[4];
+    cr_assert_eq(sf_sampler_error(ctx, m, &sched, &setup, rows), SF_OK, "%s", sf_last_error());
+    cr_expect(rows[0].steps == 1 && rows[1].steps == 1 && rows[0].nfe == 2 && rows[1].nfe == 2);
+    cr_expect_eq(rows[0].endpoint_rms, rows[1].endpoint_rms, "the same run");
+    double x[3] = {2, 8, 32}, y[3] = {rows[0].endpoint_rms, rows[2].endpoint_rms, rows[3].endpoint_rms};
+    double slope = sf_power_law_exponent(x, y, 3);
+    cr_expect(fabs(rows[0].order + slope) < 1e-12, "order %g, slope through the distinct runs %g", rows[0].order, slope);
+    cr_expect(isfinite(rows[0].order_se), "three distinct runs give a standard error");
+    sf_context_destroy(ctx);
+    sf_mixture_destroy(m);
+}
+
 /* On a single Gaussian, exact draws score nothing significant; one Euler step from t1 scores
  * significant mean, covariance, sliced W2 and NLL errors (the occupation of a single component is
  * 1 whatever the samples). Stochastic samplers have no endpoint error or order. */

@@ -92,17 +92,17 @@ static sf_status steps_for(const sf_schedule *sched, sf_sampler *smp, int nfe, s
     return sf_sampler_cost(sched, smp, used, stochastic);
 }
 
-/* Least-squares order over one sampler's budgets, leaving out errors at the reference's level. */
+/* Least-squares order over one sampler's budgets: each distinct run once (budgets that round to
+ * the same steps run the same), errors at the reference's level left out. */
 static sf_status fit_order(sf_sampler_error_row *rows, int count)
 {
-    double *x = malloc(2 * (size_t)count * sizeof(double)), *y = x + count, slope = NAN, se = NAN;
+    double *x = malloc(2 * (size_t)count * sizeof(double)), *y = x + count, slope, se;
     if (!x) return sfi_fail(SF_ERR_NOMEM, "out of memory for %d budgets", count);
     int used = 0;
     for (int j = 0; j < count; j++)
-        if (!rows[j].stochastic && rows[j].endpoint_rms > rows[j].reference_error)
+        if (!rows[j].stochastic && rows[j].endpoint_rms > rows[j].reference_error && (j == 0 || rows[j].nfe != rows[j - 1].nfe))
             x[used] = (double)rows[j].nfe, y[used++] = rows[j].endpoint_rms;
-    if (used >= 2 && sfi_power_law_fit(x, y, (size_t)used, &slope, &se) != SF_OK) slope = se = NAN;
-    sfi_error_clear(); /* too few points is an answer (NaN), not a failure */
+    sfi_power_law_fit(x, y, (size_t)used, &slope, &se);
     for (int j = 0; j < count; j++) rows[j].order = -slope, rows[j].order_se = se;
     free(x);
     return SF_OK;

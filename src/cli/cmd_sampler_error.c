@@ -103,6 +103,8 @@ static void print_table(const sf_sampler_error_setup *s, const sf_sampler_error_
     for (int i = 0; i < s->nsamplers; i++) {
         const sf_sampler_error_row *w = &rows[(size_t)i * s->nnfe];
         if (w->stochastic) printf("  %-10s stochastic: no endpoint error or order (the distributional errors apply)\n", s->samplers[i]);
+        else if (isnan(w->order)) printf("  %-10s no order: fewer than two distinct runs with errors above the reference's\n", s->samplers[i]);
+        else if (isnan(w->order_se)) printf("  %-10s observed order %.3f from two runs (no standard error)\n", s->samplers[i], w->order);
         else printf("  %-10s observed order %.3f +- %.2g (RMS ~ NFE^-p, least squares over the budgets)\n", s->samplers[i],
                     w->order, w->order_se);
     }
@@ -170,7 +172,9 @@ static int write_figure(const char *dir, const sf_sampler_error_setup *s, const 
         }
         const char *color = palette[i % 8];
         if (!w->stochastic) {
-            snprintf(labels[2 * i], 96, "%s endpoint RMS: order %.2f +- %.2f", s->samplers[i], w->order, w->order_se);
+            if (isnan(w->order)) snprintf(labels[2 * i], 96, "%s endpoint RMS (no order)", s->samplers[i]);
+            else if (isnan(w->order_se)) snprintf(labels[2 * i], 96, "%s endpoint RMS: order %.2f (2 runs)", s->samplers[i], w->order);
+            else snprintf(labels[2 * i], 96, "%s endpoint RMS: order %.2f +- %.2f", s->samplers[i], w->order, w->order_se);
             series[count++] = (sf_series){.x = x, .y = rms, .n = per, .label = labels[2 * i], .color = color};
         }
         snprintf(labels[2 * i + 1], 96, "%s sliced W2 +- 2 s.e.", s->samplers[i]);

@@ -159,7 +159,7 @@ void sfi_gauss_legendre(double a, double b, int panels, double *x, double *w)
     }
 }
 
-sf_status sfi_power_law_fit(const double *x, const double *y, size_t n, double *slope, double *slope_se)
+void sfi_power_law_fit(const double *x, const double *y, size_t n, double *slope, double *slope_se)
 {
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
     size_t used = 0;
@@ -176,7 +176,6 @@ sf_status sfi_power_law_fit(const double *x, const double *y, size_t n, double *
     /* the slope's variance: residual variance (used - 2 degrees of freedom) over sum (lx - mean lx)^2 */
     if (slope) *slope = b;
     if (slope_se) *slope_se = used > 2 && den > 0 ? sqrt(rss / (double)(used - 2) * used / den) : NAN;
-    return isfinite(b) ? SF_OK : sfi_fail(SF_ERR_NUMERIC, "a power-law fit needs two positive points at distinct x");
 }
 
 double sf_power_law_exponent(const double *x, const double *y, size_t n)

@@ -22,9 +22,10 @@ sf_status sfi_rk4(sf_ode_rate rate, void *data, size_t m, double t0, double t1, 
 sf_status sfi_dopri5(sf_ode_rate rate, void *data, size_t m, double t0, double t1, double rtol, double atol,
                      const char *what, double *y, int *steps_taken);
 
-/* Least-squares fit of log y = a + slope log x over the points with x, y > 0; slope_se (may be NULL)
- * is the slope's standard error from the residuals (NaN with fewer than 3 points). */
-sf_status sfi_power_law_fit(const double *x, const double *y, size_t n, double *slope, double *slope_se);
+/* Least-squares fit of log y = a + slope log x over the points with x, y > 0: the slope (NaN
+ * without two such points at distinct x) and, in slope_se (may be NULL), its standard error from
+ * the residuals (NaN with fewer than 3 points). */
+void sfi_power_law_fit(const double *x, const double *y, size_t n, double *slope, double *slope_se);
 
 /* A scalar function that may fail (it evaluates fields). */
 typedef sf_status (*sf_scalar_fn)(void *data, double x, double *value);

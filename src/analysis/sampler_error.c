@@ -11,6 +11,7 @@
 #include "status.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,6 +131,11 @@ static sf_status run_one(sf_context *ctx, const sf_mixture *mix, const sf_schedu
     if (st == SF_OK) {
         row->occupation_tv = dist.occupation_tv, row->mean_error = dist.mean_error, row->cov_error = dist.cov_error;
         row->sw2 = dist.sw2, row->nll_gap = dist.nll_gap;
+    }
+    if (st != SF_OK) { /* name the run that failed */
+        char which_run[160];
+        snprintf(which_run, sizeof which_run, "sampler %s at %d evaluations", s->samplers[which], s->nfe[j]);
+        sfi_error_prefix(which_run);
     }
     return st;
 }

@@ -474,8 +474,9 @@ typedef struct {
     double endpoint_rms, endpoint_max; /* |x - x_ref| over the particles, x_ref the reference flow
                                           of the same initial draw (NaN for stochastic runs) */
     double order, order_se; /* -slope of log endpoint_rms against log nfe over this sampler's budgets
-                               (least squares; budgets with endpoint_rms <= reference_error left
-                               out) and its standard error: NaN when stochastic or too few points */
+                               (least squares, each distinct run once; budgets with endpoint_rms <=
+                               reference_error left out) and its standard error: NaN when
+                               stochastic or too few points (order_se: fewer than 3) */
     double reference_error; /* max |x_ref - x_ref'| with x_ref' solved to 100 reference_tol: bounds
                                the reference's error (about 100 times smaller) */
     sf_error_metric occupation_tv, mean_error, cov_error, sw2, nll_gap; /* sf_distribution_error's at t0 */

@@ -119,6 +119,9 @@ SF_API int sf_cuda_device_count(const char **why);
 /* One-line description of CUDA device `device` into buf (name, memory, compute capability). */
 SF_API sf_status sf_cuda_device_describe(int device, char *buf, size_t len);
 
+/* Called during long runs with the fraction done, for progress reports; may be NULL. */
+typedef void (*sf_progress)(void *data, double fraction);
+
 /* ---------------------------------------------------------------- schedules (docs/conventions.md) */
 
 typedef enum {
@@ -401,6 +404,120 @@ SF_API sf_status sf_sample_model(sf_context *ctx, int dim, sf_score_fn score, vo
  * atol + rtol |y| for every particle. steps_taken (may be NULL) reports the accepted steps. */
 SF_API sf_status sf_loglik_ode(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t0, double t1,
                         const double *x, size_t n, double rtol, double atol, double *logp, int *steps_taken);
+
+/* The probability-flow ODE dx/dt = f x - g^2 s / 2 for the n points x (n x d, in place) from
+ * t_from to t_to (either direction; t_from > t_to generates): the exact flow map, which carries
+ * p_{t_from} to p_{t_to}, up to the tolerance. Adaptive Dormand-Prince 5(4) as in sf_loglik_ode
+ * (local error of every coordinate below atol + rtol |x|). steps_taken may be NULL. */
+SF_API sf_status sf_flow_ode(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule, double t_from, double t_to,
+                             double *x, size_t n, double rtol, double atol, int *steps_taken);
+
+/* What a run of sf_sample costs and whether it is random, from the step plans it would run: the
+ * score evaluations of all its steps (*evaluations: the stages, per particle) and *stochastic = 1
+ * when some step draws noise (em with h > 0, ddpm, ddim with eta > 0), 0 when the run is a
+ * deterministic map of its initial particles. Either output may be NULL. */
+SF_API sf_status sf_sampler_cost(const sf_schedule *schedule, const sf_sampler *sampler, size_t *evaluations,
+                                 int *stochastic);
+
+/* ---------------------------------------------------------------- samplers' error against the exact distribution (docs/samplers.md, "Exact sampler error") */
+
+/* One error measure: its value with a Monte Carlo standard error, the same measure for n exact
+ * draws (floor: what an exact sampler scores at this n) with its standard error, and significant =
+ * 1 when |value - floor| > 3 sqrt(se^2 + floor_se^2). */
+typedef struct {
+    double value, se;
+    double floor, floor_se;
+    int significant;
+} sf_error_metric;
+
+/* The distributional errors of n samples of p_t at one time (docs/samplers.md defines each):
+ * occupation_tv  (1/2) sum_k |mean_i r_k(x_i) - w_k|, r_k the exact responsibilities at t;
+ * mean_error     sum_k w_k |m_k - alpha mu_k|, m_k the r_k-weighted mean of the samples;
+ * cov_error      sum_k w_k |S_k - (alpha^2 C_k + sigma^2 I)|_F, S_k their r_k-weighted covariance;
+ * sw2            sliced Wasserstein-2 to n exact draws of p_t over SF_SW2_PROJECTIONS fixed random
+ *                directions: sqrt(mean over directions of W2^2 of the projections);
+ * nll_gap        mean_i [log p_t(e_i) - log p_t(x_i)] over exact draws e_i paired with the samples:
+ *                estimates E_q[-log p_t] - E_p[-log p_t] = KL(q | p) + H(q) - H(p), 0 for q = p
+ *                (its floor is 0). Standard errors: the bootstrap (SF_BOOTSTRAP resamples) for
+ *                the first four, the paired differences for nll_gap. */
+enum { SF_SW2_PROJECTIONS = 64, SF_BOOTSTRAP = 48 };
+typedef struct {
+    size_t size; /* sizeof(sf_distribution_errors), set by sf_distribution_error */
+    size_t n;
+    sf_error_metric occupation_tv, mean_error, cov_error, sw2, nll_gap;
+} sf_distribution_errors;
+
+/* The errors of the samples x (n x d, n >= 2) against p_t (`time`). exact (may be NULL): n exact
+ * draws of p_t paired with x (e.g. the exact flow of the sampler's initial particles), the floors'
+ * sample; NULL draws them (particles n .. 2n - 1 of `seed`, sf_sample_marginal). The comparison set
+ * of sw2 is particles 2n .. 3n - 1 of `seed`; the directions and the bootstrap come from `seed`. */
+SF_API sf_status sf_distribution_error_sized(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x,
+                                             const double *exact, size_t n, uint64_t seed, sf_distribution_errors *out,
+                                             size_t size);
+static inline sf_status sf_distribution_error(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x,
+                                              const double *exact, size_t n, uint64_t seed, sf_distribution_errors *out)
+{
+    return sf_distribution_error_sized(ctx, mix, time, x, exact, n, seed, out, sizeof *out);
+}
+
+/* What sf_sampler_error measures: each sampler (by name, sf_sampler_kind_parse; default options)
+ * at each budget of score evaluations nfe[0] < nfe[1] < ... (steps = the largest count whose run
+ * costs at most nfe, at least 1), n >= 2 particles from exact draws of p_t1 (particles 0 .. n - 1
+ * of seed, as `sample` draws them), t1 > t0, spacing SF_SPACING_T or SF_SPACING_LAMBDA. The
+ * reference is the probability-flow ODE from the same draws solved to rtol = atol = reference_tol
+ * (0: 1e-10). progress (may be NULL) is called with the fraction done. */
+typedef struct {
+    size_t size; /* sizeof(sf_sampler_error_setup), set by sf_sampler_error_setup_default */
+    const char *const *samplers;
+    int nsamplers;
+    const int *nfe;
+    int nnfe;
+    size_t n;
+    uint64_t seed;
+    double t1, t0;
+    sf_spacing spacing;
+    double reference_tol;
+    sf_progress progress;
+    void *progress_data;
+} sf_sampler_error_setup;
+
+SF_API sf_status sf_sampler_error_setup_init(sf_sampler_error_setup *setup, size_t size);
+/* No samplers yet; n 2000, seed 0, t1 1, t0 1e-3, uniform in t, reference_tol 1e-10. */
+static inline sf_sampler_error_setup sf_sampler_error_setup_default(void)
+{
+    sf_sampler_error_setup s;
+    sf_sampler_error_setup_init(&s, sizeof s);
+    return s;
+}
+
+/* One sampler at one budget. */
+typedef struct {
+    size_t size;       /* sizeof(sf_sampler_error_row) */
+    int sampler;       /* index into setup.samplers */
+    int nfe_asked;     /* the budget */
+    int steps;         /* the steps run */
+    size_t nfe;        /* the score evaluations they used (<= nfe_asked unless one step costs more) */
+    int stochastic;    /* sf_sampler_cost's: endpoint errors and orders only for deterministic runs */
+    double endpoint_rms, endpoint_max; /* |x - x_ref| over the particles, x_ref the reference flow
+                                          of the same initial draw (NaN for stochastic runs) */
+    double order, order_se; /* -slope of log endpoint_rms against log nfe over this sampler's budgets
+                               (least squares, each distinct run once; budgets with endpoint_rms <=
+                               reference_error left out) and its standard error: NaN when
+                               stochastic or too few points (order_se: fewer than 3) */
+    double reference_error; /* max |x_ref - x_ref'| with x_ref' solved to 100 reference_tol: bounds
+                               the reference's error (about 100 times smaller) */
+    sf_error_metric occupation_tv, mean_error, cov_error, sw2, nll_gap; /* sf_distribution_error's at t0 */
+} sf_sampler_error_row;
+
+/* Runs every sampler at every budget: rows (nsamplers x nnfe, sampler-major, each row_size bytes:
+ * sizeof in the caller's header) receive the results. */
+SF_API sf_status sf_sampler_error_sized(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule,
+                                        const sf_sampler_error_setup *setup, sf_sampler_error_row *rows, size_t row_size);
+static inline sf_status sf_sampler_error(sf_context *ctx, const sf_mixture *mix, const sf_schedule *schedule,
+                                         const sf_sampler_error_setup *setup, sf_sampler_error_row *rows)
+{
+    return sf_sampler_error_sized(ctx, mix, schedule, setup, rows, sizeof *rows);
+}
 
 /* First-order WKB coefficient (docs/analyses.md, "The path-integral view") for a perturbed score
  * model s_theta = scale * s + shift of Gaussian data (a mixture of one isotropic or diagonal
@@ -757,9 +874,6 @@ static inline sf_status sf_entropy_budget(sf_context *ctx, const sf_mixture *mix
  * Point j along an axis is y_j = (j - N/2) L / N; arrays of points are row-major (last axis
  * fastest); vector fields are N^d x d (point-major, like particles). */
 typedef struct sf_grid sf_grid;
-
-/* Called during long runs with the fraction done, for progress reports; may be NULL. */
-typedef void (*sf_progress)(void *data, double fraction);
 
 SF_API sf_status sf_grid_create(sf_grid **grid, sf_context *ctx, int dim, int n, double box);
 SF_API void sf_grid_destroy(sf_grid *grid);

@@ -1076,6 +1076,101 @@ Test(cli, doublewell_ring)
     rmdir(dir);
 }
 
+/* sampler-error: the table, the CSV and the figure hold the library's results for the same setup
+ * (the CLI adds no numbers of its own); both files are written, nothing temporary is left. */
+Test(cli, sampler_error_writes_the_library_results)
+{
+    char dir[PATH_LEN], path[2 * PATH_LEN];
+    tmp_path(dir, "serr");
+    cli_result r = run_cli((const char *const[]){"sampler-error", "--mixture", SF_EXAMPLES_DIR "/three_kinds.json", "--schedule",
+                                                 "vp-linear", "--samplers", "heun,em", "--nfe", "4,8,16", "--n", "100", "--seed",
+                                                 "3", "--spacing", "lambda", "--backend", "cpu", "--out-dir", dir, NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    sf_mixture *m = NULL;
+    sf_context *ctx = NULL;
+    cr_assert_eq(sf_mixture_read_json(&m, SF_EXAMPLES_DIR "/three_kinds.json"), SF_OK);
+    cr_assert_eq(sf_context_create(&ctx, SF_BACKEND_CPU, SF_PRECISION_F64, 0), SF_OK);
+    const char *names[2] = {"heun", "em"};
+    const int nfe[3] = {4, 8, 16};
+    sf_sampler_error_setup setup = sf_sampler_error_setup_default();
+    setup.samplers = names, setup.nsamplers = 2, setup.nfe = nfe, setup.nnfe = 3, setup.n = 100, setup.seed = 3;
+    setup.spacing = SF_SPACING_LAMBDA;
+    sf_schedule sched = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
+    sf_sampler_error_row rows[6];
+    cr_assert_eq(sf_sampler_error(ctx, m, &sched, &setup, rows), SF_OK, "%s", sf_last_error());
+    cr_expect(fabs(value_after(r.out, "heun       observed order ") - rows[0].order) < 1e-3, "order printed as computed\n%s", r.out);
+    snprintf(path, sizeof path, "%s/sampler_error.csv", dir);
+    const char *csv = read_text(path);
+    cr_expect(strncmp(csv, "sampler,nfe_asked,nfe,steps,stochastic,endpoint_rms,endpoint_max,order,order_se,reference_error,tv,tv_se,", 103) == 0,
+              "header %.120s", csv);
+    const char *line = strchr(csv, '\n');
+    for (int k = 0; k < 6; k++) {
+        cr_assert(line && line[1], "row %d missing", k);
+        line++;
+        cr_expect(strncmp(line, names[k / 3], strlen(names[k / 3])) == 0, "row %d names %s: %.40s", k, names[k / 3], line);
+        double v[10];
+        const char *c = strchr(line, ',');
+        for (int q = 0; q < 10 && c; q++, c = strchr(c + 1, ',')) v[q] = strtod(c + 1, NULL);
+        cr_expect_eq((int)v[0], nfe[k % 3]);
+        cr_expect_eq((size_t)v[1], rows[k].nfe);
+        cr_expect_eq((int)v[2], rows[k].steps);
+        cr_expect((isnan(v[4]) && isnan(rows[k].endpoint_rms)) || fabs(v[4] - rows[k].endpoint_rms) <= 1e-9 * rows[k].endpoint_rms,
+                  "row %d: rms %g against %g", k, v[4], rows[k].endpoint_rms);
+        cr_expect(fabs(v[9] - rows[k].occupation_tv.value) <= 1e-9 + 1e-9 * rows[k].occupation_tv.value, "row %d: TV", k);
+        line = strchr(line, '\n');
+    }
+    expect_svg(dir, "sampler_error.svg");
+    snprintf(path, sizeof path, "%s/sampler_error.svg", dir);
+    const char *svg = read_text(path);
+    cr_expect(strstr(svg, "heun endpoint RMS: order") != NULL, "the order in the legend");
+    cr_expect(strstr(svg, "em endpoint RMS") == NULL, "no endpoint line for a stochastic sampler");
+    cr_expect(strstr(svg, "stroke-opacity=\"0.6\"") != NULL, "error bars on the sliced W2");
+    char names_left[1024];
+    cr_expect_eq(temporaries_under(dir, names_left, sizeof names_left), 0, "temporaries: %s", names_left);
+    sf_context_destroy(ctx);
+    sf_mixture_destroy(m);
+    remove_folder(dir);
+}
+
+/* sampler-error refuses an unknown sampler, budgets that are not increasing or below 1, and n < 2,
+ * with exit 2 naming the option, before any folder or file exists. */
+Test(bad_input, sampler_error_lists_and_counts)
+{
+    char dir[PATH_LEN];
+    tmp_path(dir, "serrdir");
+    static const char *const cases[][4] = {{"--samplers", "heun,nonsense", "--samplers", "nonsense"},
+                                           {"--nfe", "10,5", "--nfe", "increasing"},
+                                           {"--nfe", "0,5", "--nfe", "increasing"},
+                                           {"--nfe", "5,,10", "--nfe", "empty"},
+                                           {"--n", "1", "--n", "2"}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const char *samplers = strcmp(cases[k][0], "--samplers") ? "heun" : cases[k][1];
+        const char *nfe = strcmp(cases[k][0], "--nfe") ? "5,10" : cases[k][1];
+        const char *n = strcmp(cases[k][0], "--n") ? "50" : cases[k][1];
+        cli_result r = run_cli((const char *const[]){"sampler-error", "--mixture", SF_EXAMPLES_DIR "/three_kinds.json", "--schedule",
+                                                     "vp-linear", "--samplers", samplers, "--nfe", nfe, "--n", n, "--out-dir", dir, NULL});
+        expect_refused(&r, cases[k][2], cases[k][3]);
+        cr_expect(!file_exists(dir), "case %zu: the output folder was created", k);
+    }
+    cli_result r = run_cli((const char *const[]){"sampler-error", "--mixture", mix_path, "--schedule", "vp-linear", "--samplers",
+                                                 "heun", "--out-dir", dir, NULL});
+    expect_refused(&r, mix_path, NULL); /* a missing mixture file */
+    cr_expect(!file_exists(dir), "the output folder was created");
+    /* an output that is a folder: refused before any work, the other file not written */
+    char blocked[2 * PATH_LEN], csv[2 * PATH_LEN];
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    snprintf(blocked, sizeof blocked, "%s/sampler_error.svg", dir);
+    snprintf(csv, sizeof csv, "%s/sampler_error.csv", dir);
+    cr_assert_eq(mkdir(blocked, 0700), 0);
+    r = run_cli((const char *const[]){"sampler-error", "--mixture", SF_EXAMPLES_DIR "/three_kinds.json", "--schedule", "vp-linear",
+                                      "--samplers", "heun", "--nfe", "2,4", "--n", "20", "--out-dir", dir, NULL});
+    expect_refused(&r, blocked, NULL);
+    cr_expect(!file_exists(csv), "the CSV was written beside a refused figure");
+    char left[1024];
+    cr_expect_eq(temporaries_under(dir, left, sizeof left), 0, "temporaries: %s", left);
+    rmdir(blocked), rmdir(dir);
+}
+
 /* blowup on a mixture with no component on a subspace: refused naming the file, no folder made */
 Test(bad_input, blowup_without_a_subspace)
 {

@@ -397,7 +397,7 @@ Test(commands, renamed_options_are_refused_with_their_new_name)
 Test(commands, every_command_takes_help_and_quiet_and_refuses_the_same_way)
 {
     static const char *const commands[] = {"score", "info", "check", "burgers-residual", "burgers", "sample", "draw", "loglik",
-                                           "speciation", "demo", "bandwidth", "blowup", "wkb", "doublewell"};
+                                           "speciation", "demo", "bandwidth", "blowup", "wkb", "doublewell", "sampler-error"};
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
         cli_result r = run_cli((const char *const[]){commands[c], "--help", NULL});
         char usage[64];

@@ -240,6 +240,43 @@ Test(gpu, new_samplers_match_the_cpu)
     sf_mixture_destroy(m);
 }
 
+/* sampler-error on the device equals the CPU run: the same draws, flows, runs and measures in
+ * float64 (the bootstrap is the same Philox stream), so every number agrees to rounding. */
+Test(gpu, sampler_error_matches_the_cpu)
+{
+    require_device();
+    sf_rng rng;
+    sfi_rng_seed(&rng, 81);
+    sf_mixture *m;
+    cr_assert_eq(sfi_workload_mixture(&m, &rng, 3, 4, SF_WORKLOAD_ISOTROPIC, 1.0), SF_OK);
+    sf_schedule s = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
+    const char *names[3] = {"heun", "dpm2", "em"};
+    const int nfe[3] = {8, 16, 32};
+    sf_sampler_error_setup setup = sf_sampler_error_setup_default();
+    setup.samplers = names, setup.nsamplers = 3, setup.nfe = nfe, setup.nnfe = 3, setup.n = 500, setup.seed = 4;
+    sf_context *cpu = cpu_context(), *gpu = NULL;
+    cr_assert_eq(sf_context_create(&gpu, SF_BACKEND_CUDA, SF_PRECISION_F64, 0), SF_OK, "%s", sf_last_error());
+    sf_sampler_error_row a[9], b[9];
+    cr_assert_eq(sf_sampler_error(cpu, m, &s, &setup, a), SF_OK, "%s", sf_last_error());
+    cr_assert_eq(sf_sampler_error(gpu, m, &s, &setup, b), SF_OK, "%s", sf_last_error());
+    for (int r = 0; r < 9; r++) {
+        cr_expect(a[r].steps == b[r].steps && a[r].nfe == b[r].nfe && a[r].stochastic == b[r].stochastic);
+        double pairs[][2] = {{a[r].endpoint_rms, b[r].endpoint_rms}, {a[r].sw2.value, b[r].sw2.value},
+                             {a[r].mean_error.value, b[r].mean_error.value}, {a[r].nll_gap.value, b[r].nll_gap.value},
+                             {a[r].occupation_tv.value, b[r].occupation_tv.value}};
+        for (int q = 0; q < 5; q++) {
+            if (isnan(pairs[q][0])) {
+                cr_expect(isnan(pairs[q][1]), "row %d measure %d: NaN on the CPU only", r, q);
+                continue;
+            }
+            cr_expect(fabs(pairs[q][0] - pairs[q][1]) <= 1e-7 * (1 + fabs(pairs[q][0])), "row %d measure %d: cpu %.17g gpu %.17g", r,
+                      q, pairs[q][0], pairs[q][1]);
+        }
+    }
+    sf_context_destroy(cpu), sf_context_destroy(gpu);
+    sf_mixture_destroy(m);
+}
+
 /* A trajectory callback that itself evaluates on the same context (it may regrow the device
  * workspace) must not disturb the run: frames equal a plain run's result at the end. */
 static sf_status frame_evaluates(void *data, int step, double t, const double *x, size_t n, int d)

@@ -371,6 +371,75 @@ Test(misuse, likelihoods)
     sf_mixture_destroy(g);
 }
 
+Test(misuse, sampler_error)
+{
+    sf_sampler smp = sf_sampler_default(SF_SAMPLER_HEUN), bad = smp;
+    size_t evals;
+    int noisy;
+    EXPECT_INVALID(sf_sampler_cost(NULL, &smp, &evals, &noisy));
+    EXPECT_INVALID(sf_sampler_cost(&vp, NULL, &evals, &noisy));
+    bad.steps = 0;
+    EXPECT_INVALID(sf_sampler_cost(&vp, &bad, &evals, &noisy));
+    bad = smp, bad.spacing = (sf_spacing)9;
+    EXPECT_INVALID(sf_sampler_cost(&vp, &bad, &evals, &noisy));
+    cr_expect_eq(sf_sampler_cost(&vp, &smp, NULL, NULL), SF_OK, "outputs may be NULL");
+    double y[6];
+    memcpy(y, x, sizeof y);
+    EXPECT_INVALID(sf_flow_ode(NULL, mix, &vp, 1, 0.1, y, 3, 1e-6, 1e-6, NULL));
+    EXPECT_INVALID(sf_flow_ode(ctx, NULL, &vp, 1, 0.1, y, 3, 1e-6, 1e-6, NULL));
+    EXPECT_INVALID(sf_flow_ode(ctx, mix, NULL, 1, 0.1, y, 3, 1e-6, 1e-6, NULL));
+    EXPECT_INVALID(sf_flow_ode(ctx, mix, &vp, 1, 0.1, NULL, 3, 1e-6, 1e-6, NULL));
+    EXPECT_INVALID(sf_flow_ode(ctx, mix, &vp, 1, 0.1, y, 3, 0, 1e-6, NULL));
+    EXPECT_INVALID(sf_flow_ode(ctx, mix, &vp, NAN, 0.1, y, 3, 1e-6, 1e-6, NULL));
+    EXPECT_INVALID(sf_flow_ode(ctx, mix, &vp, 1, 0.1, y, HUGE_N, 1e-6, 1e-6, NULL));
+    sf_distribution_errors e;
+    EXPECT_INVALID(sf_distribution_error(NULL, mix, &t, x, NULL, 3, 1, &e));
+    EXPECT_INVALID(sf_distribution_error(ctx, NULL, &t, x, NULL, 3, 1, &e));
+    EXPECT_INVALID(sf_distribution_error(ctx, mix, NULL, x, NULL, 3, 1, &e));
+    EXPECT_INVALID(sf_distribution_error(ctx, mix, &t, NULL, NULL, 3, 1, &e));
+    EXPECT_INVALID(sf_distribution_error(ctx, mix, &t, x, NULL, 3, 1, NULL));
+    EXPECT_INVALID(sf_distribution_error(ctx, mix, &t, x, NULL, 1, 1, &e));
+    EXPECT_INVALID(sf_distribution_error(ctx, empty, &t, x, NULL, 3, 1, &e));
+    EXPECT_INVALID(sf_distribution_error(ctx, mix, &t, x, NULL, HUGE_N, 1, &e));
+    EXPECT_INVALID(sf_distribution_error_sized(ctx, mix, &t, x, NULL, 3, 1, &e, 3));
+    EXPECT_INVALID(sf_sampler_error_setup_init(NULL, sizeof(sf_sampler_error_setup)));
+    const char *names[2] = {"heun", "no-such-sampler"};
+    const int nfe[3] = {4, 8, 8};
+    sf_sampler_error_setup s = sf_sampler_error_setup_default(), b;
+    s.samplers = names, s.nsamplers = 1, s.nfe = nfe, s.nnfe = 2, s.n = 3;
+    sf_sampler_error_row rows[4];
+    EXPECT_INVALID(sf_sampler_error(NULL, mix, &vp, &s, rows));
+    EXPECT_INVALID(sf_sampler_error(ctx, NULL, &vp, &s, rows));
+    EXPECT_INVALID(sf_sampler_error(ctx, mix, NULL, &s, rows));
+    EXPECT_INVALID(sf_sampler_error(ctx, mix, &vp, NULL, rows));
+    EXPECT_INVALID(sf_sampler_error(ctx, mix, &vp, &s, NULL));
+    EXPECT_INVALID(sf_sampler_error(ctx, empty, &vp, &s, rows));
+    EXPECT_INVALID(sf_sampler_error_sized(ctx, mix, &vp, &s, rows, 5));
+    b = s, b.nsamplers = 2; /* an unknown name */
+    EXPECT_INVALID(sf_sampler_error(ctx, mix, &vp, &b, rows));
+    b = s, b.samplers = NULL;
+    EXPECT_INVALID(sf_sampler_error(ctx, mix, &vp, &b, rows));
+    b = s, b.nnfe = 3; /* not increasing */
+    EXPECT_INVALID(sf_sampler_error(ctx, mix, &vp, &b, rows));
+    b = s, b.nfe = NULL;
+    EXPECT_INVALID(sf_sampler_error(ctx, mix, &vp, &b, rows));
+    const int zero[1] = {0};
+    b = s, b.nfe = zero, b.nnfe = 1;
+    EXPECT_INVALID(sf_sampler_error(ctx, mix, &vp, &b, rows));
+    b = s, b.n = 1;
+    EXPECT_INVALID(sf_sampler_error(ctx, mix, &vp, &b, rows));
+    b = s, b.n = HUGE_N;
+    EXPECT_INVALID(sf_sampler_error(ctx, mix, &vp, &b, rows));
+    b = s, b.t0 = 2;
+    EXPECT_INVALID(sf_sampler_error(ctx, mix, &vp, &b, rows));
+    b = s, b.spacing = SF_SPACING_GIVEN;
+    EXPECT_INVALID(sf_sampler_error(ctx, mix, &vp, &b, rows));
+    b = s, b.reference_tol = -1;
+    EXPECT_INVALID(sf_sampler_error(ctx, mix, &vp, &b, rows));
+    b = s, b.size = 3;
+    EXPECT_INVALID(sf_sampler_error(ctx, mix, &vp, &b, rows));
+}
+
 /* ---------------------------------------------------------------- analyses */
 
 Test(misuse, speciation)
@@ -748,7 +817,9 @@ Test(misuse, every_public_function_is_exercised)
         "sf_schedule_time", "sf_heat_time", "sf_plan_evaluate_typed", "sf_sampler_init", "sf_sample_model",
         "sf_speciation_summarize_sized", "sf_speciation_layer_sized", "sf_speciation_amplification_sized",
         "sf_speciation_branching_sized", "sf_blowup_at_sized", "sf_doublewell_summarize_sized",
-        "sf_pair_peak_check_sized", "sf_entropy_budget_sized", "sf_context_set_gemm_math", "sf_plan_evaluate_device"};
+        "sf_pair_peak_check_sized", "sf_entropy_budget_sized", "sf_context_set_gemm_math", "sf_plan_evaluate_device",
+        "sf_flow_ode", "sf_sampler_cost", "sf_distribution_error", "sf_distribution_error_sized", "sf_sampler_error_setup_init",
+        "sf_sampler_error_setup_default", "sf_sampler_error", "sf_sampler_error_sized"};
     FILE *f = fopen(SF_PROJECT_DIR "/include/scorefield.h", "r");
     cr_assert_not_null(f);
     char line[1024];

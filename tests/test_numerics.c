@@ -99,3 +99,20 @@ Test(numerics, monte_carlo_moments)
     const double x[4] = {1, 2, 4, 8}, y[4] = {3, 3 * pow(2, -1.5), 3 * pow(4, -1.5), 3 * pow(8, -1.5)};
     expect_rel(sf_power_law_exponent(x, y, 4), -1.5, 1e-13, "power-law exponent");
 }
+
+/* The slope's standard error by hand: log y = 0, 1 + delta, 2 at log x = 0, 1, 2 has slope 1,
+ * residuals (-1, 2, -1) delta / 3, RSS = 2 delta^2 / 3 over one degree of freedom, and
+ * sum (log x - 1)^2 = 2, so se = delta / sqrt(3). Two points: no standard error; one: no slope. */
+Test(numerics, power_law_fit_and_its_standard_error)
+{
+    const double delta = 0.1, x[3] = {1, exp(1.0), exp(2.0)}, y[3] = {1, exp(1 + delta), exp(2)};
+    double slope, se;
+    sfi_power_law_fit(x, y, 3, &slope, &se);
+    expect_rel(slope, 1.0, 1e-13, "slope");
+    expect_rel(se, delta / sqrt(3.0), 1e-12, "standard error");
+    sfi_power_law_fit(x, y, 2, &slope, &se);
+    cr_expect(isfinite(slope) && isnan(se), "two points: slope %g, se %g", slope, se);
+    const double same[2] = {2, 2};
+    sfi_power_law_fit(same, y, 2, &slope, &se);
+    cr_expect(isnan(slope), "two points at one x: no slope");
+}

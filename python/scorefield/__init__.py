@@ -55,6 +55,7 @@ from ._dynamics import (
     Grid,
     Trajectory,
     burgers_advance,
+    flow_ode,
     loglik,
     sample,
     sample_marginal,
@@ -70,6 +71,7 @@ from ._lib import (
     ScorefieldError,
     version as library_version,
 )
+from ._sampler_error import distribution_error, sampler_error
 
 __version__ = library_version()
 
@@ -96,6 +98,7 @@ __all__ = [
     "count_modes_on_line",
     "cuda_available",
     "data_covariance_top_eigenvalue",
+    "distribution_error",
     "doublewell_burgers_residual",
     "doublewell_field",
     "doublewell_summary",
@@ -104,6 +107,7 @@ __all__ = [
     "entropy_rate",
     "evaluate",
     "fit_tanh_layer",
+    "flow_ode",
     "flow_gain",
     "label_entropy",
     "label_entropy_moments",
@@ -121,6 +125,7 @@ __all__ = [
     "sample",
     "sample_marginal",
     "sampler_times",
+    "sampler_error",
     "score_curl",
     "speciation_amplification",
     "speciation_axis",

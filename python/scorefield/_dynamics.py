@@ -327,6 +327,44 @@ def loglik(
     return (out, taken.value) if return_steps else out
 
 
+def flow_ode(
+    mix: Mixture,
+    x: Any,
+    schedule: ScheduleLike = "vp-linear",
+    t_from: float = 1.0,
+    t_to: float = 1e-3,
+    *,
+    rtol: float = 1e-10,
+    atol: float = 1e-10,
+    return_steps: bool = False,
+    backend: ContextLike = "cpu",
+    precision: str = "f64",
+    device: int = 0,
+) -> np.ndarray | tuple[np.ndarray, int]:
+    """The probability-flow ODE dx/dt = f x - g^2 s / 2 carried from t_from to t_to (either way;
+    t_from > t_to generates) for the points x (n, d): the exact flow map to the tolerance (adaptive
+    Dormand-Prince 5(4), local error below atol + rtol |x|). Returns a new array (and the steps)."""
+    sched = as_schedule(schedule)
+    out = np.array(as_f64(x, "x", (None, mix.dim)), dtype=np.float64, order="C", copy=True)
+    taken = C.c_int()
+    ctx = context(backend, precision, device)
+    call(
+        lib.sf_flow_ode,
+        ctx.handle,
+        mix.handle,
+        C.byref(sched.struct()),
+        float(t_from),
+        float(t_to),
+        ptr(out),
+        out.shape[0],
+        float(rtol),
+        float(atol),
+        C.byref(taken),
+        context=ctx.handle,
+    )
+    return (out, taken.value) if return_steps else out
+
+
 # ---------------------------------------------------------------- Burgers structure
 
 

@@ -261,6 +261,52 @@ TRAJECTORY_FN = C.CFUNCTYPE(cint, vp, cint, dbl, vp, size_t, cint)
 SCORE_FN = C.CFUNCTYPE(cint, vp, dbl, vp, size_t, cint, vp)
 PROGRESS_FN = C.CFUNCTYPE(None, vp, dbl)
 
+
+# samplers' error against the exact distribution (sf_error_metric is a fixed value type)
+class ErrorMetric(C.Structure):
+    _fields_ = [("value", dbl), ("se", dbl), ("floor", dbl), ("floor_se", dbl), ("significant", cint)]
+
+
+METRICS = ("occupation_tv", "mean_error", "cov_error", "sw2", "nll_gap")
+
+
+class DistributionErrors(C.Structure):
+    _fields_ = [("size", size_t), ("n", size_t)] + [(name, ErrorMetric) for name in METRICS]
+
+
+class SamplerErrorSetup(C.Structure):
+    _fields_ = [
+        ("size", size_t),
+        ("samplers", C.POINTER(C.c_char_p)),
+        ("nsamplers", cint),
+        ("nfe", vp),
+        ("nnfe", cint),
+        ("n", size_t),
+        ("seed", C.c_uint64),
+        ("t1", dbl),
+        ("t0", dbl),
+        ("spacing", cint),
+        ("reference_tol", dbl),
+        ("progress", PROGRESS_FN),
+        ("progress_data", vp),
+    ]
+
+
+class SamplerErrorRow(C.Structure):
+    _fields_ = [
+        ("size", size_t),
+        ("sampler", cint),
+        ("nfe_asked", cint),
+        ("steps", cint),
+        ("nfe", size_t),
+        ("stochastic", cint),
+        ("endpoint_rms", dbl),
+        ("endpoint_max", dbl),
+        ("order", dbl),
+        ("order_se", dbl),
+        ("reference_error", dbl),
+    ] + [(name, ErrorMetric) for name in METRICS]
+
 # ---------------------------------------------------------------- prototypes
 
 st, P = cint, C.POINTER
@@ -324,6 +370,11 @@ _PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
         [vp, cint, SCORE_FN, vp, P(Schedule), P(Sampler), vp, size_t, size_t, TRAJECTORY_FN, vp, cint],
     ),
     "sf_loglik_ode": (st, [vp, vp, P(Schedule), dbl, dbl, vp, size_t, dbl, dbl, vp, P(cint)]),
+    "sf_flow_ode": (st, [vp, vp, P(Schedule), dbl, dbl, vp, size_t, dbl, dbl, P(cint)]),
+    "sf_sampler_cost": (st, [P(Schedule), P(Sampler), P(size_t), P(cint)]),
+    "sf_distribution_error_sized": (st, [vp, vp, P(Time), vp, vp, size_t, C.c_uint64, P(DistributionErrors), size_t]),
+    "sf_sampler_error_setup_init": (st, [P(SamplerErrorSetup), size_t]),
+    "sf_sampler_error_sized": (st, [vp, vp, P(Schedule), P(SamplerErrorSetup), P(SamplerErrorRow), size_t]),
     "sf_wkb_gaussian": (st, [vp, P(Schedule), dbl, dbl, dbl, vp, dbl, vp, size_t, cint, vp, vp]),
     "sf_wkb_curve": (st, [vp, P(Schedule), dbl, dbl, dbl, vp, vp, vp, cint, cint, vp, vp, vp, vp]),
     "sf_power_law_exponent": (dbl, [vp, vp, size_t]),

@@ -16,5 +16,6 @@ int cmd_bandwidth(int argc, char **argv);
 int cmd_blowup(int argc, char **argv);
 int cmd_wkb(int argc, char **argv);
 int cmd_doublewell(int argc, char **argv);
+int cmd_sampler_error(int argc, char **argv);
 
 #endif

@@ -22,6 +22,7 @@ static const char usage[] =
     "  bandwidth   information flow: b(t) = dH(X0|Xt)/dt, label-entropy variance, pathwise rates\n"
     "  blowup   the score near t = 0 for data on subspaces: rates against the codimension\n"
     "  wkb      the h-family's likelihood against its first-order WKB prediction (path integral)\n"
+    "  sampler-error  samplers' error against the exact distribution: endpoints, orders, W2, NLL\n"
     "  doublewell  speciation for non-Gaussian data: the quartic double well by quadrature\n"
     "every command takes --help, and --quiet (nothing but errors)\n"
     "outputs: each run writes all of its files or none; existing special files and symbolic links are\n"
@@ -35,7 +36,7 @@ int main(int argc, char **argv)
         {"score", cmd_score}, {"info", cmd_info}, {"check", cmd_check}, {"burgers-residual", cmd_burgers_residual},
         {"burgers", cmd_burgers}, {"sample", cmd_sample}, {"draw", cmd_draw}, {"loglik", cmd_loglik},
         {"speciation", cmd_speciation}, {"demo", cmd_demo}, {"bandwidth", cmd_bandwidth}, {"blowup", cmd_blowup}, {"wkb", cmd_wkb},
-        {"doublewell", cmd_doublewell}};
+        {"doublewell", cmd_doublewell}, {"sampler-error", cmd_sampler_error}};
     if (argc < 2 || cli_is_help(argv[1])) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? SF_EXIT_BAD_INPUT : SF_EXIT_OK;

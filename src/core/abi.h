@@ -22,6 +22,9 @@
 #define SF_DOUBLEWELL_SUMMARY_SIZE_0_1 SF_FIELD_END(sf_doublewell_summary, fitted_width)
 #define SF_PEAK_CHECK_SIZE_0_1 SF_FIELD_END(sf_peak_check, z)
 #define SF_BUDGET_SIZE_0_1 SF_FIELD_END(sf_budget, z)
+#define SF_DISTRIBUTION_ERROR_SIZE_0_1 SF_FIELD_END(sf_distribution_errors, nll_gap)
+#define SF_SAMPLER_ERROR_SETUP_SIZE_0_1 SF_FIELD_END(sf_sampler_error_setup, progress_data)
+#define SF_SAMPLER_ERROR_ROW_SIZE_0_1 SF_FIELD_END(sf_sampler_error_row, nll_gap)
 
 /* Reads a caller's struct of `size` bytes at src (size 0: first_size) into the library's own
  * (known_size bytes at dst): fields the caller's version lacks are zero ("as before"). Refuses a

@@ -159,12 +159,8 @@ void sfi_gauss_legendre(double a, double b, int panels, double *x, double *w)
     }
 }
 
-double sf_power_law_exponent(const double *x, const double *y, size_t n)
+void sfi_power_law_fit(const double *x, const double *y, size_t n, double *slope, double *slope_se)
 {
-    if (n > 0 && (!x || !y)) {
-        sfi_fail(SF_ERR_INVALID, "sf_power_law_exponent: x and y must not be NULL");
-        return NAN;
-    }
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
     size_t used = 0;
     for (size_t i = 0; i < n; i++) {
@@ -173,8 +169,99 @@ double sf_power_law_exponent(const double *x, const double *y, size_t n)
         sx += lx, sy += ly, sxx += lx * lx, sxy += lx * ly;
         used++;
     }
-    double den = used * sxx - sx * sx;
-    return used >= 2 && den > 0 ? (used * sxy - sx * sy) / den : NAN;
+    double den = used * sxx - sx * sx, b = used >= 2 && den > 0 ? (used * sxy - sx * sy) / den : NAN;
+    double a = used ? (sy - b * sx) / used : NAN, rss = 0;
+    for (size_t i = 0; used > 2 && i < n; i++)
+        if (x[i] > 0 && y[i] > 0) rss += (log(y[i]) - a - b * log(x[i])) * (log(y[i]) - a - b * log(x[i]));
+    /* the slope's variance: residual variance (used - 2 degrees of freedom) over sum (lx - mean lx)^2 */
+    if (slope) *slope = b;
+    if (slope_se) *slope_se = used > 2 && den > 0 ? sqrt(rss / (double)(used - 2) * used / den) : NAN;
+}
+
+double sf_power_law_exponent(const double *x, const double *y, size_t n)
+{
+    if (n > 0 && (!x || !y)) {
+        sfi_fail(SF_ERR_INVALID, "sf_power_law_exponent: x and y must not be NULL");
+        return NAN;
+    }
+    double slope;
+    sfi_power_law_fit(x, y, n, &slope, NULL);
+    return slope;
+}
+
+/* Dormand-Prince 5(4) nodes, stage coefficients (A[6] = the fifth-order weights: first same as last)
+ * and the fifth- minus fourth-order weights (the local error estimate) */
+static const double DP_C[7] = {0, 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9, 1, 1};
+static const double DP_A[7][6] = {{0},
+                                  {1.0 / 5},
+                                  {3.0 / 40, 9.0 / 40},
+                                  {44.0 / 45, -56.0 / 15, 32.0 / 9},
+                                  {19372.0 / 6561, -25360.0 / 2187, 64448.0 / 6561, -212.0 / 729},
+                                  {9017.0 / 3168, -355.0 / 33, 46732.0 / 5247, 49.0 / 176, -5103.0 / 18656},
+                                  {35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84}};
+static const double DP_E[7] = {35.0 / 384 - 5179.0 / 57600, 0, 500.0 / 1113 - 7571.0 / 16695, 125.0 / 192 - 393.0 / 640,
+                               -2187.0 / 6784 + 92097.0 / 339200, 11.0 / 84 - 187.0 / 2100, -1.0 / 40};
+
+/* The largest local error of a step over every component, in units of atol + rtol |y| (NaN: infinite). */
+static double dopri_error(double *const *k, const double *y, const double *ynew, size_t m, double h, double rtol,
+                          double atol)
+{
+    double worst = 0;
+    for (size_t i = 0; i < m; i++) {
+        double err = 0;
+        for (int j = 0; j < 7; j++) err += DP_E[j] * k[j][i];
+        err = fabs(h * err) / (atol + rtol * fmax(fabs(y[i]), fabs(ynew[i])));
+        if (!(err <= worst)) worst = err; /* NaN becomes the worst */
+    }
+    return isfinite(worst) ? worst : INFINITY;
+}
+
+sf_status sfi_dopri5(sf_ode_rate rate, void *data, size_t m, double t0, double t1, double rtol, double atol,
+                     const char *what, double *y, int *steps_taken)
+{
+    if (steps_taken) *steps_taken = 0;
+    if (!(rtol > 0) || !(atol > 0)) return sfi_fail(SF_ERR_INVALID, "tolerances must be positive (rtol %g, atol %g)", rtol, atol);
+    double *buf = malloc(9 * m * sizeof(double) + 1), *k[7];
+    if (!buf) return sfi_fail(SF_ERR_NOMEM, "out of memory for %s (%zu unknowns)", what, m);
+    double *ynew = buf + 7 * m, *stage = buf + 8 * m;
+    for (int i = 0; i < 7; i++) k[i] = buf + (size_t)i * m;
+    double t = t0, h = (t1 - t0) / 64, dir = t1 > t0 ? 1 : -1;
+    int accepted = 0, attempts = 0;
+    sf_status st = t1 != t0 ? rate(data, t0, y, k[0]) : SF_OK;
+    while (st == SF_OK && (t1 - t) * dir > 0) {
+        if (++attempts > 1000000) {
+            st = sfi_fail(SF_ERR_NUMERIC, "%s needed more than 1e6 steps (rtol %g, atol %g)", what, rtol, atol);
+            break;
+        }
+        int last = (t + h - t1) * dir >= 0;
+        if (last) h = t1 - t;
+        for (int s = 1; st == SF_OK && s < 7; s++) {
+            for (size_t i = 0; i < m; i++) {
+                double acc = y[i];
+                for (int j = 0; j < s; j++) acc += h * DP_A[s][j] * k[j][i];
+                stage[i] = acc;
+            }
+            st = rate(data, last && DP_C[s] == 1 ? t1 : t + DP_C[s] * h, stage, k[s]);
+            if (s == 6) memcpy(ynew, stage, m * sizeof(double)); /* the fifth-order solution (A[6] = b) */
+        }
+        if (st != SF_OK) break;
+        double worst = dopri_error(k, y, ynew, m, h, rtol, atol);
+        if (isinf(worst)) {
+            st = sfi_fail(SF_ERR_NUMERIC, "%s produced a non-finite value at t = %g", what, t);
+            break;
+        }
+        if (worst <= 1.0) { /* accept; first same as last: k7 is the next step's k1 */
+            t = last ? t1 : t + h;
+            memcpy(y, ynew, m * sizeof(double));
+            double *swap = k[0];
+            k[0] = k[6], k[6] = swap;
+            accepted++;
+        }
+        h *= fmin(5.0, fmax(0.2, 0.9 * pow(fmax(worst, 1e-16), -0.2)));
+    }
+    free(buf);
+    if (steps_taken) *steps_taken = accepted;
+    return st;
 }
 
 void sfi_estimate_of(const double *v, size_t n, sf_estimate *out)

@@ -1,4 +1,4 @@
-/* Internal: the numerical building blocks the analyses share, written once — fixed-step RK4,
+/* Internal: the numerical building blocks the analyses share, written once — fixed-step RK4, adaptive Dormand-Prince,
  * bisection, golden-section search, symmetric eigenvalues (cyclic Jacobi), composite
  * Gauss-Legendre quadrature and Monte Carlo moments (sf_power_law_exponent, public, is here too). */
 #ifndef SF_NUMERICS_H
@@ -14,6 +14,18 @@ typedef sf_status (*sf_ode_rate)(void *data, double t, const double *y, double *
 /* Classical RK4 on the m-vector y (in place) from t0 to t1 (either direction) in `steps` equal
  * steps. path (may be NULL) receives y at every node, (steps + 1) x m. */
 sf_status sfi_rk4(sf_ode_rate rate, void *data, size_t m, double t0, double t1, int steps, double *y, double *path);
+
+/* Adaptive Dormand-Prince 5(4) on the m-vector y (in place) from t0 to t1 (either direction), one
+ * step size for the whole vector (so each rate call covers every component: batches of particles),
+ * a step accepted when every component's local error is below atol + rtol |y|. `what` names the
+ * problem in messages; steps_taken (may be NULL) receives the accepted steps. */
+sf_status sfi_dopri5(sf_ode_rate rate, void *data, size_t m, double t0, double t1, double rtol, double atol,
+                     const char *what, double *y, int *steps_taken);
+
+/* Least-squares fit of log y = a + slope log x over the points with x, y > 0: the slope (NaN
+ * without two such points at distinct x) and, in slope_se (may be NULL), its standard error from
+ * the residuals (NaN with fewer than 3 points). */
+void sfi_power_law_fit(const double *x, const double *y, size_t n, double *slope, double *slope_se);
 
 /* A scalar function that may fail (it evaluates fields). */
 typedef sf_status (*sf_scalar_fn)(void *data, double x, double *value);

@@ -103,6 +103,19 @@ sf_status sf_sample_marginal(const sf_mixture *mix, const sf_time *time, uint64_
     return failed ? sfi_fail(SF_ERR_NOMEM, "out of memory drawing %zu particles", n) : SF_OK;
 }
 
+/* The step grid and every step's plan, as a run of smp makes them; *times and *plans are the
+ * caller's to free (also on failure). */
+static sf_status plan_run(const sf_sampler *smp, const sf_schedule *sched, double **times, sf_step_plan **plans)
+{
+    int K = smp->steps;
+    *times = malloc(((size_t)K + 1) * sizeof(double));
+    *plans = malloc((size_t)K * sizeof(sf_step_plan));
+    sf_status st = *times && *plans ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %d steps", K);
+    if (st == SF_OK) st = sfi_step_times(smp, sched, *times);
+    if (st == SF_OK) st = sfi_step_plans(smp, sched, *times, K, *plans);
+    return st;
+}
+
 /* ---------------------------------------------------------------- the sampling loop */
 
 /* What a sampler stage evaluates: the mixture's (optionally guided) score through plans, or a
@@ -300,13 +313,11 @@ static sf_status run_sampler(eps_model *em, const sf_schedule *sched, sf_sampler
     if (st != SF_OK) return st;
     int d = em->dim, K = smp->steps;
     size_t nd = n * (size_t)d;
-    double *times = malloc(((size_t)K + 1) * sizeof(double));
-    sf_step_plan *plans = malloc((size_t)K * sizeof(sf_step_plan));
-    if (!times || !plans) st = sfi_fail(SF_ERR_NOMEM, "out of memory for %d steps", K);
+    double *times = NULL;
+    sf_step_plan *plans = NULL;
+    st = plan_run(smp, sched, &times, &plans);
     if (st == SF_OK && smp->class_components)
         st = sfi_mixture_subset(em->mix, smp->class_components, smp->class_size, &em->cls);
-    if (st == SF_OK) st = sfi_step_times(smp, sched, times);
-    if (st == SF_OK) st = sfi_step_plans(smp, sched, times, K, plans);
     if (st == SF_OK) st = sf_particles_check(x, n, d);
     if (st == SF_OK && !em->model && em->ctx->backend == SF_BACKEND_CUDA) {
         sf_context *ctx = em->ctx;
@@ -386,4 +397,27 @@ sf_status sf_sample_model(sf_context *ctx, int dim, sf_score_fn score, void *sco
                                        "carries its own guidance");
     eps_model em = {.ctx = ctx, .dim = dim, .model = score, .model_data = score_data, .gamma = 1.0};
     return run_sampler(&em, &schedule, &sampler, x, n, first_particle, trajectory, data, every);
+}
+
+sf_status sf_sampler_cost(const sf_schedule *sched, const sf_sampler *smp, size_t *evaluations, int *stochastic)
+{
+    sfi_error_clear();
+    if (!sched || !smp) return sfi_fail(SF_ERR_INVALID, "sf_sampler_cost: schedule and sampler must not be NULL");
+    sf_schedule schedule;
+    sf_sampler sampler;
+    sf_status st = SF_LOAD_STRUCT(schedule, sched, SF_SCHEDULE_SIZE_0_1, "sf_schedule");
+    if (st == SF_OK) st = SF_LOAD_STRUCT(sampler, smp, SF_SAMPLER_SIZE_0_1, "sf_sampler");
+    if (st != SF_OK) return st;
+    sampler_defaults_for_zeros(&sampler);
+    if ((st = check_sampler(&sampler, &schedule)) != SF_OK) return st;
+    double *times = NULL;
+    sf_step_plan *plans = NULL;
+    st = plan_run(&sampler, &schedule, &times, &plans);
+    size_t count = 0;
+    int noisy = 0;
+    for (int k = 0; st == SF_OK && k < sampler.steps; k++) count += (size_t)plans[k].stages, noisy |= sf_step_noisy(&plans[k]);
+    if (st == SF_OK && evaluations) *evaluations = count;
+    if (st == SF_OK && stochastic) *stochastic = noisy;
+    free(times), free(plans);
+    return st;
 }

@@ -8,19 +8,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-sf_status sfi_csv_write(const char *path, int cols, const char *const *names, const double *const *data, size_t rows)
+sf_status sfi_csv_write_labelled(const char *path, const char *label_name, const char *const *labels, int cols,
+                               const char *const *names, const double *const *data, size_t rows)
 {
     sf_staged *staged; /* an exclusive temporary file, renamed at the commit (staging.h) */
     FILE *f;
     sf_status opened = sfi_staged_open(&staged, path, &f);
     if (opened != SF_OK) return opened;
+    if (labels) fprintf(f, "%s%s", label_name, cols ? "," : "");
     for (int c = 0; c < cols; c++) fprintf(f, "%s%s", c ? "," : "", names[c]);
     fputc('\n', f);
     for (size_t r = 0; r < rows; r++) {
+        if (labels) fprintf(f, "%s%s", labels[r], cols ? "," : "");
         for (int c = 0; c < cols; c++) fprintf(f, "%s%.10g", c ? "," : "", data[c][r]);
         fputc('\n', f);
     }
     return sfi_staged_close(staged, 1);
+}
+
+sf_status sfi_csv_write(const char *path, int cols, const char *const *names, const double *const *data, size_t rows)
+{
+    return sfi_csv_write_labelled(path, NULL, NULL, cols, names, data, rows);
 }
 
 static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"};

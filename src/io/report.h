@@ -7,6 +7,9 @@
 
 /* A table of `cols` named columns of `rows` values each (column-major: data[c][r]). */
 sf_status sfi_csv_write(const char *path, int cols, const char *const *names, const double *const *data, size_t rows);
+/* The same with a first text column `label_name` holding labels[r] (plain words: no commas) in row r. */
+sf_status sfi_csv_write_labelled(const char *path, const char *label_name, const char *const *labels, int cols,
+                               const char *const *names, const double *const *data, size_t rows);
 
 typedef struct {
     const double *x, *y;

@@ -463,7 +463,8 @@ static inline sf_status sf_distribution_error(sf_context *ctx, const sf_mixture 
 /* What sf_sampler_error measures: each sampler (by name, sf_sampler_kind_parse; default options)
  * at each budget of score evaluations nfe[0] < nfe[1] < ... (steps = the largest count whose run
  * costs at most nfe, at least 1), n >= 2 particles from exact draws of p_t1 (particles 0 .. n - 1
- * of seed, as `sample` draws them), t1 > t0, spacing SF_SPACING_T or SF_SPACING_LAMBDA. The
+ * of seed, as `sample` draws them), t1 > t0, spacing SF_SPACING_T, SF_SPACING_LAMBDA or
+ * SF_SPACING_KARRAS (with rho). Every sampler runs with its default options. The
  * reference is the probability-flow ODE from the same draws solved to rtol = atol = reference_tol
  * (0: 1e-10). progress (may be NULL) is called with the fraction done. */
 typedef struct {
@@ -479,6 +480,7 @@ typedef struct {
     double reference_tol;
     sf_progress progress;
     void *progress_data;
+    double rho;  /* SF_SPACING_KARRAS: the exponent rho (0: 7) */
 } sf_sampler_error_setup;
 
 SF_API sf_status sf_sampler_error_setup_init(sf_sampler_error_setup *setup, size_t size);

@@ -1098,7 +1098,7 @@ Test(cli, sampler_error_writes_the_library_results)
     sf_schedule sched = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
     sf_sampler_error_row rows[6];
     cr_assert_eq(sf_sampler_error(ctx, m, &sched, &setup, rows), SF_OK, "%s", sf_last_error());
-    cr_expect(fabs(value_after(r.out, "heun       observed order ") - rows[0].order) < 1e-3, "order printed as computed\n%s", r.out);
+    cr_expect(fabs(value_after(r.out, "heun               observed order ") - rows[0].order) < 1e-3, "order printed as computed\n%s", r.out);
     snprintf(path, sizeof path, "%s/sampler_error.csv", dir);
     const char *csv = read_text(path);
     cr_expect(strncmp(csv, "sampler,nfe_asked,nfe,steps,stochastic,endpoint_rms,endpoint_max,order,order_se,reference_error,tv,tv_se,", 103) == 0,

@@ -76,7 +76,10 @@ Test(sampler_error, cost_and_randomness_from_the_plans)
     sf_schedule sched = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
     static const struct { sf_sampler_kind kind; int stages, stochastic; } cases[] = {
         {SF_SAMPLER_EM, 1, 1}, {SF_SAMPLER_ODE_EULER, 1, 0}, {SF_SAMPLER_HEUN, 2, 0}, {SF_SAMPLER_DDPM, 1, 1},
-        {SF_SAMPLER_DDIM, 1, 0}, {SF_SAMPLER_DPM1, 1, 0}, {SF_SAMPLER_DPM2, 2, 0}, {SF_SAMPLER_DPM3, 3, 0}};
+        {SF_SAMPLER_DDIM, 1, 0}, {SF_SAMPLER_DPM1, 1, 0}, {SF_SAMPLER_DPM2, 2, 0}, {SF_SAMPLER_DPM3, 3, 0},
+        {SF_SAMPLER_EULER_ANCESTRAL, 1, 1}, {SF_SAMPLER_EDM_HEUN, 2, 0}, {SF_SAMPLER_DPMPP_2M, 1, 0},
+        {SF_SAMPLER_DPMPP_3M, 1, 0}, {SF_SAMPLER_DPMPP_2M_SDE, 1, 1}, {SF_SAMPLER_DPMPP_2S_ANCESTRAL, 2, 1},
+        {SF_SAMPLER_UNIPC, 1, 0}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         sf_sampler smp = sf_sampler_default(cases[c].kind);
         smp.steps = 7;
@@ -93,6 +96,49 @@ Test(sampler_error, cost_and_randomness_from_the_plans)
     cr_expect_eq(noisy, 0, "em with h = 0 is the probability-flow ODE");
     cr_assert_eq(sf_sampler_cost(&sched, &ddim, NULL, &noisy), SF_OK);
     cr_expect_eq(noisy, 1, "ddim with eta > 0 draws noise");
+    sf_sampler churn = sf_sampler_default(SF_SAMPLER_EDM_HEUN);
+    churn.churn = 10;
+    cr_assert_eq(sf_sampler_cost(&sched, &churn, NULL, &noisy), SF_OK);
+    cr_expect_eq(noisy, 1, "edm-heun with churn draws noise");
+    sf_sampler last = sf_sampler_default(SF_SAMPLER_HEUN); /* the last step to t = 0: one denoiser evaluation */
+    last.steps = 7, last.to_zero = 1;
+    size_t evals = 0;
+    cr_assert_eq(sf_sampler_cost(&sched, &last, &evals, NULL), SF_OK);
+    cr_expect_eq(evals, (size_t)13, "heun with to_zero: 6 steps of 2 and the denoising step, not %zu", evals);
+}
+
+/* The samplers of k-diffusion and diffusers on edm with the Karras spacing (its default there):
+ * each budget buys what the plans cost, the deterministic ones have endpoint errors that fall with
+ * the budget, and rho changes the grid (so the run). */
+Test(sampler_error, new_samplers_on_edm_with_karras_spacing)
+{
+    sf_mixture *m = one_gaussian();
+    sf_context *ctx = cpu_context();
+    sf_schedule edm = sf_schedule_default(SF_SCHEDULE_EDM);
+    const char *names[4] = {"dpmpp-2m", "edm-heun", "unipc", "dpmpp-2m-sde"};
+    const int nfe[2] = {8, 32};
+    sf_sampler_error_setup setup = sf_sampler_error_setup_default();
+    setup.samplers = names, setup.nsamplers = 4, setup.nfe = nfe, setup.nnfe = 2, setup.n = 64, setup.seed = 5;
+    setup.t1 = 80.0, setup.t0 = 0.002, setup.spacing = SF_SPACING_KARRAS;
+    sf_sampler_error_row rows[8], other[8];
+    cr_assert_eq(sf_sampler_error(ctx, m, &edm, &setup, rows), SF_OK, "%s", sf_last_error());
+    static const int steps[4][2] = {{8, 32}, {4, 16}, {8, 32}, {8, 32}};
+    for (int i = 0; i < 4; i++) {
+        for (int j = 0; j < 2; j++)
+            cr_expect(rows[2 * i + j].steps == steps[i][j] && rows[2 * i + j].nfe == (size_t)nfe[j], "%s at %d: %d steps, nfe %zu",
+                      names[i], nfe[j], rows[2 * i + j].steps, rows[2 * i + j].nfe);
+        cr_expect_eq(rows[2 * i].stochastic, i == 3, "%s", names[i]);
+        if (i < 3)
+            cr_expect(rows[2 * i + 1].endpoint_rms < 0.5 * rows[2 * i].endpoint_rms, "%s: rms %g at 8, %g at 32", names[i],
+                      rows[2 * i].endpoint_rms, rows[2 * i + 1].endpoint_rms);
+    }
+    setup.rho = 3.0;
+    cr_assert_eq(sf_sampler_error(ctx, m, &edm, &setup, other), SF_OK, "%s", sf_last_error());
+    cr_expect(other[0].endpoint_rms != rows[0].endpoint_rms, "rho = 3 runs another grid");
+    setup.rho = -1;
+    cr_expect_eq(sf_sampler_error(ctx, m, &edm, &setup, other), SF_ERR_INVALID);
+    sf_context_destroy(ctx);
+    sf_mixture_destroy(m);
 }
 
 /* A smooth target (two broad components): the observed orders of Euler (1) and of Heun and

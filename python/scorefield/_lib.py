@@ -289,6 +289,7 @@ class SamplerErrorSetup(C.Structure):
         ("reference_tol", dbl),
         ("progress", PROGRESS_FN),
         ("progress_data", vp),
+        ("rho", dbl),
     ]
 
 

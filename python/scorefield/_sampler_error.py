@@ -12,9 +12,9 @@ import numpy as np
 from . import _lib
 from ._arrays import as_f64, ptr
 from ._core import ContextLike, Mixture, ScheduleLike, as_schedule, context, resolve_time
+from ._dynamics import _SPACINGS
 from ._lib import call, lib
 
-_SPACINGS = {"t": 0, "lambda": 1}
 _PARTS = (("value", ""), ("se", "_se"), ("floor", "_floor"), ("floor_se", "_floor_se"), ("significant", "_significant"))
 # the CSV's short names of the measures (scorefield sampler-error)
 _SHORT = {"occupation_tv": "tv", "mean_error": "mean_err", "cov_error": "cov_err", "sw2": "sw2", "nll_gap": "nll_gap"}
@@ -72,6 +72,7 @@ def sampler_error(
     t1: float = 1.0,
     t0: float = 1e-3,
     spacing: str = "t",
+    rho: float = 7.0,
     reference_tol: float = 1e-10,
     backend: ContextLike = "cpu",
 ) -> dict[str, Any]:
@@ -81,7 +82,7 @@ def sampler_error(
     endpoint_rms, endpoint_max, order, order_se, reference_error, and for tv, mean_err, cov_err,
     sw2, nll_gap the value and its _se, _floor, _floor_se, _significant."""
     if spacing not in _SPACINGS:
-        raise ValueError(f"spacing must be 't' or 'lambda', got {spacing!r}")
+        raise ValueError(f"spacing must be 't', 'lambda' or 'karras', got {spacing!r}")
     names = [str(s).encode() for s in samplers]
     budgets = np.ascontiguousarray(np.asarray(nfe, dtype=np.intc).ravel())
     if not names or budgets.size == 0:
@@ -92,7 +93,7 @@ def sampler_error(
     setup.samplers, setup.nsamplers = C.cast(name_array, C.POINTER(C.c_char_p)), len(names)
     setup.nfe, setup.nnfe = budgets.ctypes.data, int(budgets.size)
     setup.n, setup.seed, setup.t1, setup.t0 = int(n), int(seed), float(t1), float(t0)
-    setup.spacing, setup.reference_tol = _SPACINGS[spacing], float(reference_tol)
+    setup.spacing, setup.reference_tol, setup.rho = _SPACINGS[spacing], float(reference_tol), float(rho)
     S, J = len(names), int(budgets.size)
     rows = (_lib.SamplerErrorRow * (S * J))()
     ctx = context(backend)

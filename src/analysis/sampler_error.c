@@ -45,8 +45,9 @@ static sf_status check_setup(const sf_sampler_error_setup *s)
     if (s->n < 2) return sfi_fail(SF_ERR_INVALID, "sf_sampler_error: need n >= 2 particles (got %zu)", s->n);
     if (!(isfinite(s->t1) && isfinite(s->t0) && s->t1 > s->t0))
         return sfi_fail(SF_ERR_INVALID, "generation runs from t1 down to t0: need t1 > t0 (got %g, %g)", s->t1, s->t0);
-    if (s->spacing != SF_SPACING_T && s->spacing != SF_SPACING_LAMBDA)
-        return sfi_fail(SF_ERR_INVALID, "sf_sampler_error: spacing must be uniform in t or in lambda");
+    if (s->spacing != SF_SPACING_T && s->spacing != SF_SPACING_LAMBDA && s->spacing != SF_SPACING_KARRAS)
+        return sfi_fail(SF_ERR_INVALID, "sf_sampler_error: spacing must be uniform in t, in lambda, or Karras'");
+    if (!(s->rho >= 0) || !isfinite(s->rho)) return sfi_fail(SF_ERR_INVALID, "sf_sampler_error: rho = %g must be > 0 (0: 7)", s->rho);
     if (!(s->reference_tol >= 0) || !(s->reference_tol < 1e-3))
         return sfi_fail(SF_ERR_INVALID, "the reference tolerance %g must be in [0, 1e-3) (0: the default)", s->reference_tol);
     return SF_OK;
@@ -117,7 +118,7 @@ static sf_status run_one(sf_context *ctx, const sf_mixture *mix, const sf_schedu
     sf_sampler_kind kind;
     sf_status st = sf_sampler_kind_parse(s->samplers[which], &kind);
     sf_sampler smp = sf_sampler_default(kind);
-    smp.spacing = s->spacing, smp.t1 = s->t1, smp.t0 = s->t0, smp.seed = s->seed;
+    smp.spacing = s->spacing, smp.t1 = s->t1, smp.t0 = s->t0, smp.seed = s->seed, smp.rho = s->rho;
     row->sampler = which, row->nfe_asked = s->nfe[j];
     if (st == SF_OK) st = steps_for(sched, &smp, s->nfe[j], &row->nfe, &row->stochastic);
     row->steps = smp.steps;

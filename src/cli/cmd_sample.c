@@ -322,9 +322,8 @@ int cmd_sample(int argc, char **argv)
         smp.spacing = SF_SPACING_GIVEN, smp.times = grid, smp.t1 = grid[0], smp.t0 = grid[grid_count - 1];
     } else {
         smp.spacing = karras ? SF_SPACING_KARRAS : spacing && !strcmp(spacing, "lambda") ? SF_SPACING_LAMBDA : SF_SPACING_T;
-        double t1_default = ct.schedule.kind == SF_SCHEDULE_VP_COSINE ? 0.995 : ct.schedule.kind == SF_SCHEDULE_FLOW ? 0.99
-                            : edm ? ct.schedule.sigma_max : 1.0;
-        smp.t1 = isnan(t1) ? t1_default : t1, smp.t0 = isnan(t0) ? (edm ? ct.schedule.sigma_min : 1e-3) : t0;
+        cli_interval_defaults(&ct.schedule, &t1, &t0);
+        smp.t1 = t1, smp.t0 = t0;
         smp.to_zero = to_zero;
     }
     smp.steps = (int)steps;

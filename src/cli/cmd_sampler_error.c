@@ -18,10 +18,12 @@
 
 static const char sampler_error_help[] =
     "usage: scorefield sampler-error --mixture M.json --schedule S --samplers A,B,... [--nfe N1,N2,...] [--n N]\n"
-    "                                [--seed S] [--t1 T1] [--t0 T0] [--spacing t|lambda] [--reference-tol TOL]\n"
+    "                                [--seed S] [--t1 T1] [--t0 T0] [--spacing t|lambda|karras] [--rho R]\n"
+    "                                [--reference-tol TOL]\n"
     "                                [--out-dir DIR] [--backend cpu|cuda|auto|reference] [--quiet]\n"
-    "Runs each sampler (em, ode-euler, heun, ddpm, ddim, dpm1, dpm2, dpm3; default options: em with h = 1,\n"
-    "ddim with eta = 0) at each budget of score evaluations (NFE, default 5,10,20,50,100: steps = NFE over\n"
+    "Runs each sampler (any of `scorefield sample`: em, ode-euler, heun, ddpm, ddim, dpm1-3, euler-ancestral,\n"
+    "edm-heun, dpmpp-2m, dpmpp-3m, dpmpp-2m-sde, dpmpp-2s-ancestral, unipc; each with its default options:\n"
+    "em with h = 1, ddim with eta = 0, edm-heun without churn, unipc of order 2) at each budget of score evaluations (NFE, default 5,10,20,50,100: steps = NFE over\n"
     "the evaluations of one step, rounded down, at least 1; the NFE used is reported) from the same N\n"
     "exact draws of p_t1 (default 2000; particles 0..N-1 of SEED, as `sample` draws them), and measures\n"
     "the samples against the exact distribution at t0:\n"
@@ -33,8 +35,9 @@ static const char sampler_error_help[] =
     "    (responsibility-weighted, sum_k w_k |.|), sliced W2 to exact draws, and the mean NLL gap\n"
     "    E[log p_t0(exact)] - E[log p_t0(sample)], paired; each +- its Monte Carlo standard error, printed\n"
     "    as n.s. unless it differs from what N exact draws score (the floor) by more than 3 standard errors.\n"
-    "  --schedule ve|vp-linear|vp-cosine|ou (and its parameters, as for sample); --t1 (1; vp-cosine 0.995),\n"
-    "  --t0 (0.001), --spacing t|lambda (t).\n"
+    "  --schedule ve|vp-linear|vp-cosine|ou|edm|flow (and its parameters, as for sample); --t1 (1; vp-cosine\n"
+    "  0.995, flow 0.99, edm sigma-max), --t0 (0.001; edm sigma-min), --spacing t|lambda|karras (t; edm: karras),\n"
+    "  --rho (7, with karras).\n"
     "Writes DIR/sampler_error.csv (one row per sampler and budget: every measure and its standard error)\n"
     "and DIR/sampler_error.svg (error against NFE, log-log, one line per sampler, the orders in the legend)\n"
     "(default DIR scorefield-sampler-error). Both files are written or neither.\n"
@@ -90,22 +93,22 @@ static void print_table(const sf_sampler_error_setup *s, const sf_sampler_error_
     printf("  floors (what %zu exact draws score): TV %.3g+-%.1g, mean %.3g+-%.1g, cov %.3g+-%.1g, SW2 %.3g+-%.1g, NLL gap 0\n",
            s->n, r0->occupation_tv.floor, r0->occupation_tv.floor_se, r0->mean_error.floor, r0->mean_error.floor_se,
            r0->cov_error.floor, r0->cov_error.floor_se, r0->sw2.floor, r0->sw2.floor_se);
-    printf("  %-10s %6s %6s %10s %10s %15s %15s %15s %15s %15s\n", "sampler", "nfe", "steps", "rms", "max", "TV", "mean",
+    printf("  %-18s %6s %6s %10s %10s %15s %15s %15s %15s %15s\n", "sampler", "nfe", "steps", "rms", "max", "TV", "mean",
            "cov", "SW2", "NLL gap");
     for (size_t r = 0; r < count; r++) {
         const sf_sampler_error_row *w = &rows[r];
         char b[5][48];
-        printf("  %-10s %6zu %6d %10.3g %10.3g %15s %15s %15s %15s %15s\n", s->samplers[w->sampler], w->nfe, w->steps,
+        printf("  %-18s %6zu %6d %10.3g %10.3g %15s %15s %15s %15s %15s\n", s->samplers[w->sampler], w->nfe, w->steps,
                w->endpoint_rms, w->endpoint_max, metric_text(&w->occupation_tv, b[0], 48),
                metric_text(&w->mean_error, b[1], 48), metric_text(&w->cov_error, b[2], 48), metric_text(&w->sw2, b[3], 48),
                metric_text(&w->nll_gap, b[4], 48));
     }
     for (int i = 0; i < s->nsamplers; i++) {
         const sf_sampler_error_row *w = &rows[(size_t)i * s->nnfe];
-        if (w->stochastic) printf("  %-10s stochastic: no endpoint error or order (the distributional errors apply)\n", s->samplers[i]);
-        else if (isnan(w->order)) printf("  %-10s no order: fewer than two distinct runs with errors above the reference's\n", s->samplers[i]);
-        else if (isnan(w->order_se)) printf("  %-10s observed order %.3f from two runs (no standard error)\n", s->samplers[i], w->order);
-        else printf("  %-10s observed order %.3f +- %.2g (RMS ~ NFE^-p, least squares over the budgets)\n", s->samplers[i],
+        if (w->stochastic) printf("  %-18s stochastic: no endpoint error or order (the distributional errors apply)\n", s->samplers[i]);
+        else if (isnan(w->order)) printf("  %-18s no order: fewer than two distinct runs with errors above the reference's\n", s->samplers[i]);
+        else if (isnan(w->order_se)) printf("  %-18s observed order %.3f from two runs (no standard error)\n", s->samplers[i], w->order);
+        else printf("  %-18s observed order %.3f +- %.2g (RMS ~ NFE^-p, least squares over the budgets)\n", s->samplers[i],
                     w->order, w->order_se);
     }
 }
@@ -201,7 +204,7 @@ static int check_inputs(const sf_schedule *sched, const sf_sampler_error_setup *
         sf_sampler_kind kind;
         if (sf_sampler_kind_parse(s->samplers[i], &kind) != SF_OK) return cli_bad_input("option --samplers: %s", sf_last_error());
         sf_sampler smp = sf_sampler_default(kind);
-        smp.steps = 1, smp.spacing = s->spacing, smp.t1 = s->t1, smp.t0 = s->t0;
+        smp.steps = 1, smp.spacing = s->spacing, smp.t1 = s->t1, smp.t0 = s->t0, smp.rho = s->rho;
         st = sf_sampler_cost(sched, &smp, NULL, NULL);
     }
     if (st != SF_OK) sfi_error_prefix("sampler-error");
@@ -211,9 +214,9 @@ static int check_inputs(const sf_schedule *sched, const sf_sampler_error_setup *
 int cmd_sampler_error(int argc, char **argv)
 {
     const char *mixture_path = NULL, *dir = "scorefield-sampler-error", *samplers_text = NULL, *nfe_text = "5,10,20,50,100";
-    const char *spacing = "t";
+    const char *spacing = NULL;
     size_t n = 2000, seed = 0;
-    double t1 = NAN, t0 = 1e-3, tol = 1e-10;
+    double t1 = NAN, t0 = NAN, tol = 1e-10, rho = NAN;
     sf_backend backend = SF_BACKEND_AUTO;
     cli_time ct;
     cli_time_init(&ct);
@@ -221,13 +224,18 @@ int cmd_sampler_error(int argc, char **argv)
                                 {"--samplers", CLI_TEXT, &samplers_text, 0}, {"--nfe", CLI_TEXT, &nfe_text, 0},
                                 {"--spacing", CLI_TEXT, &spacing, 0}, {"--n", CLI_COUNT, &n, 100000000},
                                 {"--seed", CLI_COUNT, &seed, SIZE_MAX}, {"--t1", CLI_NUMBER, &t1, 0}, {"--t0", CLI_NUMBER, &t0, 0},
+                                {"--rho", CLI_NUMBER, &rho, 0},
                                 {"--reference-tol", CLI_NUMBER, &tol, 0}, {"--backend", CLI_BACKEND, &backend, 0},
                                 {NULL, CLI_FLAG, NULL, 0}};
     CLI_PARSE_OR_RETURN(cli_parse("sampler-error", sampler_error_help, NULL, table, argc, argv, interval_time_extra, &ct, NULL));
     if (!mixture_path || !ct.have_schedule || !samplers_text)
         return cli_bad_input("sampler-error: --mixture, --schedule and --samplers are required");
     if (n < 2) return cli_bad_input("option --n: need at least 2 particles (got %zu)", n);
-    if (strcmp(spacing, "t") && strcmp(spacing, "lambda")) return cli_bad_input("option --spacing: '%s' is not t or lambda", spacing);
+    if (!spacing) spacing = ct.schedule.kind == SF_SCHEDULE_EDM ? "karras" : "t";
+    if (strcmp(spacing, "t") && strcmp(spacing, "lambda") && strcmp(spacing, "karras"))
+        return cli_bad_input("option --spacing: '%s' is not t, lambda or karras", spacing);
+    if (!isnan(rho) && strcmp(spacing, "karras")) return cli_bad_input("option --rho: applies to --spacing karras only");
+    if (!isnan(rho) && !(rho > 0)) return cli_bad_input("option --rho: %g must be > 0", rho);
     if (!(tol > 0 && tol < 1e-3)) return cli_bad_input("option --reference-tol: %g must be in (0, 1e-3)", tol);
     char samplers_copy[1024], nfe_copy[1024], *names[MAX_SAMPLERS];
     int nfe[MAX_BUDGETS];
@@ -238,9 +246,10 @@ int cmd_sampler_error(int argc, char **argv)
     setup.samplers = (const char *const *)names;
     if (!(setup.nsamplers = split_list("--samplers", samplers_copy, names, MAX_SAMPLERS))) return SF_EXIT_BAD_INPUT;
     if (!(setup.nnfe = parse_budgets(nfe_copy, nfe))) return SF_EXIT_BAD_INPUT;
-    setup.nfe = nfe, setup.n = n, setup.seed = seed, setup.t0 = t0, setup.reference_tol = tol;
-    setup.t1 = isnan(t1) ? (ct.schedule.kind == SF_SCHEDULE_VP_COSINE ? 0.995 : 1.0) : t1;
-    setup.spacing = strcmp(spacing, "lambda") ? SF_SPACING_T : SF_SPACING_LAMBDA;
+    cli_interval_defaults(&ct.schedule, &t1, &t0);
+    setup.nfe = nfe, setup.n = n, setup.seed = seed, setup.t1 = t1, setup.t0 = t0, setup.reference_tol = tol;
+    setup.spacing = !strcmp(spacing, "karras") ? SF_SPACING_KARRAS : !strcmp(spacing, "lambda") ? SF_SPACING_LAMBDA : SF_SPACING_T;
+    setup.rho = isnan(rho) ? 0 : rho;
     if (!(setup.t1 > setup.t0)) return cli_bad_input("sampler-error: need --t1 > --t0 (got %g, %g)", setup.t1, setup.t0);
     int status = check_inputs(&ct.schedule, &setup);
     if (status != SF_EXIT_OK) return status;

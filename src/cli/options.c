@@ -231,6 +231,16 @@ int cli_time_option(cli_time *ct, int argc, char **argv, int *i)
     return 0;
 }
 
+void cli_interval_defaults(const sf_schedule *schedule, double *t1, double *t0)
+{
+    int edm = schedule->kind == SF_SCHEDULE_EDM;
+    if (isnan(*t1))
+        *t1 = schedule->kind == SF_SCHEDULE_VP_COSINE ? 0.995 : schedule->kind == SF_SCHEDULE_FLOW ? 0.99
+              : edm                                 ? schedule->sigma_max
+                                                    : 1.0;
+    if (isnan(*t0)) *t0 = edm ? schedule->sigma_min : 1e-3;
+}
+
 int cli_time_resolve(const cli_time *ct, sf_time *out)
 {
     sf_schedule s = ct->schedule;

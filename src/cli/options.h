@@ -74,6 +74,10 @@ void cli_time_init(cli_time *ct);
 int cli_time_option(cli_time *ct, int argc, char **argv, int *i);
 /* Resolves the options into a time; prints the error and returns 0 if incomplete or invalid. */
 int cli_time_resolve(const cli_time *ct, sf_time *out);
+
+/* The generation interval of a sampler run where not given (NaN): t1 = 1 (vp-cosine 0.995, flow
+ * 0.99: their alpha vanishes at 1; edm: sigma-max), t0 = 1e-3 (edm: sigma-min). */
+void cli_interval_defaults(const sf_schedule *schedule, double *t1, double *t0);
 extern const char cli_time_help[];
 
 int cli_backend(const char *text, sf_backend *out);

@@ -1,5 +1,7 @@
 /* Loading a command's inputs and writing its outputs (see cli_io.h). */
 #include "cli_io.h"
+#include "npy_rows.h"
+#include "shard.h"
 #include "status.h"
 
 #include <math.h>
@@ -49,12 +51,29 @@ int cli_prepare_outputs(const cli_output *outs, int count)
     return cli_outputs_prepare();
 }
 
+/* The rows of an output this rank holds: [*first, *first + count). */
+static size_t rank_rows(const cli_output *out, size_t *first)
+{
+    size_t count = out->shape[0];
+    *first = 0;
+    if (out->sharded) cli_shard_range(out->shape[0], first, &count);
+    return count;
+}
+
+sf_status cli_open_rank_rows(sf_npy_writer **writer, const char *path, int ndim, const size_t *shape)
+{
+    if (cli_ranks() == 1) return sf_npy_writer_open(writer, path, ndim, shape, SF_DTYPE_F64);
+    size_t first, count;
+    cli_shard_range(shape[0], &first, &count);
+    return sfi_npy_writer_open_rows(writer, path, ndim, shape, SF_DTYPE_F64, first, count, cli_rank() == 0);
+}
+
 int cli_allocate_outputs(cli_output *outs, int count)
 {
     for (int o = 0; o < count; o++) {
         if (!outs[o].path) continue;
-        size_t total = 1;
-        for (int a = 0; a < outs[o].ndim; a++) {
+        size_t first, total = rank_rows(&outs[o], &first);
+        for (int a = 1; a < outs[o].ndim; a++) {
             if (outs[o].shape[a] && total > SIZE_MAX / sizeof(double) / outs[o].shape[a])
                 return cli_bad_input("%s: an array of this shape does not fit in memory", outs[o].path);
             total *= outs[o].shape[a];
@@ -86,7 +105,11 @@ static int check_finite_rows(const cli_output *out, size_t rows, size_t first)
     return SF_EXIT_OK;
 }
 
-static int check_finite(const cli_output *out) { return check_finite_rows(out, out->shape[0], 0); }
+static int check_finite(const cli_output *out)
+{
+    size_t first, rows = rank_rows(out, &first);
+    return check_finite_rows(out, rows, first);
+}
 
 int cli_open_batched_outputs(cli_output *outs, int count, size_t rows)
 {
@@ -97,7 +120,8 @@ int cli_open_batched_outputs(cli_output *outs, int count, size_t rows)
             return cli_bad_input("%s: a batch of %zu rows does not fit in memory", outs[o].path, rows);
         if (!(outs[o].data = malloc((rows * row > 0 ? rows * row : 1) * sizeof(double))))
             return cli_failure("out of memory for a batch of %zu rows of %s", rows, outs[o].path);
-        sf_status st = sf_npy_writer_open(&outs[o].writer, outs[o].path, outs[o].ndim, outs[o].shape, SF_DTYPE_F64);
+        sf_status st = outs[o].sharded ? cli_open_rank_rows(&outs[o].writer, outs[o].path, outs[o].ndim, outs[o].shape)
+                                       : sf_npy_writer_open(&outs[o].writer, outs[o].path, outs[o].ndim, outs[o].shape, SF_DTYPE_F64);
         if (st != SF_OK) return cli_write_error(st);
     }
     return SF_EXIT_OK;
@@ -136,7 +160,13 @@ int cli_write_outputs(const cli_output *outs, int count)
     }
     for (int o = 0; o < count; o++) {
         if (!outs[o].path) continue;
-        sf_status st = sf_npy_write(outs[o].path, outs[o].data, outs[o].ndim, outs[o].shape, SF_DTYPE_F64);
+        size_t first, rows = rank_rows(&outs[o], &first);
+        sf_npy_writer *w = NULL;
+        sf_status st = outs[o].sharded ? cli_open_rank_rows(&w, outs[o].path, outs[o].ndim, outs[o].shape)
+                                       : sf_npy_writer_open(&w, outs[o].path, outs[o].ndim, outs[o].shape, SF_DTYPE_F64);
+        if (st == SF_OK) st = sf_npy_writer_append(w, outs[o].data, rows * row_size(&outs[o]));
+        sf_status closed = w ? sf_npy_writer_close(w, st == SF_OK) : SF_OK;
+        if (st == SF_OK) st = closed;
         if (st != SF_OK) return cli_write_error(st); /* the run's output set removes what was written */
     }
     return cli_outputs_commit();
@@ -179,6 +209,20 @@ void cli_stats_add(cli_stats *s, const double *v, size_t n, size_t stride)
 void cli_stats_print(const char *label, const cli_stats *s)
 {
     printf("  %-10s mean %-12.6g min %-12.6g max %.6g\n", label, s->n ? s->sum / s->n : 0.0, s->lo, s->hi);
+}
+
+int cli_stats_reduce(int status, cli_stats *s, int count)
+{
+    double *v = malloc((size_t)(count > 0 ? count : 1) * 4 * sizeof(double));
+    if (!v && status == SF_EXIT_OK) status = cli_failure("out of memory");
+    for (int i = 0; v && i < count; i++) v[i] = s[i].sum, v[count + i] = (double)s[i].n, v[2 * count + i] = s[i].lo, v[3 * count + i] = s[i].hi;
+    if (status == SF_EXIT_OK) status = cli_shard_sum(status, v, 2 * count);
+    if (status == SF_EXIT_OK) status = cli_shard_min(status, v + 2 * count, count);
+    if (status == SF_EXIT_OK) status = cli_shard_max(status, v + 3 * count, count);
+    for (int i = 0; status == SF_EXIT_OK && i < count; i++)
+        s[i] = (cli_stats){v[2 * count + i], v[3 * count + i], v[i], (size_t)v[count + i]};
+    free(v);
+    return status;
 }
 
 void cli_print_stats(const char *label, const double *v, size_t n, size_t stride)

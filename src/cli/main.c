@@ -2,6 +2,7 @@
 #include "commands.h"
 #include "options.h"
 #include "outputs.h"
+#include "shard.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -46,8 +47,9 @@ int main(int argc, char **argv)
     }
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
         if (strcmp(argv[1], commands[c].name) == 0) {
-            cli_signals_start(); /* before the command starts any thread */
-            return cli_outputs_finish(commands[c].run(argc - 2, argv + 2));
+            cli_signals_start(); /* before the command (or MPI) starts any thread */
+            cli_shard_start(&argc, &argv);
+            return cli_shard_finish(cli_outputs_finish(commands[c].run(argc - 2, argv + 2)));
         }
     return cli_bad_input("unknown command '%s' (see scorefield --help)", argv[1]);
 }

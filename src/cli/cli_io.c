@@ -1,5 +1,6 @@
 /* Loading a command's inputs and writing its outputs (see cli_io.h). */
 #include "cli_io.h"
+#include "npy_reader.h"
 #include "npy_rows.h"
 #include "shard.h"
 #include "status.h"
@@ -10,7 +11,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cli_load_inputs(const char *mixture_path, const char *in_path, const sf_time *time, sf_mixture **mix, sf_array *x)
+/* Reads `count` rows of d values from r into x->data and checks them, naming particle first + i. */
+static int read_rows(sf_npy_reader *r, const char *path, int d, size_t first, size_t count, sf_array *x)
+{
+    size_t values = count * (size_t)d;
+    if (!(x->data = malloc((values ? values : 1) * sizeof(double))))
+        return cli_failure("%s: out of memory for %zu particles", path, count);
+    sf_status st = sfi_npy_reader_read(r, x->data, values);
+    if (st != SF_OK) return cli_library_error(st);
+    for (size_t i = 0; i < values; i++)
+        if (!isfinite(x->data[i]))
+            return cli_bad_input("%s: particle %zu, coordinate %d is not finite (%g)", path, first + i / (size_t)d,
+                                 (int)(i % (size_t)d), x->data[i]);
+    return SF_EXIT_OK;
+}
+
+int cli_read_rank_particles(const char *path, int d, sf_array *x, size_t *total)
+{
+    memset(x, 0, sizeof *x);
+    *total = 0;
+    sf_npy_reader *r = NULL;
+    int ndim, status = SF_EXIT_OK;
+    size_t shape[SF_NPY_MAX_DIMS], first = 0, count = 0;
+    sf_status st = sfi_npy_reader_open(&r, path, &ndim, shape);
+    if (st != SF_OK) return cli_library_error(st);
+    if (!(ndim == 2 && shape[1] == (size_t)d) && !(ndim == 1 && d == 1)) {
+        status = cli_bad_input("%s: particles must have shape (N, %d) for this mixture (dim %d), got a %d-d array%s", path, d,
+                               d, ndim, ndim == 2 ? " with another width" : "");
+    } else {
+        cli_shard_range(shape[0], &first, &count);
+        x->ndim = ndim, x->shape[0] = count, x->shape[1] = ndim == 2 ? (size_t)d : 0;
+        *total = shape[0];
+        if ((st = sfi_npy_reader_skip(r, first * (size_t)d)) != SF_OK) status = cli_library_error(st);
+        else status = read_rows(r, path, d, first, count, x);
+    }
+    sfi_npy_reader_close(r);
+    if (status != SF_EXIT_OK) sf_array_free(x);
+    return status;
+}
+
+int cli_load_inputs(const char *mixture_path, const char *in_path, const sf_time *time, sf_mixture **mix, sf_array *x,
+                    size_t *total)
 {
     *mix = NULL;
     memset(x, 0, sizeof *x);
@@ -19,23 +60,16 @@ int cli_load_inputs(const char *mixture_path, const char *in_path, const sf_time
     if (declared != SF_EXIT_OK) return declared;
     sf_status st = sf_mixture_read_json(mix, mixture_path);
     if (st != SF_OK) return cli_library_error(st);
-    int d = sf_mixture_dim(*mix), status = SF_EXIT_OK;
+    int status = SF_EXIT_OK;
     if ((st = sf_mixture_check_time(*mix, time)) != SF_OK) {
         sfi_error_prefix(mixture_path);
         status = cli_library_error(st);
-    } else if ((st = sf_npy_read(in_path, x)) != SF_OK) {
-        status = cli_library_error(st);
-    } else if (!(x->ndim == 2 && x->shape[1] == (size_t)d) && !(x->ndim == 1 && d == 1)) {
-        status = cli_bad_input("%s: particles must have shape (N, %d) for this mixture (dim %d), got a %d-d array%s",
-                               in_path, d, d, x->ndim, x->ndim == 2 ? " with another width" : "");
-    } else if ((st = sf_particles_check(x->data, x->shape[0], d)) != SF_OK) {
-        sfi_error_prefix(in_path);
-        status = cli_library_error(st);
+    } else {
+        status = cli_read_rank_particles(in_path, sf_mixture_dim(*mix), x, total);
     }
     if (status != SF_EXIT_OK) {
         sf_mixture_destroy(*mix);
         *mix = NULL;
-        sf_array_free(x);
     }
     return status;
 }

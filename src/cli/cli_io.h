@@ -22,9 +22,14 @@ sf_status cli_open_rank_rows(sf_npy_writer **writer, const char *path, int ndim,
 
 /* Reads the mixture and the particles (N x d; (N,) accepted when d = 1), checks the time against
  * the mixture and the particles for finiteness: each failure printed naming its file. Both files
- * are declared as inputs of the run (no output may replace them). Returns an exit status
- * (SF_EXIT_OK on success; then free with sf_mixture_destroy / sf_array_free). */
-int cli_load_inputs(const char *mixture_path, const char *in_path, const sf_time *time, sf_mixture **mix, sf_array *x);
+ * are declared as inputs of the run (no output may replace them). Under MPI x holds this rank's
+ * particles only (cli_shard_range of the N in *total). Returns an exit status (SF_EXIT_OK on
+ * success; then free with sf_mixture_destroy / sf_array_free). */
+int cli_load_inputs(const char *mixture_path, const char *in_path, const sf_time *time, sf_mixture **mix, sf_array *x,
+                    size_t *total);
+/* This rank's rows (all of them in a single process) of a particles file (N x d, or (N,) for
+ * d = 1), checked finite; *total receives N. Returns an exit status (x freed on failure). */
+int cli_read_rank_particles(const char *path, int d, sf_array *x, size_t *total);
 
 /* Declares every output with a path in the run's output set (outputs.h), with its file size, and
  * prepares the set: every path is checked before any work. Returns an exit status. */

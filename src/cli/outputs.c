@@ -14,12 +14,14 @@
 
 static sf_output_set *run_set; /* one command per process: one set */
 static int shared_committed;   /* under MPI: every rank has agreed and rank 0 has committed */
+static volatile sig_atomic_t ending_status = -1; /* the run is over: a signal now ends it quietly */
 
 static void *take_signals(void *arg)
 {
     const sigset_t *mask = arg;
     int sig;
     if (sigwait(mask, &sig) != 0) return NULL;
+    if (ending_status >= 0) _exit(ending_status); /* mpirun ending the job's last ranks: nothing is left to remove */
     sfi_staging_abandon();
     const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
     char line[96];
@@ -43,6 +45,8 @@ void cli_signals_start(void)
     pthread_attr_destroy(&attr);
     if (!started) pthread_sigmask(SIG_UNBLOCK, &mask, NULL); /* default actions: no worse than before */
 }
+
+void cli_signals_ending(int status) { ending_status = status; }
 
 static int ensure_set(void)
 {

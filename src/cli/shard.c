@@ -2,6 +2,7 @@
  * shard.h). Compiled with MPI when the build has it (SF_HAVE_MPI); the library never sees MPI. */
 #include "shard.h"
 #include "options.h"
+#include "outputs.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -24,11 +25,17 @@ int cli_rank(void) { return rank_; }
 int cli_ranks(void) { return ranks_; }
 int cli_shard_active(void) { return active_; }
 
+static size_t granule_ = 1;
+
+void cli_shard_set_granule(size_t items) { granule_ = items ? items : 1; }
+
 void cli_shard_range_of(int rank, size_t n, size_t *first, size_t *count)
 {
-    size_t base = n / (size_t)ranks_, extra = n % (size_t)ranks_, r = (size_t)rank;
-    *first = r * base + (r < extra ? r : extra);
-    *count = base + (r < extra);
+    size_t units = n / granule_ + (n % granule_ != 0); /* whole granules, the last one possibly short */
+    size_t base = units / (size_t)ranks_, extra = units % (size_t)ranks_, r = (size_t)rank;
+    size_t u0 = r * base + (r < extra ? r : extra), u1 = u0 + base + (r < extra);
+    *first = u0 * granule_ < n ? u0 * granule_ : n;
+    *count = (u1 * granule_ < n ? u1 * granule_ : n) - *first;
 }
 
 void cli_shard_range(size_t n, size_t *first, size_t *count) { cli_shard_range_of(rank_, n, first, count); }
@@ -204,6 +211,10 @@ int cli_shard_finish(int status)
             status = words_[failed].status;
             print_kept(failed);
         }
+        /* mpirun ends every rank when one exits with a failure: the error is printed before any exits */
+        cli_signals_ending(status);
+        fflush(stderr);
+        MPI_Barrier(MPI_COMM_WORLD);
     }
     fflush(stdout);
     MPI_Finalize();

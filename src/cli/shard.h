@@ -31,6 +31,10 @@ int cli_shard_active(void);
 
 /* This rank's contiguous share of n items: items [*first, *first + *count). */
 void cli_shard_range(size_t n, size_t *first, size_t *count);
+/* Shares in whole granules of `items` (default 1): for a command whose results depend on how items
+ * are grouped (loglik's blocks of points with their own adaptive steps), so that every rank groups
+ * them as a single process does. Set before any range is taken. */
+void cli_shard_set_granule(size_t items);
 /* The share of rank r. */
 void cli_shard_range_of(int rank, size_t n, size_t *first, size_t *count);
 

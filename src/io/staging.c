@@ -624,6 +624,7 @@ void sfi_output_set_destroy(sf_output_set *set)
 struct sf_staged {
     char *path;     /* the final name */
     long long offset; /* -1: the whole file; else where this process's part of a shared file starts */
+    int sink;         /* a follower's whole file: written to /dev/null (which cannot be synced) */
     live temp;      /* standalone: the temporary file */
     output *owner;  /* inside an output set: the output written */
     FILE *stream;
@@ -639,6 +640,7 @@ static sf_status open_descriptor(sf_staged *s, int *fd)
         if (s->offset < 0 && active_set->follower) { /* whole files are the leader's: the same bytes go nowhere */
             if ((*fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
                 return sfi_fail(SF_ERR_IO, "%s: cannot open /dev/null: %s", s->path, strerror(errno));
+            s->sink = 1;
         } else if (s->offset < 0 ? ftruncate(o->fd, 0) != 0 || lseek(o->fd, 0, SEEK_SET) != 0 || (*fd = dup(o->fd)) < 0
                                  : (*fd = dup(o->fd)) < 0 || lseek(*fd, (off_t)s->offset, SEEK_SET) < 0) {
             return sfi_fail(SF_ERR_IO, "%s: cannot write: %s", s->path, strerror(errno));
@@ -724,7 +726,7 @@ sf_status sfi_staged_close(sf_staged *s, int commit)
     sf_status st = SF_OK;
     int failed = ferror(s->stream), err = 0;
     if (fflush(s->stream) != 0) failed = 1, err = errno;
-    if (!failed && commit && fsync(fileno(s->stream)) != 0) failed = 1, err = errno;
+    if (!failed && commit && !s->sink && fsync(fileno(s->stream)) != 0) failed = 1, err = errno;
     if (fclose(s->stream) != 0 && !failed) failed = 1, err = errno;
     if (commit && failed)
         st = sfi_fail(SF_ERR_IO, "%s: write failed%s%s", s->path, err ? ": " : "", err ? strerror(err) : "");

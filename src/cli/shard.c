@@ -11,6 +11,7 @@
 
 #ifdef SF_HAVE_MPI
 #include <mpi.h>
+#include <omp.h>
 #endif
 
 static int rank_, ranks_ = 1, active_;
@@ -93,6 +94,19 @@ int cli_shard_min(int status, double *values, int count) { return reduce(status,
 int cli_shard_max(int status, double *values, int count) { return reduce(status, values, count, 1); }
 int cli_shard_agree(int status) { return cli_shard_gather(status, NULL, 0, NULL); }
 
+/* sf_sum_fn over the ranks: 0 when every rank took part. */
+static int sum_over_ranks(void *data, double *values, int count)
+{
+    (void)data;
+    return cli_shard_sum(SF_EXIT_OK, values, count) == SF_EXIT_OK ? 0 : 1;
+}
+
+int cli_shard_share(sf_context *ctx)
+{
+    sf_status st = sf_context_set_share(ctx, rank_, ranks_, sum_over_ranks, NULL);
+    return st == SF_OK ? SF_EXIT_OK : cli_library_error(st);
+}
+
 #ifdef SF_HAVE_MPI
 
 enum { PHASE_RUNNING = 0, PHASE_FINISHED = 1 };
@@ -124,10 +138,18 @@ void cli_shard_start(int *argc, char ***argv)
         MPI_Abort(MPI_COMM_WORLD, SF_EXIT_FAILED);
     }
     MPI_Comm node;
+    int local_ranks = 1;
     local_rank_ = rank_;
     if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
         MPI_Comm_rank(node, &local_rank_);
+        MPI_Comm_size(node, &local_ranks);
         MPI_Comm_free(&node);
+    }
+    /* the node's cores shared out between its ranks (OpenMP's default, every core for every rank,
+     * oversubscribes the node P times over); OMP_NUM_THREADS, when set, decides */
+    if (!getenv("OMP_NUM_THREADS")) {
+        int threads = omp_get_num_procs() / local_ranks;
+        omp_set_num_threads(threads > 1 ? threads : 1);
     }
     active_ = 1;
     if (rank_ != 0 && !freopen("/dev/null", "w", stdout)) fclose(stdout); /* one summary: rank 0's */

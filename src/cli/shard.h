@@ -16,6 +16,8 @@
 #ifndef SF_CLI_SHARD_H
 #define SF_CLI_SHARD_H
 
+#include "scorefield.h"
+
 #include <stddef.h>
 
 /* Joins the MPI job when launched by an MPI launcher (mpirun, srun): call in main after
@@ -52,6 +54,10 @@ int cli_shard_broadcast(char **data, size_t *len);
 int cli_shard_sum(int status, double *values, int count);
 int cli_shard_min(int status, double *values, int count);
 int cli_shard_max(int status, double *values, int count);
+
+/* Shares the Monte Carlo estimates of ctx over the ranks (sf_context_set_share, summing with
+ * cli_shard_sum); nothing outside MPI. Returns an exit status. */
+int cli_shard_share(sf_context *ctx);
 
 /* An error line: printed now in a single process; kept until cli_shard_finish under MPI. */
 void cli_shard_error(const char *line);

@@ -25,6 +25,8 @@ static const char usage[] =
     "  wkb      the h-family's likelihood against its first-order WKB prediction (path integral)\n"
     "  doublewell  speciation for non-Gaussian data: the quartic double well by quadrature\n"
     "every command takes --help, and --quiet (nothing but errors)\n"
+    "under mpirun (MPI builds), score, sample, draw, loglik, burgers-residual, check and bandwidth share\n"
+    "their particles out over the ranks, with the same results (README, \"Many processes: MPI\")\n"
     "outputs: each run writes all of its files or none; existing special files and symbolic links are\n"
     "never replaced, and an interrupted run removes its temporary files\n"
     "exit status: 0 success, 1 failure of the run (memory, disk, a non-finite result), 2 bad input or\n"

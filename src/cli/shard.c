@@ -128,6 +128,8 @@ static int launched_by_mpi(void)
     return 0;
 }
 
+int cli_shard_built(void) { return 1; }
+
 void cli_shard_start(int *argc, char ***argv)
 {
     if (!launched_by_mpi() || MPI_Init(argc, argv) != MPI_SUCCESS) return;
@@ -253,6 +255,7 @@ int cli_shard_device(int requested)
 
 #else /* one process: every collective is the identity */
 
+int cli_shard_built(void) { return 0; }
 void cli_shard_start(int *argc, char ***argv) { (void)argc, (void)argv; }
 int cli_shard_finish(int status) { return status; }
 

@@ -26,6 +26,8 @@ void cli_shard_start(int *argc, char ***argv);
 /* The end of every rank: the final agreement (see above); returns the run's exit status. */
 int cli_shard_finish(int status);
 
+/* Whether the CLI was built with MPI. */
+int cli_shard_built(void);
 int cli_rank(void);
 int cli_ranks(void);
 /* Whether the process is one rank of an MPI job (also with one rank). */

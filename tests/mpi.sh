@@ -9,7 +9,7 @@
 #   failure     one rank failing (its output folder refusing it, injected with
 #               SCOREFIELD_TEST_UNWRITABLE_RANK; a bad particle only its rank reads) stops every
 #               rank: exit 2, one message naming the rank, no output and no temporary file left,
-#               an existing output kept;
+#               an existing output kept; mpirun interrupted: the shared temporary file removed;
 #   memory      a run of 6e6 particles stays within each rank's memory: what every rank's peak RSS
 #               adds to that of a run of 3000 particles is far below its share of the array (32 MB).
 # This machine has fewer cores than ranks: --oversubscribe. As root, OpenMPI needs the two
@@ -18,7 +18,8 @@
 set -euo pipefail
 cli=$1 mpiexec=$2 examples=$3 case=$4
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+launcher="" # a run in the background, ended if the script stops first
+trap '[ -z "$launcher" ] || kill -TERM "$launcher" 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mix=$examples/three_kinds.json
@@ -139,6 +140,20 @@ EOF
   set -e
   [ $status -eq 2 ] && grep -q '^scorefield: rank 2 of 3: ' err.txt || { cat err.txt; fail "sample: status $status"; }
   [ ! -e s.npy ] && [ ! -e t.npy ] && [ ! -e t.times.npy ] || fail "sample left an output"
+  no_leftovers
+  # mpirun interrupted (it passes SIGTERM to the ranks): rank 0 removes the shared temporary file
+  "$mpiexec" -np 3 --oversubscribe "$cli" sample --mixture "$mix" --schedule vp-linear --sampler ddim --steps 5000 \
+    --n 30000 --out long.npy --quiet 2>err.txt &
+  launcher=$!
+  local waited=0
+  until ls | grep -q '^long\.npy\.tmp\.' || [ $waited -ge 100 ]; do sleep 0.1; waited=$((waited + 1)); done
+  ls | grep -q '^long\.npy\.tmp\.' || fail "no temporary file appeared"
+  sleep 0.5
+  kill -TERM $launcher
+  if wait $launcher; then fail "an interrupted run succeeded"; fi
+  launcher=""
+  [ "$(grep -c 'interrupted by SIGTERM' err.txt)" -eq 1 ] || { cat err.txt; fail "not one interruption message"; }
+  [ ! -e long.npy ] || fail "the interrupted run left its output"
   no_leftovers
 }
 

@@ -26,7 +26,7 @@ static void *take_signals(void *arg)
     const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
     char line[96];
     int len = snprintf(line, sizeof line, "scorefield: interrupted by %s: this run's temporary files were removed\n", name);
-    if (len > 0 && write(STDERR_FILENO, line, (size_t)len) < 0) { /* nothing more to do */ }
+    if (len > 0 && cli_rank() == 0 && write(STDERR_FILENO, line, (size_t)len) < 0) { /* one line: rank 0's */ }
     _exit(SF_EXIT_SIGNAL_BASE + sig);
 }
 

@@ -59,6 +59,10 @@ void cli_shard_print_ranks(size_t n, const char *items)
     if (!active_) return;
     printf("  ranks      %d rank%s (MPI):", ranks_, ranks_ == 1 ? "" : "s");
     for (int r = 0; r < ranks_; r++) {
+        if (ranks_ > 8 && r == 3) { /* a long job: the first ranks and the last */
+            printf(", ...");
+            r = ranks_ - 3;
+        }
         size_t first, count;
         cli_shard_range_of(r, n, &first, &count);
         printf("%s rank %d %s %zu..%zu", r ? "," : "", r, items, first, first + count);

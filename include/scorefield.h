@@ -112,6 +112,19 @@ SF_API void sf_context_set_max_batch(sf_context *ctx, size_t max_batch);
 typedef enum { SF_GEMM_EXACT = 0, SF_GEMM_TF32 = 1, SF_GEMM_3XTF32 = 2 } sf_gemm_math;
 SF_API sf_status sf_context_set_gemm_math(sf_context *ctx, sf_gemm_math math);
 
+/* Several processes sharing one Monte Carlo estimate (MPI ranks; the library itself never uses
+ * MPI). With a share set, the estimates that draw their own particles (sf_bandwidth,
+ * sf_label_entropy_moments, sf_pair_peak_check, sf_entropy_budget) take only draws
+ * [rank n / ranks, (rank + 1) n / ranks) of their n (balanced contiguous ranges of the global draw
+ * indices, so every draw is the one a single process makes) and combine the sums they need with
+ * `sum`, which must add `count` doubles in place over every process of the share (each calling it
+ * in the same order) and return 0, or nonzero when it failed (then the estimate fails with
+ * SF_ERR_IO). Adding the parts in rank order gives the same bits for the same number of ranks; a
+ * single process's sums agree to rounding (about 1e-15 relative). ranks = 1 (or sum = NULL) ends
+ * the sharing: every estimate is local again, the default. */
+typedef int (*sf_sum_fn)(void *data, double *values, int count);
+SF_API sf_status sf_context_set_share(sf_context *ctx, int rank, int ranks, sf_sum_fn sum, void *data);
+
 /* 1 if this library was built with CUDA. */
 SF_API int sf_cuda_built(void);
 /* Number of usable CUDA devices; 0 with a reason in *why (static string) when none. */

@@ -5,7 +5,7 @@
 #      and runs every C test;
 #   2. `pip install .` into a fresh virtual environment and runs the Python tests there;
 #   3. builds the whole C suite again with AddressSanitizer and UndefinedBehaviorSanitizer
-#      (SF_CUDA=OFF) and runs it;
+#      (SF_CUDA=OFF, SF_MPI=OFF: OpenMPI's own allocations would flood LeakSanitizer) and runs it;
 #   4. fuzzes the .npy and JSON mixture readers with libFuzzer, 30 s each (SF_FUZZ_SECONDS).
 # 10 to 20 minutes on 2 cores (CUDA build included). `bash tests/run.sh --quick` stops after step 2.
 set -euo pipefail
@@ -23,7 +23,7 @@ bash tests/python.sh
 [ "${1:-}" = "--quick" ] && exit 0
 
 echo "== 3. the suite under AddressSanitizer and UndefinedBehaviorSanitizer"
-cmake -S . -B build-asan -DSF_CUDA=OFF -DSF_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSF_BUILD_BENCH=OFF
+cmake -S . -B build-asan -DSF_CUDA=OFF -DSF_MPI=OFF -DSF_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSF_BUILD_BENCH=OFF
 cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs"

@@ -303,7 +303,7 @@ Test(burgers, curl_probe_sees_gradients_and_rotation)
     }
     /* rotated field: J = H + c A; ||J - J^T|| / (2 ||J||) = c sqrt(2) / ||H + c A|| */
     rotated r = {ctx, m, t, 5.0};
-    cr_assert_eq(sfi_field_curl(rotated_field, &r, 3, x, n, 0, 7, 1e-5, curl_full), SF_OK);
+    cr_assert_eq(sfi_field_curl(rotated_field, &r, 3, x, n, 0, 0, 7, 1e-5, curl_full), SF_OK);
     for (size_t i = 0; i < n; i++) {
         double H[9];
         eval(ctx, m, &t, x + 3 * i, 1, (sf_outputs){.hessian = H});

@@ -3,6 +3,9 @@
  * engine and against Monte Carlo; the entropy budget against the closed form of a Gaussian. */
 #include "test_helpers.h"
 
+#include <pthread.h>
+#include <string.h>
+
 /* b = g^2/2 sum_j alpha^2 c_j / (sigma^2 (alpha^2 c_j + sigma^2)) for N(mu, diag(c)) */
 Test(information, bandwidth_of_a_gaussian)
 {
@@ -177,4 +180,127 @@ Test(information, entropy_budget)
               e.integral.mean, e.integral.mean_se, e.z);
     sf_mixture_destroy(g);
     sf_context_destroy(ctx);
+}
+
+/* ---------------------------------------------------------------- estimates shared over processes */
+
+/* Three "processes" as threads, each with its own context and a third of the draws
+ * (sf_context_set_share); the sum hook adds their parts in rank order through a barrier, as the
+ * CLI's MPI hook does. */
+enum { SHARE_RANKS = 3 };
+
+typedef struct {
+    pthread_barrier_t barrier;
+    double parts[SHARE_RANKS][4];
+    int fail; /* the hook reports a failure (another process stopped) */
+} share_board;
+
+typedef struct {
+    share_board *board;
+    int rank;
+    sf_context *ctx;
+    double b, b_se;
+    sf_estimate h;
+    sf_budget budget;
+    sf_status st;
+} share_rank;
+
+static int sum_on_board(void *data, double *values, int count)
+{
+    share_rank *me = data;
+    share_board *board = me->board;
+    memcpy(board->parts[me->rank], values, (size_t)count * sizeof(double));
+    pthread_barrier_wait(&board->barrier);
+    for (int i = 0; i < count; i++) {
+        values[i] = board->parts[0][i];
+        for (int r = 1; r < SHARE_RANKS; r++) values[i] += board->parts[r][i];
+    }
+    pthread_barrier_wait(&board->barrier); /* every part read before the next sum writes */
+    return board->fail;
+}
+
+static sf_mixture *share_pair(void)
+{
+    const double means[4] = {1, 0.2, -1, -0.2}, w[2] = {0.4, 0.6}, v[2] = {0.1, 0.3};
+    sf_mixture *m;
+    cr_assert_eq(sf_mixture_create_isotropic(&m, 2, 2, w, means, v), SF_OK);
+    return m;
+}
+
+static void *run_share_rank(void *arg)
+{
+    share_rank *me = arg;
+    sf_mixture *m = share_pair();
+    sf_schedule vp = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
+    sf_time tm = time_at(SF_SCHEDULE_VP_LINEAR, 0.4);
+    me->st = sf_context_set_share(me->ctx, me->rank, SHARE_RANKS, sum_on_board, me);
+    if (me->st == SF_OK) me->st = sf_bandwidth(me->ctx, m, &tm, 3001, 5, &me->b, &me->b_se);
+    if (me->st == SF_OK) me->st = sf_label_entropy_moments(me->ctx, m, &tm, 3001, 6, &me->h);
+    if (me->st == SF_OK) me->st = sf_entropy_budget(me->ctx, m, &vp, 0.05, 0.9, 301, 40, 7, &me->budget);
+    sf_mixture_destroy(m);
+    return NULL;
+}
+
+static void expect_same(double got, double want, const char *what)
+{
+    cr_expect(fabs(got - want) <= 1e-12 * fabs(want), "%s: shared %.17g, one process %.17g", what, got, want);
+}
+
+Test(information, estimates_shared_over_processes)
+{
+    share_board board = {.fail = 0};
+    pthread_barrier_init(&board.barrier, NULL, SHARE_RANKS);
+    share_rank ranks[SHARE_RANKS];
+    pthread_t threads[SHARE_RANKS];
+    for (int r = 0; r < SHARE_RANKS; r++) {
+        ranks[r] = (share_rank){.board = &board, .rank = r, .ctx = cpu_context()};
+        cr_assert_eq(pthread_create(&threads[r], NULL, run_share_rank, &ranks[r]), 0);
+    }
+    for (int r = 0; r < SHARE_RANKS; r++) pthread_join(threads[r], NULL);
+    pthread_barrier_destroy(&board.barrier);
+    /* one process, no share: the same draws summed in one pass */
+    share_rank one = {.ctx = cpu_context()};
+    sf_mixture *m = share_pair();
+    sf_schedule vp = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
+    sf_time tm = time_at(SF_SCHEDULE_VP_LINEAR, 0.4);
+    cr_assert_eq(sf_bandwidth(one.ctx, m, &tm, 3001, 5, &one.b, &one.b_se), SF_OK);
+    cr_assert_eq(sf_label_entropy_moments(one.ctx, m, &tm, 3001, 6, &one.h), SF_OK);
+    cr_assert_eq(sf_entropy_budget(one.ctx, m, &vp, 0.05, 0.9, 301, 40, 7, &one.budget), SF_OK);
+    for (int r = 0; r < SHARE_RANKS; r++) {
+        cr_assert_eq(ranks[r].st, SF_OK, "rank %d: %s", r, sf_last_error());
+        expect_same(ranks[r].b, one.b, "b");
+        expect_same(ranks[r].b_se, one.b_se, "b's standard error");
+        expect_same(ranks[r].h.mean, one.h.mean, "E[h_Y]");
+        expect_same(ranks[r].h.var, one.h.var, "Var[h_Y]");
+        expect_same(ranks[r].h.var_se, one.h.var_se, "Var[h_Y]'s standard error");
+        expect_same(ranks[r].budget.pathwise.mean, one.budget.pathwise.mean, "pathwise budget");
+        expect_same(ranks[r].budget.integral.mean, one.budget.integral.mean, "integral of b");
+        cr_expect_eq(ranks[r].h.n, one.h.n);
+        sf_context_destroy(ranks[r].ctx);
+    }
+    sf_mixture_destroy(m);
+    sf_context_destroy(one.ctx);
+}
+
+Test(information, shared_estimate_fails_with_its_sum)
+{
+    share_board board = {.fail = 1};
+    pthread_barrier_init(&board.barrier, NULL, 1);
+    share_rank me = {.board = &board, .rank = 0, .ctx = cpu_context()};
+    sf_mixture *m = share_pair();
+    sf_time tm = time_at(SF_SCHEDULE_VP_LINEAR, 0.4);
+    double b, se;
+    /* a share of one rank is no share: local, the hook never called */
+    cr_assert_eq(sf_context_set_share(me.ctx, 0, 1, sum_on_board, &me), SF_OK);
+    cr_expect_eq(sf_bandwidth(me.ctx, m, &tm, 100, 5, &b, &se), SF_OK);
+    cr_expect_eq(sf_context_set_share(me.ctx, 3, 3, sum_on_board, &me), SF_ERR_INVALID);
+    cr_expect_eq(sf_context_set_share(NULL, 0, 2, sum_on_board, &me), SF_ERR_INVALID);
+    /* rank 0 of 2 with a hook that reports the other's failure: the estimate fails, named */
+    cr_assert_eq(sf_context_set_share(me.ctx, 0, 2, sum_on_board, &me), SF_OK);
+    board.fail = 1;
+    cr_expect_eq(sf_bandwidth(me.ctx, m, &tm, 100, 5, &b, &se), SF_ERR_IO);
+    cr_expect(strstr(sf_last_error(), "sharing the estimate") != NULL, "%s", sf_last_error());
+    pthread_barrier_destroy(&board.barrier);
+    sf_mixture_destroy(m);
+    sf_context_destroy(me.ctx);
 }

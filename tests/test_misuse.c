@@ -770,6 +770,11 @@ Test(misuse, sized_entry_points_models_and_cancellation)
     /* the GEMM math mode and the device-array entry point */
     EXPECT_INVALID(sf_context_set_gemm_math(NULL, SF_GEMM_EXACT));
     EXPECT_INVALID(sf_context_set_gemm_math(ctx, (sf_gemm_math)7));
+    /* the share of Monte Carlo draws over processes: a rank outside the share, no context */
+    EXPECT_INVALID(sf_context_set_share(NULL, 0, 2, NULL, NULL));
+    EXPECT_INVALID(sf_context_set_share(ctx, 2, 2, NULL, NULL));
+    EXPECT_INVALID(sf_context_set_share(ctx, -1, 2, NULL, NULL));
+    EXPECT_INVALID(sf_context_set_share(ctx, 0, 0, NULL, NULL));
     sf_device_outputs dout = {0};
     EXPECT_INVALID(sf_plan_evaluate_device(NULL, SF_DTYPE_F64, x, 1, &dout, NULL));
     sf_time tm;
@@ -819,7 +824,8 @@ Test(misuse, every_public_function_is_exercised)
         "sf_speciation_branching_sized", "sf_blowup_at_sized", "sf_doublewell_summarize_sized",
         "sf_pair_peak_check_sized", "sf_entropy_budget_sized", "sf_context_set_gemm_math", "sf_plan_evaluate_device",
         "sf_flow_ode", "sf_sampler_cost", "sf_distribution_error", "sf_distribution_error_sized", "sf_sampler_error_setup_init",
-        "sf_sampler_error_setup_default", "sf_sampler_error", "sf_sampler_error_sized"};
+        "sf_sampler_error_setup_default", "sf_sampler_error", "sf_sampler_error_sized",
+        "sf_context_set_share"};
     FILE *f = fopen(SF_PROJECT_DIR "/include/scorefield.h", "r");
     cr_assert_not_null(f);
     char line[1024];

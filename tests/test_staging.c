@@ -6,12 +6,14 @@
 #endif
 #include "cli_harness.h"
 #include "report.h"
+#include "npy_rows.h"
 #include "staging.h"
 
 #include <criterion/criterion.h>
 #include <scorefield.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,5 +365,117 @@ Test(staging, replaced_file_keeps_its_permissions)
     cr_expect_eq(sa.st_mode & 0777, 0600, "mode %o", (unsigned)(sa.st_mode & 0777));
     cr_expect_eq(sb.st_mode & 0777, 0640, "mode %o", (unsigned)(sb.st_mode & 0777));
     cr_expect_str_eq(contents(a), "new\n");
+    expect_no_temporaries();
+}
+
+/* ---------------------------------------------------------------- one file written by several processes */
+
+/* A follower (another MPI rank, here another thread: the active set is per thread) writing rows
+ * 3 ... 7 of a 7 x 2 array into the leader's temporary, and a whole file that only the leader writes. */
+typedef struct {
+    const char *path, *whole;
+    const char *names;
+    size_t len;
+    const double *rows;
+    sf_status st;
+} follower_job;
+
+static void *follow(void *arg)
+{
+    follower_job *job = arg;
+    sf_output_set *set;
+    sf_npy_writer *w = NULL;
+    cr_assert_eq(sfi_output_set_create(&set), SF_OK);
+    cr_assert_eq(sfi_output_set_add(set, job->path, "--out", 0), SF_OK);
+    cr_assert_eq(sfi_output_set_add(set, job->whole, "--table", 0), SF_OK);
+    job->st = sfi_output_set_join(set, job->names, job->len);
+    sfi_output_set_activate(set);
+    const size_t shape[2] = {7, 2};
+    if (job->st == SF_OK) job->st = sfi_npy_writer_open_rows(&w, job->path, 2, shape, SF_DTYPE_F64, 3, 4, 0);
+    if (job->st == SF_OK) job->st = sf_npy_writer_append(w, job->rows + 6, 8);
+    if (job->st == SF_OK) job->st = sf_npy_writer_close(w, 1);
+    if (job->st == SF_OK) job->st = staged_text(job->whole, "not the leader's table\n", 1); /* to /dev/null */
+    sfi_output_set_release(set);
+    sfi_output_set_destroy(set); /* removes nothing: the temporaries are the leader's */
+    return NULL;
+}
+
+Test(staging, rows_written_by_two_processes_make_the_one_process_file)
+{
+    char path[256], whole[256], single[256];
+    tmp_path(path, "shared.npy"), tmp_path(whole, "table.csv"), tmp_path(single, "single.npy");
+    double data[14];
+    for (int i = 0; i < 14; i++) data[i] = 0.25 * i - 1;
+    const size_t shape[2] = {7, 2};
+    cr_assert_eq(sf_npy_write(single, data, 2, shape, SF_DTYPE_F64), SF_OK);
+    sf_output_set *leader;
+    cr_assert_eq(sfi_output_set_create(&leader), SF_OK);
+    cr_assert_eq(sfi_output_set_add(leader, path, "--out", 0), SF_OK);
+    cr_assert_eq(sfi_output_set_add(leader, whole, "--table", 0), SF_OK);
+    cr_assert_eq(sfi_output_set_prepare(leader), SF_OK, "%s", sf_last_error());
+    char *names;
+    size_t len;
+    cr_assert_eq(sfi_output_set_temporaries(leader, &names, &len), SF_OK);
+    follower_job job = {path, whole, names, len, data, SF_OK};
+    pthread_t thread;
+    cr_assert_eq(pthread_create(&thread, NULL, follow, &job), 0);
+    /* the leader: the header and rows 0 ... 2, and the whole table */
+    sfi_output_set_activate(leader);
+    sf_npy_writer *w;
+    cr_assert_eq(sfi_npy_writer_open_rows(&w, path, 2, shape, SF_DTYPE_F64, 0, 3, 1), SF_OK, "%s", sf_last_error());
+    cr_assert_eq(sf_npy_writer_append(w, data, 6), SF_OK);
+    cr_assert_eq(sf_npy_writer_close(w, 1), SF_OK, "%s", sf_last_error());
+    cr_assert_eq(staged_text(whole, "t,x\n", 1), SF_OK);
+    pthread_join(thread, NULL);
+    cr_assert_eq(job.st, SF_OK, "follower: %s", sf_last_error());
+    free(names);
+    cr_expect(access(path, F_OK) != 0, "the output exists before the commit");
+    cr_assert_eq(sfi_output_set_commit(leader), SF_OK, "%s", sf_last_error());
+    sfi_output_set_destroy(leader);
+    /* byte for byte the file one process writes */
+    char one[512], two[512];
+    FILE *a = fopen(single, "rb"), *b = fopen(path, "rb");
+    cr_assert(a && b);
+    size_t na = fread(one, 1, sizeof one, a), nb = fread(two, 1, sizeof two, b);
+    fclose(a), fclose(b);
+    cr_expect_eq(na, 128 + 14 * 8);
+    cr_expect(na == nb && memcmp(one, two, na) == 0, "the shared file differs from one process's (%zu and %zu bytes)", na, nb);
+    cr_expect_str_eq(contents(whole), "t,x\n");
+    expect_no_temporaries();
+}
+
+Test(staging, a_follower_neither_creates_nor_commits)
+{
+    char path[256];
+    tmp_path(path, "joined.npy");
+    sf_output_set *set;
+    cr_assert_eq(sfi_output_set_create(&set), SF_OK);
+    cr_assert_eq(sfi_output_set_add(set, path, "--out", 0), SF_OK);
+    /* a temporary name that does not exist: nothing is created in its place */
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s.tmp.0000000000000000", path);
+    cr_expect_eq(sfi_output_set_join(set, missing, strlen(missing) + 1), SF_ERR_IO);
+    cr_expect(strstr(sf_last_error(), "shared temporary") != NULL, "%s", sf_last_error());
+    cr_expect(access(missing, F_OK) != 0);
+    sfi_output_set_destroy(set);
+    /* two outputs and the name of one temporary: refused, and the file opened is left alone */
+    char other[256], one_name[300];
+    tmp_path(other, "other.npy");
+    snprintf(one_name, sizeof one_name, "%s.tmp.0123456789abcdef", path);
+    FILE *planted = fopen(one_name, "w");
+    cr_assert_not_null(planted);
+    fputs("the leader's", planted);
+    fclose(planted);
+    cr_assert_eq(sfi_output_set_create(&set), SF_OK);
+    cr_assert_eq(sfi_output_set_add(set, path, "--out", 0), SF_OK);
+    cr_assert_eq(sfi_output_set_add(set, other, "--logp", 0), SF_OK);
+    cr_expect_eq(sfi_output_set_join(set, one_name, strlen(one_name) + 1), SF_ERR_INVALID);
+    sfi_output_set_destroy(set);
+    cr_expect_str_eq(contents(one_name), "the leader's");
+    unlink(one_name);
+    /* parts are written only into a set */
+    sf_staged *s;
+    FILE *f;
+    cr_expect_eq(sfi_staged_open_at(&s, path, 128, &f), SF_ERR_INVALID);
     expect_no_temporaries();
 }

@@ -3,6 +3,7 @@
  * moments; the symmetric pair's peaks checked by Monte Carlo; and the entropy budget, the rate
  * integrated along sampler paths against the integral of b. */
 #include "abi.h"
+#include "context.h"
 #include "mixture.h"
 #include "numerics.h"
 #include "status.h"
@@ -31,7 +32,25 @@ sf_status sf_entropy_rate(sf_context *ctx, const sf_mixture *mix, const sf_time 
     return st;
 }
 
-/* The values of `statistic` at n exact draws of p_t, summarised. */
+/* The estimate of n values of which this process holds v[0 .. count) (all n without a share, as
+ * sfi_estimate_of): the sums added over the processes of the context's share. */
+static sf_status estimate_shared(const sf_context *ctx, const double *v, size_t count, size_t n, sf_estimate *out)
+{
+    if (!ctx->sum) {
+        sfi_estimate_of(v, n, out);
+        return SF_OK;
+    }
+    double total = 0, m[2];
+    for (size_t i = 0; i < count; i++) total += v[i];
+    sf_status st = sfi_context_sum(ctx, &total, 1);
+    if (st != SF_OK) return st;
+    double mean = total / (double)n;
+    sfi_central_sums(v, count, mean, m);
+    if ((st = sfi_context_sum(ctx, m, 2)) == SF_OK) sfi_estimate_from(mean, m[0], m[1], n, out);
+    return st;
+}
+
+/* The values of `statistic` at n exact draws of p_t (this process's share of them), summarised. */
 typedef sf_status (*per_particle)(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
                                   double *out);
 
@@ -43,11 +62,13 @@ static sf_status draw_and_estimate(sf_context *ctx, const sf_mixture *mix, const
     sf_status sized = sfi_check_doubles("the Monte Carlo draws", n, (size_t)mix->dim);
     if (sized != SF_OK) return sized;
     if (n < 2) return sfi_fail(SF_ERR_INVALID, "a Monte Carlo estimate needs at least 2 draws");
-    double *x = malloc(n * (size_t)mix->dim * sizeof(double)), *v = malloc(n * sizeof(double));
-    sf_status st = x && v ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %zu draws", n);
-    if (st == SF_OK) st = sf_sample_marginal(mix, time, seed, 0, x, n);
-    if (st == SF_OK) st = statistic(ctx, mix, time, x, n, v);
-    if (st == SF_OK) sfi_estimate_of(v, n, out);
+    size_t first, count;
+    sfi_context_share(ctx, n, &first, &count);
+    double *x = malloc(count * (size_t)mix->dim * sizeof(double) + 1), *v = malloc(count * sizeof(double) + 1);
+    sf_status st = x && v ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %zu draws", count);
+    if (st == SF_OK) st = sf_sample_marginal(mix, time, seed, first, x, count);
+    if (st == SF_OK) st = statistic(ctx, mix, time, x, count, v);
+    if (st == SF_OK) st = estimate_shared(ctx, v, count, n, out);
     free(x), free(v);
     return st;
 }
@@ -163,15 +184,18 @@ static sf_status pathwise_budget(sf_context *ctx, const sf_mixture *mix, const s
 {
     sf_sampler smp = sf_sampler_default(SF_SAMPLER_HEUN);
     smp.t1 = t1, smp.t0 = t0, smp.steps = steps, smp.spacing = SF_SPACING_LAMBDA, smp.seed = seed;
-    double *x = malloc(n * (size_t)mix->dim * sizeof(double));
-    path_budget pb = {NULL, schedule, malloc(n * sizeof(double)), malloc(n * sizeof(double)), calloc(n, sizeof(double)), 0, 0};
-    sf_status st = x && pb.g_prev && pb.g && pb.integral ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %zu paths", n);
+    size_t first, count; /* this process's paths */
+    sfi_context_share(ctx, n, &first, &count);
+    double *x = malloc(count * (size_t)mix->dim * sizeof(double) + 1);
+    path_budget pb = {NULL, schedule, malloc(count * sizeof(double) + 1), malloc(count * sizeof(double) + 1),
+                      calloc(count + 1, sizeof(double)), 0, 0};
+    sf_status st = x && pb.g_prev && pb.g && pb.integral ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %zu paths", count);
     sf_time start;
     if (st == SF_OK) st = sf_schedule_at(schedule, t1, &start);
     if (st == SF_OK) st = sf_plan_create(&pb.plan, ctx, mix, &start);
-    if (st == SF_OK) st = sf_sample_marginal(mix, &start, seed, 0, x, n);
-    if (st == SF_OK) st = sf_sample(ctx, mix, schedule, &smp, x, n, 0, accumulate, &pb, 1);
-    if (st == SF_OK) sfi_estimate_of(pb.integral, n, out);
+    if (st == SF_OK) st = sf_sample_marginal(mix, &start, seed, first, x, count);
+    if (st == SF_OK) st = sf_sample(ctx, mix, schedule, &smp, x, count, first, accumulate, &pb, 1);
+    if (st == SF_OK) st = estimate_shared(ctx, pb.integral, count, n, out);
     sf_plan_destroy(pb.plan);
     free(x), free(pb.g_prev), free(pb.g), free(pb.integral);
     return st;
@@ -185,18 +209,21 @@ static sf_status noising_budget(sf_context *ctx, const sf_mixture *mix, double t
 {
     int panels = 2 * (int)ceil(log(tau1 / tau0) + 1), nodes = panels * SF_GL_POINTS;
     double *s = malloc((size_t)nodes * sizeof(double)), *w = malloc((size_t)nodes * sizeof(double));
-    double *x = malloc(n * (size_t)mix->dim * sizeof(double)), *g = malloc(n * sizeof(double)), *sum = calloc(n, sizeof(double));
-    sf_status st = s && w && x && g && sum ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %zu draws", n);
+    size_t first, count; /* this process's draws */
+    sfi_context_share(ctx, n, &first, &count);
+    double *x = malloc(count * (size_t)mix->dim * sizeof(double) + 1), *g = malloc(count * sizeof(double) + 1);
+    double *sum = calloc(count + 1, sizeof(double));
+    sf_status st = s && w && x && g && sum ? SF_OK : sfi_fail(SF_ERR_NOMEM, "out of memory for %zu draws", count);
     if (st == SF_OK) sfi_gauss_legendre(log(tau0), log(tau1), panels, s, w);
     for (int q = 0; st == SF_OK && q < nodes; q++) {
         sf_time t;
         double tau = exp(s[q]);
-        if ((st = sf_time_heat(tau, &t)) != SF_OK || (st = sf_sample_marginal(mix, &t, seed, 0, x, n)) != SF_OK ||
-            (st = sf_entropy_rate(ctx, mix, &t, x, n, g)) != SF_OK)
+        if ((st = sf_time_heat(tau, &t)) != SF_OK || (st = sf_sample_marginal(mix, &t, seed, first, x, count)) != SF_OK ||
+            (st = sf_entropy_rate(ctx, mix, &t, x, count, g)) != SF_OK)
             break;
-        for (size_t i = 0; i < n; i++) sum[i] += w[q] * tau * g[i];
+        for (size_t i = 0; i < count; i++) sum[i] += w[q] * tau * g[i];
     }
-    if (st == SF_OK) sfi_estimate_of(sum, n, out);
+    if (st == SF_OK) st = estimate_shared(ctx, sum, count, n, out);
     free(s), free(w), free(x), free(g), free(sum);
     return st;
 }

@@ -1,5 +1,8 @@
 /* Loading a command's inputs and writing its outputs (see cli_io.h). */
 #include "cli_io.h"
+#include "npy_reader.h"
+#include "npy_rows.h"
+#include "shard.h"
 #include "status.h"
 
 #include <math.h>
@@ -8,7 +11,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cli_load_inputs(const char *mixture_path, const char *in_path, const sf_time *time, sf_mixture **mix, sf_array *x)
+/* Reads `count` rows of d values from r into x->data and checks them, naming particle first + i. */
+static int read_rows(sf_npy_reader *r, const char *path, int d, size_t first, size_t count, sf_array *x)
+{
+    size_t values = count * (size_t)d;
+    if (!(x->data = malloc((values ? values : 1) * sizeof(double))))
+        return cli_failure("%s: out of memory for %zu particles", path, count);
+    sf_status st = sfi_npy_reader_read(r, x->data, values);
+    if (st != SF_OK) return cli_library_error(st);
+    for (size_t i = 0; i < values; i++)
+        if (!isfinite(x->data[i]))
+            return cli_bad_input("%s: particle %zu, coordinate %d is not finite (%g)", path, first + i / (size_t)d,
+                                 (int)(i % (size_t)d), x->data[i]);
+    return SF_EXIT_OK;
+}
+
+int cli_read_rank_particles(const char *path, int d, sf_array *x, size_t *total)
+{
+    memset(x, 0, sizeof *x);
+    *total = 0;
+    sf_npy_reader *r = NULL;
+    int ndim, status = SF_EXIT_OK;
+    size_t shape[SF_NPY_MAX_DIMS], first = 0, count = 0;
+    sf_status st = sfi_npy_reader_open(&r, path, &ndim, shape);
+    if (st != SF_OK) return cli_library_error(st);
+    if (!(ndim == 2 && shape[1] == (size_t)d) && !(ndim == 1 && d == 1)) {
+        status = cli_bad_input("%s: particles must have shape (N, %d) for this mixture (dim %d), got a %d-d array%s", path, d,
+                               d, ndim, ndim == 2 ? " with another width" : "");
+    } else {
+        cli_shard_range(shape[0], &first, &count);
+        x->ndim = ndim, x->shape[0] = count, x->shape[1] = ndim == 2 ? (size_t)d : 0;
+        *total = shape[0];
+        if ((st = sfi_npy_reader_skip(r, first * (size_t)d)) != SF_OK) status = cli_library_error(st);
+        else status = read_rows(r, path, d, first, count, x);
+    }
+    sfi_npy_reader_close(r);
+    if (status != SF_EXIT_OK) sf_array_free(x);
+    return status;
+}
+
+int cli_load_inputs(const char *mixture_path, const char *in_path, const sf_time *time, sf_mixture **mix, sf_array *x,
+                    size_t *total)
 {
     *mix = NULL;
     memset(x, 0, sizeof *x);
@@ -17,23 +60,16 @@ int cli_load_inputs(const char *mixture_path, const char *in_path, const sf_time
     if (declared != SF_EXIT_OK) return declared;
     sf_status st = sf_mixture_read_json(mix, mixture_path);
     if (st != SF_OK) return cli_library_error(st);
-    int d = sf_mixture_dim(*mix), status = SF_EXIT_OK;
+    int status = SF_EXIT_OK;
     if ((st = sf_mixture_check_time(*mix, time)) != SF_OK) {
         sfi_error_prefix(mixture_path);
         status = cli_library_error(st);
-    } else if ((st = sf_npy_read(in_path, x)) != SF_OK) {
-        status = cli_library_error(st);
-    } else if (!(x->ndim == 2 && x->shape[1] == (size_t)d) && !(x->ndim == 1 && d == 1)) {
-        status = cli_bad_input("%s: particles must have shape (N, %d) for this mixture (dim %d), got a %d-d array%s",
-                               in_path, d, d, x->ndim, x->ndim == 2 ? " with another width" : "");
-    } else if ((st = sf_particles_check(x->data, x->shape[0], d)) != SF_OK) {
-        sfi_error_prefix(in_path);
-        status = cli_library_error(st);
+    } else {
+        status = cli_read_rank_particles(in_path, sf_mixture_dim(*mix), x, total);
     }
     if (status != SF_EXIT_OK) {
         sf_mixture_destroy(*mix);
         *mix = NULL;
-        sf_array_free(x);
     }
     return status;
 }
@@ -49,12 +85,29 @@ int cli_prepare_outputs(const cli_output *outs, int count)
     return cli_outputs_prepare();
 }
 
+/* The rows of an output this rank holds: [*first, *first + count). */
+static size_t rank_rows(const cli_output *out, size_t *first)
+{
+    size_t count = out->shape[0];
+    *first = 0;
+    if (out->sharded) cli_shard_range(out->shape[0], first, &count);
+    return count;
+}
+
+sf_status cli_open_rank_rows(sf_npy_writer **writer, const char *path, int ndim, const size_t *shape)
+{
+    if (cli_ranks() == 1) return sf_npy_writer_open(writer, path, ndim, shape, SF_DTYPE_F64);
+    size_t first, count;
+    cli_shard_range(shape[0], &first, &count);
+    return sfi_npy_writer_open_rows(writer, path, ndim, shape, SF_DTYPE_F64, first, count, cli_rank() == 0);
+}
+
 int cli_allocate_outputs(cli_output *outs, int count)
 {
     for (int o = 0; o < count; o++) {
         if (!outs[o].path) continue;
-        size_t total = 1;
-        for (int a = 0; a < outs[o].ndim; a++) {
+        size_t first, total = rank_rows(&outs[o], &first);
+        for (int a = 1; a < outs[o].ndim; a++) {
             if (outs[o].shape[a] && total > SIZE_MAX / sizeof(double) / outs[o].shape[a])
                 return cli_bad_input("%s: an array of this shape does not fit in memory", outs[o].path);
             total *= outs[o].shape[a];
@@ -86,7 +139,11 @@ static int check_finite_rows(const cli_output *out, size_t rows, size_t first)
     return SF_EXIT_OK;
 }
 
-static int check_finite(const cli_output *out) { return check_finite_rows(out, out->shape[0], 0); }
+static int check_finite(const cli_output *out)
+{
+    size_t first, rows = rank_rows(out, &first);
+    return check_finite_rows(out, rows, first);
+}
 
 int cli_open_batched_outputs(cli_output *outs, int count, size_t rows)
 {
@@ -97,7 +154,8 @@ int cli_open_batched_outputs(cli_output *outs, int count, size_t rows)
             return cli_bad_input("%s: a batch of %zu rows does not fit in memory", outs[o].path, rows);
         if (!(outs[o].data = malloc((rows * row > 0 ? rows * row : 1) * sizeof(double))))
             return cli_failure("out of memory for a batch of %zu rows of %s", rows, outs[o].path);
-        sf_status st = sf_npy_writer_open(&outs[o].writer, outs[o].path, outs[o].ndim, outs[o].shape, SF_DTYPE_F64);
+        sf_status st = outs[o].sharded ? cli_open_rank_rows(&outs[o].writer, outs[o].path, outs[o].ndim, outs[o].shape)
+                                       : sf_npy_writer_open(&outs[o].writer, outs[o].path, outs[o].ndim, outs[o].shape, SF_DTYPE_F64);
         if (st != SF_OK) return cli_write_error(st);
     }
     return SF_EXIT_OK;
@@ -136,7 +194,13 @@ int cli_write_outputs(const cli_output *outs, int count)
     }
     for (int o = 0; o < count; o++) {
         if (!outs[o].path) continue;
-        sf_status st = sf_npy_write(outs[o].path, outs[o].data, outs[o].ndim, outs[o].shape, SF_DTYPE_F64);
+        size_t first, rows = rank_rows(&outs[o], &first);
+        sf_npy_writer *w = NULL;
+        sf_status st = outs[o].sharded ? cli_open_rank_rows(&w, outs[o].path, outs[o].ndim, outs[o].shape)
+                                       : sf_npy_writer_open(&w, outs[o].path, outs[o].ndim, outs[o].shape, SF_DTYPE_F64);
+        if (st == SF_OK) st = sf_npy_writer_append(w, outs[o].data, rows * row_size(&outs[o]));
+        sf_status closed = w ? sf_npy_writer_close(w, st == SF_OK) : SF_OK;
+        if (st == SF_OK) st = closed;
         if (st != SF_OK) return cli_write_error(st); /* the run's output set removes what was written */
     }
     return cli_outputs_commit();
@@ -179,6 +243,20 @@ void cli_stats_add(cli_stats *s, const double *v, size_t n, size_t stride)
 void cli_stats_print(const char *label, const cli_stats *s)
 {
     printf("  %-10s mean %-12.6g min %-12.6g max %.6g\n", label, s->n ? s->sum / s->n : 0.0, s->lo, s->hi);
+}
+
+int cli_stats_reduce(int status, cli_stats *s, int count)
+{
+    double *v = malloc((size_t)(count > 0 ? count : 1) * 4 * sizeof(double));
+    if (!v && status == SF_EXIT_OK) status = cli_failure("out of memory");
+    for (int i = 0; v && i < count; i++) v[i] = s[i].sum, v[count + i] = (double)s[i].n, v[2 * count + i] = s[i].lo, v[3 * count + i] = s[i].hi;
+    if (status == SF_EXIT_OK) status = cli_shard_sum(status, v, 2 * count);
+    if (status == SF_EXIT_OK) status = cli_shard_min(status, v + 2 * count, count);
+    if (status == SF_EXIT_OK) status = cli_shard_max(status, v + 3 * count, count);
+    for (int i = 0; status == SF_EXIT_OK && i < count; i++)
+        s[i] = (cli_stats){v[2 * count + i], v[3 * count + i], v[i], (size_t)v[count + i]};
+    free(v);
+    return status;
 }
 
 void cli_print_stats(const char *label, const double *v, size_t n, size_t stride)

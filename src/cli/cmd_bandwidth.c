@@ -6,6 +6,7 @@
 #include "parse.h"
 #include "progress.h"
 #include "report.h"
+#include "shard.h"
 #include "status.h"
 
 #include <errno.h>
@@ -170,10 +171,13 @@ int cmd_bandwidth(int argc, char **argv)
     int ok = 1;
     for (int c = 0; c < NCOL; c++) ok = (cols[c] = malloc(P * sizeof(double))) && ok;
     if (!ok) status = cli_failure("out of memory for %zu times", P);
-    if (status == SF_EXIT_OK && (st = sf_context_create(&ctx, backend, SF_PRECISION_F64, 0)) != SF_OK) status = cli_library_error(st);
+    if (status == SF_EXIT_OK && (st = sf_context_create(&ctx, backend, SF_PRECISION_F64, cli_shard_device(0))) != SF_OK)
+        status = cli_library_error(st);
+    if (status == SF_EXIT_OK) status = cli_shard_share(ctx); /* each rank takes its part of every estimate's draws */
     if (status == SF_EXIT_OK) {
         printf("scorefield bandwidth: %s schedule, t = %g ... %g (%zu times), %zu draws per time, d = %d\n",
                sf_schedule_kind_name(ct.schedule.kind), t0, t1, P, n, sf_mixture_dim(mix));
+        cli_shard_print_ranks(n, "draws");
         status = scan(ctx, mix, &ct.schedule, t0, t1, n, seed, pair, cols, P, &progress);
     }
     for (int which = 0; pair && status == SF_EXIT_OK && which < 2; which++) {

@@ -2,10 +2,13 @@
  * in heat time or in the VP form, with the scale it is measured against. */
 #include "cli_io.h"
 #include "commands.h"
+#include "curl.h"
 #include "parse.h"
 #include "progress.h"
+#include "shard.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +54,44 @@ static sf_status evaluate_in_blocks(sf_context *ctx, const sf_mixture *mix, cons
     return st;
 }
 
-static int compare_doubles(const void *a, const void *b)
+/* The k-th smallest (from 0) of the nonnegative values v of every rank (n on this rank): a bisection
+ * on the bit patterns, which order nonnegative doubles as their values do, counting over the ranks
+ * at each step. Exact, and the same value a sort of all the values in one process gives. */
+static int kth_smallest(const double *v, size_t n, size_t k, double *out)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    uint64_t lo = 0, hi = 0x7ff0000000000000ULL; /* +0 ... +inf */
+    int status = SF_EXIT_OK;
+    while (status == SF_EXIT_OK && lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2, bits;
+        double count = 0;
+        for (size_t i = 0; i < n; i++) {
+            memcpy(&bits, &v[i], sizeof bits);
+            count += bits <= mid;
+        }
+        status = cli_shard_sum(SF_EXIT_OK, &count, 1);
+        if (count >= (double)k + 1) hi = mid;
+        else lo = mid + 1;
+    }
+    memcpy(out, &lo, sizeof *out);
+    return status;
+}
+
+/* The largest ratio over every rank, the first particle that has it (global index) and its scale. */
+static int worst_of_all(const double *ratio, const double *scale, size_t n, size_t first, double worst[3])
+{
+    size_t at = 0;
+    for (size_t i = 1; i < n; i++)
+        if (ratio[i] > ratio[at]) at = i;
+    double mine[3] = {n ? ratio[at] : -1, (double)(first + at), n ? scale[at] : 0}; /* -1: no particles here */
+    double *all = malloc((size_t)cli_ranks() * 3 * sizeof(double));
+    worst[0] = 0, worst[1] = 0, worst[2] = 0;
+    int status = all ? cli_shard_gather(SF_EXIT_OK, mine, 3, all) : cli_failure("out of memory");
+    int best = -1;
+    for (int r = 0; status == SF_EXIT_OK && r < cli_ranks(); r++) /* in rank order: the first one wins ties */
+        if (all[3 * r] >= 0 && (best < 0 || all[3 * r] > all[3 * best])) best = r;
+    if (best >= 0) memcpy(worst, all + 3 * best, 3 * sizeof(double));
+    free(all);
+    return status;
 }
 
 int cmd_burgers_residual(int argc, char **argv)
@@ -88,12 +125,14 @@ int cmd_burgers_residual(int argc, char **argv)
     sf_context *ctx = NULL;
     sf_array x = {0};
     double *scale_own = NULL, *ratio = NULL;
-    int status = cli_load_inputs(mixture_path, in_path, &time, &mix, &x);
+    size_t n_all = 0, first = 0, unused;
+    int status = cli_load_inputs(mixture_path, in_path, &time, &mix, &x, &n_all);
     if (status != SF_EXIT_OK) return status;
     int d = sf_mixture_dim(mix);
-    size_t n = x.shape[0];
-    outs[0].ndim = 2, outs[0].shape[0] = n, outs[0].shape[1] = (size_t)d;
-    outs[1].ndim = 1, outs[1].shape[0] = n;
+    size_t n = x.shape[0]; /* this rank's particles: first ... first + n - 1 */
+    cli_shard_range(n_all, &first, &unused);
+    outs[0].ndim = 2, outs[0].shape[0] = n_all, outs[0].shape[1] = (size_t)d, outs[0].sharded = 1;
+    outs[1].ndim = 1, outs[1].shape[0] = n_all, outs[1].sharded = 1;
     if ((status = cli_prepare_outputs(outs, 2)) != SF_EXIT_OK || (status = cli_allocate_outputs(outs, 2)) != SF_EXIT_OK)
         goto done;
     double *scale = outs[1].data ? outs[1].data : (scale_own = malloc((n ? n : 1) * sizeof(double)));
@@ -106,7 +145,7 @@ int cmd_burgers_residual(int argc, char **argv)
     if (vp) out.residual_t = outs[0].data, out.residual_t_scale = scale;
     else out.residual = outs[0].data, out.residual_scale = scale;
     sf_status st;
-    if ((st = sf_context_create(&ctx, backend, precision, 0)) != SF_OK) {
+    if ((st = sf_context_create(&ctx, backend, precision, cli_shard_device(0))) != SF_OK) {
         status = cli_library_error(st);
         goto done;
     }
@@ -117,32 +156,35 @@ int cmd_burgers_residual(int argc, char **argv)
     }
     double elapsed = cli_seconds() - t0;
     if ((status = cli_write_outputs(outs, 2)) != SF_EXIT_OK) goto done;
-    size_t worst = 0;
     for (size_t i = 0; i < n; i++) {
         double r2 = 0;
         for (int j = 0; j < d; j++) r2 += outs[0].data[i * d + j] * outs[0].data[i * d + j];
         ratio[i] = scale[i] > 0 ? sqrt(r2) / scale[i] : sqrt(r2);
-        if (ratio[i] > ratio[worst]) worst = i;
     }
-    double worst_ratio = n ? ratio[worst] : 0, worst_scale = n ? scale[worst] : 0;
-    qsort(ratio, n, sizeof(double), compare_doubles);
-    printf("scorefield burgers-residual: %zu particles, d = %d, %s form, tau = %.6g (alpha = %.6g, sigma = %.6g)\n", n, d,
+    double worst[3], median = 0; /* worst: ratio, particle, scale */
+    if ((status = worst_of_all(ratio, scale, n, first, worst)) != SF_EXIT_OK ||
+        (n_all && (status = kth_smallest(ratio, n, n_all / 2, &median)) != SF_EXIT_OK) ||
+        (status = cli_shard_max(SF_EXIT_OK, &elapsed, 1)) != SF_EXIT_OK)
+        goto done;
+    printf("scorefield burgers-residual: %zu particles, d = %d, %s form, tau = %.6g (alpha = %.6g, sigma = %.6g)\n", n_all, d,
            vp ? "VP" : "heat-time", time.tau, time.alpha, time.sigma);
-    printf("  |R| / scale  worst %.3g (particle %zu, scale %.3g)  median %.3g\n", worst_ratio, worst, worst_scale,
-           n ? ratio[n / 2] : 0.0);
+    cli_shard_print_ranks(n_all, "particles");
+    printf("  |R| / scale  worst %.3g (particle %zu, scale %.3g)  median %.3g\n", worst[0], (size_t)worst[1], worst[2],
+           median);
     printf("  %s, %.3g s, %.3g particles/s\n", sf_context_backend(ctx) == SF_BACKEND_CUDA ? "cuda" : "cpu", elapsed,
-           n / fmax(elapsed, 1e-9));
+           n_all / fmax(elapsed, 1e-9));
     if (want_curl) {
-        if ((st = sf_score_curl(ctx, mix, &time, x.data, n, (int)curl_probes, 1, ratio)) != SF_OK) {
+        if ((st = sfi_score_curl_from(ctx, mix, &time, x.data, n, first, (int)curl_probes, 1, ratio)) != SF_OK) {
             status = cli_library_error(st);
             goto done;
         }
         double worst_curl = 0;
         for (size_t i = 0; i < n; i++) worst_curl = fmax(worst_curl, ratio[i]);
+        if ((status = cli_shard_max(SF_EXIT_OK, &worst_curl, 1)) != SF_EXIT_OK) goto done;
         printf("  curl       worst antisymmetric part of the Jacobian %.3g (%s)\n", worst_curl,
                curl_probes ? "random probe pairs" : "full Jacobian");
     }
-    printf("  wrote      %s (%zu x %d)%s%s\n", outs[0].path, n, d, outs[1].path ? ", " : "", outs[1].path ? outs[1].path : "");
+    printf("  wrote      %s (%zu x %d)%s%s\n", outs[0].path, n_all, d, outs[1].path ? ", " : "", outs[1].path ? outs[1].path : "");
 done:
     cli_free_outputs(outs, 2);
     free(scale_own), free(ratio);

@@ -5,8 +5,10 @@
 #include "options.h"
 #include "parse.h"
 #include "progress.h"
+#include "shard.h"
 #include "workload.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,38 @@ static int parse_kinds(const char *v, sf_workload_kinds *k)
         }
     cli_bad_input("option --kinds: '%s' is not one of all, iso, diag, lowrank", v);
     return 0;
+}
+
+/* The worst error of each output over every rank's particles (mine of them from `first`, n in all;
+ * per[o]: values per particle of output o): the tolerance's scale is the RMS of the whole reference,
+ * and the worst element the first one (global index) with the largest ratio, as in one process. */
+static int compare_over_ranks(const sf_outputs *ref, const sf_outputs *got, size_t first, size_t mine, size_t n,
+                              const size_t per[5], double tol, sf_output_diff diffs[5], double *worst)
+{
+    double scales[5], mine_worst[5 * 4];
+    sfi_outputs_square_sums(ref, mine, (int)per[0], (int)per[2], scales);
+    int status = cli_shard_sum(SF_EXIT_OK, scales, 5);
+    if (status != SF_EXIT_OK) return status;
+    for (int o = 0; o < 5; o++) scales[o] = n * per[o] > 0 ? sqrt(scales[o] / (double)(n * per[o])) : 0;
+    sfi_compare_outputs_scaled(ref, got, mine, (int)per[0], (int)per[2], tol, scales, diffs);
+    for (int o = 0; o < 5; o++) {
+        double *w = mine_worst + 4 * o;
+        w[0] = mine ? diffs[o].worst : -1, w[1] = (double)(diffs[o].at + first * per[o]), w[2] = diffs[o].ref, w[3] = diffs[o].got;
+    }
+    double *all = malloc((size_t)cli_ranks() * 20 * sizeof(double));
+    status = all ? cli_shard_gather(SF_EXIT_OK, mine_worst, 20, all) : cli_failure("out of memory");
+    *worst = 0;
+    for (int o = 0; status == SF_EXIT_OK && o < 5; o++) {
+        int best = -1; /* in rank order: the first rank wins ties, as the first element does in one process */
+        for (int r = 0; r < cli_ranks(); r++)
+            if (all[20 * r + 4 * o] >= 0 && (best < 0 || all[20 * r + 4 * o] > all[20 * best + 4 * o])) best = r;
+        if (best < 0) continue;
+        const double *w = all + 20 * best + 4 * o;
+        diffs[o].worst = w[0], diffs[o].at = (size_t)w[1], diffs[o].ref = w[2], diffs[o].got = w[3];
+        if (!(diffs[o].worst <= *worst)) *worst = diffs[o].worst;
+    }
+    free(all);
+    return status;
 }
 
 int cmd_check(int argc, char **argv)
@@ -81,18 +115,20 @@ int cmd_check(int argc, char **argv)
     sf_mixture *mix = NULL;
     sf_context *ref = NULL, *got = NULL;
     sf_status st = sfi_workload_mixture(&mix, &rng, (int)d, (int)K, kinds, 1.0);
-    size_t sizes[5] = {n * d, n, n * K, n, n * d}; /* below 1e14 doubles: no overflow */
+    size_t first, mine; /* this rank's particles; every rank draws the whole workload (one random stream) */
+    cli_shard_range(n, &first, &mine);
+    size_t per[5] = {d, 1, K, 1, d}, sizes[5] = {mine * d, mine, mine * K, mine, mine * d}; /* below 1e14 doubles */
     double *buf[2][5] = {{0}}, *x = malloc(n * d * sizeof(double));
     int ok = x != NULL;
     for (int b = 0; b < 2; b++)
-        for (int o = 0; o < 5; o++) ok = ok && (buf[b][o] = malloc(sizes[o] * sizeof(double)));
+        for (int o = 0; o < 5; o++) ok = ok && (buf[b][o] = malloc((sizes[o] ? sizes[o] : 1) * sizeof(double)));
     if (st != SF_OK || !ok) {
         status = st == SF_OK ? cli_failure("out of memory for the check workload") : cli_library_error(st);
         goto done;
     }
     sfi_workload_particles(x, n, mix, &time, &rng, 0.02, precision == SF_PRECISION_F64 ? 30.0 : 4.0);
     if ((st = sf_context_create(&ref, SF_BACKEND_REFERENCE, SF_PRECISION_F64, 0)) != SF_OK ||
-        (st = sf_context_create(&got, backend, precision, (int)device)) != SF_OK) {
+        (st = sf_context_create(&got, backend, precision, cli_shard_device((int)device))) != SF_OK) {
         status = cli_library_error(st);
         goto done;
     }
@@ -100,7 +136,7 @@ int cmd_check(int argc, char **argv)
     cli_progress_start(&progress, "check", 2);
     for (int b = 0; b < 2; b++) {
         sf_outputs out = {.score = buf[b][0], .logp = buf[b][1], .resp = buf[b][2], .div = buf[b][3], .denoise = buf[b][4]};
-        if ((st = sf_evaluate(b ? got : ref, mix, &time, x, n, &out)) != SF_OK) {
+        if ((st = sf_evaluate(b ? got : ref, mix, &time, x + first * d, mine, &out)) != SF_OK) {
             status = cli_library_error(st);
             goto done;
         }
@@ -111,10 +147,12 @@ int cmd_check(int argc, char **argv)
     printf("scorefield check: d = %zu, K = %zu, N = %zu, %s, %s %s against reference, tol = %g\n", d, K, n,
            time.has_time_derivatives ? sf_schedule_kind_name(ct.schedule.kind) : "direct", name,
            precision == SF_PRECISION_F64 ? "f64" : "f32", tol);
+    cli_shard_print_ranks(n, "particles");
     sf_outputs ref_out = {.score = buf[0][0], .logp = buf[0][1], .resp = buf[0][2], .div = buf[0][3], .denoise = buf[0][4]};
     sf_outputs got_out = {.score = buf[1][0], .logp = buf[1][1], .resp = buf[1][2], .div = buf[1][3], .denoise = buf[1][4]};
     sf_output_diff diffs[5];
-    double worst = sfi_compare_outputs(&ref_out, &got_out, n, (int)d, (int)K, tol, diffs);
+    double worst;
+    if ((status = compare_over_ranks(&ref_out, &got_out, first, mine, n, per, tol, diffs, &worst)) != SF_EXIT_OK) goto done;
     for (int o = 0; o < 5; o++)
         printf("  %-8s worst %.3g of tolerance at element %zu (reference %.17g, %s %.17g)  %s\n", diffs[o].name,
                diffs[o].worst, diffs[o].at, diffs[o].ref, name, diffs[o].got, diffs[o].worst <= 1.0 ? "ok" : "FAIL");

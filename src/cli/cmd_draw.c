@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "parse.h"
 #include "progress.h"
+#include "shard.h"
 #include "status.h"
 
 #include <stdio.h>
@@ -45,7 +46,8 @@ int cmd_draw(int argc, char **argv)
     sf_status st = sf_mixture_read_json(&mix, mixture_path);
     if (st != SF_OK) return cli_library_error(st);
     int d = sf_mixture_dim(mix);
-    size_t nb_max = batch < n ? batch : n, shape[2] = {n, (size_t)d};
+    size_t nb_max = batch < n ? batch : n, shape[2] = {n, (size_t)d}, first, mine; /* this rank's draws */
+    cli_shard_range(n, &first, &mine);
     uint64_t bytes = cli_npy_bytes("--out", 2, shape);
     if ((st = sf_mixture_check_time(mix, &time)) != SF_OK) {
         sfi_error_prefix(mixture_path);
@@ -55,14 +57,14 @@ int cmd_draw(int argc, char **argv)
     } else if ((status = cli_outputs_add("--out", out_path, bytes)) == SF_EXIT_OK && (status = cli_outputs_prepare()) == SF_EXIT_OK) {
         if (nb_max > SIZE_MAX / sizeof(double) / (size_t)d || !(x = malloc(nb_max * (size_t)d * sizeof(double))))
             status = cli_failure("out of memory for a batch of %zu particles (use a smaller --batch)", nb_max);
-        else if ((st = sf_npy_writer_open(&out, out_path, 2, shape, SF_DTYPE_F64)) != SF_OK)
+        else if ((st = cli_open_rank_rows(&out, out_path, 2, shape)) != SF_OK)
             status = cli_write_error(st);
     }
     cli_progress progress;
-    cli_progress_start(&progress, "draw", (double)n);
-    for (size_t b0 = 0; status == SF_EXIT_OK && b0 < n; b0 += nb_max) {
-        size_t nb = n - b0 < nb_max ? n - b0 : nb_max;
-        if ((st = sf_sample_marginal(mix, &time, seed, b0, x, nb)) != SF_OK) status = cli_library_error(st);
+    cli_progress_start(&progress, "draw", (double)mine);
+    for (size_t b0 = 0; status == SF_EXIT_OK && b0 < mine; b0 += nb_max) {
+        size_t nb = mine - b0 < nb_max ? mine - b0 : nb_max;
+        if ((st = sf_sample_marginal(mix, &time, seed, first + b0, x, nb)) != SF_OK) status = cli_library_error(st);
         else if ((st = sf_npy_writer_append(out, x, nb * (size_t)d)) != SF_OK) status = cli_write_error(st);
         cli_progress_update(&progress, (double)(b0 + nb));
     }
@@ -73,6 +75,7 @@ int cmd_draw(int argc, char **argv)
     }
     if (status == SF_EXIT_OK) {
         printf("scorefield draw: %zu exact draws of p_t, d = %d, K = %d components, seed %zu\n", n, d, sf_mixture_count(mix), seed);
+        cli_shard_print_ranks(n, "draws");
         printf("  time       alpha = %.6g, sigma = %.6g, heat time tau = %.6g\n", time.alpha, time.sigma, time.tau);
         printf("  wrote      %s (%zu x %d)\n", out_path, n, d);
     }

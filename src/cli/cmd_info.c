@@ -2,6 +2,7 @@
 #include "commands.h"
 #include "options.h"
 #include "parse.h"
+#include "shard.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,9 @@ int cmd_info(int argc, char **argv)
 #else
     printf(", no OpenMP\n");
 #endif
+    if (!cli_shard_built()) printf("  MPI          not built (the CLI runs as one process)\n");
+    else printf("  MPI          built in: under mpirun the particles are shared out (this run: rank %d of %d)\n", cli_rank(),
+                cli_ranks());
     printf("  CUDA backend %s\n", sf_cuda_built() ? "built in" : "not built");
     const char *why = NULL;
     int n = sf_cuda_device_count(&why);

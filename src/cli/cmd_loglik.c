@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "parse.h"
 #include "progress.h"
+#include "shard.h"
 #include "status.h"
 
 #include <math.h>
@@ -52,11 +53,13 @@ int cmd_loglik(int argc, char **argv)
     sf_context *ctx = NULL;
     sf_array x = {0};
     double *exact = NULL;
-    int status = cli_load_inputs(mixture_path, in_path, &at0, &mix, &x);
+    size_t n_all = 0;
+    cli_shard_set_granule(LOGLIK_BLOCK); /* every rank's blocks are a single process's blocks */
+    int status = cli_load_inputs(mixture_path, in_path, &at0, &mix, &x, &n_all);
     if (status != SF_EXIT_OK) return status;
-    size_t n = x.shape[0];
-    cli_output outs[2] = {{.flag = "--out", .path = out_path, .ndim = 1, .shape = {n}},
-                          {.flag = "--wkb", .path = wkb_path, .ndim = 1, .shape = {n}}};
+    size_t n = x.shape[0]; /* this rank's points */
+    cli_output outs[2] = {{.flag = "--out", .path = out_path, .ndim = 1, .shape = {n_all}, .sharded = 1},
+                          {.flag = "--wkb", .path = wkb_path, .ndim = 1, .shape = {n_all}, .sharded = 1}};
     double *shift = NULL, *model_logq = NULL;
     int steps = 0;
     sf_status st;
@@ -73,7 +76,7 @@ int cmd_loglik(int argc, char **argv)
         goto done;
     }
     double t_start = cli_seconds();
-    if ((st = sf_context_create(&ctx, backend, SF_PRECISION_F64, 0)) != SF_OK) {
+    if ((st = sf_context_create(&ctx, backend, SF_PRECISION_F64, cli_shard_device(0))) != SF_OK) {
         status = cli_library_error(st);
         goto done;
     }
@@ -114,18 +117,21 @@ int cmd_loglik(int argc, char **argv)
         }
     }
     if ((status = cli_write_outputs(outs, 2)) != SF_EXIT_OK) goto done;
-    double mean = 0, worst = 0;
-    for (size_t i = 0; i < n; i++) mean += outs[0].data[i], worst = fmax(worst, fabs(outs[0].data[i] - exact[i]));
+    double sums[3] = {0, 0, 0}, most[3] = {0, steps, elapsed}; /* sums: log p, l_1, log q^0; most: error, steps, time */
+    for (size_t i = 0; i < n; i++) sums[0] += outs[0].data[i], most[0] = fmax(most[0], fabs(outs[0].data[i] - exact[i]));
+    for (size_t i = 0; wkb_path && i < n; i++) sums[1] += outs[1].data[i], sums[2] += model_logq[i];
+    if ((status = cli_shard_sum(SF_EXIT_OK, sums, 3)) != SF_EXIT_OK || (status = cli_shard_max(status, most, 3)) != SF_EXIT_OK)
+        goto done;
+    n = n_all;
     printf("scorefield loglik: %zu points, %s schedule, t0 = %g, t1 = %g, rtol %g, atol %g\n", n,
            sf_schedule_kind_name(ct.schedule.kind), t0, t1, rtol, atol);
-    printf("  mean log p_t0  %.10g   (at most %d accepted steps per block of %d points, %.3g s)\n", n ? mean / n : 0.0, steps, LOGLIK_BLOCK, elapsed);
-    printf("  max |ODE - exact log p_t0| = %.3g\n", worst);
-    if (wkb_path) {
-        double l1 = 0, lq = 0;
-        for (size_t i = 0; i < n; i++) l1 += outs[1].data[i], lq += model_logq[i];
+    cli_shard_print_ranks(n, "points");
+    printf("  mean log p_t0  %.15g   (at most %d accepted steps per block of %d points, %.3g s)\n", n ? sums[0] / n : 0.0,
+           (int)most[1], LOGLIK_BLOCK, most[2]);
+    printf("  max |ODE - exact log p_t0| = %.3g\n", most[0]);
+    if (wkb_path)
         printf("  model s_theta = %g s + %g: mean log q^0_t0 %.10g, mean WKB l_1 %.10g (log q^h ~ log q^0 + h^2 l_1)\n",
-               model_scale, model_shift, n ? lq / n : 0.0, n ? l1 / n : 0.0);
-    }
+               model_scale, model_shift, n ? sums[2] / n : 0.0, n ? sums[1] / n : 0.0);
     printf("  wrote      %s (%zu)%s%s\n", out_path, n, wkb_path ? ", " : "", wkb_path ? wkb_path : "");
 done:
     cli_free_outputs(outs, 2);

@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "parse.h"
 #include "progress.h"
+#include "shard.h"
 #include "status.h"
 
 #include <math.h>
@@ -194,21 +195,13 @@ static int read_times(const char *path, double **times, size_t *count)
     return status;
 }
 
-/* Starting particles of --in: N x d (or N for d = 1), finite. */
-static int read_start(const char *path, int d, sf_array *x)
+/* Starting particles of --in: N x d (or N for d = 1), finite; this rank's rows (cli_shard_range),
+ * N in *total. */
+static int read_start(const char *path, int d, sf_array *x, size_t *total)
 {
     int status = cli_outputs_add_input("--in", path);
-    sf_status st;
-    if (status != SF_EXIT_OK) return status;
-    if ((st = sf_npy_read(path, x)) != SF_OK) return cli_library_error(st);
-    if (!(x->ndim == 2 && x->shape[1] == (size_t)d) && !(x->ndim == 1 && d == 1))
-        status = cli_bad_input("%s: particles must have shape (N, %d) for this mixture", path, d);
-    else if (x->shape[0] == 0)
-        status = cli_bad_input("%s: no particles", path);
-    else if ((st = sf_particles_check(x->data, x->shape[0], d)) != SF_OK) {
-        sfi_error_prefix(path);
-        status = cli_library_error(st);
-    }
+    if (status == SF_EXIT_OK) status = cli_read_rank_particles(path, d, x, total);
+    if (status == SF_EXIT_OK && *total == 0) status = cli_bad_input("%s: no particles", path);
     return status;
 }
 
@@ -346,8 +339,7 @@ int cmd_sample(int argc, char **argv)
     }
     int d = sf_mixture_dim(mix), K = sf_mixture_count(mix);
     if (in_path) {
-        if ((status = read_start(in_path, d, &given)) != SF_EXIT_OK) goto done;
-        n = given.shape[0];
+        if ((status = read_start(in_path, d, &given, &n)) != SF_EXIT_OK) goto done;
     }
     if (class_text) {
         if (!(cls = malloc((size_t)K * sizeof(int)))) {
@@ -361,7 +353,7 @@ int cmd_sample(int argc, char **argv)
         smp.class_components = cls;
     }
     /* validate everything (times, class, schedule) on zero particles before any file is opened */
-    if ((st = sf_context_create(&ctx, backend, precision, 0)) != SF_OK) {
+    if ((st = sf_context_create(&ctx, backend, precision, cli_shard_device(0))) != SF_OK) {
         status = cli_library_error(st);
         goto done;
     }
@@ -379,10 +371,11 @@ int cmd_sample(int argc, char **argv)
         status = cli_library_error(st);
         goto done;
     }
-    size_t nb_max = batch < n ? batch : n;
+    size_t nb_max = batch < n ? batch : n, first, mine; /* this rank's particles: [first, first + mine) */
+    cli_shard_range(n, &first, &mine);
     rec.every = (int)every, rec.steps = (int)steps, rec.d = d;
     rec.count = 1 + (int)(steps / every) + (steps % every ? 1 : 0);
-    cli_progress_start(&rec.progress, "sample", (double)n * steps);
+    cli_progress_start(&rec.progress, "sample", (double)mine * steps);
     /* the files, checked against the free space before any work */
     size_t shape[3] = {n, (size_t)d, 0}, tshape[3] = {n, (size_t)rec.count, (size_t)d};
     uint64_t out_bytes = cli_npy_bytes("--out", 2, shape), traj_bytes = traj_path ? cli_npy_bytes("--trajectory", 3, tshape) : 1;
@@ -399,7 +392,7 @@ int cmd_sample(int argc, char **argv)
         (status = cli_outputs_prepare()) != SF_EXIT_OK)
         goto done;
     double growth = subspace_distortion(mix, &ct.schedule, &smp);
-    if (growth > 0 && !cli_quiet())
+    if (growth > 0 && !cli_quiet() && cli_rank() == 0)
         fprintf(stderr, "scorefield sample: warning: %s's last step grows sigma^2 by %.0f%% of sigma^2(t0 = %g): for data on a\n"
                         "  subspace the variance normal to it comes out distorted; use more steps, --spacing lambda, or ddim/dpm\n",
                 sf_sampler_kind_name(kind), 100 * growth, smp.t0);
@@ -413,29 +406,29 @@ int cmd_sample(int argc, char **argv)
     x = malloc(x_count * sizeof(double));
     resp = malloc(r_count * sizeof(double));
     occupation = calloc((size_t)K, sizeof(double));
-    rec.times = malloc((size_t)rec.count * sizeof(double));
+    rec.times = calloc((size_t)rec.count, sizeof(double));
     if (traj_path) rec.frames = malloc(f_count * sizeof(double));
     if (!x || !resp || !occupation || !rec.times || (traj_path && !rec.frames)) {
         status = cli_failure("out of memory for a batch of %zu particles (use a smaller --batch)", nb_max);
         goto done;
     }
-    if ((st = sf_npy_writer_open(&out, out_path, 2, shape, SF_DTYPE_F64)) != SF_OK ||
-        (traj_path && (st = sf_npy_writer_open(&traj, traj_path, 3, tshape, SF_DTYPE_F64)) != SF_OK)) {
+    if ((st = cli_open_rank_rows(&out, out_path, 2, shape)) != SF_OK ||
+        (traj_path && (st = cli_open_rank_rows(&traj, traj_path, 3, tshape)) != SF_OK)) {
         status = cli_write_error(st);
         goto done;
     }
     double t_start = cli_seconds();
-    for (size_t b0 = 0; b0 < n; b0 += nb_max) {
-        size_t nb = n - b0 < nb_max ? n - b0 : nb_max;
+    for (size_t b0 = 0; b0 < mine; b0 += nb_max) {
+        size_t nb = mine - b0 < nb_max ? mine - b0 : nb_max;
         rec.frame = 0, rec.nb = nb;
         sf_outputs o = {.resp = resp};
         if (in_path) memcpy(x, given.data + b0 * d, nb * (size_t)d * sizeof(double));
-        if ((!in_path && (st = sf_sample_marginal(mix, &start, seed, b0, x, nb)) != SF_OK) ||
-            (st = sf_sample(ctx, mix, &ct.schedule, &smp, x, nb, b0, record, &rec, 1)) != SF_OK) {
+        if ((!in_path && (st = sf_sample_marginal(mix, &start, seed, first + b0, x, nb)) != SF_OK) ||
+            (st = sf_sample(ctx, mix, &ct.schedule, &smp, x, nb, first + b0, record, &rec, 1)) != SF_OK) {
             status = cli_library_error(st);
             goto done;
         }
-        if ((status = check_batch(x, nb, d, b0)) != SF_EXIT_OK) goto done;
+        if ((status = check_batch(x, nb, d, first + b0)) != SF_EXIT_OK) goto done;
         if ((st = sf_npy_writer_append(out, x, nb * d)) != SF_OK ||
             (traj && (st = sf_npy_writer_append(traj, rec.frames, nb * rec.count * d)) != SF_OK)) {
             status = cli_write_error(st);
@@ -464,8 +457,11 @@ int cmd_sample(int argc, char **argv)
         goto done;
     }
     if ((status = cli_outputs_commit()) != SF_EXIT_OK) goto done; /* every file or none */
+    if ((status = cli_shard_sum(SF_EXIT_OK, occupation, K)) != SF_EXIT_OK || (status = cli_shard_max(status, &elapsed, 1)) != SF_EXIT_OK)
+        goto done;
     printf("scorefield sample: %zu particles, d = %d, K = %d, %s sampler, %s schedule\n", n, d, K,
            sf_sampler_kind_name(kind), sf_schedule_kind_name(ct.schedule.kind));
+    cli_shard_print_ranks(n, "particles");
     printf("  start      %s\n", in_path ? in_path : "exact draws of p_t1");
     printf("  time       t = %g -> %g in %zu steps %s", smp.t1, smp.t0, steps,
            smp.spacing == SF_SPACING_T ? "uniform in t" : smp.spacing == SF_SPACING_LAMBDA ? "uniform in log-SNR"

@@ -4,6 +4,7 @@
 #include "parse.h"
 #include "npy_reader.h"
 #include "progress.h"
+#include "shard.h"
 #include "status.h"
 
 #include <math.h>
@@ -57,7 +58,8 @@ static int load_mixture(const char *path, const sf_time *time, sf_mixture **mix)
 }
 
 /* A particles file read through in blocks of `batch` rows: shape (N, d) (or (N,) when d = 1), every
- * value finite. With rows_expected, N must equal it; otherwise *rows receives N. */
+ * value of this rank's rows (all of them in a single process) finite. With rows_expected, N must
+ * equal it; otherwise *rows receives N. */
 static int check_particles_file(const char *path, int d, size_t batch, const size_t *rows_expected, size_t *rows)
 {
     sf_npy_reader *r = NULL;
@@ -72,11 +74,14 @@ static int check_particles_file(const char *path, int d, size_t batch, const siz
                                                path, d, d, ndim, ndim == 2 ? " with another width" : "");
     else if (rows_expected && n != *rows_expected)
         status = cli_bad_input("%s: directions must have the particles' shape (%zu, %d)", path, *rows_expected, d);
+    size_t first = 0, mine = 0;
+    if (status == SF_EXIT_OK) cli_shard_range(n, &first, &mine);
+    if (status == SF_EXIT_OK && (st = sfi_npy_reader_skip(r, first * (size_t)d)) != SF_OK) status = cli_library_error(st);
     size_t rows_per = batch < n ? batch : (n ? n : 1);
     double *block = status == SF_EXIT_OK ? malloc(rows_per * (size_t)d * sizeof(double)) : NULL;
     if (status == SF_EXIT_OK && !block) status = cli_failure("out of memory for a batch of %zu particles (use a smaller --batch)", rows_per);
-    for (size_t b0 = 0; status == SF_EXIT_OK && b0 < n; b0 += rows_per) {
-        size_t nb = n - b0 < rows_per ? n - b0 : rows_per;
+    for (size_t b0 = first; status == SF_EXIT_OK && b0 < first + mine; b0 += rows_per) {
+        size_t nb = first + mine - b0 < rows_per ? first + mine - b0 : rows_per;
         if ((st = sfi_npy_reader_read(r, block, nb * (size_t)d)) != SF_OK) {
             status = cli_library_error(st);
             break;
@@ -85,7 +90,8 @@ static int check_particles_file(const char *path, int d, size_t batch, const siz
             if (!isfinite(block[i]))
                 status = cli_bad_input("%s: particle %zu, coordinate %d is not finite (%g)", path, b0 + i / d, (int)(i % d), block[i]);
     }
-    if (status == SF_EXIT_OK && n == 0 && (st = sfi_npy_reader_read(r, block, 0)) != SF_OK) status = cli_library_error(st);
+    if (status == SF_EXIT_OK && mine == 0 && first == n && (st = sfi_npy_reader_read(r, block, 0)) != SF_OK)
+        status = cli_library_error(st);
     free(block);
     sfi_npy_reader_close(r);
     if (rows) *rows = n;
@@ -139,10 +145,11 @@ int cmd_score(int argc, char **argv)
         goto done;
     size_t dims[N_OUT][3] = {{n, d}, {n}, {n}, {n, K}, {n, d}, {n, d}, {n, d}, {n, d, d}, {n, d}, {n}, {n, d}, {n}, {n, d}};
     for (int o = 0; o < N_OUT; o++) {
-        outs[o].ndim = dims[o][2] ? 3 : dims[o][1] ? 2 : 1;
+        outs[o].ndim = dims[o][2] ? 3 : dims[o][1] ? 2 : 1, outs[o].sharded = 1;
         memcpy(outs[o].shape, dims[o], sizeof dims[o]);
     }
-    size_t rows = batch < n ? batch : (n ? n : 1);
+    size_t rows = batch < n ? batch : (n ? n : 1), first, mine; /* this rank's particles: [first, first + mine) */
+    cli_shard_range(n, &first, &mine);
     if ((status = cli_prepare_outputs(outs, N_OUT)) != SF_EXIT_OK) goto done; /* before any work */
     if ((status = cli_open_batched_outputs(outs, N_OUT, rows)) != SF_EXIT_OK) goto done;
     xb = malloc(rows * (size_t)d * sizeof(double)), logp_own = malloc(rows * sizeof(double));
@@ -157,15 +164,16 @@ int cmd_score(int argc, char **argv)
                       .hessian = outs[OUT_HESSIAN].data, .dt_score = outs[OUT_DT].data, .dt_logp = outs[OUT_DT_LOGP].data,
                       .dtau_score = outs[OUT_DTAU].data, .dtau_logp = outs[OUT_DTAU_LOGP].data,
                       .hvp_score = outs[OUT_HVP_SCORE].data};
-    if ((st = sf_context_create(&ctx, backend, precision, (int)device)) != SF_OK ||
+    if ((st = sf_context_create(&ctx, backend, precision, cli_shard_device((int)device))) != SF_OK ||
         (st = sf_plan_create(&plan, ctx, mix, &time)) != SF_OK) {
         status = cli_library_error(st);
         goto done;
     }
     int ndim;
     size_t shape[SF_NPY_MAX_DIMS];
-    if ((st = sfi_npy_reader_open(&in, in_path, &ndim, shape)) != SF_OK ||
-        (dir_path && (st = sfi_npy_reader_open(&dir_in, dir_path, &ndim, shape)) != SF_OK)) {
+    if ((st = sfi_npy_reader_open(&in, in_path, &ndim, shape)) != SF_OK || (st = sfi_npy_reader_skip(in, first * (size_t)d)) != SF_OK ||
+        (dir_path && ((st = sfi_npy_reader_open(&dir_in, dir_path, &ndim, shape)) != SF_OK ||
+                      (st = sfi_npy_reader_skip(dir_in, first * (size_t)d)) != SF_OK))) {
         status = cli_library_error(st);
         goto done;
     }
@@ -173,10 +181,10 @@ int cmd_score(int argc, char **argv)
     cli_stats_init(&s_logp), cli_stats_init(&s_score), cli_stats_init(&s_div), cli_stats_init(&s_den);
     cli_stats_init(&s_lap), cli_stats_init(&s_dt);
     cli_progress progress;
-    cli_progress_start(&progress, "score", (double)n);
+    cli_progress_start(&progress, "score", (double)mine);
     double compute = 0;
-    for (size_t b0 = 0; b0 < n; b0 += rows) {
-        size_t nb = n - b0 < rows ? n - b0 : rows;
+    for (size_t b0 = 0; b0 < mine; b0 += rows) {
+        size_t nb = mine - b0 < rows ? mine - b0 : rows;
         if ((st = sfi_npy_reader_read(in, xb, nb * (size_t)d)) != SF_OK ||
             (dir_in && (st = sfi_npy_reader_read(dir_in, db, nb * (size_t)d)) != SF_OK)) {
             status = cli_library_error(st);
@@ -188,7 +196,7 @@ int cmd_score(int argc, char **argv)
             goto done;
         }
         compute += cli_seconds() - t_start;
-        if ((status = cli_append_outputs(outs, N_OUT, nb, b0)) != SF_EXIT_OK) goto done;
+        if ((status = cli_append_outputs(outs, N_OUT, nb, first + b0)) != SF_EXIT_OK) goto done;
         cli_stats_add(&s_logp, out.logp, nb, 1), cli_stats_add(&s_score, out.score, nb, (size_t)d);
         if (out.div) cli_stats_add(&s_div, out.div, nb, 1);
         if (out.denoise) cli_stats_add(&s_den, out.denoise, nb, (size_t)d);
@@ -197,10 +205,15 @@ int cmd_score(int argc, char **argv)
         cli_progress_update(&progress, (double)(b0 + nb));
     }
     if ((status = cli_close_batched_outputs(outs, N_OUT)) != SF_EXIT_OK) goto done;
+    cli_stats all[6] = {s_logp, s_score, s_div, s_den, s_lap, s_dt};
+    if ((status = cli_stats_reduce(SF_EXIT_OK, all, 6)) != SF_EXIT_OK || (status = cli_shard_max(status, &compute, 1)) != SF_EXIT_OK)
+        goto done;
+    s_logp = all[0], s_score = all[1], s_div = all[2], s_den = all[3], s_lap = all[4], s_dt = all[5];
     {
         sf_backend used = sf_context_backend(ctx);
         int cuda = used == SF_BACKEND_CUDA;
         printf("scorefield score: %zu particles, d = %d, K = %d components, batches of %zu\n", n, d, K, rows);
+        cli_shard_print_ranks(n, "particles");
         if (time.has_time_derivatives)
             printf("  time       %s t = %g: alpha = %.6g, sigma = %.6g, heat time tau = %.6g\n",
                    sf_schedule_kind_name(ct.schedule.kind), time.t, time.alpha, time.sigma, time.tau);

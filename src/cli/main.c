@@ -2,6 +2,7 @@
 #include "commands.h"
 #include "options.h"
 #include "outputs.h"
+#include "shard.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,8 @@ static const char usage[] =
     "  sampler-error  samplers' error against the exact distribution: endpoints, orders, W2, NLL\n"
     "  doublewell  speciation for non-Gaussian data: the quartic double well by quadrature\n"
     "every command takes --help, and --quiet (nothing but errors)\n"
+    "under mpirun (MPI builds), score, sample, draw, loglik, burgers-residual, check and bandwidth share\n"
+    "their particles out over the ranks, with the same results (README, \"Many processes: MPI\")\n"
     "outputs: each run writes all of its files or none; existing special files and symbolic links are\n"
     "never replaced, and an interrupted run removes its temporary files\n"
     "exit status: 0 success, 1 failure of the run (memory, disk, a non-finite result), 2 bad input or\n"
@@ -47,8 +50,9 @@ int main(int argc, char **argv)
     }
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
         if (strcmp(argv[1], commands[c].name) == 0) {
-            cli_signals_start(); /* before the command starts any thread */
-            return cli_outputs_finish(commands[c].run(argc - 2, argv + 2));
+            cli_signals_start(); /* before the command (or MPI) starts any thread */
+            cli_shard_start(&argc, &argv);
+            return cli_shard_finish(cli_outputs_finish(commands[c].run(argc - 2, argv + 2)));
         }
     return cli_bad_input("unknown command '%s' (see scorefield --help)", argv[1]);
 }

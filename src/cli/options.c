@@ -1,5 +1,6 @@
 /* Command-line parsing shared by the scorefield commands. */
 #include "options.h"
+#include "shard.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -9,11 +10,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* "scorefield: <message>\n" on stderr, or kept for the one rank that reports (shard.h). */
 static void print_error(const char *fmt, va_list ap)
 {
-    fputs("scorefield: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char line[2048];
+    int len = snprintf(line, sizeof line, "scorefield: ");
+    vsnprintf(line + len, sizeof line - (size_t)len - 1, fmt, ap);
+    strcat(line, "\n");
+    cli_shard_error(line);
+}
+
+static void print_line(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    print_error(fmt, ap);
+    va_end(ap);
 }
 
 int cli_bad_input(const char *fmt, ...)
@@ -36,7 +48,7 @@ int cli_failure(const char *fmt, ...)
 
 int cli_library_error(sf_status status)
 {
-    fprintf(stderr, "scorefield: %s\n", sf_last_error());
+    print_line("%s", sf_last_error());
     switch (status) {
     case SF_ERR_INVALID:
     case SF_ERR_IO:
@@ -48,7 +60,7 @@ int cli_library_error(sf_status status)
 
 int cli_write_error(sf_status status)
 {
-    fprintf(stderr, "scorefield: %s\n", sf_last_error());
+    print_line("%s", sf_last_error());
     return status == SF_ERR_INVALID || status == SF_ERR_FORMAT ? SF_EXIT_BAD_INPUT
          : status == SF_ERR_NO_CUDA                           ? SF_EXIT_NO_DEVICE
                                                               : SF_EXIT_FAILED;

@@ -12,6 +12,9 @@
  * the run's temporary files and the folders it created are removed and the process exits
  * 128 + the signal. Call first in main, before any other thread exists. */
 void cli_signals_start(void);
+/* The run is over with this exit status (its outputs committed or removed): a signal from now on
+ * (mpirun ending the ranks once one has exited with a failure) ends the process quietly with it. */
+void cli_signals_ending(int status);
 
 /* An output file (`label` the option that named it, e.g. "--logp"; `bytes` its expected size, for
  * the free-space check) and an input file (refused as an output). */

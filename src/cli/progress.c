@@ -1,6 +1,7 @@
 /* Progress lines with elapsed time and an estimate of the rest (see progress.h). */
 #include "progress.h"
 #include "cli_io.h"
+#include "shard.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -26,7 +27,7 @@ void cli_progress_start(cli_progress *p, const char *command, double total)
 void cli_progress_update(cli_progress *p, double done)
 {
     int tenth = (int)(10 * done / p->total);
-    if (tenth <= p->tenth || cli_quiet()) return;
+    if (tenth <= p->tenth || cli_quiet() || cli_rank() != 0) return; /* rank 0 speaks for all */
     double elapsed = cli_seconds() - p->start;
     if (elapsed < p->after) return; /* keep the tenth: the next line reports from here */
     p->tenth = tenth;

@@ -86,6 +86,33 @@ void sf_context_set_max_batch(sf_context *ctx, size_t max_batch)
     ctx->max_batch = max_batch;
 }
 
+sf_status sf_context_set_share(sf_context *ctx, int rank, int ranks, sf_sum_fn sum, void *data)
+{
+    if (!ctx) return sfi_fail(SF_ERR_INVALID, "sf_context_set_share: ctx is NULL");
+    if (ranks < 1 || rank < 0 || rank >= ranks)
+        return sfi_fail(SF_ERR_INVALID, "sf_context_set_share: rank %d of %d ranks is not one of them", rank, ranks);
+    int shared = ranks > 1 && sum;
+    ctx->rank = shared ? rank : 0, ctx->ranks = shared ? ranks : 1;
+    ctx->sum = shared ? sum : NULL, ctx->sum_data = shared ? data : NULL;
+    return SF_OK;
+}
+
+void sfi_context_share(const sf_context *ctx, size_t n, size_t *first, size_t *count)
+{
+    size_t ranks = ctx->sum ? (size_t)ctx->ranks : 1, r = ctx->sum ? (size_t)ctx->rank : 0;
+    size_t base = n / ranks, extra = n % ranks;
+    *first = r * base + (r < extra ? r : extra);
+    *count = base + (r < extra);
+}
+
+sf_status sfi_context_sum(const sf_context *ctx, double *values, int count)
+{
+    if (!ctx->sum) return SF_OK;
+    return ctx->sum(ctx->sum_data, values, count) == 0
+               ? SF_OK
+               : sfi_fail(SF_ERR_IO, "the sum over the processes sharing the estimate failed (another process stopped)");
+}
+
 void sf_context_cancel(sf_context *ctx)
 {
     if (ctx) atomic_store(&ctx->cancel, 1);

@@ -266,13 +266,24 @@ sf_status sfi_dopri5(sf_ode_rate rate, void *data, size_t m, double t0, double t
 
 void sfi_estimate_of(const double *v, size_t n, sf_estimate *out)
 {
-    double mean = 0, m2 = 0, m4 = 0;
+    double mean = 0, m[2];
     for (size_t i = 0; i < n; i++) mean += v[i];
     mean /= (double)n;
-    for (size_t i = 0; i < n; i++) {
+    sfi_central_sums(v, n, mean, m);
+    sfi_estimate_from(mean, m[0], m[1], n, out);
+}
+
+void sfi_central_sums(const double *v, size_t count, double mean, double m[2])
+{
+    m[0] = 0, m[1] = 0;
+    for (size_t i = 0; i < count; i++) {
         double e = (v[i] - mean) * (v[i] - mean);
-        m2 += e, m4 += e * e;
+        m[0] += e, m[1] += e * e;
     }
+}
+
+void sfi_estimate_from(double mean, double m2, double m4, size_t n, sf_estimate *out)
+{
     out->n = n;
     out->mean = mean;
     out->var = n > 1 ? m2 / (double)(n - 1) : NAN;

@@ -52,5 +52,10 @@ void sfi_gauss_legendre(double a, double b, int panels, double *x, double *w);
 /* Mean, variance and their standard errors of n values (n >= 2): two passes, the variance's
  * standard error from the fourth central moment, sqrt((m4 - var^2) / n). */
 void sfi_estimate_of(const double *v, size_t n, sf_estimate *out);
+/* Its parts, for values spread over processes: the sums of squared and fourth-power deviations
+ * from `mean` of count values (m[0], m[1]), and the estimate of n values from their mean and the
+ * whole sums. */
+void sfi_central_sums(const double *v, size_t count, double mean, double m[2]);
+void sfi_estimate_from(double mean, double m2, double m4, size_t n, sf_estimate *out);
 
 #endif

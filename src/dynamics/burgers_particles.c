@@ -73,7 +73,7 @@ static double dot(const double *a, const double *b, int d)
     return s;
 }
 
-sf_status sfi_field_curl(sf_vector_field field, void *data, int d, const double *x, size_t n, int probes,
+sf_status sfi_field_curl(sf_vector_field field, void *data, int d, const double *x, size_t n, size_t first, int probes,
                         uint64_t seed, double h, double *curl)
 {
     int dirs = probes > 0 ? 2 * probes : d; /* directions per particle */
@@ -87,7 +87,7 @@ sf_status sfi_field_curl(sf_vector_field field, void *data, int d, const double 
         for (size_t i = 0; i < m; i++)
             for (int q = 0; q < dirs; q++) {
                 double *v = dir + (i * dirs + q) * d;
-                for (int j = 0; j < d; j++) v[j] = probes > 0 ? sf_philox_normal(seed, i0 + i, (uint32_t)q, (uint32_t)j) /* keyed by particle */
+                for (int j = 0; j < d; j++) v[j] = probes > 0 ? sf_philox_normal(seed, first + i0 + i, (uint32_t)q, (uint32_t)j) /* keyed by particle */
                                       : (j == q ? 1.0 : 0.0);
                 for (int sgn = 0; sgn < 2; sgn++) {
                     double *p = points + ((i * dirs + q) * 2 + sgn) * d;
@@ -135,6 +135,12 @@ static sf_status evaluate_score(void *plan, const double *points, size_t m, doub
 sf_status sf_score_curl(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
                         int probes, uint64_t seed, double *curl)
 {
+    return sfi_score_curl_from(ctx, mix, time, x, n, 0, probes, seed, curl);
+}
+
+sf_status sfi_score_curl_from(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x, size_t n,
+                              size_t first, int probes, uint64_t seed, double *curl)
+{
     sfi_error_clear();
     if (!ctx || !mix || !time || (n > 0 && (!x || !curl)))
         return sfi_fail(SF_ERR_INVALID, "sf_score_curl: ctx, mix, time, x and curl must not be NULL");
@@ -150,7 +156,7 @@ sf_status sf_score_curl(sf_context *ctx, const sf_mixture *mix, const sf_time *t
         return sfi_fail(SF_ERR_INVALID, "the score is singular at this time (a component has zero variance and sigma = 0)");
     sf_plan *plan = NULL;
     sf_status st = sf_plan_create(&plan, ctx, mix, time);
-    if (st == SF_OK) st = sfi_field_curl(evaluate_score, plan, mix->dim, x, n, probes, seed, 1e-4 * sqrt(smallest), curl);
+    if (st == SF_OK) st = sfi_field_curl(evaluate_score, plan, mix->dim, x, n, first, probes, seed, 1e-4 * sqrt(smallest), curl);
     sf_plan_destroy(plan);
     return st;
 }

@@ -4,6 +4,7 @@
 #define _XOPEN_SOURCE 700 /* fsync, fileno, fdopen */
 #endif
 #include "npy_reader.h"
+#include "npy_rows.h"
 #include "staging.h"
 #include "status.h"
 
@@ -453,6 +454,17 @@ sf_status sfi_npy_reader_read(sf_npy_reader *r, double *data, size_t count)
     return SF_OK;
 }
 
+sf_status sfi_npy_reader_skip(sf_npy_reader *r, size_t count)
+{
+    if (!r) return sfi_fail(SF_ERR_INVALID, "sfi_npy_reader_skip: reader is NULL");
+    if (count > r->remaining)
+        return sfi_fail(SF_ERR_INVALID, "%s: %zu values skipped, %zu left", r->path, count, r->remaining);
+    if (count && fseeko(r->f, (off_t)(count * r->itemsize), SEEK_CUR) != 0)
+        return sfi_fail(SF_ERR_IO, "%s: cannot seek: %s", r->path, strerror(errno));
+    r->remaining -= count;
+    return SF_OK;
+}
+
 void sfi_npy_reader_close(sf_npy_reader *r)
 {
     if (!r) return;
@@ -528,21 +540,36 @@ struct sf_npy_writer {
 
 sf_status sf_npy_writer_open(sf_npy_writer **out, const char *path, int ndim, const size_t *shape, sf_dtype dtype)
 {
+    return sfi_npy_writer_open_rows(out, path, ndim, shape, dtype, 0, ndim > 0 && shape ? shape[0] : 1, 1);
+}
+
+sf_status sfi_npy_writer_open_rows(sf_npy_writer **out, const char *path, int ndim, const size_t *shape, sf_dtype dtype,
+                                   size_t first_row, size_t rows, int header_too)
+{
     if (!out) return sfi_fail(SF_ERR_INVALID, "sf_npy_writer_open: writer is NULL");
     *out = NULL;
     size_t count = 0;
     static const double nothing = 0;
     sf_status st = check_write_args(path, &nothing, ndim, shape, dtype, &count);
     if (st != SF_OK) return st;
+    size_t all_rows = ndim > 0 ? shape[0] : 1, row = all_rows ? count / all_rows : 0;
+    if (first_row > all_rows || rows > all_rows - first_row)
+        return sfi_fail(SF_ERR_INVALID, "%s: rows %zu to %zu of an array of %zu rows", path, first_row, first_row + rows, all_rows);
+    int whole = first_row == 0 && rows == all_rows && header_too;
     sf_npy_writer *w = calloc(1, sizeof *w);
     if (!w || !(w->path = strdup(path))) {
         free(w);
         return sfi_fail(SF_ERR_NOMEM, "%s: out of memory", path);
     }
-    w->dtype = dtype, w->expected = count;
+    w->dtype = dtype, w->expected = rows * row;
     char header[NPY_PREAMBLE_V1 + NPY_SHAPE_TEXT + 128];
     size_t header_len = build_header(header, sizeof header, dtype, ndim, shape);
-    if ((st = sfi_staged_open(&w->staged, path, &w->f)) == SF_OK && fwrite(header, 1, header_len, w->f) != header_len) {
+    /* a part: the stream starts at the header (when this writer writes it) or at its first row */
+    long long offset = header_too ? 0 : (long long)(header_len + first_row * row * (dtype == SF_DTYPE_F32 ? 4 : 8));
+    st = whole ? sfi_staged_open(&w->staged, path, &w->f) : sfi_staged_open_at(&w->staged, path, offset, &w->f);
+    if (st == SF_OK && header_too &&
+        (fwrite(header, 1, header_len, w->f) != header_len ||
+         fseeko(w->f, (off_t)(header_len + first_row * row * (dtype == SF_DTYPE_F32 ? 4 : 8)), SEEK_SET) != 0)) {
         st = sfi_fail(SF_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
         sfi_staged_close(w->staged, 0);
     }

@@ -15,6 +15,8 @@ typedef struct sf_npy_reader sf_npy_reader;
 sf_status sfi_npy_reader_open(sf_npy_reader **reader, const char *path, int *ndim, size_t *shape);
 /* The next `count` values (at most as many as are left). */
 sf_status sfi_npy_reader_read(sf_npy_reader *reader, double *data, size_t count);
+/* Passes over the next `count` values without reading them (a seek: the file must be seekable). */
+sf_status sfi_npy_reader_skip(sf_npy_reader *reader, size_t count);
 void sfi_npy_reader_close(sf_npy_reader *reader);
 
 #endif

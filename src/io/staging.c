@@ -220,6 +220,7 @@ struct sf_output_set {
     input **inputs;
     int n_outputs, n_folders, n_inputs;
     int prepared, committed;
+    int follower; /* joined another process's temporaries (sfi_output_set_join): that process commits */
 };
 
 static _Thread_local sf_output_set *active_set;
@@ -434,6 +435,52 @@ sf_status sfi_output_set_prepare(sf_output_set *set)
 
 void sfi_output_set_activate(sf_output_set *set) { active_set = set; }
 
+sf_status sfi_output_set_temporaries(const sf_output_set *set, char **text, size_t *len)
+{
+    if (!set || !text || !len) return sfi_fail(SF_ERR_INVALID, "sfi_output_set_temporaries: a required argument is NULL");
+    if (!set->prepared || set->follower) return sfi_fail(SF_ERR_INVALID, "sfi_output_set_temporaries: the set did not prepare its outputs");
+    size_t total = 1;
+    for (int i = 0; i < set->n_outputs; i++) total += strlen(set->outputs[i]->temp.path) + 1;
+    if (!(*text = malloc(total))) return sfi_fail(SF_ERR_NOMEM, "out of memory");
+    size_t at = 0;
+    for (int i = 0; i < set->n_outputs; i++) {
+        size_t n = strlen(set->outputs[i]->temp.path) + 1;
+        memcpy(*text + at, set->outputs[i]->temp.path, n);
+        at += n;
+    }
+    (*text)[at] = '\0';
+    *len = total;
+    return SF_OK;
+}
+
+sf_status sfi_output_set_join(sf_output_set *set, const char *text, size_t len)
+{
+    if (!set || !text) return sfi_fail(SF_ERR_INVALID, "sfi_output_set_join: a required argument is NULL");
+    if (set->prepared) return sfi_fail(SF_ERR_INVALID, "sfi_output_set_join: the set is already prepared");
+    size_t at = 0;
+    for (int i = 0; i < set->n_outputs; i++) {
+        output *o = set->outputs[i];
+        size_t n = at < len ? strnlen(text + at, len - at) : 0;
+        if (at + n >= len) return sfi_fail(SF_ERR_INVALID, "sfi_output_set_join: %d temporary names for %d outputs", i, set->n_outputs);
+        /* no O_CREAT: the file must be the one the leader created; it stays the leader's to remove */
+        char *dir = folder_of(o->path);
+        struct stat sb;
+        int found = dir && stat(dir, &sb) == 0;
+        free(dir);
+        if (found) o->dir_dev = sb.st_dev, o->dir_ino = sb.st_ino; /* its identity, for sfi_staged_open */
+        if (!found || (o->fd = open(text + at, O_WRONLY | O_CLOEXEC)) < 0) {
+            char who[512];
+            sf_status st = sfi_fail(SF_ERR_IO, "%s: cannot open the shared temporary file %s: %s",
+                                    describe(who, sizeof who, o->label, o->path), text + at, strerror(errno));
+            discard(set);
+            return st;
+        }
+        at += n + 1;
+    }
+    set->prepared = set->follower = 1;
+    return SF_OK;
+}
+
 /* The output of the active set that `path` names (same folder and name), or NULL. */
 static output *find_output(const sf_output_set *set, const char *path)
 {
@@ -509,6 +556,7 @@ sf_status sfi_output_set_commit(sf_output_set *set)
     if (!set) return sfi_fail(SF_ERR_INVALID, "sfi_output_set_commit: set is NULL");
     if (set->committed) return SF_OK;
     if (!set->prepared) return sfi_fail(SF_ERR_INVALID, "sfi_output_set_commit: the set was not prepared");
+    if (set->follower) return sfi_fail(SF_ERR_INVALID, "sfi_output_set_commit: a set that joined another's temporaries is committed there");
     for (int i = 0; i < set->n_outputs; i++) {
         output *o = set->outputs[i];
         if (!o->written || o->open)
@@ -545,6 +593,17 @@ sf_status sfi_output_set_commit(sf_output_set *set)
     return st;
 }
 
+void sfi_output_set_release(sf_output_set *set)
+{
+    if (!set) return;
+    for (int i = 0; i < set->n_outputs; i++) {
+        output *o = set->outputs[i];
+        if (o->fd >= 0) close(o->fd);
+        o->fd = -1;
+    }
+    set->committed = 1;
+}
+
 void sfi_output_set_destroy(sf_output_set *set)
 {
     if (!set) return;
@@ -564,6 +623,8 @@ void sfi_output_set_destroy(sf_output_set *set)
 
 struct sf_staged {
     char *path;     /* the final name */
+    long long offset; /* -1: the whole file; else where this process's part of a shared file starts */
+    int sink;         /* a follower's whole file: written to /dev/null (which cannot be synced) */
     live temp;      /* standalone: the temporary file */
     output *owner;  /* inside an output set: the output written */
     FILE *stream;
@@ -576,8 +637,14 @@ static sf_status open_descriptor(sf_staged *s, int *fd)
         output *o = active_set->prepared ? find_output(active_set, s->path) : NULL;
         if (!o) return sfi_fail(SF_ERR_INVALID, "%s: not one of this run's declared outputs", s->path);
         if (o->open) return sfi_fail(SF_ERR_INVALID, "%s: already open for writing", s->path);
-        if (ftruncate(o->fd, 0) != 0 || lseek(o->fd, 0, SEEK_SET) != 0 || (*fd = dup(o->fd)) < 0)
+        if (s->offset < 0 && active_set->follower) { /* whole files are the leader's: the same bytes go nowhere */
+            if ((*fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
+                return sfi_fail(SF_ERR_IO, "%s: cannot open /dev/null: %s", s->path, strerror(errno));
+            s->sink = 1;
+        } else if (s->offset < 0 ? ftruncate(o->fd, 0) != 0 || lseek(o->fd, 0, SEEK_SET) != 0 || (*fd = dup(o->fd)) < 0
+                                 : (*fd = dup(o->fd)) < 0 || lseek(*fd, (off_t)s->offset, SEEK_SET) < 0) {
             return sfi_fail(SF_ERR_IO, "%s: cannot write: %s", s->path, strerror(errno));
+        }
         s->owner = o;
         o->open = 1, o->written = 0;
         return SF_OK;
@@ -622,13 +689,21 @@ static sf_status finish(sf_staged *s, int commit, sf_status st)
 
 sf_status sfi_staged_open(sf_staged **out, const char *path, FILE **stream)
 {
+    return sfi_staged_open_at(out, path, -1, stream);
+}
+
+sf_status sfi_staged_open_at(sf_staged **out, const char *path, long long offset, FILE **stream)
+{
     if (!out || !stream || !path) return sfi_fail(SF_ERR_INVALID, "sfi_staged_open: a required argument is NULL");
     *out = NULL, *stream = NULL;
+    if (offset >= 0 && !active_set)
+        return sfi_fail(SF_ERR_INVALID, "%s: a part of a file is written only into a run's output set", path);
     sf_staged *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
         free(s);
         return sfi_fail(SF_ERR_NOMEM, "%s: out of memory", path);
     }
+    s->offset = offset < 0 ? -1 : offset;
     int fd = -1;
     sf_status st = open_descriptor(s, &fd);
     if (st == SF_OK && !(s->stream = fdopen(fd, "wb"))) {
@@ -651,7 +726,7 @@ sf_status sfi_staged_close(sf_staged *s, int commit)
     sf_status st = SF_OK;
     int failed = ferror(s->stream), err = 0;
     if (fflush(s->stream) != 0) failed = 1, err = errno;
-    if (!failed && commit && fsync(fileno(s->stream)) != 0) failed = 1, err = errno;
+    if (!failed && commit && !s->sink && fsync(fileno(s->stream)) != 0) failed = 1, err = errno;
     if (fclose(s->stream) != 0 && !failed) failed = 1, err = errno;
     if (commit && failed)
         st = sfi_fail(SF_ERR_IO, "%s: write failed%s%s", s->path, err ? ": " : "", err ? strerror(err) : "");

@@ -35,6 +35,10 @@ typedef struct sf_staged sf_staged;
  * existing non-regular file, and, while an output set is active, a path that is not one of its
  * outputs. Other failures to create the file are SF_ERR_IO. */
 sf_status sfi_staged_open(sf_staged **staged, const char *path, FILE **stream);
+/* The same for this process's part of a file that several processes write (MPI ranks, each its
+ * rows): the stream starts at byte `offset` of the output's temporary, which is not truncated.
+ * Only inside an active, prepared output set. */
+sf_status sfi_staged_open_at(sf_staged **staged, const char *path, long long offset, FILE **stream);
 /* Flushes, syncs and closes the stream. commit = 1: the file becomes final (renamed into place, or,
  * inside an output set, complete and waiting for the set's commit); commit = 0: discarded. Returns
  * the first write error (then nothing is committed). */
@@ -60,6 +64,17 @@ sf_status sfi_output_set_add_input(sf_output_set *set, const char *path, const c
 sf_status sfi_output_set_prepare(sf_output_set *set);
 /* Makes `set` the active set of the calling thread (NULL: none). */
 void sfi_output_set_activate(sf_output_set *set);
+/* Several processes writing one set of outputs (MPI ranks): one process, the leader, prepares the
+ * set and commits it; the others add the same outputs in the same order and join its temporary
+ * files instead of preparing. sfi_output_set_temporaries gives the leader's temporary names as one
+ * block of NUL-ended strings (*text is the caller's to free); sfi_output_set_join opens them
+ * (without creating anything) and makes the set a follower: its parts are written with
+ * sfi_staged_open_at, its whole files go to /dev/null (the leader writes the same bytes), and it is
+ * never committed. sfi_output_set_release ends a follower once the leader has committed (or
+ * discarded): it closes the files and removes nothing. */
+sf_status sfi_output_set_temporaries(const sf_output_set *set, char **text, size_t *len);
+sf_status sfi_output_set_join(sf_output_set *set, const char *text, size_t len);
+void sfi_output_set_release(sf_output_set *set);
 /* Renames every output into place, all or none; every output must have been written and closed
  * with commit = 1. On failure the file system is as it was before prepare. */
 sf_status sfi_output_set_commit(sf_output_set *set);

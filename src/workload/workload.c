@@ -4,6 +4,7 @@
 #include "status.h"
 
 #include <math.h>
+#include <string.h>
 #include <stdlib.h>
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
@@ -147,22 +148,55 @@ double sfi_compare(const double *ref, const double *got, size_t n, double tol, s
     return sfi_compare_scaled(ref, got, n, tol, sfi_rms(ref, n), worst_index);
 }
 
-double sfi_compare_outputs(const sf_outputs *ref, const sf_outputs *got, size_t n, int d, int K, double tol,
-                          sf_output_diff diffs[5])
+/* The five outputs in sf_output_diff's order, and their element counts. */
+static void output_arrays(const sf_outputs *o, size_t n, int d, int K, const double *arrays[5], size_t sizes[5])
+{
+    const double *a[5] = {o->score, o->logp, o->resp, o->div, o->denoise};
+    size_t s[5] = {n * d, n, n * K, n, n * d};
+    memcpy(arrays, a, sizeof a);
+    memcpy(sizes, s, sizeof s);
+}
+
+void sfi_outputs_square_sums(const sf_outputs *ref, size_t n, int d, int K, double sums[5])
+{
+    const double *a[5];
+    size_t sizes[5];
+    output_arrays(ref, n, d, K, a, sizes);
+    for (int o = 0; o < 5; o++) {
+        sums[o] = 0;
+        for (size_t i = 0; a[o] && i < sizes[o]; i++) sums[o] += a[o][i] * a[o][i];
+    }
+}
+
+double sfi_compare_outputs_scaled(const sf_outputs *ref, const sf_outputs *got, size_t n, int d, int K, double tol,
+                                 const double scales[5], sf_output_diff diffs[5])
 {
     static const char *const names[5] = {"score", "logp", "resp", "div", "denoise"};
-    const double *a[5] = {ref->score, ref->logp, ref->resp, ref->div, ref->denoise};
-    const double *b[5] = {got->score, got->logp, got->resp, got->div, got->denoise};
-    size_t sizes[5] = {n * d, n, n * K, n, n * d};
+    const double *a[5], *b[5];
+    size_t sizes[5];
+    output_arrays(ref, n, d, K, a, sizes);
+    output_arrays(got, n, d, K, b, sizes);
     double worst = 0;
     for (int o = 0; o < 5; o++) {
         sf_output_diff *r = &diffs[o];
         r->name = names[o];
         r->worst = 0, r->at = 0, r->ref = r->got = 0;
         if (!a[o] || !b[o] || sizes[o] == 0) continue;
-        r->worst = sfi_compare(a[o], b[o], sizes[o], tol, &r->at);
+        r->worst = sfi_compare_scaled(a[o], b[o], sizes[o], tol, scales[o], &r->at);
         r->ref = a[o][r->at], r->got = b[o][r->at];
         if (!(r->worst <= worst)) worst = r->worst;
     }
     return worst;
+}
+
+double sfi_compare_outputs(const sf_outputs *ref, const sf_outputs *got, size_t n, int d, int K, double tol,
+                          sf_output_diff diffs[5])
+{
+    const double *a[5];
+    size_t sizes[5];
+    double scales[5];
+    output_arrays(ref, n, d, K, a, sizes);
+    sfi_outputs_square_sums(ref, n, d, K, scales);
+    for (int o = 0; o < 5; o++) scales[o] = sizes[o] ? sqrt(scales[o] / sizes[o]) : 0; /* sfi_rms */
+    return sfi_compare_outputs_scaled(ref, got, n, d, K, tol, scales, diffs);
 }

@@ -48,5 +48,11 @@ typedef struct {
  * returns the largest ratio. */
 double sfi_compare_outputs(const sf_outputs *ref, const sf_outputs *got, size_t n, int d, int K, double tol,
                           sf_output_diff diffs[5]);
+/* The same in parts, for particles shared out over processes: each output's sum of squares of ref
+ * (sfi_outputs_square_sums), and the comparison against given scales (the RMS of the whole ref,
+ * sqrt(sum / elements), which sfi_compare_outputs computes from the n particles it has). */
+void sfi_outputs_square_sums(const sf_outputs *ref, size_t n, int d, int K, double sums[5]);
+double sfi_compare_outputs_scaled(const sf_outputs *ref, const sf_outputs *got, size_t n, int d, int K, double tol,
+                                 const double scales[5], sf_output_diff diffs[5]);
 
 #endif

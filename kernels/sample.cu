@@ -282,13 +282,19 @@ static sf_status run_chunk(sample_run *r, const sf_schedule *sched, const sf_ste
     device_step *host = (device_step *)malloc((size_t)steps * sizeof(device_step) + 1);
     if (!host) return sfi_fail(SF_ERR_NOMEM, "out of memory for %d sampler steps", steps);
     s = fill_table(host, sched, plans, steps);
+    /* On the run's stream, not with cudaMemcpy: that copies on the legacy default stream, which a
+     * non-blocking stream does not wait for, and returns from a pageable source before its DMA
+     * lands. The wait lets the staging go. */
     cudaError_t e = cudaSuccess;
-    if (s == SF_OK) e = cudaMemcpy(r->table, host, (size_t)steps * sizeof(device_step), cudaMemcpyHostToDevice);
+    if (s == SF_OK) e = cudaMemcpyAsync(r->table, host, (size_t)steps * sizeof(device_step), cudaMemcpyHostToDevice, st);
+    if (s == SF_OK && e == cudaSuccess) e = cudaMemcpyAsync(r->x, x, r->nd * sizeof(double), cudaMemcpyHostToDevice, st);
+    if (s == SF_OK && e == cudaSuccess) e = cudaStreamSynchronize(st);
     free(host);
     if (s != SF_OK) return s;
-    if (e != cudaSuccess) return sfi_fail(SF_ERR_CUDA, "uploading the sampler steps failed: %s", cudaGetErrorString(e));
-    SF_CUDA_TRY(cudaMemcpy(r->x, x, r->nd * sizeof(double), cudaMemcpyHostToDevice));
+    if (e != cudaSuccess) return sfi_fail(SF_ERR_CUDA, "uploading the sampler steps and particles failed: %s", cudaGetErrorString(e));
     SF_CUDA_TRY(cudaMemsetAsync(r->step, 0, sizeof(int), st));
+    /* an empty ring, as the CPU loop's: a slot read before any step wrote it gives 0, not garbage */
+    if (r->hist) SF_CUDA_TRY(cudaMemsetAsync(r->hist, 0, r->stride * sizeof(double) * SF_MAX_HISTORY, st));
     if (trajectory) {
         if ((s = trajectory(data, 0, times[0], x, r->n, r->d)) != SF_OK) return s;
         SF_CUDA_TRY(cudaSetDevice(r->s->device)); /* the callback may have changed it */
@@ -363,7 +369,9 @@ static sf_status sample(sf_cuda_state *s, sf_precision precision, size_t max_bat
                      ? run_chunk<float>(&r, sched, plans, times, steps, x + b0 * r.d, trajectory, data, every)
                      : run_chunk<double>(&r, sched, plans, times, steps, x + b0 * r.d, trajectory, data, every);
         }
-        if (r.memory) cudaFree(r.memory);
+        cudaError_t freed = r.memory ? cudaFree(r.memory) : cudaSuccess;
+        if (st == SF_OK && freed != cudaSuccess)
+            st = sfi_fail(SF_ERR_CUDA, "cudaFree of the sampler's memory failed: %s", cudaGetErrorString(freed));
         r.memory = NULL;
     }
     sfi_cuda_plan_destroy(r.mix);

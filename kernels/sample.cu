@@ -293,7 +293,8 @@ static sf_status run_chunk(sample_run *r, const sf_schedule *sched, const sf_ste
     if (s == SF_OK && e == cudaSuccess) e = cudaStreamSynchronize(st);
     free(host);
     if (s != SF_OK) return s;
-    if (e != cudaSuccess) return sfi_fail(SF_ERR_CUDA, "uploading the sampler steps and particles failed: %s", cudaGetErrorString(e));
+    if (e != cudaSuccess)
+        return sfi_fail(SF_ERR_CUDA, "uploading the sampler steps and particles failed: %s", cudaGetErrorString(e));
     SF_CUDA_TRY(cudaMemsetAsync(r->step, 0, sizeof(int), st));
     /* an empty ring, as the CPU loop's: a slot read before any step wrote it gives 0, not garbage */
     if (r->hist) SF_CUDA_TRY(cudaMemsetAsync(r->hist, 0, r->stride * sizeof(double) * SF_MAX_HISTORY, st));

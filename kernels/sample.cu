@@ -100,6 +100,8 @@ typedef struct {
     sf_cuda_state *s;
     sf_cuda_plan *mix, *cls;
     double gamma;
+    sf_gemm_math math;      /* the context's at the start: the scratch is sized for it, and a
+                               trajectory callback may change the context's */
     int d, steps, history;  /* history: whether any step keeps denoised values */
     size_t n, nd, stride;  /* particles of this chunk, coordinates, the eps stride (256-byte aligned) */
     size_t tile;
@@ -130,10 +132,10 @@ static sf_device_request score_only(void)
 static size_t tile_for(const sample_run *r, size_t n)
 {
     sf_device_request rq = score_only();
-    sf_eval_scratch a = sfi_eval_scratch_of(r->mix, &rq, r->s->math);
+    sf_eval_scratch a = sfi_eval_scratch_of(r->mix, &rq, r->math);
     size_t cap = a.tile_cap;
     if (r->cls) {
-        sf_eval_scratch b = sfi_eval_scratch_of(r->cls, &rq, r->s->math);
+        sf_eval_scratch b = sfi_eval_scratch_of(r->cls, &rq, r->math);
         if (b.tile_cap && (!cap || b.tile_cap < cap)) cap = b.tile_cap;
     }
     return cap && n > cap ? cap : n;
@@ -142,8 +144,8 @@ static size_t tile_for(const sample_run *r, size_t n)
 static size_t scratch_bytes(const sample_run *r, size_t tile)
 {
     sf_device_request rq = score_only();
-    size_t a = sfi_eval_scratch_bytes(r->mix, &rq, r->s->math, tile);
-    size_t b = r->cls ? sfi_eval_scratch_bytes(r->cls, &rq, r->s->math, tile) : 0;
+    size_t a = sfi_eval_scratch_bytes(r->mix, &rq, r->math, tile);
+    size_t b = r->cls ? sfi_eval_scratch_bytes(r->cls, &rq, r->math, tile) : 0;
     return a > b ? a : b;
 }
 
@@ -202,7 +204,7 @@ static sf_status stage_score(sample_run *r, sf_cuda_plan *plan, int stage, void 
     sf_device_request rq;
     memset(&rq, 0, sizeof rq);
     rq.score = out;
-    return sfi_eval_launch(plan, r->u, r->n, &rq, r->scratch, r->tile, r->s->bad, 0, st, r->s->blas, r->s->math);
+    return sfi_eval_launch(plan, r->u, r->n, &rq, r->scratch, r->tile, r->s->bad, 0, st, r->s->blas, r->math);
 }
 
 /* Enqueues one step of `stages` stages (the step number lives on the device). */
@@ -282,13 +284,20 @@ static sf_status run_chunk(sample_run *r, const sf_schedule *sched, const sf_ste
     device_step *host = (device_step *)malloc((size_t)steps * sizeof(device_step) + 1);
     if (!host) return sfi_fail(SF_ERR_NOMEM, "out of memory for %d sampler steps", steps);
     s = fill_table(host, sched, plans, steps);
+    /* On the run's stream, not with cudaMemcpy: that copies on the legacy default stream, which a
+     * non-blocking stream does not wait for, and returns from a pageable source before its DMA
+     * lands. The wait lets the staging go. */
     cudaError_t e = cudaSuccess;
-    if (s == SF_OK) e = cudaMemcpy(r->table, host, (size_t)steps * sizeof(device_step), cudaMemcpyHostToDevice);
+    if (s == SF_OK) e = cudaMemcpyAsync(r->table, host, (size_t)steps * sizeof(device_step), cudaMemcpyHostToDevice, st);
+    if (s == SF_OK && e == cudaSuccess) e = cudaMemcpyAsync(r->x, x, r->nd * sizeof(double), cudaMemcpyHostToDevice, st);
+    if (s == SF_OK && e == cudaSuccess) e = cudaStreamSynchronize(st);
     free(host);
     if (s != SF_OK) return s;
-    if (e != cudaSuccess) return sfi_fail(SF_ERR_CUDA, "uploading the sampler steps failed: %s", cudaGetErrorString(e));
-    SF_CUDA_TRY(cudaMemcpy(r->x, x, r->nd * sizeof(double), cudaMemcpyHostToDevice));
+    if (e != cudaSuccess)
+        return sfi_fail(SF_ERR_CUDA, "uploading the sampler steps and particles failed: %s", cudaGetErrorString(e));
     SF_CUDA_TRY(cudaMemsetAsync(r->step, 0, sizeof(int), st));
+    /* an empty ring, as the CPU loop's: a slot read before any step wrote it gives 0, not garbage */
+    if (r->hist) SF_CUDA_TRY(cudaMemsetAsync(r->hist, 0, r->stride * sizeof(double) * SF_MAX_HISTORY, st));
     if (trajectory) {
         if ((s = trajectory(data, 0, times[0], x, r->n, r->d)) != SF_OK) return s;
         SF_CUDA_TRY(cudaSetDevice(r->s->device)); /* the callback may have changed it */
@@ -329,7 +338,7 @@ static sf_status sample(sf_cuda_state *s, sf_precision precision, size_t max_bat
 {
     sample_run r;
     memset(&r, 0, sizeof r);
-    r.s = s, r.gamma = gamma, r.d = mix->dim, r.steps = steps, r.seed = seed;
+    r.s = s, r.gamma = gamma, r.math = s->math, r.d = mix->dim, r.steps = steps, r.seed = seed;
     for (int k = 0; k < steps; k++) r.history |= plans[k].push;
     r.first_step = first_step;
     sf_status st = device_plan(s, mix, precision, &r.mix);
@@ -363,7 +372,9 @@ static sf_status sample(sf_cuda_state *s, sf_precision precision, size_t max_bat
                      ? run_chunk<float>(&r, sched, plans, times, steps, x + b0 * r.d, trajectory, data, every)
                      : run_chunk<double>(&r, sched, plans, times, steps, x + b0 * r.d, trajectory, data, every);
         }
-        if (r.memory) cudaFree(r.memory);
+        cudaError_t freed = r.memory ? cudaFree(r.memory) : cudaSuccess;
+        if (st == SF_OK && freed != cudaSuccess)
+            st = sfi_fail(SF_ERR_CUDA, "cudaFree of the sampler's memory failed: %s", cudaGetErrorString(freed));
         r.memory = NULL;
     }
     sfi_cuda_plan_destroy(r.mix);

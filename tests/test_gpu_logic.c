@@ -9,13 +9,15 @@
  *  - the small-d register logic (every component once, online log-sum-exp, Welford);
  *  - the NaN-symmetric warp maximum, on an emulated 32-lane butterfly (issue 11 defect 2);
  *  - float32 at d = 1024 (issue 11 defect 5);
- *  - batch sizing and the halving retry (issue 11 defect 1). */
+ *  - batch sizing and the halving retry (issue 11 defect 1);
+ *  - the sampler's history ring as kernels/sample.cu indexes it (sf_step_slot). */
 #define SF_SMALL_SLOTS 32 /* one lane owns every coordinate up to d = 32 (the device: 8 per lane) */
 #include "batch.h"
 #include "field.h"
 #include "particle_logic.h"
 #include "request.h"
 #include "score_cpu.h"
+#include "step_plan.h"
 #include "test_helpers.h"
 
 #include <float.h>
@@ -540,4 +542,50 @@ Test(gpu_logic, continued_sampler_run_draws_fresh_noise)
     cr_expect(memcmp(whole, reused, sizeof whole) != 0, "restarting the step count reproduced the run");
     sf_context_destroy(cpu);
     sf_mixture_destroy(m);
+}
+
+/* ---------------------------------------------------------------- the sampler's history ring */
+
+/* The device loop (kernels/sample.cu, step_result) keeps SF_MAX_HISTORY denoised values in a ring:
+ * step k reads D_{k-1-m} from sf_step_slot(k, m) for each H_m != 0, then writes its own D into
+ * sf_step_slot(k + 1, 0), the slot of D_{k-3}. Replayed here on step stamps for every multistep
+ * plan: each read finds the step it names, written earlier in this run (never an empty slot,
+ * which on the device held garbage, nor one already overwritten), and reading D_{k-3} from the
+ * slot that the same step then overwrites does occur (unipc, order 3). */
+Test(gpu_logic, history_ring_reads_the_steps_it_names)
+{
+    static const sf_sampler_kind kinds[] = {SF_SAMPLER_DPMPP_2M, SF_SAMPLER_DPMPP_3M, SF_SAMPLER_DPMPP_2M_SDE,
+                                            SF_SAMPLER_UNIPC};
+    static const int step_counts[] = {1, 2, 3, 4, 5, 14, 15, 16, 25};
+    enum { MAX_STEPS = 25 };
+    sf_schedule sched = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
+    int reads = 0, reads_of_the_slot_overwritten = 0;
+    for (size_t s = 0; s < sizeof kinds / sizeof kinds[0]; s++)
+        for (int order = 2; order <= 3; order++)
+            for (size_t c = 0; c < sizeof step_counts / sizeof step_counts[0]; c++)
+                for (int to_zero = 0; to_zero <= 1; to_zero++) {
+                    int K = step_counts[c];
+                    sf_sampler smp = sf_sampler_default(kinds[s]);
+                    smp.steps = K, smp.order = order, smp.to_zero = to_zero, smp.spacing = SF_SPACING_KARRAS;
+                    smp.t1 = 0.98, smp.t0 = 0.005;
+                    double times[MAX_STEPS + 1];
+                    sf_step_plan plans[MAX_STEPS];
+                    cr_assert_eq(sfi_step_times(&smp, &sched, times), SF_OK, "%s", sf_last_error());
+                    cr_assert_eq(sfi_step_plans(&smp, &sched, times, K, plans), SF_OK, "%s", sf_last_error());
+                    int stamp[SF_MAX_HISTORY] = {-1, -1, -1}; /* the step whose D each slot holds */
+                    for (int k = 0; k < K; k++) {
+                        for (int m = 0; m < SF_MAX_HISTORY; m++) {
+                            if (plans[k].H[m] == 0) continue;
+                            cr_expect_eq(stamp[sf_step_slot(k, m)], k - 1 - m,
+                                         "%s order %d, %d steps%s: step %d reads D_%d from a slot holding step %d's",
+                                         sf_sampler_kind_name(kinds[s]), order, K, to_zero ? " to zero" : "", k, k - 1 - m,
+                                         stamp[sf_step_slot(k, m)]);
+                            reads++;
+                            reads_of_the_slot_overwritten += plans[k].push && sf_step_slot(k, m) == sf_step_slot(k + 1, 0);
+                        }
+                        if (plans[k].push) stamp[sf_step_slot(k + 1, 0)] = k;
+                    }
+                }
+    cr_expect(reads > 0 && reads_of_the_slot_overwritten > 0, "%d reads, %d of the slot the step overwrites", reads,
+              reads_of_the_slot_overwritten);
 }

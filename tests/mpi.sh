@@ -146,7 +146,7 @@ EOF
     --n 30000 --out long.npy --quiet 2>err.txt &
   launcher=$!
   local waited=0
-  until ls | grep -q '^long\.npy\.tmp\.' || [ $waited -ge 100 ]; do sleep 0.1; waited=$((waited + 1)); done
+  until ls | grep -q '^long\.npy\.tmp\.' || [ $waited -ge 600 ]; do sleep 0.1; waited=$((waited + 1)); done # 60 s: a loaded machine starts 3 ranks slowly
   ls | grep -q '^long\.npy\.tmp\.' || fail "no temporary file appeared"
   sleep 0.5
   kill -TERM $launcher

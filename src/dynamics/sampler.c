@@ -349,17 +349,24 @@ static sf_status run_sampler(eps_model *em, const sf_schedule *sched, sf_sampler
     return st;
 }
 
+/* The caller's schedule and sampler (of any struct size) as full structs, the sampler's zero
+ * fields given their defaults, both checked as a run checks them. */
+static sf_status load_run(const sf_schedule *sched, const sf_sampler *smp, sf_schedule *schedule, sf_sampler *sampler)
+{
+    sf_status st = SF_LOAD_STRUCT(*schedule, sched, SF_SCHEDULE_SIZE_0_1, "sf_schedule");
+    if (st == SF_OK) st = SF_LOAD_STRUCT(*sampler, smp, SF_SAMPLER_SIZE_0_1, "sf_sampler");
+    if (st != SF_OK) return st;
+    sampler_defaults_for_zeros(sampler);
+    return check_sampler(sampler, schedule);
+}
+
 sf_status sf_sampler_times(const sf_schedule *sched, const sf_sampler *smp, double *times)
 {
     sfi_error_clear();
     if (!sched || !smp || !times) return sfi_fail(SF_ERR_INVALID, "sf_sampler_times: schedule, sampler and times must not be NULL");
     sf_schedule schedule;
     sf_sampler sampler;
-    sf_status st = SF_LOAD_STRUCT(schedule, sched, SF_SCHEDULE_SIZE_0_1, "sf_schedule");
-    if (st == SF_OK) st = SF_LOAD_STRUCT(sampler, smp, SF_SAMPLER_SIZE_0_1, "sf_sampler");
-    if (st != SF_OK) return st;
-    sampler_defaults_for_zeros(&sampler);
-    st = check_sampler(&sampler, &schedule);
+    sf_status st = load_run(sched, smp, &schedule, &sampler);
     return st == SF_OK ? sfi_step_times(&sampler, &schedule, times) : st;
 }
 
@@ -405,11 +412,8 @@ sf_status sf_sampler_cost(const sf_schedule *sched, const sf_sampler *smp, size_
     if (!sched || !smp) return sfi_fail(SF_ERR_INVALID, "sf_sampler_cost: schedule and sampler must not be NULL");
     sf_schedule schedule;
     sf_sampler sampler;
-    sf_status st = SF_LOAD_STRUCT(schedule, sched, SF_SCHEDULE_SIZE_0_1, "sf_schedule");
-    if (st == SF_OK) st = SF_LOAD_STRUCT(sampler, smp, SF_SAMPLER_SIZE_0_1, "sf_sampler");
+    sf_status st = load_run(sched, smp, &schedule, &sampler);
     if (st != SF_OK) return st;
-    sampler_defaults_for_zeros(&sampler);
-    if ((st = check_sampler(&sampler, &schedule)) != SF_OK) return st;
     double *times = NULL;
     sf_step_plan *plans = NULL;
     st = plan_run(&sampler, &schedule, &times, &plans);

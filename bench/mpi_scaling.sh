@@ -5,13 +5,15 @@
 # itself (the slowest rank's time, as the summary reports it); the wall time includes mpirun's start,
 # the draws, the occupations and the shared file's writes.
 # OMP_NUM_THREADS, when set, is every rank's thread count (otherwise the ranks split the cores).
-# Usage: bash bench/mpi_scaling.sh [BUILD_DIR] [PARTICLES_PER_RANK] [REPEAT] [MAX_RANKS]
+# With CSV_FILE, the rows also go there (ranks,particles,rate,wall), for bench/plot_scaling.py.
+# Usage: bash bench/mpi_scaling.sh [BUILD_DIR] [PARTICLES_PER_RANK] [REPEAT] [MAX_RANKS] [CSV_FILE]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 per_rank=${2:-40000}
 repeat=${3:-3}
 max_ranks=${4:-3}
+csv=${5:-}
 steps=50
 cli=$build/scorefield
 command -v mpirun >/dev/null || { echo "mpirun not found (Debian: openmpi-bin)"; exit 1; }
@@ -28,6 +30,7 @@ echo
 echo "| ranks P | particles | sampler rate (particle-steps/s) | per rank | wall time (s) | parallel efficiency |"
 echo "|---|---|---|---|---|---|"
 base=""
+[ -z "$csv" ] || echo "ranks,particles,rate,wall" >"$csv"
 for ((P = 1; P <= max_ranks; P++)); do
   n=$((P * per_rank))
   best_rate=0 best_wall=0
@@ -42,4 +45,5 @@ for ((P = 1; P <= max_ranks; P++)); do
   [ -n "$base" ] || base=$best_rate
   awk -v P=$P -v n=$n -v rate="$best_rate" -v wall="$best_wall" -v base="$base" \
     'BEGIN { printf "| %d | %d | %.3g | %.3g | %.2f | %.0f%% |\n", P, n, rate, rate / P, wall, 100 * rate / (P * base) }'
+  [ -z "$csv" ] || echo "$P,$n,$best_rate,$best_wall" >>"$csv"
 done

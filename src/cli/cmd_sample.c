@@ -165,7 +165,7 @@ static int read_times(const char *path, double **times, size_t *count)
         size_t cap = 0;
         while (fscanf(f, "%127s", word) == 1) {
             double v;
-            if (!cli_double("--times", word, &v)) {
+            if (!cli_parse_double(word, &v)) {
                 fclose(f);
                 free(*times);
                 return cli_bad_input("%s: time %zu ('%s') is not a number", path, *count, word);

@@ -75,17 +75,21 @@ const char *cli_value(int argc, char **argv, int *i)
     return argv[++*i];
 }
 
-int cli_double(const char *option, const char *text, double *out)
+int cli_parse_double(const char *text, double *out)
 {
     char *end;
     errno = 0;
     double v = isspace((unsigned char)text[0]) ? NAN : strtod(text, &end);
-    if (isnan(v) || end == text || *end != '\0' || errno == ERANGE || !isfinite(v)) {
-        cli_bad_input("option %s: '%s' is not a finite number", option, text);
-        return 0;
-    }
+    if (isnan(v) || end == text || *end != '\0' || errno == ERANGE || !isfinite(v)) return 0;
     *out = v;
     return 1;
+}
+
+int cli_double(const char *option, const char *text, double *out)
+{
+    if (cli_parse_double(text, out)) return 1;
+    cli_bad_input("option %s: '%s' is not a finite number", option, text);
+    return 0;
 }
 
 /* The digits at text as a count: the number of digits read (0: none, or too large for size_t). */

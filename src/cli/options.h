@@ -32,8 +32,10 @@ int cli_write_error(sf_status status);
 /* Takes the value of option argv[*i] (which must follow it); NULL, with the error printed, if missing. */
 const char *cli_value(int argc, char **argv, int *i);
 /* Strict number parsing: the whole string must be a finite number, without leading spaces.
- * Returns 0 and prints on failure. */
+ * cli_double returns 0 and prints (naming the option) on failure; cli_parse_double prints nothing,
+ * for callers whose message names a file instead. */
 int cli_double(const char *option, const char *text, double *out);
+int cli_parse_double(const char *text, double *out);
 /* A count: decimal digits only (no sign, space, exponent or suffix), at most `max` (which the
  * command's --help states). Returns 0 and prints on failure. */
 int cli_count(const char *option, const char *text, size_t max, size_t *out);

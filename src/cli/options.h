@@ -77,9 +77,10 @@ int cli_time_option(cli_time *ct, int argc, char **argv, int *i);
 /* Resolves the options into a time; prints the error and returns 0 if incomplete or invalid. */
 int cli_time_resolve(const cli_time *ct, sf_time *out);
 
-/* The generation interval of a sampler run where not given (NaN): t1 = 1 (vp-cosine 0.995, flow
- * 0.99: their alpha vanishes at 1; edm: sigma-max), t0 = 1e-3 (edm: sigma-min). */
+/* The generation interval of a sampler run where not given (NaN): sf_sampler_interval_default's. */
 void cli_interval_defaults(const sf_schedule *schedule, double *t1, double *t0);
+/* Whether the schedule's default spacing is Karras (edm; sf_sampler_interval_default). */
+int cli_default_karras(const sf_schedule *schedule);
 extern const char cli_time_help[];
 
 int cli_backend(const char *text, sf_backend *out);

@@ -274,6 +274,12 @@ Test(misuse, samplers)
     s2 = smp, s2.t0 = s2.t1; /* an empty interval */
     EXPECT_INVALID(sf_sampler_times(&vp, &s2, grid));
     cr_expect_eq(sf_sampler_times(&vp, &smp, grid), SF_OK, "%s", sf_last_error());
+    double t1, t0;
+    sf_spacing spacing;
+    EXPECT_INVALID(sf_sampler_interval_default(NULL, &t1, &t0, &spacing));
+    EXPECT_INVALID(sf_sampler_interval_default(&vp, NULL, &t0, &spacing));
+    EXPECT_INVALID(sf_sampler_interval_default(&vp, &t1, NULL, &spacing));
+    EXPECT_INVALID(sf_sampler_interval_default(&vp, &t1, &t0, NULL));
     EXPECT_INVALID(sf_sample_marginal(NULL, &t, 1, 0, x, 3));
     EXPECT_INVALID(sf_sample_marginal(mix, NULL, 1, 0, x, 3));
     EXPECT_INVALID(sf_sample_marginal(mix, &t, 1, 0, NULL, 3));

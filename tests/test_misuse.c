@@ -829,7 +829,7 @@ Test(misuse, every_public_function_is_exercised)
         "sf_speciation_summarize_sized", "sf_speciation_layer_sized", "sf_speciation_amplification_sized",
         "sf_speciation_branching_sized", "sf_blowup_at_sized", "sf_doublewell_summarize_sized",
         "sf_pair_peak_check_sized", "sf_entropy_budget_sized", "sf_context_set_gemm_math", "sf_plan_evaluate_device",
-        "sf_flow_ode", "sf_sampler_cost", "sf_distribution_error", "sf_distribution_error_sized", "sf_sampler_error_setup_init",
+        "sf_flow_ode", "sf_sampler_cost", "sf_sampler_interval_default", "sf_distribution_error", "sf_distribution_error_sized", "sf_sampler_error_setup_init",
         "sf_sampler_error_setup_default", "sf_sampler_error", "sf_sampler_error_sized",
         "sf_context_set_share"};
     FILE *f = fopen(SF_PROJECT_DIR "/include/scorefield.h", "r");

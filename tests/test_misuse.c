@@ -273,6 +273,11 @@ Test(misuse, samplers)
     EXPECT_INVALID(sf_sampler_times(&vp, &smp, NULL));
     s2 = smp, s2.t0 = s2.t1; /* an empty interval */
     EXPECT_INVALID(sf_sampler_times(&vp, &s2, grid));
+    sf_schedule flow = sf_schedule_default(SF_SCHEDULE_FLOW);
+    s2 = smp, s2.t1 = 1.0; /* alpha = 0: outside the flow schedule, which sf_sample refuses too */
+    EXPECT_INVALID(sf_sampler_times(&flow, &s2, grid));
+    s2.t1 = 0.99;
+    cr_expect_eq(sf_sampler_times(&flow, &s2, grid), SF_OK, "%s", sf_last_error());
     cr_expect_eq(sf_sampler_times(&vp, &smp, grid), SF_OK, "%s", sf_last_error());
     double t1, t0;
     sf_spacing spacing;

@@ -213,6 +213,12 @@ static sf_status check_sampler(const sf_sampler *smp, const sf_schedule *sched)
     if (smp->to_zero != 0 && smp->to_zero != 1) return sfi_fail(SF_ERR_INVALID, "to_zero = %d must be 0 or 1", smp->to_zero);
     if (smp->to_zero && smp->spacing == SF_SPACING_GIVEN)
         return sfi_fail(SF_ERR_INVALID, "to_zero with given times: end the given times at t = 0 instead");
+    if (smp->spacing != SF_SPACING_GIVEN) { /* both ends within the schedule's range (flow: t < 1) */
+        sf_time end;
+        sf_status st = sf_schedule_at(sched, smp->t1, &end);
+        if (st == SF_OK) st = sf_schedule_at(sched, smp->t0, &end);
+        if (st != SF_OK) return st;
+    }
     if (smp->to_zero) {
         sf_time zero;
         sf_status st = sf_schedule_at(sched, 0.0, &zero);

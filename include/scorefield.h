@@ -383,6 +383,11 @@ SF_API const char *sf_sampler_kind_name(sf_sampler_kind kind);
  * would refuse of the schedule and sampler. */
 SF_API sf_status sf_sampler_times(const sf_schedule *schedule, const sf_sampler *sampler, double *times);
 
+/* The interval and spacing a run takes on this schedule when none is given (the defaults of
+ * `scorefield sample` and `sampler-error`, and of Python's sf.sample): t1 = 1 (vp-cosine 0.995,
+ * flow 0.99, edm sigma_max), t0 = 1e-3 (edm sigma_min), spacing uniform in t (edm: Karras). */
+SF_API sf_status sf_sampler_interval_default(const sf_schedule *schedule, double *t1, double *t0, sf_spacing *spacing);
+
 /* Called every `every` steps (and at the start and the end) with the particles at time t. */
 typedef sf_status (*sf_trajectory_fn)(void *data, int step, double t, const double *x, size_t n, int d);
 

@@ -122,6 +122,10 @@ Test(commands, sample_refuses_what_does_not_apply)
     cli_result r = run_cli((const char *const[]){"sample", "--mixture", THREE, "--schedule", "vp-linear", "--sampler", "heun",
                                                  "--n", "5", "--times", grid, "--out", out_path, NULL});
     expect_refused(&r, grid, "decreasing");
+    write_text(grid, "1 0.5 abc 0.1\n"); /* one line naming the file, not a second naming --times */
+    r = run_cli((const char *const[]){"sample", "--mixture", THREE, "--schedule", "vp-linear", "--sampler", "heun",
+                                      "--n", "5", "--times", grid, "--out", out_path, NULL});
+    expect_refused(&r, grid, "not a number");
     write_text(grid, "1 0.5 0.1\n");
     r = run_cli((const char *const[]){"sample", "--mixture", THREE, "--schedule", "vp-linear", "--sampler", "heun", "--n", "5",
                                       "--times", grid, "--steps", "7", "--out", out_path, NULL});

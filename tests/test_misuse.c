@@ -273,7 +273,18 @@ Test(misuse, samplers)
     EXPECT_INVALID(sf_sampler_times(&vp, &smp, NULL));
     s2 = smp, s2.t0 = s2.t1; /* an empty interval */
     EXPECT_INVALID(sf_sampler_times(&vp, &s2, grid));
+    sf_schedule flow = sf_schedule_default(SF_SCHEDULE_FLOW);
+    s2 = smp, s2.t1 = 1.0; /* alpha = 0: outside the flow schedule, which sf_sample refuses too */
+    EXPECT_INVALID(sf_sampler_times(&flow, &s2, grid));
+    s2.t1 = 0.99;
+    cr_expect_eq(sf_sampler_times(&flow, &s2, grid), SF_OK, "%s", sf_last_error());
     cr_expect_eq(sf_sampler_times(&vp, &smp, grid), SF_OK, "%s", sf_last_error());
+    double t1, t0;
+    sf_spacing spacing;
+    EXPECT_INVALID(sf_sampler_interval_default(NULL, &t1, &t0, &spacing));
+    EXPECT_INVALID(sf_sampler_interval_default(&vp, NULL, &t0, &spacing));
+    EXPECT_INVALID(sf_sampler_interval_default(&vp, &t1, NULL, &spacing));
+    EXPECT_INVALID(sf_sampler_interval_default(&vp, &t1, &t0, NULL));
     EXPECT_INVALID(sf_sample_marginal(NULL, &t, 1, 0, x, 3));
     EXPECT_INVALID(sf_sample_marginal(mix, NULL, 1, 0, x, 3));
     EXPECT_INVALID(sf_sample_marginal(mix, &t, 1, 0, NULL, 3));
@@ -823,7 +834,7 @@ Test(misuse, every_public_function_is_exercised)
         "sf_speciation_summarize_sized", "sf_speciation_layer_sized", "sf_speciation_amplification_sized",
         "sf_speciation_branching_sized", "sf_blowup_at_sized", "sf_doublewell_summarize_sized",
         "sf_pair_peak_check_sized", "sf_entropy_budget_sized", "sf_context_set_gemm_math", "sf_plan_evaluate_device",
-        "sf_flow_ode", "sf_sampler_cost", "sf_distribution_error", "sf_distribution_error_sized", "sf_sampler_error_setup_init",
+        "sf_flow_ode", "sf_sampler_cost", "sf_sampler_interval_default", "sf_distribution_error", "sf_distribution_error_sized", "sf_sampler_error_setup_init",
         "sf_sampler_error_setup_default", "sf_sampler_error", "sf_sampler_error_sized",
         "sf_context_set_share"};
     FILE *f = fopen(SF_PROJECT_DIR "/include/scorefield.h", "r");

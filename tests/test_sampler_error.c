@@ -107,6 +107,34 @@ Test(sampler_error, cost_and_randomness_from_the_plans)
     cr_expect_eq(evals, (size_t)13, "heun with to_zero: 6 steps of 2 and the denoising step, not %zu", evals);
 }
 
+/* A t0 with sigma = 0 makes the last step a denoiser evaluation: the budgets still hold (a budget of
+ * 20 buys heun 10 steps, 19 evaluations, not 20 steps and 39), and each run is the longest that fits. */
+Test(sampler_error, budgets_hold_when_the_last_step_denoises)
+{
+    sf_mixture *mix = one_gaussian();
+    sf_schedule sched = sf_schedule_default(SF_SCHEDULE_VP_LINEAR);
+    const char *names[] = {"heun", "dpm3", "dpmpp-2m", "dpmpp-2s-ancestral"};
+    const int nfe[] = {6, 20, 41};
+    sf_sampler_error_setup setup = sf_sampler_error_setup_default();
+    setup.samplers = names, setup.nsamplers = 4, setup.nfe = nfe, setup.nnfe = 3, setup.n = 50, setup.t0 = 0;
+    sf_sampler_error_row rows[12];
+    sf_context *ctx = cpu_context();
+    cr_assert_eq(sf_sampler_error(ctx, mix, &sched, &setup, rows), SF_OK, "%s", sf_last_error());
+    for (int r = 0; r < 12; r++) {
+        sf_sampler_kind kind;
+        cr_assert_eq(sf_sampler_kind_parse(names[rows[r].sampler], &kind), SF_OK);
+        sf_sampler longer = sf_sampler_default(kind);
+        longer.t0 = 0, longer.steps = rows[r].steps + 1;
+        size_t more;
+        cr_assert_eq(sf_sampler_cost(&sched, &longer, &more, NULL), SF_OK);
+        cr_expect(rows[r].nfe <= (size_t)rows[r].nfe_asked, "%s: %zu evaluations for a budget of %d", names[rows[r].sampler],
+                  rows[r].nfe, rows[r].nfe_asked);
+        cr_expect(more > (size_t)rows[r].nfe_asked, "%s: %d steps fit a budget of %d, %d taken", names[rows[r].sampler],
+                  rows[r].steps + 1, rows[r].nfe_asked, rows[r].steps);
+    }
+    sf_context_destroy(ctx), sf_mixture_destroy(mix);
+}
+
 /* The samplers of k-diffusion and diffusers on edm with the Karras spacing (its default there):
  * each budget buys what the plans cost, the deterministic ones have endpoint errors that fall with
  * the budget, and rho changes the grid (so the run). */

@@ -98,6 +98,22 @@ def _sampler_struct(
     return s
 
 
+def run_interval(
+    schedule: ScheduleLike, t1: float | None, t0: float | None, spacing: str | None
+) -> tuple[float, float, str]:
+    """t1, t0 and spacing with those not given (None) taken as the CLI takes them for the schedule
+    (the library's sf_sampler_interval_default): t1 = 1 (vp-cosine 0.995, flow 0.99, edm
+    sigma_max), t0 = 1e-3 (edm sigma_min), spacing "t" (edm "karras")."""
+    d1, d0, kind = C.c_double(), C.c_double(), C.c_int()
+    call(lib.sf_sampler_interval_default, C.byref(as_schedule(schedule).struct()), C.byref(d1), C.byref(d0), C.byref(kind))
+    default_spacing = next(name for name, code in _SPACINGS.items() if code == kind.value)
+    return (
+        d1.value if t1 is None else float(t1),
+        d0.value if t0 is None else float(t0),
+        default_spacing if spacing is None else spacing,
+    )
+
+
 def sample_marginal(
     mix: Mixture,
     n: int,
@@ -123,15 +139,16 @@ def sampler_times(
     sampler: str = "dpm2",
     *,
     steps: int = 100,
-    t1: float = 1.0,
-    t0: float = 1e-3,
-    spacing: str = "t",
+    t1: float | None = None,
+    t0: float | None = None,
+    spacing: str | None = None,
     rho: float | None = None,
     to_zero: bool = False,
 ) -> np.ndarray:
     """The step grid that sample() runs with these options: steps + 1 times from t1 down to t0
     (then 0 with to_zero), uniform in t, in log-SNR or Karras-spaced (the library's
-    sf_sampler_times)."""
+    sf_sampler_times); t1, t0 and spacing default as in sample()."""
+    t1, t0, spacing = run_interval(schedule, t1, t0, spacing)
     extra = {"rho": rho, "to_zero": 1 if to_zero else None}
     smp = _sampler_struct(sampler, steps, t1, t0, spacing, None, 1.0, None, 0, None, 0.0, extra)
     times = np.empty(int(steps) + 1)
@@ -146,9 +163,9 @@ def sample(
     sampler: str = "dpm2",
     *,
     steps: int = 100,
-    t1: float = 1.0,
-    t0: float = 1e-3,
-    spacing: str = "t",
+    t1: float | None = None,
+    t0: float | None = None,
+    spacing: str | None = None,
     times: Any = None,
     h: float = 1.0,
     eta: float | None = None,
@@ -178,7 +195,9 @@ def sample(
     (churn, s_tmin, s_tmax, s_noise: Karras et al. Algorithm 2), "dpmpp-2m", "dpmpp-3m",
     "dpmpp-2m-sde", "dpmpp-2s-ancestral", "unipc" (order 2 or 3); steps uniform in t (spacing="t"),
     in log-SNR ("lambda") or Karras-spaced in sigma/alpha ("karras", rho), or times= (steps + 1
-    decreasing times; a last time with sigma = 0 is a denoising step). to_zero: the last of the
+    decreasing times; a last time with sigma = 0 is a denoising step). t1, t0 and spacing default
+    as for `scorefield sample`: t1 = 1 (vp-cosine 0.995, flow 0.99, edm sigma_max), t0 = 1e-3 (edm
+    sigma_min), spacing "t" (edm "karras"). to_zero: the last of the
     steps goes from t0 to t = 0 as the denoiser (docs/samplers.md). Noise is
     Philox keyed by (seed, particle, step, dimension). The start is x0, or n exact draws of the
     mixture at t1 with the same seed (as `scorefield sample`). classes and guidance: guidance
@@ -196,6 +215,7 @@ def sample(
     ts = None if times is None else as_f64(times, "times").reshape(-1)
     if ts is not None:
         steps, t1, t0 = ts.shape[0] - 1, float(ts[0]), float(ts[-1])
+    t1, t0, spacing = run_interval(sched, t1, t0, spacing)
     cls = None if classes is None else np.ascontiguousarray(classes, dtype=np.intc).reshape(-1)
     extra = {"churn": churn, "s_tmin": s_tmin, "s_tmax": s_tmax, "s_noise": s_noise, "order": order, "rho": rho}
     extra["to_zero"] = 1 if to_zero else None

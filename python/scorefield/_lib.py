@@ -365,6 +365,7 @@ _PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "sf_sampler_kind_name": (C.c_char_p, [cint]),
     "sf_sample_marginal": (st, [vp, P(Time), C.c_uint64, size_t, vp, size_t]),
     "sf_sampler_times": (st, [P(Schedule), P(Sampler), vp]),
+    "sf_sampler_interval_default": (st, [P(Schedule), P(dbl), P(dbl), P(cint)]),
     "sf_sample": (st, [vp, vp, P(Schedule), P(Sampler), vp, size_t, size_t, TRAJECTORY_FN, vp, cint]),
     "sf_sample_model": (
         st,

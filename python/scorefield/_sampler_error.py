@@ -12,7 +12,7 @@ import numpy as np
 from . import _lib
 from ._arrays import as_f64, ptr
 from ._core import ContextLike, Mixture, ScheduleLike, as_schedule, context, resolve_time
-from ._dynamics import _SPACINGS
+from ._dynamics import _SPACINGS, run_interval
 from ._lib import call, lib
 
 _PARTS = (("value", ""), ("se", "_se"), ("floor", "_floor"), ("floor_se", "_floor_se"), ("significant", "_significant"))
@@ -69,9 +69,9 @@ def sampler_error(
     n: int = 2000,
     seed: int = 0,
     *,
-    t1: float = 1.0,
-    t0: float = 1e-3,
-    spacing: str = "t",
+    t1: float | None = None,
+    t0: float | None = None,
+    spacing: str | None = None,
     rho: float = 7.0,
     reference_tol: float = 1e-10,
     backend: ContextLike = "cpu",
@@ -81,6 +81,7 @@ def sampler_error(
     (budgets), and (samplers, budgets) arrays named as the CSV's columns: nfe, steps, stochastic,
     endpoint_rms, endpoint_max, order, order_se, reference_error, and for tv, mean_err, cov_err,
     sw2, nll_gap the value and its _se, _floor, _floor_se, _significant."""
+    t1, t0, spacing = run_interval(schedule, t1, t0, spacing)
     if spacing not in _SPACINGS:
         raise ValueError(f"spacing must be 't', 'lambda' or 'karras', got {spacing!r}")
     names = [str(s).encode() for s in samplers]

@@ -179,7 +179,9 @@ def test_new_schedules_and_sampler_options(three_kinds: sf.Mixture) -> None:
     with pytest.raises(ValueError, match="edm-heun"):
         sf.sample(three_kinds, 5, "edm", "dpmpp-2m", churn=1.0, t1=80.0, t0=0.01)
     with pytest.raises(ValueError, match="karras"):
-        sf.sample(three_kinds, 5, "edm", "dpmpp-2m", rho=5.0, t1=80.0, t0=0.01)
+        sf.sample(three_kinds, 5, "edm", "dpmpp-2m", rho=5.0, spacing="t", t1=80.0, t0=0.01)
+    # on edm the spacing defaults to Karras (as in the CLI), so rho applies there
+    assert np.isfinite(sf.sample(three_kinds, 5, "edm", "dpmpp-2m", rho=5.0, steps=8)).all()
 
 
 def test_sampler_times_is_the_grid_sample_runs(three_kinds: sf.Mixture) -> None:
@@ -195,3 +197,30 @@ def test_sampler_times_is_the_grid_sample_runs(three_kinds: sf.Mixture) -> None:
     np.testing.assert_array_equal(traj.times, grid)
     with pytest.raises(sf.ScorefieldError, match="t1 > t0"):
         sf.sampler_times("vp-linear", "heun", steps=5, t1=0.1, t0=0.2)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "sampler"), [("edm", "edm-heun"), ("flow", "dpmpp-2m"), ("vp-cosine", "unipc"), ("vp-linear", "dpmpp-3m")]
+)
+def test_default_interval_and_spacing_are_the_clis(tmp_path, schedule: str, sampler: str) -> None:
+    """Without t1, t0 and spacing, sf.sample runs what `scorefield sample` runs without --t1, --t0
+    and --spacing (edm: 80 -> 0.002 Karras-spaced; flow and vp-cosine start below t = 1)."""
+    cli = cli_path()
+    if cli is None:
+        pytest.skip("the scorefield command is not installed beside this Python")
+    path = EXAMPLES / "symmetric_binary.json"
+    out = tmp_path / "x.npy"
+    subprocess.run(
+        [cli, "sample", "--mixture", str(path), "--schedule", schedule, "--sampler", sampler, "--steps", "12"]
+        + ["--n", "50", "--seed", "2", "--out", str(out), "--quiet"],
+        check=True,
+        capture_output=True,
+    )
+    mix = sf.Mixture.from_json(path)
+    np.testing.assert_array_equal(np.load(out), sf.sample(mix, n=50, schedule=schedule, sampler=sampler, steps=12, seed=2))
+    grid = sf.sampler_times(schedule, sampler, steps=12)
+    sched = sf.Schedule(schedule)
+    assert grid[0] > grid[-1] > 0 and sched.at(grid[0]).alpha > 0
+    if schedule == "edm":  # the noise levels themselves, by Karras et al.'s formula with rho = 7
+        s1, s0 = grid[0] ** (1 / 7), grid[-1] ** (1 / 7)
+        np.testing.assert_allclose(grid, (s1 + np.arange(13) / 12 * (s0 - s1)) ** 7, rtol=1e-12)

@@ -83,14 +83,19 @@ static void endpoint_error(const double *x, const double *x_ref, size_t n, int d
     *rms = sqrt(sum / (double)n);
 }
 
-/* Budget -> steps: whole steps of the one-step cost, at least one; the run's actual cost. */
+/* Budget -> steps: the most steps whose run costs at most the budget, at least one; the run's actual
+ * cost. A run's cost is first + (steps - 1) per: every step but the last costs the same, and the last
+ * may cost less (one denoiser evaluation when t0 has sigma = 0). */
 static sf_status steps_for(const sf_schedule *sched, sf_sampler *smp, int nfe, size_t *used, int *stochastic)
 {
-    size_t per_step;
+    size_t first, two;
     smp->steps = 1;
-    sf_status st = sf_sampler_cost(sched, smp, &per_step, NULL);
+    sf_status st = sf_sampler_cost(sched, smp, &first, NULL);
+    smp->steps = 2;
+    if (st == SF_OK) st = sf_sampler_cost(sched, smp, &two, NULL);
     if (st != SF_OK) return st;
-    smp->steps = per_step > 0 && (size_t)nfe / per_step > 1 ? (int)((size_t)nfe / per_step) : 1;
+    size_t per = two - first, budget = (size_t)nfe;
+    smp->steps = per > 0 && budget > first ? 1 + (int)((budget - first) / per) : 1;
     return sf_sampler_cost(sched, smp, used, stochastic);
 }
 

@@ -165,7 +165,7 @@ static int read_times(const char *path, double **times, size_t *count)
         size_t cap = 0;
         while (fscanf(f, "%127s", word) == 1) {
             double v;
-            if (!cli_double("--times", word, &v)) {
+            if (!cli_parse_double(word, &v)) {
                 fclose(f);
                 free(*times);
                 return cli_bad_input("%s: time %zu ('%s') is not a number", path, *count, word);
@@ -297,10 +297,9 @@ int cmd_sample(int argc, char **argv)
     if (sf_sampler_kind_parse(sampler_name, &kind) != SF_OK) return cli_bad_input("option --sampler: %s", sf_last_error());
     if (!class_text && guidance != 0) return cli_bad_input("option --guidance needs --class (the components to guide toward)");
     if (have_every && !traj_path) return cli_bad_input("option --every needs --trajectory (the file the frames go to)");
-    int edm = ct.schedule.kind == SF_SCHEDULE_EDM;
     if (spacing && strcmp(spacing, "t") && strcmp(spacing, "lambda") && strcmp(spacing, "karras"))
         return cli_bad_input("option --spacing: '%s' is not t, lambda or karras", spacing);
-    int karras = spacing ? !strcmp(spacing, "karras") : edm && !times_file;
+    int karras = spacing ? !strcmp(spacing, "karras") : cli_default_karras(&ct.schedule) && !times_file;
     int refused = refuse_inapplicable(&so, kind, karras);
     if (refused != SF_EXIT_OK) return refused;
     smp = sf_sampler_default(kind);

@@ -231,7 +231,7 @@ int cmd_sampler_error(int argc, char **argv)
     if (!mixture_path || !ct.have_schedule || !samplers_text)
         return cli_bad_input("sampler-error: --mixture, --schedule and --samplers are required");
     if (n < 2) return cli_bad_input("option --n: need at least 2 particles (got %zu)", n);
-    if (!spacing) spacing = ct.schedule.kind == SF_SCHEDULE_EDM ? "karras" : "t";
+    if (!spacing) spacing = cli_default_karras(&ct.schedule) ? "karras" : "t";
     if (strcmp(spacing, "t") && strcmp(spacing, "lambda") && strcmp(spacing, "karras"))
         return cli_bad_input("option --spacing: '%s' is not t, lambda or karras", spacing);
     if (!isnan(rho) && strcmp(spacing, "karras")) return cli_bad_input("option --rho: applies to --spacing karras only");

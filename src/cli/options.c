@@ -75,17 +75,21 @@ const char *cli_value(int argc, char **argv, int *i)
     return argv[++*i];
 }
 
-int cli_double(const char *option, const char *text, double *out)
+int cli_parse_double(const char *text, double *out)
 {
     char *end;
     errno = 0;
     double v = isspace((unsigned char)text[0]) ? NAN : strtod(text, &end);
-    if (isnan(v) || end == text || *end != '\0' || errno == ERANGE || !isfinite(v)) {
-        cli_bad_input("option %s: '%s' is not a finite number", option, text);
-        return 0;
-    }
+    if (isnan(v) || end == text || *end != '\0' || errno == ERANGE || !isfinite(v)) return 0;
     *out = v;
     return 1;
+}
+
+int cli_double(const char *option, const char *text, double *out)
+{
+    if (cli_parse_double(text, out)) return 1;
+    cli_bad_input("option %s: '%s' is not a finite number", option, text);
+    return 0;
 }
 
 /* The digits at text as a count: the number of digits read (0: none, or too large for size_t). */
@@ -243,14 +247,21 @@ int cli_time_option(cli_time *ct, int argc, char **argv, int *i)
     return 0;
 }
 
+int cli_default_karras(const sf_schedule *schedule)
+{
+    double t1, t0;
+    sf_spacing spacing = SF_SPACING_T;
+    sf_sampler_interval_default(schedule, &t1, &t0, &spacing);
+    return spacing == SF_SPACING_KARRAS;
+}
+
 void cli_interval_defaults(const sf_schedule *schedule, double *t1, double *t0)
 {
-    int edm = schedule->kind == SF_SCHEDULE_EDM;
-    if (isnan(*t1))
-        *t1 = schedule->kind == SF_SCHEDULE_VP_COSINE ? 0.995 : schedule->kind == SF_SCHEDULE_FLOW ? 0.99
-              : edm                                 ? schedule->sigma_max
-                                                    : 1.0;
-    if (isnan(*t0)) *t0 = edm ? schedule->sigma_min : 1e-3;
+    double d1, d0;
+    sf_spacing spacing;
+    if (sf_sampler_interval_default(schedule, &d1, &d0, &spacing) != SF_OK) return; /* a schedule of the parser's own */
+    if (isnan(*t1)) *t1 = d1;
+    if (isnan(*t0)) *t0 = d0;
 }
 
 int cli_time_resolve(const cli_time *ct, sf_time *out)

@@ -32,8 +32,10 @@ int cli_write_error(sf_status status);
 /* Takes the value of option argv[*i] (which must follow it); NULL, with the error printed, if missing. */
 const char *cli_value(int argc, char **argv, int *i);
 /* Strict number parsing: the whole string must be a finite number, without leading spaces.
- * Returns 0 and prints on failure. */
+ * cli_double returns 0 and prints (naming the option) on failure; cli_parse_double prints nothing,
+ * for callers whose message names a file instead. */
 int cli_double(const char *option, const char *text, double *out);
+int cli_parse_double(const char *text, double *out);
 /* A count: decimal digits only (no sign, space, exponent or suffix), at most `max` (which the
  * command's --help states). Returns 0 and prints on failure. */
 int cli_count(const char *option, const char *text, size_t max, size_t *out);
@@ -75,9 +77,10 @@ int cli_time_option(cli_time *ct, int argc, char **argv, int *i);
 /* Resolves the options into a time; prints the error and returns 0 if incomplete or invalid. */
 int cli_time_resolve(const cli_time *ct, sf_time *out);
 
-/* The generation interval of a sampler run where not given (NaN): t1 = 1 (vp-cosine 0.995, flow
- * 0.99: their alpha vanishes at 1; edm: sigma-max), t0 = 1e-3 (edm: sigma-min). */
+/* The generation interval of a sampler run where not given (NaN): sf_sampler_interval_default's. */
 void cli_interval_defaults(const sf_schedule *schedule, double *t1, double *t0);
+/* Whether the schedule's default spacing is Karras (edm; sf_sampler_interval_default). */
+int cli_default_karras(const sf_schedule *schedule);
 extern const char cli_time_help[];
 
 int cli_backend(const char *text, sf_backend *out);

@@ -213,6 +213,12 @@ static sf_status check_sampler(const sf_sampler *smp, const sf_schedule *sched)
     if (smp->to_zero != 0 && smp->to_zero != 1) return sfi_fail(SF_ERR_INVALID, "to_zero = %d must be 0 or 1", smp->to_zero);
     if (smp->to_zero && smp->spacing == SF_SPACING_GIVEN)
         return sfi_fail(SF_ERR_INVALID, "to_zero with given times: end the given times at t = 0 instead");
+    if (smp->spacing != SF_SPACING_GIVEN) { /* both ends within the schedule's range (flow: t < 1) */
+        sf_time end;
+        sf_status st = sf_schedule_at(sched, smp->t1, &end);
+        if (st == SF_OK) st = sf_schedule_at(sched, smp->t0, &end);
+        if (st != SF_OK) return st;
+    }
     if (smp->to_zero) {
         sf_time zero;
         sf_status st = sf_schedule_at(sched, 0.0, &zero);
@@ -368,6 +374,22 @@ sf_status sf_sampler_times(const sf_schedule *sched, const sf_sampler *smp, doub
     sf_sampler sampler;
     sf_status st = load_run(sched, smp, &schedule, &sampler);
     return st == SF_OK ? sfi_step_times(&sampler, &schedule, times) : st;
+}
+
+sf_status sf_sampler_interval_default(const sf_schedule *sched, double *t1, double *t0, sf_spacing *spacing)
+{
+    sfi_error_clear();
+    if (!sched || !t1 || !t0 || !spacing)
+        return sfi_fail(SF_ERR_INVALID, "sf_sampler_interval_default: schedule, t1, t0 and spacing must not be NULL");
+    sf_schedule schedule;
+    sf_status st = SF_LOAD_STRUCT(schedule, sched, SF_SCHEDULE_SIZE_0_1, "sf_schedule");
+    if (st != SF_OK) return st;
+    int edm = schedule.kind == SF_SCHEDULE_EDM;
+    /* vp-cosine and flow end (alpha = 0) at t = 1; edm's time is its noise level */
+    *t1 = schedule.kind == SF_SCHEDULE_VP_COSINE ? 0.995 : schedule.kind == SF_SCHEDULE_FLOW ? 0.99 : edm ? schedule.sigma_max : 1.0;
+    *t0 = edm ? schedule.sigma_min : 1e-3;
+    *spacing = edm ? SF_SPACING_KARRAS : SF_SPACING_T;
+    return SF_OK;
 }
 
 sf_status sf_sample(sf_context *ctx, const sf_mixture *mix, const sf_schedule *sched, const sf_sampler *smp, double *x,

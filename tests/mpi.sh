@@ -171,7 +171,8 @@ sys.exit(status)'
 case_memory() {
   # 96 MB of particles, 32 MB per rank, against the same commands on 3000 particles: what a rank
   # adds for the large run must stay far below its share (the process itself, with MPI and, in
-  # CUDA builds, the CUDA runtime, takes tens to hundreds of MB whatever N is)
+  # CUDA builds, the CUDA runtime, takes tens to hundreds of MB whatever N is, and varies by a few
+  # MB from run to run: the bound, 24 MB, is what a rank holding its 32 MB share would exceed)
   local n=6000000 small=3000
   for command in draw score; do
     declare -A base=()
@@ -186,7 +187,7 @@ case_memory() {
         kb=$(cat rss.$r)
         if [ $size = $small ]; then base[$r]=$kb; continue; fi
         echo "$command: rank $r peak RSS $kb kB, $((kb - ${base[$r]})) kB more than for $small particles"
-        [ $((kb - ${base[$r]})) -lt 16000 ] || fail "$command: rank $r grew by $((kb - ${base[$r]})) kB: not far below its 32 MB share"
+        [ $((kb - ${base[$r]})) -lt 24000 ] || fail "$command: rank $r grew by $((kb - ${base[$r]})) kB: not far below its 32 MB share"
       done
     done
   done

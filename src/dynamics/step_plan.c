@@ -105,13 +105,23 @@ static void denoiser_plan(const sf_time *ts, const sf_time *tt, sf_step_plan *p)
     p->push = 0;
 }
 
-/* The order of a multistep method of order `order` at step k of K: lower at the start (no history
- * yet), and at the end when the run is short (diffusers' lower_order_final: fewer than 15 steps). */
-static int multistep_order(int order, int k, int K)
+/* Above this ratio of a log-SNR step to the one before it, third-order multistep steps drop to
+ * second order (see multistep_order). */
+#define MULTISTEP_THIRD_ORDER_MAX_RATIO 2.0
+
+/* The order of a multistep method of order `order` at step k of K (lam: lambda at each time):
+ * lower at the start (no history yet), at the end when the run is short (diffusers'
+ * lower_order_final: fewer than 15 steps), and second order where a step is more than twice as
+ * long in log-SNR as the one before it: the quadratic extrapolation through the last three
+ * denoised values then amplifies their errors (uniform-t grids end with such a step: on flow with
+ * 20 steps the last is 5 times the previous, and third order there collapsed the samples' variance
+ * across the modes tenfold). For long runs the ratio tends to 1 and the order is kept. */
+static int multistep_order(int order, int k, int K, const double *lam)
 {
     int q = order < k + 1 ? order : k + 1;
     if (K < 15 && k == K - 1) q = 1;
     if (K < 15 && k == K - 2 && q > 2) q = 2;
+    if (q > 2 && lam[k + 1] - lam[k] > MULTISTEP_THIRD_ORDER_MAX_RATIO * (lam[k] - lam[k - 1])) q = 2;
     return q;
 }
 
@@ -361,7 +371,7 @@ static sf_status multistep_plan(const step_ctx *c, const sf_time *ts, const sf_t
     double h = lam[k + 1] - lam[k], ratio = level_of(tt) / level_of(ts), back[3] = {lam[k], 0, 0};
     level_step f;
     if (smp->kind != SF_SAMPLER_UNIPC) {
-        int q = multistep_order(smp->kind == SF_SAMPLER_DPMPP_3M ? 3 : 2, k, K);
+        int q = multistep_order(smp->kind == SF_SAMPLER_DPMPP_3M ? 3 : 2, k, K, lam);
         for (int m = 1; m < q; m++) back[m] = lam[k - m];
         dpmpp_step(smp->kind, q, h, back, ratio, level_of(tt), &f);
         plan_from_level_step(&f, ts, tt, p);
@@ -369,7 +379,7 @@ static sf_status multistep_plan(const step_ctx *c, const sf_time *ts, const sf_t
     }
     /* UniPC: predictor of order q (multistep_order); from step 1 on, first the corrector of
      * the previous segment with the model value at the predicted point (which stays in the history) */
-    int q = multistep_order(smp->order, k, K);
+    int q = multistep_order(smp->order, k, K, lam);
     memset(&f, 0, sizeof f);
     unipc_segment g = unipc_segment_at(lam, k, q);
     f.gy = ratio, f.gD[0] = -g.B; /* y_t = e^-h y - (e^-h - 1) D_k - B sum rho_p (D_{k-j} - D_k) / r_j */
@@ -378,7 +388,7 @@ static sf_status multistep_plan(const step_ctx *c, const sf_time *ts, const sf_t
         f.gD[0] += g.B * g.rho_p[j - 1] / g.r[j - 1];
     }
     if (k > 0) { /* y <- y - B' [sum_j (rho_c - rho_p')_j (D_{k-1-j} - D_{k-1}) / r'_j + rho_c,last (D_k - D_{k-1})] */
-        int qp = multistep_order(smp->order, k - 1, K);
+        int qp = multistep_order(smp->order, k - 1, K, lam);
         unipc_segment pg = unipc_segment_at(lam, k - 1, qp);
         double corr[1 + SF_MAX_HISTORY] = {0};
         corr[0] = -pg.B * pg.rho_c[qp - 1];

@@ -94,6 +94,8 @@ def sampler_error(
     setup.samplers, setup.nsamplers = C.cast(name_array, C.POINTER(C.c_char_p)), len(names)
     setup.nfe, setup.nnfe = budgets.ctypes.data, int(budgets.size)
     setup.n, setup.seed, setup.t1, setup.t0 = int(n), int(seed), float(t1), float(t0)
+    if rho != 7.0 and spacing != "karras":
+        raise ValueError("rho applies to spacing='karras' only")
     setup.spacing, setup.reference_tol, setup.rho = _SPACINGS[spacing], float(reference_tol), float(rho)
     S, J = len(names), int(budgets.size)
     rows = (_lib.SamplerErrorRow * (S * J))()

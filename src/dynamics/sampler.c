@@ -212,7 +212,7 @@ static sf_status check_sampler(const sf_sampler *smp, const sf_schedule *sched)
     if (!(smp->rho > 0) || !isfinite(smp->rho)) return sfi_fail(SF_ERR_INVALID, "rho = %g must be > 0", smp->rho);
     if (smp->to_zero != 0 && smp->to_zero != 1) return sfi_fail(SF_ERR_INVALID, "to_zero = %d must be 0 or 1", smp->to_zero);
     if (smp->to_zero && smp->spacing == SF_SPACING_GIVEN)
-        return sfi_fail(SF_ERR_INVALID, "to_zero with given times: end the given times at t = 0 instead");
+        return sfi_fail(SF_ERR_INVALID, "to_zero (--to-zero) with given times: end the given times at t = 0 instead");
     if (smp->spacing != SF_SPACING_GIVEN) { /* both ends within the schedule's range (flow: t < 1) */
         sf_time end;
         sf_status st = sf_schedule_at(sched, smp->t1, &end);
@@ -224,7 +224,7 @@ static sf_status check_sampler(const sf_sampler *smp, const sf_schedule *sched)
         sf_status st = sf_schedule_at(sched, 0.0, &zero);
         if (st != SF_OK) return st;
         if (zero.sigma > 0)
-            return sfi_fail(SF_ERR_INVALID, "to_zero: the %s schedule never reaches sigma = 0 (sigma(0) = %g)",
+            return sfi_fail(SF_ERR_INVALID, "to_zero (--to-zero): the %s schedule never reaches sigma = 0 (sigma(0) = %g)",
                            sf_schedule_kind_name(sched->kind), zero.sigma);
     }
     return SF_OK;

@@ -15,7 +15,7 @@ sf_status sfi_sampler_time(const sf_schedule *s, double t, sf_time *out)
     sf_status st = sf_schedule_at(s, t, out);
     if (st == SF_OK && !(out->sigma > 0))
         st = sfi_fail(SF_ERR_INVALID, "sigma(t = %g) = 0: samplers evaluate the score only where sigma > 0 (t0 > 0; "
-                                     "the step to sigma = 0 is the last one, see to_zero)", t);
+                                     "the step to sigma = 0 is the last one, see to_zero, the CLI's --to-zero)", t);
     return st;
 }
 

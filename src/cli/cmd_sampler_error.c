@@ -97,9 +97,11 @@ static void print_table(const sf_sampler_error_setup *s, const sf_sampler_error_
            "cov", "SW2", "NLL gap");
     for (size_t r = 0; r < count; r++) {
         const sf_sampler_error_row *w = &rows[r];
-        char b[5][48];
-        printf("  %-18s %6zu %6d %10.3g %10.3g %15s %15s %15s %15s %15s\n", s->samplers[w->sampler], w->nfe, w->steps,
-               w->endpoint_rms, w->endpoint_max, metric_text(&w->occupation_tv, b[0], 48),
+        char b[5][48], rms[16] = "-", max[16] = "-"; /* "-": no endpoint error (a stochastic sampler) */
+        if (!isnan(w->endpoint_rms)) snprintf(rms, sizeof rms, "%.3g", w->endpoint_rms);
+        if (!isnan(w->endpoint_max)) snprintf(max, sizeof max, "%.3g", w->endpoint_max);
+        printf("  %-18s %6zu %6d %10s %10s %15s %15s %15s %15s %15s\n", s->samplers[w->sampler], w->nfe, w->steps,
+               rms, max, metric_text(&w->occupation_tv, b[0], 48),
                metric_text(&w->mean_error, b[1], 48), metric_text(&w->cov_error, b[2], 48), metric_text(&w->sw2, b[3], 48),
                metric_text(&w->nll_gap, b[4], 48));
     }

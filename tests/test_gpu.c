@@ -202,6 +202,39 @@ Test(gpu, sampler_trajectories_match_the_cpu)
     sf_mixture_destroy(m);
 }
 
+/* How a new sampler runs in the tests below: churn (edm-heun), the run's and the draws' seeds, the
+ * first particle's global number, and the device's batch (0: the whole run). */
+typedef struct {
+    double churn;
+    uint64_t seed, draw_seed;
+    size_t first_particle, gpu_batch;
+} new_sampler_run;
+
+/* One of the new samplers on its test schedule (edm, flow or vp-linear by kind), Karras-spaced to
+ * sigma = 0 in 25 steps, from the same exact draws of p_t1 on the CPU (*on_cpu) and on gpu
+ * (*on_gpu, n x d each, the caller's to free). Returns the schedule's kind. */
+static sf_schedule_kind run_new_sampler(sf_context *cpu, sf_context *gpu, const sf_mixture *m, int kind,
+                                        const new_sampler_run *o, size_t n, double **on_cpu, double **on_gpu)
+{
+    static const sf_schedule_kind scheds[3] = {SF_SCHEDULE_EDM, SF_SCHEDULE_FLOW, SF_SCHEDULE_VP_LINEAR};
+    sf_schedule s = sf_schedule_default(scheds[kind % 3]);
+    sf_sampler smp = sf_sampler_default((sf_sampler_kind)kind);
+    smp.t1 = s.kind == SF_SCHEDULE_EDM ? 80.0 : 0.98, smp.t0 = 0.005, smp.steps = 25, smp.seed = o->seed;
+    smp.spacing = SF_SPACING_KARRAS, smp.to_zero = 1, smp.churn = o->churn, smp.order = 3;
+    sf_time start;
+    sf_schedule_at(&s, smp.t1, &start);
+    size_t nd = n * sf_mixture_dim(m);
+    double *a = malloc(nd * 8), *b = malloc(nd * 8);
+    cr_assert_eq(sf_sample_marginal(m, &start, o->draw_seed, 0, a, n), SF_OK);
+    memcpy(b, a, nd * 8);
+    cr_assert_eq(sf_sample(cpu, m, &s, &smp, a, n, o->first_particle, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
+    sf_context_set_max_batch(gpu, o->gpu_batch);
+    cr_assert_eq(sf_sample(gpu, m, &s, &smp, b, n, o->first_particle, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
+    sf_context_set_max_batch(gpu, 0);
+    *on_cpu = a, *on_gpu = b;
+    return s.kind;
+}
+
 /* The samplers of k-diffusion and diffusers on the device: the same plans (history ring, noise in
  * the stage inputs, a last denoising step with fewer stages: one graph per stage count), in chunks,
  * against the CPU. */
@@ -212,28 +245,17 @@ Test(gpu, new_samplers_match_the_cpu)
     sfi_rng_seed(&rng, 81);
     sf_mixture *m;
     cr_assert_eq(sfi_workload_mixture(&m, &rng, 4, 5, SF_WORKLOAD_ALL, 1.0), SF_OK);
-    static const sf_schedule_kind scheds[3] = {SF_SCHEDULE_EDM, SF_SCHEDULE_FLOW, SF_SCHEDULE_VP_LINEAR};
     size_t n = 1000, nd = n * 4;
     sf_context *cpu = cpu_context(), *gpu = NULL;
     cr_assert_eq(sf_context_create(&gpu, SF_BACKEND_CUDA, SF_PRECISION_F64, 0), SF_OK, "%s", sf_last_error());
+    const new_sampler_run run = {.churn = 20, .seed = 12, .draw_seed = 6, .first_particle = 3, .gpu_batch = 300};
     for (int kind = SF_SAMPLER_EULER_ANCESTRAL; kind <= SF_SAMPLER_UNIPC; kind++) {
-        sf_schedule s = sf_schedule_default(scheds[kind % 3]);
-        sf_sampler smp = sf_sampler_default((sf_sampler_kind)kind);
-        smp.t1 = s.kind == SF_SCHEDULE_EDM ? 80.0 : 0.98, smp.t0 = 0.005, smp.steps = 25, smp.seed = 12;
-        smp.spacing = SF_SPACING_KARRAS, smp.to_zero = 1, smp.churn = 20, smp.order = 3;
-        sf_time start;
-        sf_schedule_at(&s, smp.t1, &start);
-        double *a = malloc(nd * 8), *b = malloc(nd * 8);
-        cr_assert_eq(sf_sample_marginal(m, &start, 6, 0, a, n), SF_OK);
-        memcpy(b, a, nd * 8);
-        cr_assert_eq(sf_sample(cpu, m, &s, &smp, a, n, 3, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
-        sf_context_set_max_batch(gpu, 300);
-        cr_assert_eq(sf_sample(gpu, m, &s, &smp, b, n, 3, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
-        sf_context_set_max_batch(gpu, 0);
+        double *a, *b;
+        sf_schedule_kind sched = run_new_sampler(cpu, gpu, m, kind, &run, n, &a, &b);
         size_t at;
         double worst = sfi_compare_scaled(a, b, nd, 1e-8, sfi_rms(a, nd), &at);
         cr_expect(worst <= 1.0, "%s on %s: worst %.3g x tol at %zu (cpu %.17g, gpu %.17g)",
-                  sf_sampler_kind_name((sf_sampler_kind)kind), sf_schedule_kind_name(s.kind), worst, at, a[at], b[at]);
+                  sf_sampler_kind_name((sf_sampler_kind)kind), sf_schedule_kind_name(sched), worst, at, a[at], b[at]);
         free(a), free(b);
     }
     sf_context_destroy(cpu), sf_context_destroy(gpu);
@@ -252,23 +274,14 @@ Test(gpu, new_samplers_in_float32_match_the_cpu)
     sfi_rng_seed(&rng, 82);
     sf_mixture *m;
     cr_assert_eq(sfi_workload_mixture(&m, &rng, 4, 5, SF_WORKLOAD_ALL, 1.0), SF_OK);
-    static const sf_schedule_kind scheds[3] = {SF_SCHEDULE_EDM, SF_SCHEDULE_FLOW, SF_SCHEDULE_VP_LINEAR};
     const int d = 4;
     size_t n = 2000, nd = n * d;
     sf_context *cpu = cpu_context(), *gpu = NULL;
     cr_assert_eq(sf_context_create(&gpu, SF_BACKEND_CUDA, SF_PRECISION_F32, 0), SF_OK, "%s", sf_last_error());
+    const new_sampler_run run = {.seed = 13, .draw_seed = 7};
     for (int kind = SF_SAMPLER_EULER_ANCESTRAL; kind <= SF_SAMPLER_UNIPC; kind++) {
-        sf_schedule s = sf_schedule_default(scheds[kind % 3]);
-        sf_sampler smp = sf_sampler_default((sf_sampler_kind)kind);
-        smp.t1 = s.kind == SF_SCHEDULE_EDM ? 80.0 : 0.98, smp.t0 = 0.005, smp.steps = 25, smp.seed = 13;
-        smp.spacing = SF_SPACING_KARRAS, smp.to_zero = 1, smp.order = 3;
-        sf_time start;
-        sf_schedule_at(&s, smp.t1, &start);
-        double *a = malloc(nd * 8), *b = malloc(nd * 8);
-        cr_assert_eq(sf_sample_marginal(m, &start, 7, 0, a, n), SF_OK);
-        memcpy(b, a, nd * 8);
-        cr_assert_eq(sf_sample(cpu, m, &s, &smp, a, n, 0, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
-        cr_assert_eq(sf_sample(gpu, m, &s, &smp, b, n, 0, NULL, NULL, 0), SF_OK, "%s", sf_last_error());
+        double *a, *b;
+        sf_schedule_kind sched = run_new_sampler(cpu, gpu, m, kind, &run, n, &a, &b);
         double scale = sfi_rms(a, nd), mean_diff[4] = {0};
         size_t far = 0;
         for (size_t p = 0; p < n; p++) {
@@ -281,7 +294,7 @@ Test(gpu, new_samplers_in_float32_match_the_cpu)
         }
         const char *name = sf_sampler_kind_name((sf_sampler_kind)kind);
         cr_expect(far <= n / 200, "%s on %s: %zu of %zu particles further than 1e-3 of the scale", name,
-                  sf_schedule_kind_name(s.kind), far, n);
+                  sf_schedule_kind_name(sched), far, n);
         for (int j = 0; j < d; j++)
             cr_expect(fabs(mean_diff[j]) <= 1e-3 * scale, "%s: mean endpoint differs by %g in coordinate %d (scale %g)", name,
                       mean_diff[j], j, scale);

@@ -297,9 +297,9 @@ int cmd_sample(int argc, char **argv)
     if (sf_sampler_kind_parse(sampler_name, &kind) != SF_OK) return cli_bad_input("option --sampler: %s", sf_last_error());
     if (!class_text && guidance != 0) return cli_bad_input("option --guidance needs --class (the components to guide toward)");
     if (have_every && !traj_path) return cli_bad_input("option --every needs --trajectory (the file the frames go to)");
-    if (spacing && strcmp(spacing, "t") && strcmp(spacing, "lambda") && strcmp(spacing, "karras"))
-        return cli_bad_input("option --spacing: '%s' is not t, lambda or karras", spacing);
-    int karras = spacing ? !strcmp(spacing, "karras") : cli_default_karras(&ct.schedule) && !times_file;
+    sf_spacing spacing_kind;
+    if (!cli_spacing(spacing, &ct.schedule, &spacing_kind)) return SF_EXIT_BAD_INPUT;
+    int karras = !times_file && spacing_kind == SF_SPACING_KARRAS;
     int refused = refuse_inapplicable(&so, kind, karras);
     if (refused != SF_EXIT_OK) return refused;
     smp = sf_sampler_default(kind);
@@ -313,7 +313,7 @@ int cmd_sample(int argc, char **argv)
         steps = grid_count - 1;
         smp.spacing = SF_SPACING_GIVEN, smp.times = grid, smp.t1 = grid[0], smp.t0 = grid[grid_count - 1];
     } else {
-        smp.spacing = karras ? SF_SPACING_KARRAS : spacing && !strcmp(spacing, "lambda") ? SF_SPACING_LAMBDA : SF_SPACING_T;
+        smp.spacing = spacing_kind;
         cli_interval_defaults(&ct.schedule, &t1, &t0);
         smp.t1 = t1, smp.t0 = t0;
         smp.to_zero = to_zero;

@@ -233,10 +233,9 @@ int cmd_sampler_error(int argc, char **argv)
     if (!mixture_path || !ct.have_schedule || !samplers_text)
         return cli_bad_input("sampler-error: --mixture, --schedule and --samplers are required");
     if (n < 2) return cli_bad_input("option --n: need at least 2 particles (got %zu)", n);
-    if (!spacing) spacing = cli_default_karras(&ct.schedule) ? "karras" : "t";
-    if (strcmp(spacing, "t") && strcmp(spacing, "lambda") && strcmp(spacing, "karras"))
-        return cli_bad_input("option --spacing: '%s' is not t, lambda or karras", spacing);
-    if (!isnan(rho) && strcmp(spacing, "karras")) return cli_bad_input("option --rho: applies to --spacing karras only");
+    sf_spacing spacing_kind;
+    if (!cli_spacing(spacing, &ct.schedule, &spacing_kind)) return SF_EXIT_BAD_INPUT;
+    if (!isnan(rho) && spacing_kind != SF_SPACING_KARRAS) return cli_bad_input("option --rho: applies to --spacing karras only");
     if (!isnan(rho) && !(rho > 0)) return cli_bad_input("option --rho: %g must be > 0", rho);
     if (!(tol > 0 && tol < 1e-3)) return cli_bad_input("option --reference-tol: %g must be in (0, 1e-3)", tol);
     char samplers_copy[1024], nfe_copy[1024], *names[MAX_SAMPLERS];
@@ -250,7 +249,7 @@ int cmd_sampler_error(int argc, char **argv)
     if (!(setup.nnfe = parse_budgets(nfe_copy, nfe))) return SF_EXIT_BAD_INPUT;
     cli_interval_defaults(&ct.schedule, &t1, &t0);
     setup.nfe = nfe, setup.n = n, setup.seed = seed, setup.t1 = t1, setup.t0 = t0, setup.reference_tol = tol;
-    setup.spacing = !strcmp(spacing, "karras") ? SF_SPACING_KARRAS : !strcmp(spacing, "lambda") ? SF_SPACING_LAMBDA : SF_SPACING_T;
+    setup.spacing = spacing_kind;
     setup.rho = isnan(rho) ? 0 : rho;
     if (!(setup.t1 > setup.t0)) return cli_bad_input("sampler-error: need --t1 > --t0 (got %g, %g)", setup.t1, setup.t0);
     int status = check_inputs(&ct.schedule, &setup);
@@ -272,7 +271,7 @@ int cmd_sampler_error(int argc, char **argv)
     if (status == SF_EXIT_OK) {
         printf("scorefield sampler-error: %s, d = %d, %d components, %s schedule, t1 = %g -> t0 = %g (%s spacing), n = %zu, seed %zu\n",
                mixture_path, sf_mixture_dim(mix), sf_mixture_count(mix), sf_schedule_kind_name(ct.schedule.kind), setup.t1,
-               setup.t0, spacing, n, seed);
+               setup.t0, cli_spacing_name(spacing_kind), n, seed);
         fflush(stdout); /* the header before any progress line */
         if ((st = sf_sampler_error(ctx, mix, &ct.schedule, &setup, rows)) != SF_OK) {
             sfi_error_prefix(mixture_path);

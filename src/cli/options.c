@@ -247,12 +247,29 @@ int cli_time_option(cli_time *ct, int argc, char **argv, int *i)
     return 0;
 }
 
-int cli_default_karras(const sf_schedule *schedule)
+/* The --spacing names, indexed by sf_spacing. */
+static const char *const spacing_names[] = {"t", "lambda", "given", "karras"};
+
+const char *cli_spacing_name(sf_spacing spacing)
 {
-    double t1, t0;
-    sf_spacing spacing = SF_SPACING_T;
-    sf_sampler_interval_default(schedule, &t1, &t0, &spacing);
-    return spacing == SF_SPACING_KARRAS;
+    return (unsigned)spacing < sizeof spacing_names / sizeof spacing_names[0] ? spacing_names[spacing] : "?";
+}
+
+int cli_spacing(const char *name, const sf_schedule *schedule, sf_spacing *out)
+{
+    if (!name) {
+        double t1, t0;
+        *out = SF_SPACING_T;
+        sf_sampler_interval_default(schedule, &t1, &t0, out);
+        return 1;
+    }
+    for (int k = 0; k < (int)(sizeof spacing_names / sizeof spacing_names[0]); k++)
+        if (k != SF_SPACING_GIVEN && strcmp(name, spacing_names[k]) == 0) {
+            *out = (sf_spacing)k;
+            return 1;
+        }
+    cli_bad_input("option --spacing: '%s' is not t, lambda or karras", name);
+    return 0;
 }
 
 void cli_interval_defaults(const sf_schedule *schedule, double *t1, double *t0)

@@ -79,8 +79,11 @@ int cli_time_resolve(const cli_time *ct, sf_time *out);
 
 /* The generation interval of a sampler run where not given (NaN): sf_sampler_interval_default's. */
 void cli_interval_defaults(const sf_schedule *schedule, double *t1, double *t0);
-/* Whether the schedule's default spacing is Karras (edm; sf_sampler_interval_default). */
-int cli_default_karras(const sf_schedule *schedule);
+/* --spacing NAME (t, lambda or karras; NULL: the schedule's default, sf_sampler_interval_default's)
+ * as an sf_spacing. Returns 0 with the error printed for another name. */
+int cli_spacing(const char *name, const sf_schedule *schedule, sf_spacing *out);
+/* The --spacing name of a spacing ("given" for SF_SPACING_GIVEN). */
+const char *cli_spacing_name(sf_spacing spacing);
 extern const char cli_time_help[];
 
 int cli_backend(const char *text, sf_backend *out);

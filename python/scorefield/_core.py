@@ -402,9 +402,13 @@ def _output_names(outputs: str | Iterable[str]) -> tuple[str, ...]:
     return names
 
 
+def _output_shape(name: str, n: int, d: int, K: int) -> tuple[int, ...]:
+    """The shape of output `name` for n particles in dimension d and K components."""
+    return {"d": (n, d), 1: (n,), "K": (n, K), "dd": (n, d, d)}[OUTPUTS[name]]
+
+
 def _allocate(names: Sequence[str], n: int, d: int, K: int) -> dict[str, np.ndarray]:
-    shapes = {"d": (n, d), 1: (n,), "K": (n, K), "dd": (n, d, d)}
-    return {name: np.empty(shapes[OUTPUTS[name]]) for name in names}
+    return {name: np.empty(_output_shape(name, n, d, K)) for name in names}
 
 
 def _outputs_struct(arrays: Mapping[str, np.ndarray], hvp_dir: np.ndarray | None) -> _lib.Outputs:
@@ -529,21 +533,21 @@ class Plan:
         if len(getattr(x, "shape", ())) == 1 and x.shape[0] == d:
             x = x.reshape(1, d)
         stream = current_stream(x)
-        view = dlpack_view(x, "x", stream or 1)  # DLPack: 1 is the legacy default stream
+        consumer = stream or 1  # the stream DLPack exporters synchronise with (1: the legacy default stream)
+        view = dlpack_view(x, "x", consumer)
         if len(view.shape) != 2 or view.shape[1] != d:
             raise ValueError(f"x: expected shape (n, {d}), got {view.shape}")
         n = view.shape[0]
-        shapes = {"d": (n, d), 1: (n,), "K": (n, K), "dd": (n, d, d)}
-        arrays = {name: empty_like(x, shapes[OUTPUTS[name]]) for name in names}
+        arrays = {name: empty_like(x, _output_shape(name, n, d, K)) for name in names}
         o = _lib.DeviceOutputs()
         views = [view]  # kept alive until the call returns
         for name, a in arrays.items():
-            views.append(dlpack_view(a, name, stream or 1))
+            views.append(dlpack_view(a, name, consumer))
             setattr(o, name, views[-1].pointer)
         if "hvp" in names:
             if hvp_dir is None:
                 raise ValueError("the hvp output needs hvp_dir= (directions, the shape of x)")
-            views.append(dlpack_view(hvp_dir, "hvp_dir", stream or 1))
+            views.append(dlpack_view(hvp_dir, "hvp_dir", consumer))
             if views[-1].shape != view.shape or views[-1].dtype != view.dtype:
                 raise ValueError(f"hvp_dir: expected a {view.dtype} device array of shape {view.shape}")
             o.hvp_dir = views[-1].pointer

@@ -33,24 +33,26 @@ static const char residual_help[] =
  * fewer than enough to keep every backend busy. */
 #define RESIDUAL_BLOCK_MIN 65536
 
-/* sf_evaluate of the residual over blocks of particles, reporting progress; `out` points at
- * particle 0 and is advanced per block. */
+/* The residual over blocks of particles through one plan (the field prepared once), reporting
+ * progress; `out` points at particle 0 and is advanced per block. */
 static sf_status evaluate_in_blocks(sf_context *ctx, const sf_mixture *mix, const sf_time *time, const double *x,
                                     size_t n, const sf_outputs *out)
 {
     int d = sf_mixture_dim(mix);
     size_t block = n / 20 > RESIDUAL_BLOCK_MIN ? n / 20 : RESIDUAL_BLOCK_MIN;
+    sf_plan *plan = NULL;
+    sf_status st = sf_plan_create(&plan, ctx, mix, time);
     cli_progress progress;
     cli_progress_start(&progress, "burgers-residual", (double)n);
-    sf_status st = SF_OK;
     for (size_t i = 0; st == SF_OK && i < n; i += block) {
         size_t m = n - i < block ? n - i : block;
         sf_outputs o = *out;
         if (o.residual) o.residual += i * d, o.residual_scale += i;
         if (o.residual_t) o.residual_t += i * d, o.residual_t_scale += i;
-        st = sf_evaluate(ctx, mix, time, x + i * d, m, &o);
+        st = sf_plan_evaluate(plan, x + i * d, m, &o);
         cli_progress_update(&progress, (double)(i + m));
     }
+    sf_plan_destroy(plan);
     return st;
 }
 

@@ -115,10 +115,11 @@ static sf_status fit_order(sf_sampler_error_row *rows, int count)
     return SF_OK;
 }
 
-/* One sampler at one budget into *row. */
+/* One sampler at one budget into *row; previous (may be NULL) is the same sampler's row at the
+ * budget before, whose run this one repeats when the budget buys the same steps. */
 static sf_status run_one(sf_context *ctx, const sf_mixture *mix, const sf_schedule *sched, const sf_sampler_error_setup *s,
                          const sfi_comparison *cmp, const double *x1, const double *x_ref, double *x, int which, int j,
-                         sf_sampler_error_row *row)
+                         const sf_sampler_error_row *previous, sf_sampler_error_row *row)
 {
     sf_sampler_kind kind;
     sf_status st = sf_sampler_kind_parse(s->samplers[which], &kind);
@@ -127,6 +128,11 @@ static sf_status run_one(sf_context *ctx, const sf_mixture *mix, const sf_schedu
     row->sampler = which, row->nfe_asked = s->nfe[j];
     if (st == SF_OK) st = steps_for(sched, &smp, s->nfe[j], &row->nfe, &row->stochastic);
     row->steps = smp.steps;
+    if (st == SF_OK && previous && previous->steps == row->steps) { /* the same run, seed and draws: its results */
+        *row = *previous;
+        row->nfe_asked = s->nfe[j];
+        return SF_OK;
+    }
     size_t nd = s->n * (size_t)mix->dim;
     if (st == SF_OK) memcpy(x, x1, nd * sizeof(double));
     if (st == SF_OK) st = sf_sample(ctx, mix, sched, &smp, x, s->n, 0, NULL, NULL, 0);
@@ -166,7 +172,7 @@ static sf_status sampler_error(sf_context *ctx, const sf_mixture *mix, const sf_
         sf_sampler_error_row *own = rows + (size_t)i * s->nnfe;
         for (int j = 0; st == SF_OK && j < s->nnfe; j++) {
             own[j].reference_error = reference_error;
-            st = run_one(ctx, mix, sched, s, cmp, x1, x_ref, x, i, j, &own[j]);
+            st = run_one(ctx, mix, sched, s, cmp, x1, x_ref, x, i, j, j > 0 ? &own[j - 1] : NULL, &own[j]);
             if (s->progress) s->progress(s->progress_data, (2.0 + i * s->nnfe + j) / (total + 1));
         }
         if (st == SF_OK) st = fit_order(own, s->nnfe);
